@@ -1,0 +1,124 @@
+"""The mining configuration: one dataclass, from which the CLI's flags are generated."""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from typing import Any
+
+from hardneg.errors import ConfigError
+
+SAMPLERS = ("dense", "bm25", "random", "hybrid", "none")
+SELECTIONS = ("top", "random", "simans")
+OUTPUT_FORMATS = ("n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "candidates")
+
+
+def _f(default: Any, help: str, *, choices: tuple[str, ...] | None = None, group: str = "mining") -> Any:
+    return field(default=default, metadata={"help": help, "choices": choices, "group": group})
+
+
+@dataclass
+class MineConfig:
+    """Every parameter of ``hardneg mine``; CLI flags are these names with dashes."""
+
+    # data
+    data: str = _f("demo", "'demo', a BEIR folder, or a pair file (.jsonl, .csv, .tsv, .parquet)", group="data")
+    split: str = _f("train", "qrels split of a BEIR folder", group="data")
+    anchor_column: str | None = _f(None, "anchor column of a pair file (default: the first column)", group="data")
+    positive_column: str | None = _f(None, "positive column of a pair file (default: the second column)", group="data")
+    corpus: str | None = _f(None, "extra negative candidates for a pair file: corpus.jsonl or a table with 'text'", group="data")
+    on_error: str = _f(
+        "raise",
+        "bad input records: 'raise' stops with the file and line, 'skip' warns and skips them",
+        choices=("raise", "skip"),
+        group="data",
+    )
+    # output
+    out: str | None = _f(None, "output: FILE.parquet, FILE.jsonl, or a folder for a Hugging Face dataset", group="output")
+    output_format: str = _f("n-tuple", "rows to write", choices=OUTPUT_FORMATS, group="output")
+    include_scores: bool = _f(False, "add the scores of positives and negatives to the rows", group="output")
+    # mining
+    preset: str | None = _f(None, "named method; explicit flags override its values (see `hardneg presets`)")
+    sampler: str = _f("dense", "where candidates come from", choices=SAMPLERS)
+    num_negatives: int = _f(3, "negatives per query")
+    range_min: int = _f(0, "skip this many best-ranked non-positive candidates")
+    range_max: int | None = _f(None, "look no deeper than this rank (default: as deep as needed for top, 100 for random/simans)")
+    max_score: float | None = _f(None, "drop candidates scored above this")
+    min_score: float | None = _f(None, "drop candidates scored below this")
+    absolute_margin: float | None = _f(None, "drop candidates scored above positive - margin (TopK-MarginPos)")
+    relative_margin: float | None = _f(
+        None, "drop candidates scored above positive - |positive| * margin (TopK-PercPos; 0.05 = 95%)"
+    )
+    selection: str = _f("top", "how negatives are chosen among survivors", choices=SELECTIONS)
+    simans_a: float = _f(0.5, "SimANS a: how sharply sampling concentrates near the positive's score")
+    simans_b: float = _f(0.0, "SimANS b: offset of the preferred score from the positive's")
+    simans_normalize: bool = _f(True, "divide SimANS score differences by each query's candidate score std")
+    seed: int = _f(42, "seed of every random choice")
+    max_depth: int | None = _f(None, "deepest rank searched while looking for enough survivors (default: the whole corpus)")
+    bm25_k1: float = _f(1.5, "BM25 k1")
+    bm25_b: float = _f(0.75, "BM25 b")
+    bm25_stemmer: str | None = _f("english", "Snowball stemmer language for BM25 ('' for none)")
+    rrf_k: int = _f(60, "reciprocal-rank-fusion constant of the hybrid sampler")
+    # encoding
+    model: str | None = _f(
+        None, "sentence-transformers model: local folder or name (default: offline all-MiniLM-L6-v2)", group="encoding"
+    )
+    device: str | None = _f(None, "torch device (default: cuda if available, else cpu)", group="encoding")
+    batch_size: int = _f(64, "texts per encoding batch", group="encoding")
+    max_seq_length: int | None = _f(None, "truncate texts to this many tokens (default: the model's)", group="encoding")
+    query_prompt: str | None = _f(None, "text prepended to every query, e.g. 'query: '", group="encoding")
+    document_prompt: str | None = _f(None, "text prepended to every document, e.g. 'passage: '", group="encoding")
+    cache_dir: str | None = _f(None, "embedding cache folder (default: $HARDNEG_CACHE or ~/.cache/hardneg)", group="encoding")
+    use_cache: bool = _f(True, "reuse and store embeddings keyed by the model's weights", group="encoding")
+    shard_size: int = _f(50_000, "documents per embedding shard (unit of caching and resuming)", group="encoding")
+    query_chunk_size: int = _f(4096, "queries searched at once; bounds search memory", group="encoding")
+    trust_remote_code: bool = _f(False, "allow model code from the model folder to run", group="encoding")
+    show_progress: bool = _f(True, "progress bars and the summary table", group="output")
+
+    def __post_init__(self) -> None:
+        for name in ("sampler", "selection", "output_format", "on_error"):
+            choices = FIELDS[name].metadata["choices"]
+            if getattr(self, name) not in choices:
+                raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {getattr(self, name)!r}")
+        if self.num_negatives < 0:
+            raise ConfigError(f"num_negatives must be >= 0, got {self.num_negatives}")
+        if self.sampler != "none" and self.num_negatives == 0:
+            raise ConfigError("num_negatives must be >= 1 unless sampler='none' (pairs only)")
+        if self.range_min < 0:
+            raise ConfigError(f"range_min must be >= 0, got {self.range_min}")
+        if self.range_max is not None and self.range_max <= self.range_min:
+            raise ConfigError(
+                f"range_max must be greater than range_min, got range_min={self.range_min}, range_max={self.range_max}"
+            )
+        if self.range_max is not None and self.num_negatives > self.range_max - self.range_min:
+            raise ConfigError(
+                f"num_negatives={self.num_negatives} cannot fit in the rank window [{self.range_min}, {self.range_max})"
+            )
+        for name in ("batch_size", "shard_size", "query_chunk_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.max_depth is not None and self.max_depth < 1:
+            raise ConfigError(f"max_depth must be >= 1, got {self.max_depth}")
+        if self.relative_margin is not None and not 0 <= self.relative_margin < 1:
+            raise ConfigError(f"relative_margin must be in [0, 1), got {self.relative_margin}")
+        if self.sampler == "bm25" and self.selection == "simans" and not self.simans_normalize:
+            raise ConfigError("SimANS on BM25 scores needs simans_normalize=True: its a is set for another score scale")
+        if self.output_format == "candidates" and self.sampler == "none":
+            raise ConfigError("output_format='candidates' needs a sampler; sampler='none' mines no candidates")
+
+    @property
+    def uses_score_filters(self) -> bool:
+        return any(getattr(self, n) is not None for n in ("max_score", "min_score", "absolute_margin", "relative_margin"))
+
+    @property
+    def effective_range_max(self) -> int | None:
+        """Random and SimANS need a pool to draw from: 100 ranks unless set (SimANS samples the top 100)."""
+        if self.range_max is None and self.selection in ("random", "simans"):
+            return self.range_min + 100
+        return self.range_max
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+FIELDS = {f.name: f for f in dataclasses.fields(MineConfig)}

@@ -1,0 +1,157 @@
+"""Encoding texts into normalised embeddings, in shards, with an on-disk cache.
+
+Texts are encoded shard by shard (``shard_size`` texts each). With a cache folder every shard is
+saved as a ``.npy`` file whose name is a hash of the model's weight fingerprint, the prompt, the
+maximum sequence length and the shard's texts, then memory-mapped. A re-run with the same model
+encodes nothing, a fine-tuned checkpoint never reuses its base model's vectors, and a run killed
+half-way resumes from the shards it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import time
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from hardneg.io import atomic_path
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["query", "document"]
+
+
+def default_cache_dir() -> Path:
+    return Path(os.environ.get("HARDNEG_CACHE", Path.home() / ".cache" / "hardneg"))
+
+
+@dataclass
+class Embeddings:
+    """Row-normalised float32 embeddings stored as consecutive shards (arrays or memory maps)."""
+
+    shards: list[np.ndarray]
+
+    def __post_init__(self) -> None:
+        self.offsets = np.cumsum([0] + [len(s) for s in self.shards])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def dim(self) -> int:
+        return int(self.shards[0].shape[1]) if self.shards else 0
+
+    def iter_shards(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(offset, shard)`` pairs in order."""
+        for offset, shard in zip(self.offsets[:-1], self.shards):
+            yield int(offset), shard
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Gather rows by global index (any shape); negative indices give zero rows."""
+        indices = np.asarray(indices)
+        flat = indices.reshape(-1)
+        out = np.zeros((flat.size, self.dim), dtype=np.float32)
+        valid = flat >= 0
+        shard_of = np.searchsorted(self.offsets, flat, side="right") - 1
+        for s, (offset, shard) in enumerate(self.iter_shards()):
+            sel = np.nonzero(valid & (shard_of == s))[0]
+            if sel.size:
+                out[sel] = shard[flat[sel] - offset]
+        return out.reshape(*indices.shape, self.dim)
+
+    def to_array(self) -> np.ndarray:
+        return np.concatenate([np.asarray(s) for s in self.shards]) if self.shards else np.zeros((0, 0), np.float32)
+
+
+@dataclass
+class EncodeStats:
+    encoded: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Encoder:
+    """Encode queries and documents with one sentence-transformers model.
+
+    Args:
+        model: a loaded ``SentenceTransformer``.
+        fingerprint: the model's weight fingerprint (:func:`hardneg.model.fingerprint_model`).
+        batch_size: texts per forward pass.
+        query_prompt / document_prompt: strings prepended to queries / documents (e.g. ``"query: "``).
+        cache_dir: where embedding shards are kept; ``None`` keeps them in memory only.
+        shard_size: texts per shard: the unit of caching and of resuming.
+        show_progress: progress bars while encoding.
+    """
+
+    model: object
+    fingerprint: str
+    batch_size: int = 64
+    query_prompt: str | None = None
+    document_prompt: str | None = None
+    cache_dir: Path | None = None
+    shard_size: int = 50_000
+    show_progress: bool = True
+    stats: EncodeStats = field(default_factory=EncodeStats)
+
+    def _prompt(self, kind: Kind) -> str | None:
+        return self.query_prompt if kind == "query" else self.document_prompt
+
+    def _shard_key(self, texts: Sequence[str], kind: Kind) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|float32|normalized"
+        h.update(settings.encode())
+        for text in texts:
+            h.update(len(text).to_bytes(8, "little"))
+            h.update(text.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def _encode_now(self, texts: Sequence[str], kind: Kind, desc: str) -> np.ndarray:
+        if self.show_progress:
+            logger.info("%s: encoding %d texts", desc, len(texts))
+        emb = self.model.encode(
+            list(texts),
+            batch_size=self.batch_size,
+            prompt=self._prompt(kind),
+            normalize_embeddings=True,
+            convert_to_numpy=True,
+            show_progress_bar=self.show_progress,
+        )
+        return np.ascontiguousarray(emb, dtype=np.float32)
+
+    def encode(self, texts: Sequence[str], kind: Kind) -> Embeddings:
+        """Embeddings of ``texts`` (queries or documents), reusing and filling the cache."""
+        start = time.perf_counter()
+        shards: list[np.ndarray] = []
+        n_shards = max(1, -(-len(texts) // self.shard_size))
+        for s in range(n_shards):
+            chunk = texts[s * self.shard_size : (s + 1) * self.shard_size]
+            desc = f"{kind} shard {s + 1}/{n_shards}"
+            if self.cache_dir is None:
+                shards.append(self._encode_now(chunk, kind, desc))
+                self.stats.encoded += len(chunk)
+                continue
+            path = Path(self.cache_dir) / "embeddings" / f"{self._shard_key(chunk, kind)}.npy"
+            if path.is_file():
+                try:
+                    arr = np.load(path, mmap_mode="r", allow_pickle=False)
+                    if arr.shape[0] == len(chunk):
+                        shards.append(arr)
+                        self.stats.cached += len(chunk)
+                        continue
+                except (ValueError, OSError):
+                    logger.warning("ignoring unreadable cache file %s", path)
+            emb = self._encode_now(chunk, kind, desc)
+            with atomic_path(path) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, emb, allow_pickle=False)
+            shards.append(np.load(path, mmap_mode="r", allow_pickle=False))
+            self.stats.encoded += len(chunk)
+        self.stats.seconds += time.perf_counter() - start
+        return Embeddings(shards)

@@ -1,0 +1,55 @@
+"""The manifest written next to every output: enough to know exactly how it was made."""
+
+from __future__ import annotations
+
+import platform
+import sys
+from datetime import UTC, datetime
+from importlib import metadata
+from typing import Any
+
+from hardneg.io import sha256_file
+
+PACKAGES = ("hardneg", "numpy", "torch", "sentence-transformers", "transformers", "faiss-cpu", "bm25s", "pyarrow", "datasets")
+
+
+def package_versions() -> dict[str, str | None]:
+    versions: dict[str, str | None] = {"python": sys.version.split()[0], "platform": platform.platform()}
+    for name in PACKAGES:
+        try:
+            versions[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            versions[name] = None
+    return versions
+
+
+def input_hashes(inputs: dict[str, str]) -> dict[str, dict[str, str]]:
+    return {role: {"path": path, "sha256": sha256_file(path)} for role, path in inputs.items()}
+
+
+def build_manifest(
+    *,
+    command: str,
+    parameters: dict[str, Any],
+    inputs: dict[str, str],
+    model: dict[str, Any] | None,
+    outputs: dict[str, str],
+    summary: dict[str, Any],
+) -> dict[str, Any]:
+    return {
+        "command": command,
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "seed": parameters.get("seed"),
+        "parameters": parameters,
+        "inputs": input_hashes(inputs),
+        "model": model,
+        "outputs": {role: {"path": path, "sha256": sha256_file(path)} for role, path in outputs.items() if _is_file(path)},
+        "versions": package_versions(),
+        "summary": summary,
+    }
+
+
+def _is_file(path: str) -> bool:
+    from pathlib import Path
+
+    return Path(path).is_file()

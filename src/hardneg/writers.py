@@ -1,0 +1,238 @@
+"""Writing mined rows: sentence-transformers formats, FlagEmbedding JSONL, and id-based candidates.
+
+Rows are built per batch of queries and streamed to a temporary file that replaces the output in
+one step at the end. The container follows the output name: ``.parquet``, ``.jsonl``, or any
+other name for a Hugging Face ``datasets`` folder (``Dataset.load_from_disk``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from hardneg.data import RetrievalData
+from hardneg.errors import ConfigError
+from hardneg.io import atomic_path
+
+
+@dataclass
+class MinedBatch:
+    """What mining found for a batch of queries (indices into the data's queries and corpus)."""
+
+    queries: np.ndarray
+    positive_scores: list[np.ndarray]
+    """Per query, the score of each of its positives (same order as ``data.positives``)."""
+    negatives: np.ndarray
+    """(queries, n) chosen negatives in rank order, ``-1`` where a query is short."""
+    negative_scores: np.ndarray
+    candidates: np.ndarray
+    """(queries, depth) non-positive candidates in rank order, ``-1`` padded."""
+    candidate_scores: np.ndarray
+    candidate_kept: np.ndarray
+
+
+def _f(x: float) -> float | None:
+    x = float(x)
+    return x if np.isfinite(x) else None
+
+
+def _pad_negatives(negs: list[int], n: int) -> list[int]:
+    """A short list repeated cyclically up to ``n`` (a fixed-width row needs every column)."""
+    return [negs[i % len(negs)] for i in range(n)] if negs else []
+
+
+class RowBuilder:
+    """Turns a :class:`MinedBatch` into rows of one output format."""
+
+    def __init__(self, data: RetrievalData, output_format: str, num_negatives: int, include_scores: bool):
+        self.data, self.format, self.n, self.scores = data, output_format, num_negatives, include_scores
+        self.padded_rows = 0
+        self.dropped_pairs = 0
+
+    def rows(self, batch: MinedBatch) -> list[dict[str, Any]]:
+        method = getattr(self, "_" + self.format.replace("-", "_"))
+        out: list[dict[str, Any]] = []
+        for i, q in enumerate(batch.queries):
+            valid = batch.negatives[i] >= 0
+            negs = batch.negatives[i][valid].tolist()
+            neg_scores = batch.negative_scores[i][valid].tolist()
+            out.extend(method(batch, i, int(q), negs, neg_scores))
+        return out
+
+    # one row per (query, positive)
+    def _n_tuple(self, batch, i, q, negs, neg_scores):
+        texts, query = self.data.corpus_texts, self.data.query_texts[q]
+        if self.n and not negs:
+            self.dropped_pairs += len(self.data.positives[q])
+            return []
+        if self.n and len(negs) < self.n:
+            self.padded_rows += len(self.data.positives[q])
+            order = _pad_negatives(list(range(len(negs))), self.n)
+            negs, neg_scores = [negs[j] for j in order], [neg_scores[j] for j in order]
+        rows = []
+        for p, pos in enumerate(self.data.positives[q]):
+            row = {"anchor": query, "positive": texts[pos]}
+            for j, d in enumerate(negs, start=1):
+                row[f"negative_{j}"] = texts[d]
+            if self.scores:
+                row["score"] = [_f(batch.positive_scores[i][p])] + [_f(s) for s in neg_scores]
+            rows.append(row)
+        return rows
+
+    def _triplet(self, batch, i, q, negs, neg_scores):
+        texts, query = self.data.corpus_texts, self.data.query_texts[q]
+        if not negs:
+            self.dropped_pairs += len(self.data.positives[q])
+        rows = []
+        for p, pos in enumerate(self.data.positives[q]):
+            for d, s in zip(negs, neg_scores):
+                row = {"anchor": query, "positive": texts[pos], "negative": texts[d]}
+                if self.scores:
+                    row["score"] = [_f(batch.positive_scores[i][p]), _f(s)]
+                rows.append(row)
+        return rows
+
+    def _labeled_pair(self, batch, i, q, negs, neg_scores):
+        texts, query = self.data.corpus_texts, self.data.query_texts[q]
+        items = [(pos, 1, batch.positive_scores[i][p]) for p, pos in enumerate(self.data.positives[q])]
+        items += [(d, 0, s) for d, s in zip(negs, neg_scores)]
+        rows = []
+        for doc, label, score in items:
+            row = {"anchor": query, "positive": texts[doc], "label": label}
+            if self.scores:
+                row["score"] = _f(score)
+            rows.append(row)
+        return rows
+
+    def _labeled_list(self, batch, i, q, negs, neg_scores):
+        texts, query = self.data.corpus_texts, self.data.query_texts[q]
+        rows = []
+        for p, pos in enumerate(self.data.positives[q]):
+            row = {"anchor": query, "positive": [texts[pos]] + [texts[d] for d in negs], "labels": [1] + [0] * len(negs)}
+            if self.scores:
+                row["scores"] = [_f(batch.positive_scores[i][p])] + [_f(s) for s in neg_scores]
+            rows.append(row)
+        return rows
+
+    # one row per query
+    def _flagembedding(self, batch, i, q, negs, neg_scores):
+        texts = self.data.corpus_texts
+        return [
+            {
+                "query": self.data.query_texts[q],
+                "pos": [texts[d] for d in self.data.positives[q]],
+                "neg": [texts[d] for d in negs],
+                "pos_scores": [_f(s) for s in batch.positive_scores[i]],
+                "neg_scores": [_f(s) for s in neg_scores],
+            }
+        ]
+
+    def _candidates(self, batch, i, q, negs, neg_scores):
+        ids = self.data.corpus_ids
+        valid = batch.candidates[i] >= 0
+        return [
+            {
+                "query_id": self.data.query_ids[q],
+                "query": self.data.query_texts[q],
+                "positive_ids": [ids[d] for d in self.data.positives[q]],
+                "positive_scores": [_f(s) for s in batch.positive_scores[i]],
+                "candidate_ids": [ids[d] for d in batch.candidates[i][valid]],
+                "candidate_scores": [_f(s) for s in batch.candidate_scores[i][valid]],
+                "candidate_kept": batch.candidate_kept[i][valid].tolist(),
+                "negative_ids": [ids[d] for d in negs],
+            }
+        ]
+
+
+def schema_for(output_format: str, num_negatives: int, include_scores: bool) -> pa.Schema:
+    s, ls, li = pa.string(), pa.list_(pa.string()), pa.list_(pa.float32())
+    if output_format == "n-tuple":
+        fields = [("anchor", s), ("positive", s)] + [(f"negative_{j}", s) for j in range(1, num_negatives + 1)]
+        if include_scores:
+            fields.append(("score", li))
+    elif output_format == "triplet":
+        fields = [("anchor", s), ("positive", s), ("negative", s)] + ([("score", li)] if include_scores else [])
+    elif output_format == "labeled-pair":
+        fields = [("anchor", s), ("positive", s), ("label", pa.int8())] + ([("score", pa.float32())] if include_scores else [])
+    elif output_format == "labeled-list":
+        fields = [("anchor", s), ("positive", ls), ("labels", pa.list_(pa.int8()))] + ([("scores", li)] if include_scores else [])
+    elif output_format == "flagembedding":
+        fields = [("query", s), ("pos", ls), ("neg", ls), ("pos_scores", li), ("neg_scores", li)]
+    elif output_format == "candidates":
+        fields = [
+            ("query_id", s),
+            ("query", s),
+            ("positive_ids", ls),
+            ("positive_scores", li),
+            ("candidate_ids", ls),
+            ("candidate_scores", li),
+            ("candidate_kept", pa.list_(pa.bool_())),
+            ("negative_ids", ls),
+        ]
+    else:
+        raise ConfigError(f"unknown output_format {output_format!r}")
+    return pa.schema(fields)
+
+
+def container_of(path: str | os.PathLike) -> str:
+    suffix = Path(path).suffix.lower()
+    if suffix == ".parquet":
+        return "parquet"
+    if suffix in (".jsonl", ".json"):
+        return "jsonl"
+    if suffix in ("", ".hf", ".arrow", ".dataset"):
+        return "hf"
+    raise ConfigError(
+        f"output {str(path)!r}: use a .parquet or .jsonl file, or a folder name (no suffix) for a Hugging Face dataset"
+    )
+
+
+class StreamingWriter:
+    """Writes row batches to ``path`` atomically; use as a context manager."""
+
+    def __init__(self, path: str | os.PathLike, schema: pa.Schema):
+        self.path, self.schema = Path(path), schema
+        self.container = container_of(path)
+        self.rows_written = 0
+
+    def __enter__(self) -> StreamingWriter:
+        self._ctx = atomic_path(self.path, directory=self.container == "hf")
+        self._tmp = self._ctx.__enter__()
+        self._parquet_path = self._tmp / "data.parquet" if self.container == "hf" else self._tmp
+        if self.container == "jsonl":
+            self._fh = open(self._tmp, "w", encoding="utf-8")
+        else:
+            self._pq = pq.ParquetWriter(self._parquet_path, self.schema)
+        return self
+
+    def write(self, rows: list[dict[str, Any]]) -> None:
+        if not rows:
+            return
+        if self.container == "jsonl":
+            self._fh.writelines(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+        else:
+            self._pq.write_table(pa.Table.from_pylist(rows, schema=self.schema))
+        self.rows_written += len(rows)
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        if self.container == "jsonl":
+            self._fh.close()
+        else:
+            self._pq.close()
+            if self.container == "hf" and exc_type is None:
+                import datasets
+
+                table = pq.read_table(self._parquet_path)
+                staging = self._tmp.with_name(self._tmp.name + "-ds")
+                datasets.Dataset(table).save_to_disk(str(staging))
+                self._parquet_path.unlink()
+                self._tmp.rmdir()
+                os.replace(staging, self._tmp)
+        self._ctx.__exit__(exc_type, exc, tb)
