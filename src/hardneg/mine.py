@@ -120,7 +120,13 @@ class Miner:
     def _encode(self, data: RetrievalData) -> tuple[np.ndarray, Any]:
         c = self.config
         with self.timer("load_model"):
-            model = load_model(c.model, device=c.device, max_seq_length=c.max_seq_length, trust_remote_code=c.trust_remote_code)
+            model = load_model(
+                c.model,
+                device=c.device,
+                max_seq_length=c.max_seq_length,
+                trust_remote_code=c.trust_remote_code,
+                show_progress=c.show_progress,
+            )
             fingerprint = fingerprint_model(model)
         self.model_info = {
             "model": resolve_model_name(c.model),

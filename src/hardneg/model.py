@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import logging
 import os
@@ -41,6 +42,7 @@ def load_model(
     device: str | None = None,
     max_seq_length: int | None = None,
     trust_remote_code: bool = False,
+    show_progress: bool = True,
 ) -> SentenceTransformer:
     """Load a sentence-transformers bi-encoder from a local folder or a hub name.
 
@@ -60,13 +62,29 @@ def load_model(
     else:
         source = name
     try:
-        st = SentenceTransformer(source, device=device, trust_remote_code=trust_remote_code)
+        with _progress_bars(show_progress):
+            st = SentenceTransformer(source, device=device, trust_remote_code=trust_remote_code)
     except Exception as exc:
         hint = "" if path.exists() else " (it is not a local folder, and loading it by name needs the model hub)"
         raise ModelError(f"could not load model {name!r}{hint}: {exc}") from exc
     if max_seq_length is not None:
         st.max_seq_length = int(max_seq_length)
     return st
+
+
+@contextlib.contextmanager
+def _progress_bars(enabled: bool):
+    """Turn transformers' weight-loading bar off for the duration, restoring the previous state."""
+    from transformers.utils import logging as hf_logging
+
+    was_enabled = hf_logging.is_progress_bar_enabled()
+    if not enabled:
+        hf_logging.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was_enabled and not enabled:
+            hf_logging.enable_progress_bar()
 
 
 def fingerprint_model(model: SentenceTransformer) -> str:
