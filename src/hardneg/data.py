@@ -360,12 +360,24 @@ def load_pairs(
             if "text" not in cols:
                 raise DataError(f"a corpus table needs a 'text' column; columns are {cols}", path=str(corpus_path))
             ids, texts = [], []
+            seen: dict[str, str] = {}
             for line, record in table_rows:
                 text = document_text(record.get("title"), record.get("text"))
                 if not text:
                     problems.report("empty_text", "empty document text", path=str(corpus_path), line=line)
                     continue
-                ids.append(str(record.get("_id") or f"c{len(ids)}"))
+                doc_id = str(record.get("_id") or f"c{len(ids)}")
+                if doc_id in seen:
+                    if seen[doc_id] != text:
+                        problems.report(
+                            "duplicate_id",
+                            f"document id {doc_id!r} appears again with a different text",
+                            path=str(corpus_path),
+                            line=line,
+                        )
+                    continue
+                seen[doc_id] = text
+                ids.append(doc_id)
                 texts.append(text)
         for doc_id, text in zip(ids, texts):
             if text not in doc_by_text:
