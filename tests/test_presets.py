@@ -98,7 +98,7 @@ BAD_VALUES = {
     "unknown parameter": ({"num_negative": 3}, r"unknown parameter\(s\) \['num_negative'\]"),
     "candidates without sampler": (
         {"sampler": "none", "output_format": "candidates"},
-        "output_format='candidates' needs a sampler",
+        "sampler='none' writes",
     ),
 }
 

@@ -54,6 +54,10 @@ class MineConfig:
     simans_b: float = _f(0.0, "SimANS b: offset of the preferred score from the positive's")
     simans_normalize: bool = _f(True, "divide SimANS score differences by each query's candidate score std")
     seed: int = _f(42, "seed of every random choice")
+    extend_window: bool = _f(
+        True,
+        "widen the rank window (doubling) of a query with fewer than num_negatives survivors in it, rather than leave it short",
+    )
     max_depth: int | None = _f(None, "deepest rank searched while looking for enough survivors (default: the whole corpus)")
     bm25_k1: float = _f(1.5, "BM25 k1")
     bm25_b: float = _f(0.75, "BM25 b")
@@ -103,8 +107,11 @@ class MineConfig:
             raise ConfigError(f"relative_margin must be in [0, 1), got {self.relative_margin}")
         if self.sampler == "bm25" and self.selection == "simans" and not self.simans_normalize:
             raise ConfigError("SimANS on BM25 scores needs simans_normalize=True: its a is set for another score scale")
-        if self.output_format == "candidates" and self.sampler == "none":
-            raise ConfigError("output_format='candidates' needs a sampler; sampler='none' mines no candidates")
+        if self.sampler == "none" and self.output_format not in ("n-tuple", "labeled-pair", "labeled-list"):
+            raise ConfigError(
+                f"sampler='none' writes (anchor, positive) pairs: use output_format 'n-tuple', 'labeled-pair' or "
+                f"'labeled-list', got {self.output_format!r}"
+            )
 
     @property
     def uses_score_filters(self) -> bool:

@@ -300,18 +300,23 @@ class Miner:
 
         cands = self._search(queries, depth)
         searched = np.full(len(queries), depth)
-        masks = self._evaluate(queries, cands, reference, window_end)
+        # Each query's rank window; widened (doubled) for a query whose full window holds too few survivors.
+        window = None if window_end is None else np.full(len(queries), window_end, dtype=np.int64)
+        masks = self._evaluate(queries, cands, reference, window)
         while True:
-            pending = ~self._satisfied(masks, cands, searched, n, window_end, limit)
+            pending, widen = self._pending(masks, searched, n, window, limit)
             if not pending.any():
                 break
+            if widen.any():
+                window[widen] *= 2
+                stats.widened.update(int(q) for q in queries[widen])
             depth = min(depth * 2, limit)
             rows = np.nonzero(pending)[0]
             deeper = self._search(queries[rows], depth)
             cands = pad_to(cands, depth)
             cands.indices[rows], cands.scores[rows] = deeper.indices, deeper.scores
             searched[rows] = depth
-            masks = self._evaluate(queries, cands, reference, window_end)
+            masks = self._evaluate(queries, cands, reference, window)
 
         with self.timer("select"):
             ctx = SelectionContext(
@@ -346,7 +351,7 @@ class Miner:
                 cands.scores = self.scorer.score(queries, cands.indices)
         return cands
 
-    def _evaluate(self, queries: np.ndarray, cands: Candidates, reference: np.ndarray, window_end: int | None) -> dict:
+    def _evaluate(self, queries: np.ndarray, cands: Candidates, reference: np.ndarray, window: np.ndarray | None) -> dict:
         """Masks over the candidates: known positives, the rank window, and each filter's verdict."""
         with self.timer("filter"):
             data = self.data
@@ -364,7 +369,7 @@ class Miner:
             )
             nonpos = valid & ~is_pos_id & ~is_pos_text
             ranks = np.cumsum(nonpos, axis=1) - 1
-            in_window = nonpos & (ranks < window_end) if window_end is not None else nonpos
+            in_window = nonpos & (ranks < window[:, None]) if window is not None else nonpos
             ctx = FilterContext(scores=cands.scores, ranks=ranks, positive_score=reference)
             keep = in_window.copy()
             dropped = {}
@@ -382,15 +387,26 @@ class Miner:
                 "dropped": dropped,
             }
 
-    def _satisfied(
-        self, masks: dict, cands: Candidates, searched: np.ndarray, n: int, window_end: int | None, limit: int
-    ) -> np.ndarray:
-        """Rows that need no deeper search: enough survivors, a full window, or nothing deeper to find."""
+    def _pending(
+        self, masks: dict, searched: np.ndarray, n: int, window: np.ndarray | None, limit: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows to search deeper, and among them those whose rank window must widen.
+
+        A row is done when it has ``n`` survivors (``top`` needs no more; ``random``/``simans`` also
+        need their whole window, the pool they draw from), or when nothing deeper can be found. A
+        full window with fewer than ``n`` survivors widens, unless ``extend_window`` is off.
+        """
         exhausted = (masks["valid"].sum(1) < searched) | (searched >= limit)
-        window_full = masks["nonpos"].sum(1) >= window_end if window_end is not None else np.zeros(len(searched), bool)
+        enough = masks["keep"].sum(1) >= n
+        if window is None:
+            return ~(exhausted | enough), np.zeros(len(searched), bool)
+        window_full = masks["nonpos"].sum(1) >= window
+        widen = window_full & ~enough & ~exhausted & self.config.extend_window
         if self.config.selection == "top":
-            return exhausted | window_full | (masks["keep"].sum(1) >= n)
-        return exhausted | window_full
+            done = exhausted | enough | (window_full & ~widen)
+        else:
+            done = exhausted | (window_full & ~widen)
+        return ~done, widen
 
 
 class _Stats:
@@ -399,6 +415,7 @@ class _Stats:
         self.pos_scores: list[np.ndarray] = []
         self.neg_scores: list[np.ndarray] = []
         self.short_ids: list[str] = []
+        self.widened: set[int] = set()
         self.negatives_found = 0
 
     def add(self, queries, data, masks, positive_scores, negative_scores, found, n) -> None:
@@ -422,6 +439,7 @@ class _Stats:
             "negatives_per_query": n,
             "negatives_found": self.negatives_found,
             "queries_short": len(self.short_ids),
+            "queries_window_widened": len(self.widened),
             "short_query_ids": self.short_ids,
             "pairs_dropped": builder.dropped_pairs,
             "rows_padded": builder.padded_rows,

@@ -22,7 +22,16 @@ def quantiles(values: np.ndarray) -> dict[str, float] | None:
 
 def format_summary(summary: dict[str, Any]) -> str:
     lines = ["", "hardneg mine summary"]
-    keys = ("queries", "pairs", "rows", "negatives_per_query", "queries_short", "pairs_dropped", "rows_padded")
+    keys = (
+        "queries",
+        "pairs",
+        "rows",
+        "negatives_per_query",
+        "queries_short",
+        "queries_window_widened",
+        "pairs_dropped",
+        "rows_padded",
+    )
     for key in keys:
         if key in summary:
             lines.append(f"  {key.replace('_', ' '):<22}{summary[key]:>12,}")

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -231,7 +233,12 @@ class StreamingWriter:
 
                 table = pq.read_table(self._parquet_path)
                 staging = self._tmp.with_name(self._tmp.name + "-ds")
-                datasets.Dataset(table).save_to_disk(str(staging))
+                try:
+                    datasets.Dataset(table).save_to_disk(str(staging))
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    self._ctx.__exit__(*sys.exc_info())
+                    raise
                 self._parquet_path.unlink()
                 self._tmp.rmdir()
                 os.replace(staging, self._tmp)
