@@ -74,6 +74,37 @@ class MineConfig:
     query_chunk_size: int = _f(4096, "queries searched at once; bounds search memory", group="encoding")
     trust_remote_code: bool = _f(False, "allow model code from the model folder to run", group="encoding")
     show_progress: bool = _f(True, "progress bars and the summary table", group="output")
+    # defence: keeping false negatives out (see hardneg.defence)
+    teacher: str | None = _f(
+        None, "teacher model path (comma-separated paths: an ensemble); filters then use its scores", group="defence"
+    )
+    teacher_type: str = _f(
+        "cross-encoder", "'cross-encoder' or 'bi-encoder'; comma-separated for one type per teacher", group="defence"
+    )
+    teacher_activation: str = _f(
+        "sigmoid", "cross-encoder output: 'sigmoid' probabilities or 'raw' logits", choices=("sigmoid", "raw"), group="defence"
+    )
+    teacher_batch_size: int = _f(32, "pairs per teacher forward pass", group="defence")
+    teacher_max_length: int | None = _f(
+        None, "truncate teacher inputs to this many tokens (default: the model's)", group="defence"
+    )
+    denoise_threshold: float | None = _f(
+        None, "RocketQA t_neg: keep a candidate only when the teacher's probability is below this (paper: 0.1)", group="defence"
+    )
+    promote_threshold: float | None = _f(
+        None,
+        "RocketQA t_pos: candidates the teacher scores at or above this become extra positives (paper: 0.9)",
+        group="defence",
+    )
+    near_duplicate_threshold: float | None = _f(
+        None,
+        "candidates whose character-shingle Jaccard with a positive is at least this count as positives (e.g. 0.5)",
+        group="defence",
+    )
+    exclude_qrels: str | None = _f(
+        None, "dev/test qrels file(s), comma-separated: documents judged relevant there are never negatives", group="defence"
+    )
+    audit: bool = _f(False, "also run the false-negative audit (`hardneg audit`) and add it to the summary", group="defence")
 
     def __post_init__(self) -> None:
         for name in ("sampler", "selection", "output_format", "on_error"):
@@ -105,6 +136,9 @@ class MineConfig:
             raise ConfigError("SimANS on BM25 scores needs simans_normalize=True: its a is set for another score scale")
         if self.output_format == "candidates" and self.sampler == "none":
             raise ConfigError("output_format='candidates' needs a sampler; sampler='none' mines no candidates")
+        from hardneg.defence import validate_defence
+
+        validate_defence(self)
 
     @property
     def uses_score_filters(self) -> bool:
