@@ -199,13 +199,17 @@ class AuditResult:
         return "\n".join(lines)
 
 
-def audit(data: str | Path = "demo", *, preset: str | None = None, **params: Any) -> AuditResult:
-    """Run the false-negative audit of a mining configuration (same parameters as :func:`hardneg.mine`)."""
+def audit(data: str | Path = "demo", *, preset: str | None = None, teacher_scorer: Any = None, **params: Any) -> AuditResult:
+    """Run the false-negative audit of a mining configuration (same parameters as :func:`hardneg.mine`).
+
+    ``teacher_scorer``: an already built teacher for the audited queries (``hide_positives(data, seed).data``),
+    to share its scores between audits; ``params["teacher"]`` must then name it.
+    """
     params.pop("out", None)
-    return audit_config(make_config(preset, data=str(data), **params))
+    return audit_config(make_config(preset, data=str(data), **params), teacher=teacher_scorer)
 
 
-def audit_config(config: MineConfig, data: RetrievalData | None = None) -> AuditResult:
+def audit_config(config: MineConfig, data: RetrievalData | None = None, *, teacher: Any = None) -> AuditResult:
     """The audit of ``config`` (its ``out``, ``output_format`` and ``audit`` are ignored)."""
     from hardneg.mine import Miner
 
@@ -224,7 +228,7 @@ def audit_config(config: MineConfig, data: RetrievalData | None = None) -> Audit
     if len(hidden.hidden) == 0:
         raise DataError(f"no query in {c.data!r} (split {c.split!r}) has two or more positives; the audit hides one of them")
     inner = dataclasses.replace(c, out=None, audit=False, output_format="flagembedding", show_progress=False)
-    miner = Miner(inner)
+    miner = Miner(inner, teacher=teacher)
     recorder = FateRecorder(hidden.hidden)
     miner.observers.append(recorder)
     mined = miner.run(hidden.data)

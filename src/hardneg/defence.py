@@ -111,14 +111,19 @@ class Defence:
         self.promoted = 0
 
     @classmethod
-    def from_config(cls, c: MineConfig, data: RetrievalData, *, cache_dir: Path | None = None) -> Defence | None:
-        """The defences ``c`` asks for, or ``None`` when it asks for none."""
+    def from_config(
+        cls, c: MineConfig, data: RetrievalData, *, cache_dir: Path | None = None, teacher: Teacher | None = None
+    ) -> Defence | None:
+        """The defences ``c`` asks for, or ``None`` when it asks for none.
+
+        ``teacher``, when given, is used instead of loading ``c.teacher`` (``c.teacher`` must still be set,
+        so the configuration says a teacher was used).
+        """
         teachers = split_list(c.teacher)
         qrels = split_list(c.exclude_qrels)
         if not (teachers or qrels or c.near_duplicate_threshold is not None):
             return None
-        teacher = None
-        if teachers:
+        if teachers and teacher is None:
             teacher = build_teacher(
                 teachers,
                 split_list(c.teacher_type),
@@ -129,6 +134,7 @@ class Defence:
                 device=c.device,
                 cache_dir=cache_dir if c.use_cache else None,
                 show_progress=c.show_progress,
+                bf16=c.teacher_bf16,
             )
         return cls(
             data,

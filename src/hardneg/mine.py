@@ -103,8 +103,11 @@ class _Batch:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig):
+    def __init__(self, config: MineConfig, *, teacher: Any = None):
+        """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
+        (several runs over the same data can then share its scores)."""
         self.config = config
+        self.teacher = teacher
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
@@ -206,7 +209,8 @@ class Miner:
         self.source, self.scorer = self._build_source(data, self.query_hashes)
         # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
         with self.timer("defence"):
-            self.defence = Defence.from_config(c, data, cache_dir=Path(c.cache_dir) if c.cache_dir else default_cache_dir())
+            cache = Path(c.cache_dir) if c.cache_dir else default_cache_dir()
+            self.defence = Defence.from_config(c, data, cache_dir=cache, teacher=self.teacher)
         self.filters = (self.defence.filters if self.defence else []) + build_filters(
             range_min=c.range_min,
             max_score=c.max_score,

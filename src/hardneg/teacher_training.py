@@ -65,6 +65,7 @@ class TeacherConfig:
     warmup_ratio: float = _f(0.1, "share of steps with a linear learning-rate warm-up", group="training")
     max_length: int = _f(256, "truncate each (query, document) pair to this many tokens", group="training")
     seed: int = _f(42, "seed of the new head, the shuffling and the mined negatives", group="training")
+    bf16: bool = _f(False, "train in bfloat16 mixed precision (about 2x faster on recent CPUs/GPUs)", group="training")
     device: str | None = _f(None, "torch device (default: cuda if available, else cpu)", group="training")
     cache_dir: str | None = _f(None, "embedding cache for mining negatives", group="training")
     show_progress: bool = _f(True, "progress bars", group="output")
@@ -142,6 +143,7 @@ def _read_jsonl(path: Path) -> list[dict]:
 def train_teacher(c: TeacherConfig) -> dict[str, Any]:
     """Fine-tune a cross-encoder on labelled pairs and mined negatives; returns the manifest."""
     import datasets
+    import torch
     import transformers
     from sentence_transformers.cross_encoder import CrossEncoder, CrossEncoderTrainer, CrossEncoderTrainingArguments
     from sentence_transformers.cross_encoder.losses import BinaryCrossEntropyLoss
@@ -181,7 +183,8 @@ def train_teacher(c: TeacherConfig) -> dict[str, Any]:
             report_to="none",
             logging_steps=max(1, (c.max_steps or 100) // 10),
             disable_tqdm=not c.show_progress,
-            use_cpu=c.device == "cpu",
+            use_cpu=c.device == "cpu" or (c.device is None and not torch.cuda.is_available()),
+            bf16=c.bf16,
         )
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=rows, loss=BinaryCrossEntropyLoss(model))
         result = trainer.train()

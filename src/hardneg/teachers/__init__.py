@@ -51,6 +51,7 @@ def build_teacher(
     device: str | None = None,
     cache_dir=None,
     show_progress: bool = True,
+    bf16: bool = False,
 ) -> Teacher:
     """One teacher per path (``types`` has one entry per path, or one for all); several make an ensemble."""
     if not paths:
@@ -69,6 +70,7 @@ def build_teacher(
                     max_length=max_length,
                     device=device,
                     show_progress=show_progress,
+                    bf16=bf16,
                 )
             )
         elif kind == "bi-encoder":

@@ -61,6 +61,8 @@ class CrossEncoderScorer:
         batch_size: pairs per forward pass.
         max_length: truncate each pair to this many tokens (default: the model's).
         show_progress: a progress bar over the batches of each call.
+        bf16: run the forward passes under ``torch.autocast`` in bfloat16: about twice the pairs per
+            second on CPUs with AVX-512 BF16 and on recent GPUs, at a small cost in precision.
     """
 
     name = "cross-encoder"
@@ -76,13 +78,14 @@ class CrossEncoderScorer:
         max_length: int | None = None,
         device: str | None = None,
         show_progress: bool = True,
+        bf16: bool = False,
     ):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
         self.path = model if isinstance(model, str) else getattr(model, "name_or_path", type(model).__name__)
         self.model = load_cross_encoder(model, device=device, max_length=max_length) if isinstance(model, str) else model
         self.query_texts, self.doc_texts = query_texts, doc_texts
-        self.activation, self.batch_size, self.show_progress = activation, batch_size, show_progress
+        self.activation, self.batch_size, self.show_progress, self.bf16 = activation, batch_size, show_progress, bf16
         self.is_probability = activation == "sigmoid"
         self.cache = PairCache()
         self.pairs_scored = 0
@@ -97,13 +100,15 @@ class CrossEncoderScorer:
         start = time.perf_counter()
         pairs = [(self.query_texts[q], self.doc_texts[d]) for q, d in zip(queries.tolist(), docs.tolist())]
         activation = torch.nn.Sigmoid() if self.activation == "sigmoid" else torch.nn.Identity()
-        scores = self.model.predict(
-            pairs,
-            batch_size=self.batch_size,
-            activation_fn=activation,
-            show_progress_bar=self.show_progress and len(pairs) > self.batch_size,
-            convert_to_numpy=True,
-        )
+        device_type = "cuda" if str(self.model.device).startswith("cuda") else "cpu"
+        with torch.autocast(device_type, dtype=torch.bfloat16, enabled=self.bf16):
+            scores = self.model.predict(
+                pairs,
+                batch_size=self.batch_size,
+                activation_fn=activation,
+                show_progress_bar=self.show_progress and len(pairs) > self.batch_size,
+                convert_to_numpy=True,
+            )
         self.pairs_scored += len(pairs)
         self.seconds += time.perf_counter() - start
         return np.asarray(scores, dtype=np.float32).reshape(-1)
@@ -116,6 +121,7 @@ class CrossEncoderScorer:
             "path": self.path,
             "fingerprint": fingerprint_model(self.model),
             "activation": self.activation,
+            "bf16": self.bf16,
             "max_length": getattr(self.model, "max_length", None),
             "pairs_scored": self.pairs_scored,
             "seconds": round(self.seconds, 3),
