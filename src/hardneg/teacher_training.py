@@ -18,8 +18,10 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
+import sys
 import tempfile
 import time
 from dataclasses import dataclass
@@ -187,7 +189,8 @@ def train_teacher(c: TeacherConfig) -> dict[str, Any]:
             bf16=c.bf16,
         )
         trainer = CrossEncoderTrainer(model=model, args=args, train_dataset=rows, loss=BinaryCrossEntropyLoss(model))
-        result = trainer.train()
+        with contextlib.redirect_stdout(sys.stderr):  # the trainer prints its logs; stdout is for results
+            result = trainer.train()
     out = Path(c.out)
     with atomic_path(out, directory=True) as tmp:
         model.save_pretrained(str(tmp))

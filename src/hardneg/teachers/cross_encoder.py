@@ -122,7 +122,7 @@ class CrossEncoderScorer:
             "fingerprint": fingerprint_model(self.model),
             "activation": self.activation,
             "bf16": self.bf16,
-            "max_length": getattr(self.model, "max_length", None),
+            "max_length": getattr(self.model, "max_seq_length", None),
             "pairs_scored": self.pairs_scored,
             "seconds": round(self.seconds, 3),
         }
