@@ -190,7 +190,7 @@ class AuditResult:
         for name, count in self.not_reached.items():
             lines.append(f"    {name.replace('_', ' '):<34}{count:>6}")
         lines.append(f"    {'kept, not selected':<34}{self.not_selected:>6}")
-        if self.negatives:
+        if self.mean_negative_rank is not None:
             lines.append(
                 f"  chosen negatives {self.negatives}: mean rank {self.mean_negative_rank:.1f} "
                 f"(median {self.median_negative_rank:.0f}), mean score {self.mean_negative_score:.4f} "
@@ -199,17 +199,22 @@ class AuditResult:
         return "\n".join(lines)
 
 
-def audit(data: str | Path = "demo", *, preset: str | None = None, teacher_scorer: Any = None, **params: Any) -> AuditResult:
+def audit(
+    data: str | Path = "demo", *, preset: str | None = None, teacher_scorer: Any = None, hardness: bool = True, **params: Any
+) -> AuditResult:
     """Run the false-negative audit of a mining configuration (same parameters as :func:`hardneg.mine`).
 
     ``teacher_scorer``: an already built teacher for the audited queries (``hide_positives(data, seed).data``),
-    to share its scores between audits; ``params["teacher"]`` must then name it.
+    to share its scores between audits; ``params["teacher"]`` must then name it. ``hardness=False``
+    skips measuring the chosen negatives (it encodes the whole corpus with ``config.model``).
     """
     params.pop("out", None)
-    return audit_config(make_config(preset, data=str(data), **params), teacher=teacher_scorer)
+    return audit_config(make_config(preset, data=str(data), **params), teacher=teacher_scorer, hardness=hardness)
 
 
-def audit_config(config: MineConfig, data: RetrievalData | None = None, *, teacher: Any = None) -> AuditResult:
+def audit_config(
+    config: MineConfig, data: RetrievalData | None = None, *, teacher: Any = None, hardness: bool = True
+) -> AuditResult:
     """The audit of ``config`` (its ``out``, ``output_format`` and ``audit`` are ignored)."""
     from hardneg.mine import Miner
 
@@ -239,7 +244,9 @@ def audit_config(config: MineConfig, data: RetrievalData | None = None, *, teach
     stopped_by.update({name: fates.count(name) for name in filter_names})
     selected = fates.count("selected")
     n = len(fates)
-    hardness = negative_hardness(inner, hidden, recorder.negatives)
+    chosen = recorder.negatives if hardness else {}
+    hardness = negative_hardness(inner, hidden, chosen)
+    hardness["count"] = int(sum(len(v) for v in recorder.negatives.values()))
     return AuditResult(
         preset=c.preset,
         seed=c.seed,

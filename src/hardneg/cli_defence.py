@@ -25,6 +25,9 @@ def add_parsers(sub) -> None:
     )
     add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP)
     audit.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    audit.add_argument(
+        "--no-hardness", dest="hardness", action="store_false", help="skip the rank and score of the chosen negatives"
+    )
 
     teacher = sub.add_parser(
         "teacher",
@@ -43,7 +46,7 @@ def cmd_audit(ns: argparse.Namespace) -> int:
     data = params.pop("data", "demo")
     preset = params.pop("preset", None)
     params.setdefault("show_progress", not ns.json)
-    result = audit(data, preset=preset, **params)
+    result = audit(data, preset=preset, hardness=ns.hardness, **params)
     print(json.dumps(result.to_dict()) if ns.json else result.format_table())
     return 0
 
