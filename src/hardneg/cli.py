@@ -11,6 +11,8 @@ import sys
 import typing
 from collections.abc import Sequence
 
+from hardneg.cli_defence import COMMANDS as DEFENCE_COMMANDS
+from hardneg.cli_defence import add_parsers as add_defence_parsers
 from hardneg.config import FIELDS, MineConfig
 from hardneg.errors import HardnegError
 
@@ -62,6 +64,7 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
     sub.add_parser("presets", help="list the presets and their values")
+    add_defence_parsers(sub)
     return parser
 
 
@@ -91,7 +94,7 @@ def _cmd_presets(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"mine": _cmd_mine, "presets": _cmd_presets}
+COMMANDS = {"mine": _cmd_mine, "presets": _cmd_presets, **DEFENCE_COMMANDS}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

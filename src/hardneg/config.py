@@ -78,6 +78,40 @@ class MineConfig:
     query_chunk_size: int = _f(4096, "queries searched at once; bounds search memory", group="encoding")
     trust_remote_code: bool = _f(False, "allow model code from the model folder to run", group="encoding")
     show_progress: bool = _f(True, "progress bars and the summary table", group="output")
+    # defence: keeping false negatives out (see hardneg.defence)
+    teacher: str | None = _f(
+        None, "teacher model path (comma-separated paths: an ensemble); filters then use its scores", group="defence"
+    )
+    teacher_type: str = _f(
+        "cross-encoder", "'cross-encoder' or 'bi-encoder'; comma-separated for one type per teacher", group="defence"
+    )
+    teacher_activation: str = _f(
+        "sigmoid", "cross-encoder output: 'sigmoid' probabilities or 'raw' logits", choices=("sigmoid", "raw"), group="defence"
+    )
+    teacher_batch_size: int = _f(32, "pairs per teacher forward pass", group="defence")
+    teacher_max_length: int | None = _f(
+        None, "truncate teacher inputs to this many tokens (default: the model's)", group="defence"
+    )
+    teacher_bf16: bool = _f(
+        False, "run the cross-encoder teacher in bfloat16 (about 2x faster on recent CPUs/GPUs)", group="defence"
+    )
+    denoise_threshold: float | None = _f(
+        None, "RocketQA t_neg: keep a candidate only when the teacher's probability is below this (paper: 0.1)", group="defence"
+    )
+    promote_threshold: float | None = _f(
+        None,
+        "RocketQA t_pos: candidates the teacher scores at or above this become extra positives (paper: 0.9)",
+        group="defence",
+    )
+    near_duplicate_threshold: float | None = _f(
+        None,
+        "candidates whose character-shingle Jaccard with a positive is at least this count as positives (e.g. 0.5)",
+        group="defence",
+    )
+    exclude_qrels: str | None = _f(
+        None, "dev/test qrels file(s), comma-separated: documents judged relevant there are never negatives", group="defence"
+    )
+    audit: bool = _f(False, "also run the false-negative audit (`hardneg audit`) and add it to the summary", group="defence")
 
     def __post_init__(self) -> None:
         for name in ("sampler", "selection", "output_format", "on_error"):
@@ -112,6 +146,9 @@ class MineConfig:
                 f"sampler='none' writes (anchor, positive) pairs: use output_format 'n-tuple', 'labeled-pair' or "
                 f"'labeled-list', got {self.output_format!r}"
             )
+        from hardneg.defence import validate_defence
+
+        validate_defence(self)
 
     @property
     def uses_score_filters(self) -> bool:
@@ -119,8 +156,11 @@ class MineConfig:
 
     @property
     def effective_range_max(self) -> int | None:
-        """Random and SimANS need a pool to draw from: 100 ranks unless set (SimANS samples the top 100)."""
-        if self.range_max is None and self.selection in ("random", "simans"):
+        """Random and SimANS need a pool to draw from: 100 ranks unless set (SimANS samples the top 100).
+
+        A teacher scores every candidate in the window, so with a teacher the window is bounded too.
+        """
+        if self.range_max is None and (self.selection in ("random", "simans") or self.teacher):
             return self.range_min + 100
         return self.range_max
 

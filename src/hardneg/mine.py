@@ -23,6 +23,7 @@ from hardneg.candidates import BM25Search, Candidates, DenseSearch, HybridSearch
 from hardneg.candidates.base import pad_to
 from hardneg.config import MineConfig
 from hardneg.data import RetrievalData, load_data
+from hardneg.defence import Defence
 from hardneg.encode import Encoder, default_cache_dir
 from hardneg.filters import FilterContext, build_filters
 from hardneg.io import write_json_atomic
@@ -102,11 +103,17 @@ class _Batch:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig):
+    def __init__(self, config: MineConfig, *, teacher: Any = None):
+        """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
+        (several runs over the same data can then share its scores)."""
         self.config = config
+        self.teacher = teacher
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
+        self.defence: Defence | None = None
+        self.observers: list[Any] = []
+        """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -181,18 +188,20 @@ class Miner:
 
     # --- the run ----------------------------------------------------------------------------
 
-    def run(self) -> MineResult:
+    def run(self, data: RetrievalData | None = None) -> MineResult:
+        """Mine ``data`` (default: load ``config.data``)."""
         c = self.config
         start = time.perf_counter()
         with self.timer("load_data"):
-            data = load_data(
-                c.data,
-                split=c.split,
-                anchor_column=c.anchor_column,
-                positive_column=c.positive_column,
-                corpus=c.corpus,
-                on_error=c.on_error,
-            )
+            if data is None:
+                data = load_data(
+                    c.data,
+                    split=c.split,
+                    anchor_column=c.anchor_column,
+                    positive_column=c.positive_column,
+                    corpus=c.corpus,
+                    on_error=c.on_error,
+                )
             self.data = data
             self.query_hashes = id_hashes(data.query_ids)
             self.doc_hashes = id_hashes(data.corpus_ids)
@@ -204,7 +213,11 @@ class Miner:
                 [int(group_sizes[np.unique(self.group[p])].sum()) for p in data.positives], dtype=np.int64
             )
         self.source, self.scorer = self._build_source(data, self.query_hashes)
-        self.filters = build_filters(
+        # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
+        with self.timer("defence"):
+            cache = Path(c.cache_dir) if c.cache_dir else default_cache_dir()
+            self.defence = Defence.from_config(c, data, cache_dir=cache, teacher=self.teacher)
+        self.filters = (self.defence.filters if self.defence else []) + build_filters(
             range_min=c.range_min,
             max_score=c.max_score,
             min_score=c.min_score,
@@ -215,9 +228,10 @@ class Miner:
             c.selection, seed=c.seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
         )
         n = c.num_negatives if c.sampler != "none" else 0
-        builder = RowBuilder(data, c.output_format, n, c.include_scores)
-        schema = schema_for(c.output_format, n, c.include_scores)
-        stats = _Stats([f.name for f in self.filters])
+        sources = self.defence is not None and self.defence.promotes
+        builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
+        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
+        stats = _Stats([*(self.defence.mask_names if self.defence else []), *(f.name for f in self.filters)])
 
         batches = range(0, len(data.query_ids), c.query_chunk_size)
         progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
@@ -247,11 +261,22 @@ class Miner:
         seconds = {k: round(v, 3) for k, v in self.timer.seconds.items()}
         seconds["total"] = round(time.perf_counter() - start, 3)
         summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
+        model_info = self.model_info
+        # --- false-negative defence: what it did, the teacher in the manifest, the audit ---
+        summary["score_space"] = self.defence.score_space(self.scorer.name) if self.defence else self.scorer.name
+        if self.defence is not None:
+            summary.update(self.defence.summary())
+            if self.defence.teacher is not None:
+                model_info = {**(model_info or {}), "teacher": self.defence.teacher_info()}
+        if c.audit:
+            from hardneg.audit import audit_config
+
+            summary["audit"] = audit_config(c, data).to_dict()
         manifest = build_manifest(
             command="mine",
             parameters=c.to_dict(),
             inputs=data.inputs,
-            model=self.model_info,
+            model=model_info,
             outputs={"out": c.out} if c.out else {},
             summary=summary,
         )
@@ -318,11 +343,14 @@ class Miner:
             searched[rows] = depth
             masks = self._evaluate(queries, cands, reference, window)
 
+        scores = masks["scores"]  # the teacher's when there is one
+        if masks["positive_scores"] is not None:
+            positive_scores = [masks["positive_scores"][row, : len(data.positives[q])] for row, q in enumerate(queries)]
         with self.timer("select"):
             ctx = SelectionContext(
                 keep=masks["keep"],
-                scores=cands.scores,
-                positive_score=reference,
+                scores=scores,
+                positive_score=masks["reference"],
                 query_hash=self.query_hashes[queries],
                 doc_hash=self.doc_hashes[np.maximum(cands.indices, 0)],
             )
@@ -330,8 +358,13 @@ class Miner:
             ok = chosen >= 0
             safe = np.where(ok, chosen, 0)
             negatives = np.where(ok, np.take_along_axis(cands.indices, safe, 1), -1)
-            negative_scores = np.where(ok, np.take_along_axis(cands.scores, safe, 1), np.nan).astype(np.float32)
+            negative_scores = np.where(ok, np.take_along_axis(scores, safe, 1), np.nan).astype(np.float32)
         stats.add(queries, data, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
+        for observer in self.observers:
+            observer.observe(queries, cands, masks, negatives)
+        promoted, promoted_scores = (
+            self.defence.promoted_of(cands.indices, scores, masks["dropped"]) if self.defence else (None, None)
+        )
         in_window = masks["in_window"]
         return MinedBatch(
             queries,
@@ -339,8 +372,10 @@ class Miner:
             negatives,
             negative_scores,
             np.where(in_window, cands.indices, -1),
-            cands.scores,
+            scores,
             masks["keep"],
+            promoted=promoted,
+            promoted_scores=promoted_scores,
         )
 
     def _search(self, queries: np.ndarray, depth: int) -> Candidates:
@@ -367,12 +402,24 @@ class Miner:
             is_pos_text = (
                 valid & ~is_pos_id & np.isin(q_col * self.n_groups + self.group[safe], pos_q * self.n_groups + self.group[pos_d])
             )
-            nonpos = valid & ~is_pos_id & ~is_pos_text
+            # --- false-negative defence: near duplicates of a positive count as positives ---
+            dropped = {}
+            near_dup = np.zeros_like(valid)
+            if self.defence is not None and self.defence.near_duplicates is not None:
+                near_dup = dropped["near_duplicate"] = self.defence.near_duplicate_mask(
+                    queries, idx, valid & ~is_pos_id & ~is_pos_text
+                )
+            nonpos = valid & ~is_pos_id & ~is_pos_text & ~near_dup
             ranks = np.cumsum(nonpos, axis=1) - 1
             in_window = nonpos & (ranks < window[:, None]) if window is not None else nonpos
-            ctx = FilterContext(scores=cands.scores, ranks=ranks, positive_score=reference)
+            # --- false-negative defence: the teacher rescores the window; filters use its scores ---
+            scores, positive_scores = cands.scores, None
+            if self.defence is not None and self.defence.teacher is not None:
+                with self.timer("teacher"):
+                    scores, positive_scores = self.defence.rescore(queries, idx, in_window)
+                reference = np.where(np.isfinite(positive_scores), positive_scores, np.inf).min(axis=1)
+            ctx = FilterContext(scores=scores, ranks=ranks, positive_score=reference, indices=idx)
             keep = in_window.copy()
-            dropped = {}
             for f in self.filters:
                 verdict = f.keep(ctx)
                 dropped[f.name] = keep & ~verdict
@@ -385,6 +432,9 @@ class Miner:
                 "in_window": in_window,
                 "keep": keep,
                 "dropped": dropped,
+                "scores": scores,
+                "positive_scores": positive_scores,
+                "reference": reference,
             }
 
     def _pending(

@@ -52,6 +52,13 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("  candidates dropped by")
         for name, count in dropped.items():
             lines.append(f"    {name:<24}{count:>10,}")
+    if "score_space" in summary:
+        lines.append(f"  filters compared       {summary['score_space']} scores")
+    if "promoted_positives" in summary:
+        lines.append(f"  promoted positives     {summary['promoted_positives']:>12,}")
+    if "audit" in summary and "false_negative_rate" in summary["audit"]:
+        a = summary["audit"]
+        lines.append(f"  audit false negatives  {a['false_negatives']} of {a['hidden_positives']} hidden positives")
     timings = summary.get("seconds", {})
     if timings:
         lines.append("  seconds  " + "  ".join(f"{k} {v:.1f}" for k, v in timings.items()))
