@@ -74,6 +74,8 @@ class MineConfig:
     query_chunk_size: int = _f(4096, "queries searched at once; bounds search memory", group="encoding")
     trust_remote_code: bool = _f(False, "allow model code from the model folder to run", group="encoding")
     show_progress: bool = _f(True, "progress bars and the summary table", group="output")
+    # scale: resuming, approximate search, faster encoding, distributed execution
+    resume: bool = _f(True, "keep each query batch's result next to the output so a killed run resumes", group="scale")
 
     def __post_init__(self) -> None:
         for name in ("sampler", "selection", "output_format", "on_error"):

@@ -19,11 +19,13 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
+from hardneg.batches import MinedBatches
 from hardneg.candidates import BM25Search, Candidates, DenseSearch, HybridSearch, RandomCandidates
 from hardneg.candidates.base import pad_to
 from hardneg.config import MineConfig
 from hardneg.data import RetrievalData, load_data
 from hardneg.encode import Encoder, default_cache_dir
+from hardneg.engines import BatchResult
 from hardneg.filters import FilterContext, build_filters
 from hardneg.io import write_json_atomic
 from hardneg.manifest import build_manifest
@@ -219,16 +221,14 @@ class Miner:
         schema = schema_for(c.output_format, n, c.include_scores)
         stats = _Stats([f.name for f in self.filters])
 
-        batches = range(0, len(data.query_ids), c.query_chunk_size)
+        batches = MinedBatches(self, n, stats)  # resumes a killed run; runs on the configured engine
         progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
         writer = StreamingWriter(c.out, schema) if c.out else None
         tables: list[pa.Table] = []
         if writer:
             writer.__enter__()
         try:
-            for begin in progress:
-                queries = np.arange(begin, min(begin + c.query_chunk_size, len(data.query_ids)))
-                mined = self._mine_batch(queries, n, stats)
+            for mined in progress:
                 with self.timer("write"):
                     rows = builder.rows(mined)
                     if writer:
@@ -242,11 +242,13 @@ class Miner:
         if writer:
             with self.timer("write"):
                 writer.__exit__(None, None, None)
+        batches.finish()
         rows_written = writer.rows_written if writer else sum(t.num_rows for t in tables)
 
         seconds = {k: round(v, 3) for k, v in self.timer.seconds.items()}
         seconds["total"] = round(time.perf_counter() - start, 3)
         summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
+        summary["batches_resumed"] = batches.reused
         manifest = build_manifest(
             command="mine",
             parameters=c.to_dict(),
@@ -267,6 +269,20 @@ class Miner:
         return result
 
     # --- one batch --------------------------------------------------------------------------
+
+    def mine_queries(self, queries: np.ndarray, n: int) -> BatchResult:
+        """Mine one batch of queries on its own, with its own counters and timings.
+
+        Every engine runs this for each batch (the Ray engine in its workers), so a batch's rows
+        are the same wherever it was mined.
+        """
+        timer, self.timer = self.timer, _Timer()
+        try:
+            stats = _Stats([f.name for f in self.filters])
+            mined = self._mine_batch(queries, n, stats)
+            return BatchResult(mined, stats, self.timer.seconds)
+        finally:
+            self.timer = timer
 
     def _mine_batch(self, queries: np.ndarray, n: int, stats: _Stats) -> MinedBatch:
         data, c = self.data, self.config
