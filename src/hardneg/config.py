@@ -75,7 +75,13 @@ class MineConfig:
     trust_remote_code: bool = _f(False, "allow model code from the model folder to run", group="encoding")
     show_progress: bool = _f(True, "progress bars and the summary table", group="output")
     # scale: resuming, approximate search, faster encoding, distributed execution
-    resume: bool = _f(True, "keep each query batch's result next to the output so a killed run resumes", group="scale")
+    resume: bool = _f(True, "keep each query batch's result until the output is complete, so a killed run resumes", group="scale")
+    index: str = _f(
+        "Flat", "FAISS index factory string: 'Flat' (exact), 'IVF4096,Flat', 'HNSW32', 'IVF1024,PQ64', ...", group="scale"
+    )
+    nprobe: int | None = _f(None, "IVF cells visited per query (FAISS default: 1)", group="scale")
+    ef_search: int | None = _f(None, "HNSW search depth efSearch (FAISS uses at least the depth asked for)", group="scale")
+    recall_sample: int = _f(200, "queries on which an approximate index's top-k is checked against exact search", group="scale")
 
     def __post_init__(self) -> None:
         for name in ("sampler", "selection", "output_format", "on_error"):
@@ -107,6 +113,7 @@ class MineConfig:
             raise ConfigError("SimANS on BM25 scores needs simans_normalize=True: its a is set for another score scale")
         if self.output_format == "candidates" and self.sampler == "none":
             raise ConfigError("output_format='candidates' needs a sampler; sampler='none' mines no candidates")
+        _validate_scale(self)
 
     @property
     def uses_score_filters(self) -> bool:
@@ -121,6 +128,16 @@ class MineConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _validate_scale(c: MineConfig) -> None:
+    if not c.index.strip():
+        raise ConfigError("index must be a FAISS index factory string such as 'Flat', 'IVF4096,Flat' or 'HNSW32', got ''")
+    for name in ("nprobe", "ef_search"):
+        if getattr(c, name) is not None and getattr(c, name) < 1:
+            raise ConfigError(f"{name} must be >= 1, got {getattr(c, name)}")
+    if c.recall_sample < 0:
+        raise ConfigError(f"recall_sample must be >= 0, got {c.recall_sample}")
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(MineConfig)}

@@ -36,6 +36,8 @@ class Embeddings:
     """Row-normalised float32 embeddings stored as consecutive shards (arrays or memory maps)."""
 
     shards: list[np.ndarray]
+    keys: list[str] = field(default_factory=list)
+    """Cache key of each shard (what the vectors were made from), when known: names derived files."""
 
     def __post_init__(self) -> None:
         self.offsets = np.cumsum([0] + [len(s) for s in self.shards])
@@ -129,15 +131,17 @@ class Encoder:
         """Embeddings of ``texts`` (queries or documents), reusing and filling the cache."""
         start = time.perf_counter()
         shards: list[np.ndarray] = []
+        keys: list[str] = []
         n_shards = max(1, -(-len(texts) // self.shard_size))
         for s in range(n_shards):
             chunk = texts[s * self.shard_size : (s + 1) * self.shard_size]
             desc = f"{kind} shard {s + 1}/{n_shards}"
+            keys.append(self._shard_key(chunk, kind))
             if self.cache_dir is None:
                 shards.append(self._encode_now(chunk, kind, desc))
                 self.stats.encoded += len(chunk)
                 continue
-            path = Path(self.cache_dir) / "embeddings" / f"{self._shard_key(chunk, kind)}.npy"
+            path = Path(self.cache_dir) / "embeddings" / f"{keys[-1]}.npy"
             if path.is_file():
                 try:
                     arr = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -154,4 +158,4 @@ class Encoder:
             shards.append(np.load(path, mmap_mode="r", allow_pickle=False))
             self.stats.encoded += len(chunk)
         self.stats.seconds += time.perf_counter() - start
-        return Embeddings(shards)
+        return Embeddings(shards, keys)

@@ -20,7 +20,8 @@ import numpy as np
 import pyarrow as pa
 
 from hardneg.batches import MinedBatches
-from hardneg.candidates import BM25Search, Candidates, DenseSearch, HybridSearch, RandomCandidates
+from hardneg.candidates import BM25Search, Candidates, HybridSearch, RandomCandidates
+from hardneg.candidates.approximate import build_dense_search
 from hardneg.candidates.base import pad_to
 from hardneg.config import MineConfig
 from hardneg.data import RetrievalData, load_data
@@ -109,6 +110,7 @@ class Miner:
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
+        self.index_report: dict[str, Any] | None = None
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -169,7 +171,7 @@ class Miner:
                     stemmer=c.bm25_stemmer or None,
                     show_progress=c.show_progress,
                 )
-        dense = DenseSearch(queries, docs, query_chunk_size=c.query_chunk_size) if queries is not None else None
+        dense, self.index_report = self._dense_search(queries, docs) if queries is not None else (None, None)
         dense_scorer = DenseScorer(queries, docs) if queries is not None else None
         if c.sampler == "dense":
             return dense, dense_scorer
@@ -180,6 +182,24 @@ class Miner:
         if c.sampler == "random":
             return RandomCandidates(len(data.corpus_ids), query_hashes, seed=c.seed), dense_scorer or NoScorer()
         return None, NoScorer()
+
+    def _dense_search(self, queries: np.ndarray, docs: Any):
+        """Exact search, or the configured approximate index with its recall measured (hardneg.candidates.approximate)."""
+        c = self.config
+        cache = (Path(c.cache_dir) if c.cache_dir else default_cache_dir()) if c.use_cache else None
+        with self.timer("index"):
+            return build_dense_search(
+                queries,
+                docs,
+                index=c.index,
+                nprobe=c.nprobe,
+                ef_search=c.ef_search,
+                query_chunk_size=c.query_chunk_size,
+                cache_dir=cache,
+                recall_sample=c.recall_sample,
+                recall_k=c.effective_range_max or 100,
+                seed=c.seed,
+            )
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -249,6 +269,8 @@ class Miner:
         seconds["total"] = round(time.perf_counter() - start, 3)
         summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
         summary["batches_resumed"] = batches.reused
+        if self.index_report:
+            summary["index"] = self.index_report
         manifest = build_manifest(
             command="mine",
             parameters=c.to_dict(),

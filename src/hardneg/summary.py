@@ -43,6 +43,12 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("  candidates dropped by")
         for name, count in dropped.items():
             lines.append(f"    {name:<24}{count:>10,}")
+    index = summary.get("index")
+    if index and "recall_at_k" in index:
+        lines.append(
+            f"  index {index['factory']}: recall@{index['k']} {index['recall_at_k']:.4f} against exact search"
+            f" on {index['sample_queries']} queries, {index['speedup']}x faster"
+        )
     timings = summary.get("seconds", {})
     if timings:
         lines.append("  seconds  " + "  ".join(f"{k} {v:.1f}" for k, v in timings.items()))

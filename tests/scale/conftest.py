@@ -96,3 +96,13 @@ def hardneg_env(tmp_path) -> dict[str, str]:
     # Two cores shared with other jobs: one thread avoids OpenMP spinning against itself.
     env["OMP_NUM_THREADS"] = "1"
     return env
+
+
+@pytest.fixture
+def make_beir(tmp_path):
+    """``make_beir(n_docs=..., n_queries=..., seed=...)``: a synthetic BEIR folder under this test's tmp_path."""
+
+    def make(**kwargs) -> Path:
+        return write_synthetic_beir(tmp_path / f"beir-{len(list(tmp_path.glob('beir-*')))}", **kwargs)
+
+    return make
