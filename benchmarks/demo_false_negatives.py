@@ -41,16 +41,26 @@ def main() -> None:
         total = sum(len(r["negative_ids"]) for r in rows)
         false = sum(len(set(r["negative_ids"]) & false_negatives.get(r["query_id"], set())) for r in rows)
         hard = sum(len(set(r["negative_ids"]) & hard_negatives.get(r["query_id"], set())) for r in rows)
-        results.append({"preset": preset, "negatives": total, "false_negatives": false, "planted_hard": hard,
-                        "false_negative_share": round(false / total, 4), "planted_hard_share": round(hard / total, 4),
-                        "queries_short": res.summary["queries_short"]})
+        results.append(
+            {
+                "preset": preset,
+                "negatives": total,
+                "false_negatives": false,
+                "planted_hard": hard,
+                "false_negative_share": round(false / total, 4),
+                "planted_hard_share": round(hard / total, 4),
+                "queries_short": res.summary["queries_short"],
+            }
+        )
     if args.json:
         print(json.dumps(results))
         return
     print(f"{'preset':<14}{'negatives':>10}{'false neg.':>12}{'share':>8}{'planted hard':>14}{'share':>8}")
     for r in results:
-        print(f"{r['preset']:<14}{r['negatives']:>10}{r['false_negatives']:>12}{r['false_negative_share']:>8.1%}"
-              f"{r['planted_hard']:>14}{r['planted_hard_share']:>8.1%}")
+        print(
+            f"{r['preset']:<14}{r['negatives']:>10}{r['false_negatives']:>12}{r['false_negative_share']:>8.1%}"
+            f"{r['planted_hard']:>14}{r['planted_hard_share']:>8.1%}"
+        )
 
 
 if __name__ == "__main__":

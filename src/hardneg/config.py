@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hardneg.errors import ConfigError
+from hardneg.precision import PRECISIONS
 
 SAMPLERS = ("dense", "bm25", "random", "hybrid", "none")
 SELECTIONS = ("top", "random", "simans")
@@ -82,6 +83,9 @@ class MineConfig:
     nprobe: int | None = _f(None, "IVF cells visited per query (FAISS default: 1)", group="scale")
     ef_search: int | None = _f(None, "HNSW search depth efSearch (FAISS uses at least the depth asked for)", group="scale")
     recall_sample: int = _f(200, "queries on which an approximate index's top-k is checked against exact search", group="scale")
+    precision: str = _f(
+        "float32", "encoding precision: 'bf16' and 'int8' encode faster, see docs/scale.md", choices=PRECISIONS, group="scale"
+    )
 
     def __post_init__(self) -> None:
         for name in ("sampler", "selection", "output_format", "on_error"):
@@ -131,6 +135,8 @@ class MineConfig:
 
 
 def _validate_scale(c: MineConfig) -> None:
+    if c.precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {c.precision!r}")
     if not c.index.strip():
         raise ConfigError("index must be a FAISS index factory string such as 'Flat', 'IVF4096,Flat' or 'HNSW32', got ''")
     for name in ("nprobe", "ef_search"):

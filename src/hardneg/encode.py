@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 
 from hardneg.io import atomic_path
+from hardneg.precision import encode_normalised, model_for_precision
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +91,7 @@ class Encoder:
         cache_dir: where embedding shards are kept; ``None`` keeps them in memory only.
         shard_size: texts per shard: the unit of caching and of resuming.
         show_progress: progress bars while encoding.
+        precision: ``"float32"``, ``"bf16"`` or ``"int8"`` (:mod:`hardneg.precision`); part of the cache key.
     """
 
     model: object
@@ -101,13 +103,15 @@ class Encoder:
     shard_size: int = 50_000
     show_progress: bool = True
     stats: EncodeStats = field(default_factory=EncodeStats)
+    precision: str = "float32"
+    _prepared: object = field(default=None, init=False, repr=False)
 
     def _prompt(self, kind: Kind) -> str | None:
         return self.query_prompt if kind == "query" else self.document_prompt
 
     def _shard_key(self, texts: Sequence[str], kind: Kind) -> str:
         h = hashlib.blake2b(digest_size=16)
-        settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|float32|normalized"
+        settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|{self.precision}|normalized"
         h.update(settings.encode())
         for text in texts:
             h.update(len(text).to_bytes(8, "little"))
@@ -117,15 +121,16 @@ class Encoder:
     def _encode_now(self, texts: Sequence[str], kind: Kind, desc: str) -> np.ndarray:
         if self.show_progress:
             logger.info("%s: encoding %d texts", desc, len(texts))
-        emb = self.model.encode(
-            list(texts),
+        if self._prepared is None:  # converted on first use: a run served from the cache never converts
+            self._prepared = model_for_precision(self.model, self.precision)
+        return encode_normalised(
+            self._prepared,
+            texts,
+            self.precision,
             batch_size=self.batch_size,
             prompt=self._prompt(kind),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
             show_progress_bar=self.show_progress,
         )
-        return np.ascontiguousarray(emb, dtype=np.float32)
 
     def encode(self, texts: Sequence[str], kind: Kind) -> Embeddings:
         """Embeddings of ``texts`` (queries or documents), reusing and filling the cache."""

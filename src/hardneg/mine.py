@@ -31,6 +31,7 @@ from hardneg.filters import FilterContext, build_filters
 from hardneg.io import write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.model import fingerprint_model, load_model, resolve_model_name
+from hardneg.precomputed import PrecomputedEmbeddings
 from hardneg.presets import make_config
 from hardneg.scoring import BM25Scorer, DenseScorer, NoScorer
 from hardneg.selection import SelectionContext, build_selection, id_hashes
@@ -60,7 +61,14 @@ class MineResult:
         return datasets.Dataset(self.table)
 
 
-def mine(data: str | Path = "demo", out: str | Path | None = None, *, preset: str | None = None, **params: Any) -> MineResult:
+def mine(
+    data: str | Path = "demo",
+    out: str | Path | None = None,
+    *,
+    preset: str | None = None,
+    embeddings: PrecomputedEmbeddings | None = None,
+    **params: Any,
+) -> MineResult:
     """Mine hard negatives for the (query, positive) pairs of ``data``.
 
     Args:
@@ -68,6 +76,8 @@ def mine(data: str | Path = "demo", out: str | Path | None = None, *, preset: st
         out: ``FILE.parquet``, ``FILE.jsonl`` or a folder (Hugging Face dataset). ``None`` returns
             the rows in :attr:`MineResult.table`.
         preset: a named method from :data:`hardneg.presets.PRESETS` (default ``"default"``).
+        embeddings: vectors made elsewhere (:class:`~hardneg.precomputed.PrecomputedEmbeddings`);
+            no model is loaded.
         **params: any :class:`~hardneg.config.MineConfig` field; overrides the preset.
 
     Example:
@@ -76,7 +86,7 @@ def mine(data: str | Path = "demo", out: str | Path | None = None, *, preset: st
         0
     """
     config = make_config(preset, data=str(data), out=None if out is None else str(out), **params)
-    return Miner(config).run()
+    return Miner(config, embeddings=embeddings).run()
 
 
 @dataclass
@@ -105,8 +115,9 @@ class _Batch:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig):
+    def __init__(self, config: MineConfig, *, embeddings: PrecomputedEmbeddings | None = None):
         self.config = config
+        self.embeddings = embeddings
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
@@ -123,6 +134,10 @@ class Miner:
 
     def _encode(self, data: RetrievalData) -> tuple[np.ndarray, Any]:
         c = self.config
+        if self.embeddings is not None:
+            self.embeddings.check(len(data.query_ids), len(data.corpus_ids))
+            self.model_info = self.embeddings.model_info()
+            return self.embeddings.queries.to_array(), self.embeddings.documents
         with self.timer("load_model"):
             model = load_model(
                 c.model,
@@ -138,6 +153,7 @@ class Miner:
             "max_seq_length": model.max_seq_length,
             "query_prompt": c.query_prompt,
             "document_prompt": c.document_prompt,
+            "precision": c.precision,
         }
         cache = Path(c.cache_dir) if c.cache_dir else default_cache_dir()
         self.encoder = Encoder(
@@ -149,6 +165,7 @@ class Miner:
             cache_dir=cache if c.use_cache else None,
             shard_size=c.shard_size,
             show_progress=c.show_progress,
+            precision=c.precision,
         )
         with self.timer("encode"):
             queries = self.encoder.encode(data.query_texts, "query").to_array()
