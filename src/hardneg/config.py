@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from hardneg.errors import ConfigError
+from hardneg.precision import PRECISIONS
 
 SAMPLERS = ("dense", "bm25", "random", "hybrid", "none")
 SELECTIONS = ("top", "random", "simans")
@@ -112,6 +113,17 @@ class MineConfig:
         None, "dev/test qrels file(s), comma-separated: documents judged relevant there are never negatives", group="defence"
     )
     audit: bool = _f(False, "also run the false-negative audit (`hardneg audit`) and add it to the summary", group="defence")
+    # scale: resuming, approximate search, faster encoding, distributed execution
+    resume: bool = _f(True, "keep each query batch's result until the output is complete, so a killed run resumes", group="scale")
+    index: str = _f(
+        "Flat", "FAISS index factory string: 'Flat' (exact), 'IVF4096,Flat', 'HNSW32', 'IVF1024,PQ64', ...", group="scale"
+    )
+    nprobe: int | None = _f(None, "IVF cells visited per query (FAISS default: 1)", group="scale")
+    ef_search: int | None = _f(None, "HNSW search depth efSearch (FAISS uses at least the depth asked for)", group="scale")
+    recall_sample: int = _f(200, "queries on which an approximate index's top-k is checked against exact search", group="scale")
+    precision: str = _f(
+        "float32", "encoding precision: 'bf16' and 'int8' encode faster, see docs/scale.md", choices=PRECISIONS, group="scale"
+    )
 
     def __post_init__(self) -> None:
         for name in ("sampler", "selection", "output_format", "on_error"):
@@ -149,6 +161,7 @@ class MineConfig:
         from hardneg.defence import validate_defence
 
         validate_defence(self)
+        _validate_scale(self)
 
     @property
     def uses_score_filters(self) -> bool:
@@ -166,6 +179,18 @@ class MineConfig:
 
     def to_dict(self) -> dict[str, Any]:
         return dataclasses.asdict(self)
+
+
+def _validate_scale(c: MineConfig) -> None:
+    if c.precision not in PRECISIONS:
+        raise ConfigError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {c.precision!r}")
+    if not c.index.strip():
+        raise ConfigError("index must be a FAISS index factory string such as 'Flat', 'IVF4096,Flat' or 'HNSW32', got ''")
+    for name in ("nprobe", "ef_search"):
+        if getattr(c, name) is not None and getattr(c, name) < 1:
+            raise ConfigError(f"{name} must be >= 1, got {getattr(c, name)}")
+    if c.recall_sample < 0:
+        raise ConfigError(f"recall_sample must be >= 0, got {c.recall_sample}")
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(MineConfig)}

@@ -21,6 +21,7 @@ from typing import Literal
 import numpy as np
 
 from hardneg.io import atomic_path
+from hardneg.precision import encode_normalised, model_for_precision
 
 logger = logging.getLogger(__name__)
 
@@ -36,6 +37,8 @@ class Embeddings:
     """Row-normalised float32 embeddings stored as consecutive shards (arrays or memory maps)."""
 
     shards: list[np.ndarray]
+    keys: list[str] = field(default_factory=list)
+    """Cache key of each shard (what the vectors were made from), when known: names derived files."""
 
     def __post_init__(self) -> None:
         self.offsets = np.cumsum([0] + [len(s) for s in self.shards])
@@ -88,6 +91,7 @@ class Encoder:
         cache_dir: where embedding shards are kept; ``None`` keeps them in memory only.
         shard_size: texts per shard: the unit of caching and of resuming.
         show_progress: progress bars while encoding.
+        precision: ``"float32"``, ``"bf16"`` or ``"int8"`` (:mod:`hardneg.precision`); part of the cache key.
     """
 
     model: object
@@ -99,13 +103,15 @@ class Encoder:
     shard_size: int = 50_000
     show_progress: bool = True
     stats: EncodeStats = field(default_factory=EncodeStats)
+    precision: str = "float32"
+    _prepared: object = field(default=None, init=False, repr=False)
 
     def _prompt(self, kind: Kind) -> str | None:
         return self.query_prompt if kind == "query" else self.document_prompt
 
     def _shard_key(self, texts: Sequence[str], kind: Kind) -> str:
         h = hashlib.blake2b(digest_size=16)
-        settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|float32|normalized"
+        settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|{self.precision}|normalized"
         h.update(settings.encode())
         for text in texts:
             h.update(len(text).to_bytes(8, "little"))
@@ -115,29 +121,32 @@ class Encoder:
     def _encode_now(self, texts: Sequence[str], kind: Kind, desc: str) -> np.ndarray:
         if self.show_progress:
             logger.info("%s: encoding %d texts", desc, len(texts))
-        emb = self.model.encode(
-            list(texts),
+        if self._prepared is None:  # converted on first use: a run served from the cache never converts
+            self._prepared = model_for_precision(self.model, self.precision)
+        return encode_normalised(
+            self._prepared,
+            texts,
+            self.precision,
             batch_size=self.batch_size,
             prompt=self._prompt(kind),
-            normalize_embeddings=True,
-            convert_to_numpy=True,
             show_progress_bar=self.show_progress,
         )
-        return np.ascontiguousarray(emb, dtype=np.float32)
 
     def encode(self, texts: Sequence[str], kind: Kind) -> Embeddings:
         """Embeddings of ``texts`` (queries or documents), reusing and filling the cache."""
         start = time.perf_counter()
         shards: list[np.ndarray] = []
+        keys: list[str] = []
         n_shards = max(1, -(-len(texts) // self.shard_size))
         for s in range(n_shards):
             chunk = texts[s * self.shard_size : (s + 1) * self.shard_size]
             desc = f"{kind} shard {s + 1}/{n_shards}"
+            keys.append(self._shard_key(chunk, kind))
             if self.cache_dir is None:
                 shards.append(self._encode_now(chunk, kind, desc))
                 self.stats.encoded += len(chunk)
                 continue
-            path = Path(self.cache_dir) / "embeddings" / f"{self._shard_key(chunk, kind)}.npy"
+            path = Path(self.cache_dir) / "embeddings" / f"{keys[-1]}.npy"
             if path.is_file():
                 try:
                     arr = np.load(path, mmap_mode="r", allow_pickle=False)
@@ -154,4 +163,4 @@ class Encoder:
             shards.append(np.load(path, mmap_mode="r", allow_pickle=False))
             self.stats.encoded += len(chunk)
         self.stats.seconds += time.perf_counter() - start
-        return Embeddings(shards)
+        return Embeddings(shards, keys)

@@ -19,16 +19,20 @@ from typing import Any
 import numpy as np
 import pyarrow as pa
 
-from hardneg.candidates import BM25Search, Candidates, DenseSearch, HybridSearch, RandomCandidates
+from hardneg.batches import MinedBatches
+from hardneg.candidates import BM25Search, Candidates, HybridSearch, RandomCandidates
+from hardneg.candidates.approximate import build_dense_search
 from hardneg.candidates.base import pad_to
 from hardneg.config import MineConfig
 from hardneg.data import RetrievalData, load_data
 from hardneg.defence import Defence
 from hardneg.encode import Encoder, default_cache_dir
+from hardneg.engines import BatchResult
 from hardneg.filters import FilterContext, build_filters
 from hardneg.io import write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.model import fingerprint_model, load_model, resolve_model_name
+from hardneg.precomputed import PrecomputedEmbeddings
 from hardneg.presets import make_config
 from hardneg.scoring import BM25Scorer, DenseScorer, NoScorer
 from hardneg.selection import SelectionContext, build_selection, id_hashes
@@ -58,7 +62,14 @@ class MineResult:
         return datasets.Dataset(self.table)
 
 
-def mine(data: str | Path = "demo", out: str | Path | None = None, *, preset: str | None = None, **params: Any) -> MineResult:
+def mine(
+    data: str | Path = "demo",
+    out: str | Path | None = None,
+    *,
+    preset: str | None = None,
+    embeddings: PrecomputedEmbeddings | None = None,
+    **params: Any,
+) -> MineResult:
     """Mine hard negatives for the (query, positive) pairs of ``data``.
 
     Args:
@@ -66,6 +77,8 @@ def mine(data: str | Path = "demo", out: str | Path | None = None, *, preset: st
         out: ``FILE.parquet``, ``FILE.jsonl`` or a folder (Hugging Face dataset). ``None`` returns
             the rows in :attr:`MineResult.table`.
         preset: a named method from :data:`hardneg.presets.PRESETS` (default ``"default"``).
+        embeddings: vectors made elsewhere (:class:`~hardneg.precomputed.PrecomputedEmbeddings`);
+            no model is loaded.
         **params: any :class:`~hardneg.config.MineConfig` field; overrides the preset.
 
     Example:
@@ -74,7 +87,7 @@ def mine(data: str | Path = "demo", out: str | Path | None = None, *, preset: st
         0
     """
     config = make_config(preset, data=str(data), out=None if out is None else str(out), **params)
-    return Miner(config).run()
+    return Miner(config, embeddings=embeddings).run()
 
 
 @dataclass
@@ -103,14 +116,17 @@ class _Batch:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig, *, teacher: Any = None):
+    def __init__(self, config: MineConfig, *, teacher: Any = None, embeddings: PrecomputedEmbeddings | None = None):
         """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
-        (several runs over the same data can then share its scores)."""
+        (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
+        document embeddings to search instead of encoding with a model."""
         self.config = config
         self.teacher = teacher
+        self.embeddings = embeddings
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
+        self.index_report: dict[str, Any] | None = None
         self.defence: Defence | None = None
         self.observers: list[Any] = []
         """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
@@ -126,6 +142,10 @@ class Miner:
 
     def _encode(self, data: RetrievalData) -> tuple[np.ndarray, Any]:
         c = self.config
+        if self.embeddings is not None:
+            self.embeddings.check(len(data.query_ids), len(data.corpus_ids))
+            self.model_info = self.embeddings.model_info()
+            return self.embeddings.queries.to_array(), self.embeddings.documents
         with self.timer("load_model"):
             model = load_model(
                 c.model,
@@ -141,6 +161,7 @@ class Miner:
             "max_seq_length": model.max_seq_length,
             "query_prompt": c.query_prompt,
             "document_prompt": c.document_prompt,
+            "precision": c.precision,
         }
         cache = Path(c.cache_dir) if c.cache_dir else default_cache_dir()
         self.encoder = Encoder(
@@ -152,6 +173,7 @@ class Miner:
             cache_dir=cache if c.use_cache else None,
             shard_size=c.shard_size,
             show_progress=c.show_progress,
+            precision=c.precision,
         )
         with self.timer("encode"):
             queries = self.encoder.encode(data.query_texts, "query").to_array()
@@ -174,7 +196,7 @@ class Miner:
                     stemmer=c.bm25_stemmer or None,
                     show_progress=c.show_progress,
                 )
-        dense = DenseSearch(queries, docs, query_chunk_size=c.query_chunk_size) if queries is not None else None
+        dense, self.index_report = self._dense_search(queries, docs) if queries is not None else (None, None)
         dense_scorer = DenseScorer(queries, docs) if queries is not None else None
         if c.sampler == "dense":
             return dense, dense_scorer
@@ -185,6 +207,24 @@ class Miner:
         if c.sampler == "random":
             return RandomCandidates(len(data.corpus_ids), query_hashes, seed=c.seed), dense_scorer or NoScorer()
         return None, NoScorer()
+
+    def _dense_search(self, queries: np.ndarray, docs: Any):
+        """Exact search, or the configured approximate index with its recall measured (hardneg.candidates.approximate)."""
+        c = self.config
+        cache = (Path(c.cache_dir) if c.cache_dir else default_cache_dir()) if c.use_cache else None
+        with self.timer("index"):
+            return build_dense_search(
+                queries,
+                docs,
+                index=c.index,
+                nprobe=c.nprobe,
+                ef_search=c.ef_search,
+                query_chunk_size=c.query_chunk_size,
+                cache_dir=cache,
+                recall_sample=c.recall_sample,
+                recall_k=c.effective_range_max or 100,
+                seed=c.seed,
+            )
 
     # --- the run ----------------------------------------------------------------------------
 
@@ -231,18 +271,16 @@ class Miner:
         sources = self.defence is not None and self.defence.promotes
         builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
         schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
-        stats = _Stats([*(self.defence.mask_names if self.defence else []), *(f.name for f in self.filters)])
+        stats = self._new_stats()
 
-        batches = range(0, len(data.query_ids), c.query_chunk_size)
+        batches = MinedBatches(self, n, stats)  # resumes a killed run; runs on the configured engine
         progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
         writer = StreamingWriter(c.out, schema) if c.out else None
         tables: list[pa.Table] = []
         if writer:
             writer.__enter__()
         try:
-            for begin in progress:
-                queries = np.arange(begin, min(begin + c.query_chunk_size, len(data.query_ids)))
-                mined = self._mine_batch(queries, n, stats)
+            for mined in progress:
                 with self.timer("write"):
                     rows = builder.rows(mined)
                     if writer:
@@ -256,6 +294,7 @@ class Miner:
         if writer:
             with self.timer("write"):
                 writer.__exit__(None, None, None)
+        batches.finish()
         rows_written = writer.rows_written if writer else sum(t.num_rows for t in tables)
 
         seconds = {k: round(v, 3) for k, v in self.timer.seconds.items()}
@@ -272,6 +311,9 @@ class Miner:
             from hardneg.audit import audit_config
 
             summary["audit"] = audit_config(c, data).to_dict()
+        summary["batches_resumed"] = batches.reused
+        if self.index_report:
+            summary["index"] = self.index_report
         manifest = build_manifest(
             command="mine",
             parameters=c.to_dict(),
@@ -292,6 +334,23 @@ class Miner:
         return result
 
     # --- one batch --------------------------------------------------------------------------
+
+    def mine_queries(self, queries: np.ndarray, n: int) -> BatchResult:
+        """Mine one batch of queries on its own, with its own counters and timings.
+
+        Every engine runs this for each batch (the Ray engine in its workers), so a batch's rows
+        are the same wherever it was mined.
+        """
+        timer, self.timer = self.timer, _Timer()
+        try:
+            stats = self._new_stats()
+            mined = self._mine_batch(queries, n, stats)
+            return BatchResult(mined, stats, self.timer.seconds)
+        finally:
+            self.timer = timer
+
+    def _new_stats(self) -> _Stats:
+        return _Stats([*(self.defence.mask_names if self.defence else []), *(f.name for f in self.filters)])
 
     def _mine_batch(self, queries: np.ndarray, n: int, stats: _Stats) -> MinedBatch:
         data, c = self.data, self.config
@@ -334,7 +393,7 @@ class Miner:
                 break
             if widen.any():
                 window[widen] *= 2
-                stats.widened.update(int(q) for q in queries[widen])
+                stats.widened.extend(int(q) for q in queries[widen])
             depth = min(depth * 2, limit)
             rows = np.nonzero(pending)[0]
             deeper = self._search(queries[rows], depth)
@@ -465,7 +524,7 @@ class _Stats:
         self.pos_scores: list[np.ndarray] = []
         self.neg_scores: list[np.ndarray] = []
         self.short_ids: list[str] = []
-        self.widened: set[int] = set()
+        self.widened: list[int] = []  # query indices whose window widened (a query may repeat)
         self.negatives_found = 0
 
     def add(self, queries, data, masks, positive_scores, negative_scores, found, n) -> None:
@@ -489,7 +548,7 @@ class _Stats:
             "negatives_per_query": n,
             "negatives_found": self.negatives_found,
             "queries_short": len(self.short_ids),
-            "queries_window_widened": len(self.widened),
+            "queries_window_widened": len(set(self.widened)),
             "short_query_ids": self.short_ids,
             "pairs_dropped": builder.dropped_pairs,
             "rows_padded": builder.padded_rows,

@@ -59,6 +59,12 @@ def format_summary(summary: dict[str, Any]) -> str:
     if "audit" in summary and "false_negative_rate" in summary["audit"]:
         a = summary["audit"]
         lines.append(f"  audit false negatives  {a['false_negatives']} of {a['hidden_positives']} hidden positives")
+    index = summary.get("index")
+    if index and "recall_at_k" in index:
+        lines.append(
+            f"  index {index['factory']}: recall@{index['k']} {index['recall_at_k']:.4f} against exact search"
+            f" on {index['sample_queries']} queries, {index['speedup']}x faster"
+        )
     timings = summary.get("seconds", {})
     if timings:
         lines.append("  seconds  " + "  ".join(f"{k} {v:.1f}" for k, v in timings.items()))

@@ -1,0 +1,24 @@
+"""The local engine: batches are mined one after the other in this process."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+from hardneg.engines.base import BatchResult
+
+if TYPE_CHECKING:
+    from hardneg.mine import Miner
+
+
+class LocalEngine:
+    name = "local"
+
+    def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+        for queries in batches:
+            yield miner.mine_queries(queries, n)
+
+    def close(self) -> None:
+        pass
