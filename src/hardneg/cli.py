@@ -62,7 +62,31 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
     sub.add_parser("presets", help="list the presets and their values")
+    _add_loop_commands(sub)
     return parser
+
+
+def _add_loop_commands(sub) -> None:
+    """Subcommands of the training loop: eval, train."""
+    from hardneg.evaluate import EvalConfig
+
+    ev = sub.add_parser(
+        "eval",
+        help="retrieval quality of a model on a BEIR split (nDCG@10, Recall@100, MRR@10, MAP@100)",
+        description="Exact-search evaluation with trec_eval measures. Flags mirror hardneg.evaluate().",
+    )
+    add_dataclass_arguments(ev, EvalConfig)
+    ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
+
+    from hardneg.train import TrainConfig
+
+    tr = sub.add_parser(
+        "train",
+        help="fine-tune a bi-encoder on mined negatives (MultipleNegativesRankingLoss)",
+        description="Train with the sentence-transformers trainer. Flags mirror hardneg.train().",
+    )
+    add_dataclass_arguments(tr, TrainConfig)
+    tr.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
 
 def _cmd_mine(ns: argparse.Namespace) -> int:
@@ -91,7 +115,41 @@ def _cmd_presets(ns: argparse.Namespace) -> int:
     return 0
 
 
+def _config_from(ns: argparse.Namespace, cls):
+    """Build the dataclass ``cls`` from the flags that were given (the rest keep their defaults)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in vars(ns).items() if k in names})
+
+
+def _cmd_eval(ns: argparse.Namespace) -> int:
+    from hardneg.evaluate import EvalConfig, Evaluator
+
+    result = Evaluator(_config_from(ns, EvalConfig)).run()
+    if ns.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s")
+        for name, value in result.metrics.items():
+            print(f"  {name:<12}{value:.4f}")
+    return 0
+
+
 COMMANDS = {"mine": _cmd_mine, "presets": _cmd_presets}
+
+
+def _cmd_train(ns: argparse.Namespace) -> int:
+    from hardneg.train import TrainConfig, Trainer
+
+    result = Trainer(_config_from(ns, TrainConfig)).run()
+    if ns.json:
+        print(json.dumps(result.summary))
+    else:
+        s = result.summary
+        print(f"trained {s['steps']} steps on {s['rows']:,} rows (loss {s['train_loss']:.4f}) -> {result.out}")
+    return 0
+
+
+COMMANDS.update({"eval": _cmd_eval, "train": _cmd_train})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
