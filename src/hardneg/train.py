@@ -32,6 +32,7 @@ from hardneg.training_data import POOLS, TrainingInput, load_training_input
 logger = logging.getLogger(__name__)
 
 LOSSES = ("mnrl", "cached-mnrl")
+REFRESH_MODES = ("full", "pool")
 BATCH_SAMPLERS = ("no-duplicates", "default")
 PRECISIONS = ("float32", "bfloat16")
 
@@ -86,6 +87,19 @@ class TrainConfig:
         choices=PRECISIONS,
         group="training",
     )
+    # refresh inside the run (candidates input only)
+    refresh_steps: int | None = _f(
+        None,
+        "every this many steps, re-mine the negatives with the weights being trained (ANCE-style; see hardneg.inline_refresh)",
+        group="refresh",
+    )
+    refresh_mode: str = _f(
+        "full",
+        "full: re-encode the whole corpus (ANCE); pool: re-rank only the file's candidates plus BM25's top k",
+        choices=REFRESH_MODES,
+        group="refresh",
+    )
+    refresh_bm25_k: int = _f(100, "pool mode: BM25 documents per query added to the pool", group="refresh")
     # checkpoints and logs
     checkpoint_steps: int | None = _f(None, "save a resumable checkpoint every this many steps", group="output")
     save_total_limit: int = _f(2, "checkpoints kept", group="output")
@@ -95,13 +109,21 @@ class TrainConfig:
     show_progress: bool = _f(True, "progress bar and loss logs", group="output")
 
     def __post_init__(self) -> None:
-        for name, choices in (("loss", LOSSES), ("batch_sampler", BATCH_SAMPLERS), ("precision", PRECISIONS), ("pool", POOLS)):
+        for name, choices in (
+            ("loss", LOSSES),
+            ("batch_sampler", BATCH_SAMPLERS),
+            ("precision", PRECISIONS),
+            ("pool", POOLS),
+            ("refresh_mode", REFRESH_MODES),
+        ):
             if getattr(self, name) not in choices:
                 raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {getattr(self, name)!r}")
         for name in ("batch_size", "mini_batch_size", "save_total_limit", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        for name in ("num_negatives", "max_steps", "checkpoint_steps", "max_seq_length"):
+        if self.refresh_bm25_k < 0:
+            raise ConfigError(f"refresh_bm25_k must be >= 0, got {self.refresh_bm25_k}")
+        for name in ("num_negatives", "max_steps", "checkpoint_steps", "max_seq_length", "refresh_steps"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1 when given, got {getattr(self, name)}")
         if self.learning_rate <= 0:
@@ -204,6 +226,24 @@ class Trainer:
             dataloader_pin_memory=_has_cuda(),
         )
 
+    def inline_refresh(self, training_input: TrainingInput):
+        """The ANCE-style refresh callback ``refresh_steps`` asks for, or ``None``."""
+        c = self.config
+        if not c.refresh_steps:
+            return None
+        if training_input.pool is None:
+            raise ConfigError("refresh_steps needs a candidates file (hardneg mine --output-format candidates) as data")
+        if training_input.mined_with is None:
+            raise ConfigError(f"refresh_steps re-mines with the file's mining parameters, but {c.data!r} has no manifest")
+        from hardneg.inline_refresh import FullRefresher, InlineRefresh, PoolRefresher
+
+        pool = training_input.pool
+        if c.refresh_mode == "full":
+            refresher = FullRefresher(pool, training_input.mined_with, training_input.data.corpus_ids)
+        else:
+            refresher = PoolRefresher(pool, training_input.all_candidates, training_input.mined_with, bm25_k=c.refresh_bm25_k)
+        return InlineRefresh(pool, refresher, c.refresh_steps)
+
     def _resume_from(self) -> str | None:
         if not self.config.resume or not self.checkpoints.is_dir():
             return None
@@ -231,6 +271,9 @@ class Trainer:
         all_callbacks = list(callbacks)
         if training_input.pool is not None:
             all_callbacks.insert(0, ResampleEachEpoch(training_input.pool))
+        refresh = self.inline_refresh(training_input)
+        if refresh is not None:
+            all_callbacks.append(refresh)
         trainer = SentenceTransformerTrainer(
             model=model,
             args=self.training_arguments(),
@@ -257,6 +300,8 @@ class Trainer:
             ],
             "seconds": round(time.perf_counter() - start, 3),
         }
+        if refresh is not None:
+            summary["refreshes"] = refresh.history
         manifest = build_manifest(
             command="train",
             parameters=c.to_dict(),

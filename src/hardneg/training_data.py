@@ -45,6 +45,10 @@ class TrainingInput:
     """The corpus and queries behind a candidates file or a BEIR folder."""
     inputs: dict[str, str] = field(default_factory=dict)
     info: dict[str, Any] = field(default_factory=dict)
+    mined_with: dict[str, Any] | None = None
+    """The mining parameters of a candidates file (from its manifest), when known."""
+    all_candidates: list[list[int]] | None = None
+    """For a candidates file: every candidate per query in rank order, kept or not."""
 
 
 def _is_beir(path: Path) -> bool:
@@ -150,18 +154,25 @@ def _from_mined_rows(path: Path, columns: list[str], rows: list[tuple[str, dict]
     return TrainingInput(ds, "rows", len(negatives), inputs={"train": str(path)}, info={"rows": len(ds)})
 
 
+def _mining_parameters(path: Path) -> dict[str, Any] | None:
+    manifest = path.with_name(path.name + ".manifest.json")
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {})
+
+
 def _mined_data(path: Path, split: str, corpus: str | None) -> RetrievalData:
     """The corpus a candidates file refers to: ``corpus`` when given, else the data its manifest names."""
     if corpus is not None:
         return load_data(corpus, split=split)
-    manifest = path.with_name(path.name + ".manifest.json")
-    if not manifest.is_file():
+    params = _mining_parameters(path)
+    if params is None:
+        manifest = path.with_name(path.name + ".manifest.json")
         raise DataError(
             "a candidates file holds ids only: pass corpus= (the BEIR folder or 'demo' it was mined from); "
             f"its manifest {manifest.name} is missing",
             path=str(path),
         )
-    params = json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {})
     return load_data(
         params.get("data", DEMO_NAME),
         split=params.get("split", split),
@@ -199,7 +210,7 @@ def _from_candidates(
             out.append(doc_index[d])
         return out
 
-    query_ids, query_texts, positives, candidates = [], [], [], []
+    query_ids, query_texts, positives, candidates, everything = [], [], [], [], []
     chosen = 0
     for where, record in rows:
         text = record.get("query")
@@ -212,6 +223,7 @@ def _from_candidates(
         kept = record.get("candidate_kept") or []
         if len(kept) != len(cands):
             raise DataError(f"{where}: candidate_kept has {len(kept)} values for {len(cands)} candidates", path=str(path))
+        everything.append(cands)
         if pool == "kept":
             cands = [d for d, k in zip(cands, kept) if k]
         chosen = max(chosen, len(record.get("negative_ids") or []))
@@ -225,7 +237,15 @@ def _from_candidates(
     dropped = int(len(negative_pool) - len(ds))
     info = {"rows": len(ds), "rows_without_candidates": dropped, "pool": pool, "mean_pool_size": _mean_len(candidates)}
     return TrainingInput(
-        ds, "candidates", n, pool=negative_pool, data=data, inputs={"train": str(path), **data.inputs}, info=info
+        ds,
+        "candidates",
+        n,
+        pool=negative_pool,
+        data=data,
+        inputs={"train": str(path), **data.inputs},
+        info=info,
+        mined_with=_mining_parameters(path),
+        all_candidates=everything,
     )
 
 

@@ -126,3 +126,29 @@ def test_cli_train(tiny_model, tmp_path, capsys):
     summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
     assert summary["steps"] == 1
     assert out.is_dir()
+
+
+@pytest.mark.parametrize("mode", ["full", "pool"])
+def test_inline_refresh_swaps_negatives(mined, tiny_model, tmp_path, mode):
+    _, cands = mined
+    result = train(
+        cands,
+        tmp_path / "model",
+        model=str(tiny_model),
+        max_steps=4,
+        refresh_steps=2,
+        refresh_mode=mode,
+        refresh_bm25_k=20,
+        **FAST,
+    )
+    refreshes = result.summary["refreshes"]
+    assert [r["step"] for r in refreshes] == [2]  # not at the last step: nothing would train on it
+    assert refreshes[0]["documents_encoded"] > 0
+    if mode == "full":
+        assert refreshes[0]["documents_encoded"] >= 300  # the whole demo corpus
+    assert 0.0 <= refreshes[0]["previous_negatives_still_in_pool"] <= 1.0
+
+
+def test_inline_refresh_needs_candidates(tiny_model, tmp_path):
+    with pytest.raises(ConfigError, match="candidates file"):
+        train("demo", tmp_path / "m", model=str(tiny_model), refresh_steps=1, **FAST)
