@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_loop_commands(sub) -> None:
-    """Subcommands of the training loop: eval, train."""
+    """Subcommands of the training loop: eval, train, evolve."""
     from hardneg.evaluate import EvalConfig
 
     ev = sub.add_parser(
@@ -87,6 +87,16 @@ def _add_loop_commands(sub) -> None:
     )
     add_dataclass_arguments(tr, TrainConfig)
     tr.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+
+    from hardneg.evolve import EvolveConfig
+
+    evo = sub.add_parser(
+        "evolve",
+        help="rounds of mine -> train -> evaluate, each round mining with the previous round's model",
+        description="The co-evolution loop. Rerunning the same command resumes the run folder.",
+    )
+    add_dataclass_arguments(evo, EvolveConfig)
+    evo.add_argument("--json", action="store_true", help="print the run summary as one JSON object on stdout")
 
 
 def _cmd_mine(ns: argparse.Namespace) -> int:
@@ -149,7 +159,18 @@ def _cmd_train(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.update({"eval": _cmd_eval, "train": _cmd_train})
+def _cmd_evolve(ns: argparse.Namespace) -> int:
+    from hardneg.evolve import Evolution, EvolveConfig
+
+    result = Evolution(_config_from(ns, EvolveConfig)).run()
+    if ns.json:
+        print(json.dumps(result.summary))
+    else:
+        print(f"best round {result.summary['best_round']}: {result.summary['best_model']} ({result.summary['stopped']})")
+    return 0
+
+
+COMMANDS.update({"eval": _cmd_eval, "train": _cmd_train, "evolve": _cmd_evolve})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -45,9 +45,14 @@ def negative_ranks(
         sl = slice(start, start + query_chunk_size)
         q = np.ascontiguousarray(query_embeddings[sl])
         neg = scores[sl]
-        for _, shard in documents.iter_shards():
+        for offset, shard in documents.iter_shards():
             sims = q @ np.asarray(shard).T  # (chunk, shard docs)
             higher[sl] += (sims[:, :, None] > neg[:, None, :]).sum(axis=1)
+            # A negative never outranks itself, whatever rounding the two dot products took.
+            local = negatives[sl] - offset
+            inside = (local >= 0) & (local < len(shard))
+            own = np.take_along_axis(sims, np.clip(local, 0, max(len(shard) - 1, 0)), axis=1)
+            higher[sl] -= inside & (own > neg)
     # Positives scoring above a negative are not non-positive documents: take them back out.
     for row, pos in enumerate(positives):
         if len(pos):

@@ -31,6 +31,7 @@ import numpy as np
 from transformers import TrainerCallback
 
 from hardneg.candidates import BM25Search
+from hardneg.config import FIELDS, MineConfig
 from hardneg.negative_pool import NegativePool
 from hardneg.refresh import build_pool, kept_candidates, rescore_pool
 from hardneg.retriever import DenseRetriever, EncodingOptions
@@ -93,7 +94,7 @@ class PoolRefresher:
         options: EncodingOptions | None = None,
     ):
         self.pool = pool
-        self.parameters = mine_parameters
+        self.config = MineConfig(**{k: v for k, v in mine_parameters.items() if k in FIELDS})
         sources: list[Any] = [file_candidates]
         if bm25_k > 0:
             bm25 = BM25Search(pool.corpus_texts, pool.query_texts, show_progress=False)
@@ -108,20 +109,17 @@ class PoolRefresher:
         reference = np.array(
             [ranked.scores[q][np.isin(ranked.indices[q], pos)].min() for q, pos in enumerate(self.pool.positives)]
         )
-        p = self.parameters
-        range_max = p.get("range_max")
-        if range_max is None and p.get("selection") in ("random", "simans"):
-            range_max = p.get("range_min", 0) + 100  # MineConfig.effective_range_max
+        c = self.config
         kept = kept_candidates(
             ranked,
             self.pool.positives,
             reference,
-            range_min=p.get("range_min", 0),
-            range_max=range_max,
-            max_score=p.get("max_score"),
-            min_score=p.get("min_score"),
-            absolute_margin=p.get("absolute_margin"),
-            relative_margin=p.get("relative_margin"),
+            range_min=c.range_min,
+            range_max=c.effective_range_max,
+            max_score=c.max_score,
+            min_score=c.min_score,
+            absolute_margin=c.absolute_margin,
+            relative_margin=c.relative_margin,
         )
         return kept, retriever.encoder.stats.encoded
 

@@ -16,6 +16,17 @@ REPO = HERE.parents[1]
 SCIFACT = REPO / ".." / "shared" / "data" / "scifact"
 
 
+@pytest.fixture(autouse=True)
+def _one_torch_thread():
+    """The tiny model is latency-bound: on a shared 2-core machine, one thread is ~10x faster."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
 @pytest.fixture(scope="session")
 def cache_dir(tmp_path_factory) -> Path:
     """$HARDNEG_CACHE when set (embeddings are keyed by weights, so sharing is safe), else a fresh folder."""
