@@ -67,7 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _add_loop_commands(sub) -> None:
-    """Subcommands of the training loop: eval, train, evolve."""
+    """Subcommands of the training loop: eval, train, evolve, fooling, report."""
     from hardneg.evaluate import EvalConfig
 
     ev = sub.add_parser(
@@ -97,6 +97,24 @@ def _add_loop_commands(sub) -> None:
     )
     add_dataclass_arguments(evo, EvolveConfig)
     evo.add_argument("--json", action="store_true", help="print the run summary as one JSON object on stdout")
+
+    from hardneg.fooling import FoolingConfig
+
+    fool = sub.add_parser(
+        "fooling",
+        help="the fooling matrix of an evolve run: models trained with each sampler vs each sampler's negatives",
+        description="Trains random/BM25/dense sampler models with the run's budget and measures triplet accuracy on dev.",
+    )
+    add_dataclass_arguments(fool, FoolingConfig)
+    fool.add_argument("--json", action="store_true", help="print the matrix as one JSON object on stdout")
+
+    rep = sub.add_parser(
+        "report",
+        help="one self-contained HTML page (and JSON) about an evolve run",
+        description="Quality per round, score distributions, hardness and staleness curves, audit rate, fooling matrix.",
+    )
+    rep.add_argument("run_dir", metavar="RUN_DIR", help="the --out folder of hardneg evolve")
+    rep.add_argument("--out", help="write report.html and report.json here instead of RUN_DIR")
 
 
 def _cmd_mine(ns: argparse.Namespace) -> int:
@@ -170,7 +188,28 @@ def _cmd_evolve(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS.update({"eval": _cmd_eval, "train": _cmd_train, "evolve": _cmd_evolve})
+def _cmd_fooling(ns: argparse.Namespace) -> int:
+    from hardneg.fooling import Fooling, FoolingConfig
+
+    result = Fooling(_config_from(ns, FoolingConfig)).run()
+    if ns.json:
+        print(json.dumps(result))
+    else:
+        print(f"{'trained with':<14}" + "".join(f"{n:>10}" for n in result["negatives"]))
+        for name, row in zip(result["models"], result["triplet_accuracy"]):
+            print(f"{name:<14}" + "".join(f"{v:>10.4f}" for v in row))
+    return 0
+
+
+def _cmd_report(ns: argparse.Namespace) -> int:
+    from hardneg.report import write_report
+
+    result = write_report(ns.run_dir, out=ns.out)
+    print(f"wrote {result.html} and {result.json} ({len(result.figures)} figures)")
+    return 0
+
+
+COMMANDS.update({"eval": _cmd_eval, "train": _cmd_train, "evolve": _cmd_evolve, "fooling": _cmd_fooling, "report": _cmd_report})
 
 
 def main(argv: Sequence[str] | None = None) -> int:
