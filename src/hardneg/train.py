@@ -215,7 +215,7 @@ class Trainer:
             seed=c.seed,
             data_seed=c.seed,
             bf16=c.precision == "bfloat16",
-            use_cpu=c.device == "cpu",
+            use_cpu=c.device == "cpu" or (c.device is None and not _has_cuda()),
             batch_sampler=BatchSamplers.NO_DUPLICATES if c.batch_sampler == "no-duplicates" else BatchSamplers.BATCH_SAMPLER,
             save_strategy="steps" if c.checkpoint_steps else "no",
             save_steps=c.checkpoint_steps or 500,

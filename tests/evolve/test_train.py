@@ -152,3 +152,14 @@ def test_inline_refresh_swaps_negatives(mined, tiny_model, tmp_path, mode):
 def test_inline_refresh_needs_candidates(tiny_model, tmp_path):
     with pytest.raises(ConfigError, match="candidates file"):
         train("demo", tmp_path / "m", model=str(tiny_model), refresh_steps=1, **FAST)
+
+
+def test_bfloat16_training_and_encoding(tiny_model, tmp_path, cache_dir):
+    from hardneg.evaluate import evaluate
+
+    out = tmp_path / "model"
+    assert train("demo", out, model=str(tiny_model), max_steps=1, precision="bfloat16", **FAST).summary["steps"] == 1
+    half = evaluate("demo", model=str(out), precision="bfloat16", cache_dir=str(cache_dir), show_progress=False)
+    full = evaluate("demo", model=str(out), cache_dir=str(cache_dir), show_progress=False)
+    assert half.info["model"]["precision"] == "bfloat16"
+    assert abs(half.metrics["recall@100"] - full.metrics["recall@100"]) < 0.2
