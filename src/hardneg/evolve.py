@@ -56,6 +56,7 @@ from hardneg.evaluate import evaluate_retriever
 from hardneg.hardness import negative_ranks, positive_scores, summarize
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
+from hardneg.model import resolve_model_name
 from hardneg.presets import make_config
 from hardneg.retriever import DenseRetriever, EncodingOptions
 from hardneg.splits import make_run_view, source_folder
@@ -294,8 +295,8 @@ class Evolution:
 
         record = {
             "round": r,
-            "miner": "bm25" if sampler else (miner or "base"),
-            "trained_from": (miner if c.continue_training else self.base_model) or "base",
+            "miner": "bm25" if sampler else resolve_model_name(miner),
+            "trained_from": resolve_model_name(miner if c.continue_training else self.base_model),
             "model": str(model_dir),
             **quality,
             **measures,
@@ -406,7 +407,7 @@ class Evolution:
         }
 
     def _write_summary(self, base: dict, records: list[dict], best_round: int, stopped: str | None) -> dict[str, Any]:
-        best_model = records[best_round]["model"] if best_round >= 0 else (self.base_model or "base")
+        best_model = records[best_round]["model"] if best_round >= 0 else resolve_model_name(self.base_model)
         summary = {
             "run": str(self.run_dir),
             "base": base,
@@ -421,7 +422,7 @@ class Evolution:
                 command="evolve",
                 parameters=dataclasses.asdict(self.config),
                 inputs={k: v for k, v in self.train_data.inputs.items()},
-                model={"base": self.base_model or "default", "best": best_model},
+                model={"base": resolve_model_name(self.base_model), "best": best_model},
                 outputs={},
                 summary={k: summary[k] for k in ("best_round", "best_model", "stopped")},
             )

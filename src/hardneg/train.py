@@ -33,7 +33,7 @@ logger = logging.getLogger(__name__)
 
 LOSSES = ("mnrl", "cached-mnrl")
 REFRESH_MODES = ("full", "pool")
-BATCH_SAMPLERS = ("no-duplicates", "default")
+BATCH_SAMPLERS = ("no-duplicates", "default", "conflict-free")
 PRECISIONS = ("float32", "bfloat16")
 
 
@@ -77,7 +77,8 @@ class TrainConfig:
     seed: int = _f(42, "seed of initialisation, batch order and negative draws", group="training")
     batch_sampler: str = _f(
         "no-duplicates",
-        "no-duplicates keeps a text from appearing twice in a batch (a duplicate would be a false in-batch negative)",
+        "no-duplicates keeps a text from appearing twice in a batch (a duplicate would be a false in-batch negative); "
+        "conflict-free also keeps related queries apart (hardneg.batch_hygiene, when installed)",
         choices=BATCH_SAMPLERS,
         group="training",
     )
@@ -199,9 +200,24 @@ class Trainer:
             return CachedMultipleNegativesRankingLoss(model, scale=c.scale, mini_batch_size=c.mini_batch_size)
         return MultipleNegativesRankingLoss(model, scale=c.scale)
 
-    def training_arguments(self):
-        from sentence_transformers import SentenceTransformerTrainingArguments
+    def batch_sampler(self, training_input: TrainingInput):
+        """The sentence-transformers batch sampler (an enum value or a factory) ``batch_sampler`` names."""
         from sentence_transformers.base.sampler import BatchSamplers
+
+        c = self.config
+        if c.batch_sampler == "no-duplicates":
+            return BatchSamplers.NO_DUPLICATES
+        if c.batch_sampler == "default":
+            return BatchSamplers.BATCH_SAMPLER
+        try:
+            from hardneg.batch_hygiene import ConflictFreeBatchSampler
+        except ImportError as exc:
+            raise ConfigError("batch_sampler='conflict-free' needs the hardneg.batch_hygiene module") from exc
+        candidates = c.data if training_input.kind == "candidates" else None
+        return ConflictFreeBatchSampler.factory(candidates=candidates, data=training_input.data)
+
+    def training_arguments(self, training_input: TrainingInput):
+        from sentence_transformers import SentenceTransformerTrainingArguments
 
         c = self.config
         return SentenceTransformerTrainingArguments(
@@ -216,7 +232,7 @@ class Trainer:
             data_seed=c.seed,
             bf16=c.precision == "bfloat16",
             use_cpu=c.device == "cpu" or (c.device is None and not _has_cuda()),
-            batch_sampler=BatchSamplers.NO_DUPLICATES if c.batch_sampler == "no-duplicates" else BatchSamplers.BATCH_SAMPLER,
+            batch_sampler=self.batch_sampler(training_input),
             save_strategy="steps" if c.checkpoint_steps else "no",
             save_steps=c.checkpoint_steps or 500,
             save_total_limit=c.save_total_limit,
@@ -276,7 +292,7 @@ class Trainer:
             all_callbacks.append(refresh)
         trainer = SentenceTransformerTrainer(
             model=model,
-            args=self.training_arguments(),
+            args=self.training_arguments(training_input),
             train_dataset=training_input.dataset,
             loss=self.build_loss(model),
             callbacks=all_callbacks,

@@ -163,3 +163,30 @@ def test_bfloat16_training_and_encoding(tiny_model, tmp_path, cache_dir):
     full = evaluate("demo", model=str(out), cache_dir=str(cache_dir), show_progress=False)
     assert half.info["model"]["precision"] == "bfloat16"
     assert abs(half.metrics["recall@100"] - full.metrics["recall@100"]) < 0.2
+
+
+def test_conflict_free_sampler_is_used_when_installed(tiny_model, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    from sentence_transformers.base.sampler import DefaultBatchSampler
+
+    made = []
+
+    class FakeConflictFree:
+        @staticmethod
+        def factory(*, candidates=None, data=None):
+            def make(dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
+                made.append((candidates, data))
+                from torch.utils.data import SequentialSampler
+
+                return DefaultBatchSampler(SequentialSampler(dataset), batch_size=batch_size, drop_last=drop_last)
+
+            return make
+
+    monkeypatch.setitem(sys.modules, "hardneg.batch_hygiene", types.SimpleNamespace(ConflictFreeBatchSampler=FakeConflictFree))
+    train("demo", tmp_path / "m", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
+    assert made and made[0][0] is None and made[0][1].query_ids  # pairs input: no candidates file, the data itself
+    monkeypatch.setitem(sys.modules, "hardneg.batch_hygiene", None)
+    with pytest.raises(ConfigError, match="batch_hygiene"):
+        train("demo", tmp_path / "m2", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
