@@ -147,6 +147,8 @@ def _cmd_presets(ns: argparse.Namespace) -> int:
 
 
 COMMANDS = {"mine": _cmd_mine, "presets": _cmd_presets, **DEFENCE_COMMANDS}
+
+
 def _config_from(ns: argparse.Namespace, cls):
     """Build the dataclass ``cls`` from the flags that were given (the rest keep their defaults)."""
     names = {f.name for f in dataclasses.fields(cls)}
@@ -164,7 +166,6 @@ def _cmd_eval(ns: argparse.Namespace) -> int:
         for name, value in result.metrics.items():
             print(f"  {name:<12}{value:.4f}")
     return 0
-
 
 
 def _cmd_train(ns: argparse.Namespace) -> int:
