@@ -35,7 +35,7 @@ SCIFACT = ROOT / ".." / "shared" / "data" / "scifact"
 PRESETS = ("top", "nv-retriever", "default", "ance", "simans", "dpr", "random")
 
 
-def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, dict]:
+def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, tuple[str, dict]]:
     """Teacher-based arms: (preset, parameters). The teacher rescores the dense top ``window``."""
     t = {
         "teacher": teacher,
@@ -44,13 +44,16 @@ def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, dict]:
         "teacher_batch_size": 32,
         "range_max": window,
     }
+    veto = {**t, "teacher_score_filters": False, "denoise_threshold": 0.5, "near_duplicate_threshold": 0.5}
     return {
         # RocketQA's thresholds as published: negatives under 0.1, pseudo-positives over 0.9.
-        "rocketqa (top + teacher t_neg 0.1, t_pos 0.9)": ("top", {**t, "denoise_threshold": 0.1, "promote_threshold": 0.9}),
-        # NV-Retriever's TopK-PercPos on the teacher's probabilities, plus near-duplicate positives.
-        "nv-retriever + teacher": ("nv-retriever", {**t, "near_duplicate_threshold": 0.5}),
-        # The same with a teacher veto: nothing the teacher gives even odds of being relevant.
-        "nv-retriever + teacher + t_neg 0.5": ("nv-retriever", {**t, "near_duplicate_threshold": 0.5, "denoise_threshold": 0.5}),
+        "rocketqa: top + teacher t_neg 0.1, t_pos 0.9": ("top", {**t, "denoise_threshold": 0.1, "promote_threshold": 0.9}),
+        # NV-Retriever's TopK-PercPos on the teacher's probabilities (the paper's setting), + near duplicates.
+        "nv-retriever, PercPos on teacher": ("nv-retriever", {**t, "near_duplicate_threshold": 0.5}),
+        # PercPos on the student's cosines as before, and a teacher veto: nothing it gives even odds.
+        "nv-retriever + teacher veto 0.5": ("nv-retriever", veto),
+        "default, PercPos on teacher": ("default", {**t, "near_duplicate_threshold": 0.5}),
+        "default + teacher veto 0.5": ("default", veto),
     }
 
 

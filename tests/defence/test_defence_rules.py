@@ -142,3 +142,16 @@ def test_near_duplicate_positive_is_not_counted_as_a_rank(beir):
     assert "d07" not in row["candidate_ids"]
     assert np.all(np.isfinite(row["candidate_scores"]))
     assert data.corpus_ids  # fixture sanity
+
+
+def test_teacher_can_veto_while_margins_keep_the_source_scores(beir, stub_teacher):
+    result = _mine_with_teacher(beir, stub_teacher, teacher_score_filters=False, denoise_threshold=0.5, relative_margin=0.05)
+    row = next(r for r in result.table.to_pylist() if r["query_id"] == "q3")
+    assert "d08" not in row["negative_ids"] and result.summary["dropped"]["denoise"] == 1
+    assert row["positive_scores"][0] > 1  # a BM25 score, not the teacher's probability
+    assert result.summary["score_space"] == "bm25; teacher: stub (probability) for denoise/promote"
+
+
+def test_a_teacher_with_nothing_to_do_is_an_error():
+    with pytest.raises(ConfigError, match="nothing to do"):
+        MineConfig(teacher="x", teacher_score_filters=False)
