@@ -155,3 +155,30 @@ def test_teacher_can_veto_while_margins_keep_the_source_scores(beir, stub_teache
 def test_a_teacher_with_nothing_to_do_is_an_error():
     with pytest.raises(ConfigError, match="nothing to do"):
         MineConfig(teacher="x", teacher_score_filters=False)
+
+
+@pytest.mark.parametrize("fmt", ["n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "candidates"])
+def test_every_format_says_which_positives_are_promoted(beir, fmt):
+    import pyarrow as pa
+
+    from hardneg.writers import MinedBatch, RowBuilder, schema_for
+
+    data = load_beir(beir)
+    q3 = data.query_ids.index("q3")
+    batch = MinedBatch(
+        queries=np.array([q3]),
+        positive_scores=[np.array([0.9], dtype=np.float32)],
+        negatives=np.array([[9]]),
+        negative_scores=np.array([[0.01]], dtype=np.float32),
+        candidates=np.array([[7, 9]]),
+        candidate_scores=np.array([[0.95, 0.01]], dtype=np.float32),
+        candidate_kept=np.array([[False, True]]),
+        promoted=[np.array([7])],
+        promoted_scores=[np.array([0.95], dtype=np.float32)],
+    )
+    rows = RowBuilder(data, fmt, 1, True, positive_sources=True).rows(batch)
+    pa.Table.from_pylist(rows, schema=schema_for(fmt, 1, True, positive_sources=True))  # rows fit the schema
+    text = json.dumps(rows)
+    assert "promoted" in text or data.corpus_ids[7] in text
+    if fmt in ("n-tuple", "triplet", "labeled-list"):
+        assert [r["positive_source"] for r in rows] == ["labelled", "promoted"]
