@@ -35,7 +35,7 @@ SCIFACT = ROOT / ".." / "shared" / "data" / "scifact"
 PRESETS = ("top", "nv-retriever", "default", "ance", "simans", "dpr", "random")
 
 
-def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, dict]:
+def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, tuple[str, dict]]:
     """Teacher-based arms: (preset, parameters). The teacher rescores the dense top ``window``."""
     t = {
         "teacher": teacher,
@@ -44,13 +44,16 @@ def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, dict]:
         "teacher_batch_size": 32,
         "range_max": window,
     }
+    veto = {**t, "teacher_score_filters": False, "denoise_threshold": 0.5, "near_duplicate_threshold": 0.5}
     return {
         # RocketQA's thresholds as published: negatives under 0.1, pseudo-positives over 0.9.
-        "rocketqa (top + teacher t_neg 0.1, t_pos 0.9)": ("top", {**t, "denoise_threshold": 0.1, "promote_threshold": 0.9}),
-        # NV-Retriever's TopK-PercPos on the teacher's probabilities, plus near-duplicate positives.
-        "nv-retriever + teacher": ("nv-retriever", {**t, "near_duplicate_threshold": 0.5}),
-        # The same with a teacher veto: nothing the teacher gives even odds of being relevant.
-        "nv-retriever + teacher + t_neg 0.5": ("nv-retriever", {**t, "near_duplicate_threshold": 0.5, "denoise_threshold": 0.5}),
+        "rocketqa: top + teacher t_neg 0.1, t_pos 0.9": ("top", {**t, "denoise_threshold": 0.1, "promote_threshold": 0.9}),
+        # NV-Retriever's TopK-PercPos on the teacher's probabilities (the paper's setting), + near duplicates.
+        "nv-retriever, PercPos on teacher": ("nv-retriever", {**t, "near_duplicate_threshold": 0.5}),
+        # PercPos on the student's cosines as before, and a teacher veto: nothing it gives even odds.
+        "nv-retriever + teacher veto 0.5": ("nv-retriever", veto),
+        "default, PercPos on teacher": ("default", {**t, "near_duplicate_threshold": 0.5}),
+        "default + teacher veto 0.5": ("default", veto),
     }
 
 
@@ -72,17 +75,18 @@ def run_audit(name: str, preset: str, params: dict, data: str, seed: int, teache
     return result
 
 
-def train(data: str, out: Path, seed: int, steps: int, max_length: int) -> dict:
+def train(data: str, out: Path, seed: int, steps: int, max_length: int, lr: float, num_negatives: int) -> dict:
     from hardneg.teacher_training import TeacherConfig, train_teacher
 
     config = TeacherConfig(
         data=data,
         out=str(out),
         hide_audit_positives=True,
+        num_negatives=num_negatives,
         max_steps=steps,
         batch_size=16,
         max_length=max_length,
-        learning_rate=3e-5,
+        learning_rate=lr,
         seed=seed,
         bf16=True,
         show_progress=False,
@@ -171,6 +175,41 @@ def throughput(data_dir: str, teacher: str, n_queries: int, range_max: int, seed
     return results
 
 
+def teacher_diagnostics(data_dir: str, seed: int, teacher, window: int) -> dict:
+    """How well the teacher and the student separate each hidden positive from its query's window candidates.
+
+    AUC = share of (hidden positive, other window candidate) pairs the scorer orders correctly.
+    """
+    from hardneg.audit import hide_positives
+    from hardneg.candidates import DenseSearch
+    from hardneg.data import load_data
+    from hardneg.encode import Encoder, default_cache_dir
+    from hardneg.model import fingerprint_model, load_model
+    from hardneg.scoring import DenseScorer
+
+    hidden = hide_positives(load_data(data_dir), seed)
+    data = hidden.data
+    model = load_model(None)
+    encoder = Encoder(model, fingerprint_model(model), cache_dir=default_cache_dir(), show_progress=False)
+    queries, docs = encoder.encode(data.query_texts, "query").to_array(), encoder.encode(data.corpus_texts, "document")
+    n = len(data.query_ids)
+    cands = DenseSearch(queries, docs).search(np.arange(n), window + 8).indices
+    rows = []
+    for q in range(n):
+        others = [d for d in cands[q] if d not in hidden.all_positives[q]][:window]
+        rows.append([hidden.hidden[q], *others])
+    matrix = np.array(rows)
+    auc = {}
+    for name, scorer in (("teacher", teacher), ("student", DenseScorer(queries, docs))):
+        scores = scorer.score(np.arange(n), matrix)
+        auc[name] = round(float((scores[:, :1] > scores[:, 1:]).mean()), 4)
+        auc[f"{name}_hidden_top1"] = int((scores[:, 0] > scores[:, 1:].max(axis=1)).sum())
+        if name == "teacher":
+            auc["teacher_mean_hidden"] = round(float(scores[:, 0].mean()), 4)
+            auc["teacher_mean_other"] = round(float(scores[:, 1:].mean()), 4)
+    return {"window": window, "queries": n, **auc}
+
+
 def markdown(rows: list[dict]) -> str:
     def num(x, fmt):
         return "-" if x is None else format(x, fmt)
@@ -198,6 +237,10 @@ def main() -> int:
     parser.add_argument("--teacher", default="/tmp/hardneg-bench/scifact-teacher", help="trained here unless it exists")
     parser.add_argument("--teacher-steps", type=int, default=200)
     parser.add_argument("--teacher-max-length", type=int, default=128)
+    parser.add_argument("--teacher-lr", type=float, default=3e-5)
+    parser.add_argument(
+        "--teacher-negatives", type=int, default=3, help="mined negatives per query in the teacher's training data"
+    )
     parser.add_argument("--window", type=int, default=50, help="dense ranks the teacher rescores in the defence arms")
     parser.add_argument("--throughput-queries", type=int, default=24)
     parser.add_argument("--throughput-range-max", type=int, default=30)
@@ -222,7 +265,9 @@ def main() -> int:
     teacher = Path(args.teacher)
     if "teacher" not in skip and not teacher.exists():
         start = time.perf_counter()
-        results["teacher"] = train(args.data, teacher, args.seed, args.teacher_steps, args.teacher_max_length)
+        results["teacher"] = train(
+            args.data, teacher, args.seed, args.teacher_steps, args.teacher_max_length, args.teacher_lr, args.teacher_negatives
+        )
         results["teacher"]["wall_seconds"] = round(time.perf_counter() - start, 1)
         print(f"teacher: {results['teacher']}", file=sys.stderr, flush=True)
         save()
@@ -247,6 +292,8 @@ def main() -> int:
             run_audit(name, preset, params, args.data, args.seed, teacher=shared) for name, (preset, params) in arms.items()
         ]
         results["teacher_scoring"] = {"pairs": shared.pairs_scored, "seconds": round(shared.seconds, 1)}
+        results["teacher_diagnostics"] = teacher_diagnostics(args.data, args.seed, shared, args.window)
+        print(f"teacher diagnostics: {results['teacher_diagnostics']}", file=sys.stderr, flush=True)
         save()
     if "throughput" not in skip:
         results["throughput"] = throughput(args.data, str(teacher), args.throughput_queries, args.throughput_range_max, args.seed)

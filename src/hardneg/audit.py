@@ -120,7 +120,6 @@ class FateRecorder:
         self.hidden = hidden
         self.fates: dict[int, str] = {}
         self.negatives: dict[int, np.ndarray] = {}
-        self.negative_scores: dict[int, np.ndarray] = {}
 
     def observe(self, queries: np.ndarray, cands, masks: dict, negatives: np.ndarray) -> None:
         dropped = masks["dropped"]
@@ -197,7 +196,7 @@ class AuditResult:
             lines.append(
                 f"  chosen negatives {self.negatives}: mean rank {self.mean_negative_rank:.1f} "
                 f"(median {self.median_negative_rank:.0f}), mean score {self.mean_negative_score:.4f} "
-                f"under the mined model; filters compared {self.score_space} scores"
+                f"under the trained model; filters compared {self.score_space} scores"
             )
         return "\n".join(lines)
 
@@ -247,9 +246,8 @@ def audit_config(
     stopped_by.update({name: fates.count(name) for name in filter_names})
     selected = fates.count("selected")
     n = len(fates)
-    chosen = recorder.negatives if hardness else {}
-    hardness = negative_hardness(inner, hidden, chosen)
-    hardness["count"] = int(sum(len(v) for v in recorder.negatives.values()))
+    measured = negative_hardness(inner, hidden, recorder.negatives if hardness else {})
+    measured["count"] = int(sum(len(v) for v in recorder.negatives.values()))
     return AuditResult(
         preset=c.preset,
         seed=c.seed,
@@ -260,11 +258,11 @@ def audit_config(
         stopped_by=stopped_by,
         not_reached={"not_retrieved": fates.count("not_retrieved"), "outside_window": fates.count("outside_window")},
         not_selected=fates.count("not_selected"),
-        negatives=hardness["count"],
-        mean_negative_rank=hardness["mean_rank"],
-        median_negative_rank=hardness["median_rank"],
-        mean_negative_score=hardness["mean_score"],
-        hardness_model=hardness["model"],
+        negatives=measured["count"],
+        mean_negative_rank=measured["mean_rank"],
+        median_negative_rank=measured["median_rank"],
+        mean_negative_score=measured["mean_score"],
+        hardness_model=measured["model"],
         score_space=mined.summary.get("score_space", ""),
         queries_short=mined.summary["queries_short"],
         seconds=round(time.perf_counter() - start, 3),

@@ -93,6 +93,12 @@ class MineConfig:
     teacher_max_length: int | None = _f(
         None, "truncate teacher inputs to this many tokens (default: the model's)", group="defence"
     )
+    teacher_score_filters: bool = _f(
+        True,
+        "score filters (margins, max/min score) compare the teacher's scores; with --no-teacher-score-filters they keep "
+        "the candidate source's scores and the teacher only denoises and promotes",
+        group="defence",
+    )
     teacher_bf16: bool = _f(
         False, "run the cross-encoder teacher in bfloat16 (about 2x faster on recent CPUs/GPUs)", group="defence"
     )

@@ -67,6 +67,10 @@ def validate_defence(c: MineConfig) -> None:
                 f"{name} is a probability, but the teacher gives raw scores (bi-encoder, or teacher_activation='raw'); "
                 "use a cross-encoder with teacher_activation='sigmoid', or max_score for a threshold on raw scores"
             )
+    if teachers and not c.teacher_score_filters and c.denoise_threshold is None and c.promote_threshold is None:
+        raise ConfigError(
+            "teacher_score_filters=False leaves the teacher nothing to do: set denoise_threshold or promote_threshold"
+        )
     if c.denoise_threshold is not None and c.promote_threshold is not None and c.promote_threshold < c.denoise_threshold:
         raise ConfigError(
             f"promote_threshold ({c.promote_threshold}) must be >= denoise_threshold ({c.denoise_threshold}): "
@@ -211,11 +215,13 @@ class Defence:
                 out["excluded_documents"]["not_in_corpus"] = self.excluded.unknown
         return out
 
-    def score_space(self, default: str) -> str:
+    def score_space(self, default: str, teacher_score_filters: bool = True) -> str:
         """Which scores the filters compared: the teacher's, or the candidate source's (``default``)."""
         if self.teacher is None:
             return default
         kind = self.teacher.name
         if getattr(self.teacher, "is_probability", False):
             kind += " (probability)"
+        if not teacher_score_filters:
+            return f"{default}; teacher: {kind} for denoise/promote"
         return f"teacher: {kind}"

@@ -24,7 +24,7 @@ class Denoise:
     name: str = "denoise"
 
     def keep(self, ctx) -> np.ndarray:
-        return ctx.scores < self.threshold
+        return _teacher_scores(ctx) < self.threshold
 
 
 @dataclass
@@ -35,4 +35,8 @@ class Promote:
     name: str = "promote"
 
     def keep(self, ctx) -> np.ndarray:
-        return ~(ctx.scores >= self.threshold)
+        return ~(_teacher_scores(ctx) >= self.threshold)
+
+
+def _teacher_scores(ctx) -> np.ndarray:
+    return ctx.teacher_scores if ctx.teacher_scores is not None else ctx.scores

@@ -22,6 +22,8 @@ class FilterContext:
     """(queries,) reference positive score: the lowest of the query's positives."""
     indices: np.ndarray | None = None
     """(queries, depth) corpus index of each candidate, ``-1`` for none (filters by document use it)."""
+    teacher_scores: np.ndarray | None = None
+    """(queries, depth) the teacher's scores when there is a teacher (RocketQA's filters use them)."""
 
 
 class CandidateFilter(Protocol):

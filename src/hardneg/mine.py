@@ -302,7 +302,9 @@ class Miner:
         summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
         model_info = self.model_info
         # --- false-negative defence: what it did, the teacher in the manifest, the audit ---
-        summary["score_space"] = self.defence.score_space(self.scorer.name) if self.defence else self.scorer.name
+        summary["score_space"] = (
+            self.defence.score_space(self.scorer.name, c.teacher_score_filters) if self.defence else self.scorer.name
+        )
         if self.defence is not None:
             summary.update(self.defence.summary())
             if self.defence.teacher is not None:
@@ -422,7 +424,7 @@ class Miner:
         for observer in self.observers:
             observer.observe(queries, cands, masks, negatives)
         promoted, promoted_scores = (
-            self.defence.promoted_of(cands.indices, scores, masks["dropped"]) if self.defence else (None, None)
+            self.defence.promoted_of(cands.indices, masks["teacher_scores"], masks["dropped"]) if self.defence else (None, None)
         )
         in_window = masks["in_window"]
         return MinedBatch(
@@ -472,12 +474,14 @@ class Miner:
             ranks = np.cumsum(nonpos, axis=1) - 1
             in_window = nonpos & (ranks < window[:, None]) if window is not None else nonpos
             # --- false-negative defence: the teacher rescores the window; filters use its scores ---
-            scores, positive_scores = cands.scores, None
+            scores, positive_scores, teacher_scores = cands.scores, None, None
             if self.defence is not None and self.defence.teacher is not None:
                 with self.timer("teacher"):
-                    scores, positive_scores = self.defence.rescore(queries, idx, in_window)
-                reference = np.where(np.isfinite(positive_scores), positive_scores, np.inf).min(axis=1)
-            ctx = FilterContext(scores=scores, ranks=ranks, positive_score=reference, indices=idx)
+                    teacher_scores, teacher_positive_scores = self.defence.rescore(queries, idx, in_window)
+                if self.config.teacher_score_filters:
+                    scores, positive_scores = teacher_scores, teacher_positive_scores
+                    reference = np.where(np.isfinite(positive_scores), positive_scores, np.inf).min(axis=1)
+            ctx = FilterContext(scores=scores, ranks=ranks, positive_score=reference, indices=idx, teacher_scores=teacher_scores)
             keep = in_window.copy()
             for f in self.filters:
                 verdict = f.keep(ctx)
@@ -494,6 +498,7 @@ class Miner:
                 "scores": scores,
                 "positive_scores": positive_scores,
                 "reference": reference,
+                "teacher_scores": teacher_scores,
             }
 
     def _pending(

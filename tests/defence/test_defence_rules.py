@@ -142,3 +142,43 @@ def test_near_duplicate_positive_is_not_counted_as_a_rank(beir):
     assert "d07" not in row["candidate_ids"]
     assert np.all(np.isfinite(row["candidate_scores"]))
     assert data.corpus_ids  # fixture sanity
+
+
+def test_teacher_can_veto_while_margins_keep_the_source_scores(beir, stub_teacher):
+    result = _mine_with_teacher(beir, stub_teacher, teacher_score_filters=False, denoise_threshold=0.5, relative_margin=0.05)
+    row = next(r for r in result.table.to_pylist() if r["query_id"] == "q3")
+    assert "d08" not in row["negative_ids"] and result.summary["dropped"]["denoise"] == 1
+    assert row["positive_scores"][0] > 1  # a BM25 score, not the teacher's probability
+    assert result.summary["score_space"] == "bm25; teacher: stub (probability) for denoise/promote"
+
+
+def test_a_teacher_with_nothing_to_do_is_an_error():
+    with pytest.raises(ConfigError, match="nothing to do"):
+        MineConfig(teacher="x", teacher_score_filters=False)
+
+
+@pytest.mark.parametrize("fmt", ["n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "candidates"])
+def test_every_format_says_which_positives_are_promoted(beir, fmt):
+    import pyarrow as pa
+
+    from hardneg.writers import MinedBatch, RowBuilder, schema_for
+
+    data = load_beir(beir)
+    q3 = data.query_ids.index("q3")
+    batch = MinedBatch(
+        queries=np.array([q3]),
+        positive_scores=[np.array([0.9], dtype=np.float32)],
+        negatives=np.array([[9]]),
+        negative_scores=np.array([[0.01]], dtype=np.float32),
+        candidates=np.array([[7, 9]]),
+        candidate_scores=np.array([[0.95, 0.01]], dtype=np.float32),
+        candidate_kept=np.array([[False, True]]),
+        promoted=[np.array([7])],
+        promoted_scores=[np.array([0.95], dtype=np.float32)],
+    )
+    rows = RowBuilder(data, fmt, 1, True, positive_sources=True).rows(batch)
+    pa.Table.from_pylist(rows, schema=schema_for(fmt, 1, True, positive_sources=True))  # rows fit the schema
+    text = json.dumps(rows)
+    assert "promoted" in text or data.corpus_ids[7] in text
+    if fmt in ("n-tuple", "triplet", "labeled-list"):
+        assert [r["positive_source"] for r in rows] == ["labelled", "promoted"]
