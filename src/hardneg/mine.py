@@ -26,7 +26,7 @@ from hardneg.candidates.base import pad_to
 from hardneg.config import MineConfig
 from hardneg.data import RetrievalData, load_data
 from hardneg.encode import Encoder, default_cache_dir
-from hardneg.engines import BatchResult
+from hardneg.engines import BatchResult, make_engine
 from hardneg.filters import FilterContext, build_filters
 from hardneg.io import write_json_atomic
 from hardneg.manifest import build_manifest
@@ -118,6 +118,7 @@ class Miner:
     def __init__(self, config: MineConfig, *, embeddings: PrecomputedEmbeddings | None = None):
         self.config = config
         self.embeddings = embeddings
+        self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
@@ -168,8 +169,8 @@ class Miner:
             precision=c.precision,
         )
         with self.timer("encode"):
-            queries = self.encoder.encode(data.query_texts, "query").to_array()
-            docs = self.encoder.encode(data.corpus_texts, "document")
+            queries = self.engine.encode(self.encoder, data.query_texts, "query").to_array()
+            docs = self.engine.encode(self.encoder, data.corpus_texts, "document")
         return queries, docs
 
     def _build_source(self, data: RetrievalData, query_hashes: np.ndarray):
@@ -258,7 +259,7 @@ class Miner:
         schema = schema_for(c.output_format, n, c.include_scores)
         stats = _Stats([f.name for f in self.filters])
 
-        batches = MinedBatches(self, n, stats)  # resumes a killed run; runs on the configured engine
+        batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
         progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
         writer = StreamingWriter(c.out, schema) if c.out else None
         tables: list[pa.Table] = []
