@@ -8,6 +8,11 @@ from hardneg.presets import PRESETS
 
 __version__ = "0.1.0"
 
+# the training loop: evaluate, train, evolve
+from hardneg.evaluate import EvalResult, evaluate  # noqa: E402
+from hardneg.evolve import EvolveResult, evolve  # noqa: E402
+from hardneg.train import TrainResult, train  # noqa: E402
+
 __all__ = [
     "ConfigError",
     "DataError",
@@ -21,4 +26,10 @@ __all__ = [
     "load_data",
     "load_pairs",
     "mine",
+    "EvalResult",
+    "EvolveResult",
+    "TrainResult",
+    "evaluate",
+    "evolve",
+    "train",
 ]

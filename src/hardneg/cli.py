@@ -11,6 +11,8 @@ import sys
 import typing
 from collections.abc import Sequence
 
+from hardneg.cli_defence import COMMANDS as DEFENCE_COMMANDS
+from hardneg.cli_defence import add_parsers as add_defence_parsers
 from hardneg.config import FIELDS, MineConfig
 from hardneg.errors import HardnegError
 
@@ -62,7 +64,60 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
     sub.add_parser("presets", help="list the presets and their values")
+    add_defence_parsers(sub)
+    _add_loop_commands(sub)
     return parser
+
+
+def _add_loop_commands(sub) -> None:
+    """Subcommands of the training loop: eval, train, evolve, fooling, report."""
+    from hardneg.evaluate import EvalConfig
+
+    ev = sub.add_parser(
+        "eval",
+        help="retrieval quality of a model on a BEIR split (nDCG@10, Recall@100, MRR@10, MAP@100)",
+        description="Exact-search evaluation with trec_eval measures. Flags mirror hardneg.evaluate().",
+    )
+    add_dataclass_arguments(ev, EvalConfig)
+    ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
+
+    from hardneg.train import TrainConfig
+
+    tr = sub.add_parser(
+        "train",
+        help="fine-tune a bi-encoder on mined negatives (MultipleNegativesRankingLoss)",
+        description="Train with the sentence-transformers trainer. Flags mirror hardneg.train().",
+    )
+    add_dataclass_arguments(tr, TrainConfig)
+    tr.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+
+    from hardneg.evolve import EvolveConfig
+
+    evo = sub.add_parser(
+        "evolve",
+        help="rounds of mine -> train -> evaluate, each round mining with the previous round's model",
+        description="The co-evolution loop. Rerunning the same command resumes the run folder.",
+    )
+    add_dataclass_arguments(evo, EvolveConfig)
+    evo.add_argument("--json", action="store_true", help="print the run summary as one JSON object on stdout")
+
+    from hardneg.fooling import FoolingConfig
+
+    fool = sub.add_parser(
+        "fooling",
+        help="the fooling matrix of an evolve run: models trained with each sampler vs each sampler's negatives",
+        description="Trains random/BM25/dense sampler models with the run's budget and measures triplet accuracy on dev.",
+    )
+    add_dataclass_arguments(fool, FoolingConfig)
+    fool.add_argument("--json", action="store_true", help="print the matrix as one JSON object on stdout")
+
+    rep = sub.add_parser(
+        "report",
+        help="one self-contained HTML page (and JSON) about an evolve run",
+        description="Quality per round, score distributions, hardness and staleness curves, audit rate, fooling matrix.",
+    )
+    rep.add_argument("run_dir", metavar="RUN_DIR", help="the --out folder of hardneg evolve")
+    rep.add_argument("--out", help="write report.html and report.json here instead of RUN_DIR")
 
 
 def _cmd_mine(ns: argparse.Namespace) -> int:
@@ -91,7 +146,73 @@ def _cmd_presets(ns: argparse.Namespace) -> int:
     return 0
 
 
-COMMANDS = {"mine": _cmd_mine, "presets": _cmd_presets}
+COMMANDS = {"mine": _cmd_mine, "presets": _cmd_presets, **DEFENCE_COMMANDS}
+
+
+def _config_from(ns: argparse.Namespace, cls):
+    """Build the dataclass ``cls`` from the flags that were given (the rest keep their defaults)."""
+    names = {f.name for f in dataclasses.fields(cls)}
+    return cls(**{k: v for k, v in vars(ns).items() if k in names})
+
+
+def _cmd_eval(ns: argparse.Namespace) -> int:
+    from hardneg.evaluate import EvalConfig, Evaluator
+
+    result = Evaluator(_config_from(ns, EvalConfig)).run()
+    if ns.json:
+        print(json.dumps(result.to_dict()))
+    else:
+        print(f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s")
+        for name, value in result.metrics.items():
+            print(f"  {name:<12}{value:.4f}")
+    return 0
+
+
+def _cmd_train(ns: argparse.Namespace) -> int:
+    from hardneg.train import TrainConfig, Trainer
+
+    result = Trainer(_config_from(ns, TrainConfig)).run()
+    if ns.json:
+        print(json.dumps(result.summary))
+    else:
+        s = result.summary
+        print(f"trained {s['steps']} steps on {s['rows']:,} rows (loss {s['train_loss']:.4f}) -> {result.out}")
+    return 0
+
+
+def _cmd_evolve(ns: argparse.Namespace) -> int:
+    from hardneg.evolve import Evolution, EvolveConfig
+
+    result = Evolution(_config_from(ns, EvolveConfig)).run()
+    if ns.json:
+        print(json.dumps(result.summary))
+    else:
+        print(f"best round {result.summary['best_round']}: {result.summary['best_model']} ({result.summary['stopped']})")
+    return 0
+
+
+def _cmd_fooling(ns: argparse.Namespace) -> int:
+    from hardneg.fooling import Fooling, FoolingConfig
+
+    result = Fooling(_config_from(ns, FoolingConfig)).run()
+    if ns.json:
+        print(json.dumps(result))
+    else:
+        print(f"{'trained with':<14}" + "".join(f"{n:>10}" for n in result["negatives"]))
+        for name, row in zip(result["models"], result["triplet_accuracy"]):
+            print(f"{name:<14}" + "".join(f"{v:>10.4f}" for v in row))
+    return 0
+
+
+def _cmd_report(ns: argparse.Namespace) -> int:
+    from hardneg.report import write_report
+
+    result = write_report(ns.run_dir, out=ns.out)
+    print(f"wrote {result.html} and {result.json} ({len(result.figures)} figures)")
+    return 0
+
+
+COMMANDS.update({"eval": _cmd_eval, "train": _cmd_train, "evolve": _cmd_evolve, "fooling": _cmd_fooling, "report": _cmd_report})
 
 
 def main(argv: Sequence[str] | None = None) -> int:

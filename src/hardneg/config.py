@@ -56,6 +56,10 @@ class MineConfig:
     simans_b: float = _f(0.0, "SimANS b: offset of the preferred score from the positive's")
     simans_normalize: bool = _f(True, "divide SimANS score differences by each query's candidate score std")
     seed: int = _f(42, "seed of every random choice")
+    extend_window: bool = _f(
+        True,
+        "widen the rank window (doubling) of a query with fewer than num_negatives survivors in it, rather than leave it short",
+    )
     max_depth: int | None = _f(None, "deepest rank searched while looking for enough survivors (default: the whole corpus)")
     bm25_k1: float = _f(1.5, "BM25 k1")
     bm25_b: float = _f(0.75, "BM25 b")
@@ -76,6 +80,40 @@ class MineConfig:
     query_chunk_size: int = _f(4096, "queries searched at once; bounds search memory", group="encoding")
     trust_remote_code: bool = _f(False, "allow model code from the model folder to run", group="encoding")
     show_progress: bool = _f(True, "progress bars and the summary table", group="output")
+    # defence: keeping false negatives out (see hardneg.defence)
+    teacher: str | None = _f(
+        None, "teacher model path (comma-separated paths: an ensemble); filters then use its scores", group="defence"
+    )
+    teacher_type: str = _f(
+        "cross-encoder", "'cross-encoder' or 'bi-encoder'; comma-separated for one type per teacher", group="defence"
+    )
+    teacher_activation: str = _f(
+        "sigmoid", "cross-encoder output: 'sigmoid' probabilities or 'raw' logits", choices=("sigmoid", "raw"), group="defence"
+    )
+    teacher_batch_size: int = _f(32, "pairs per teacher forward pass", group="defence")
+    teacher_max_length: int | None = _f(
+        None, "truncate teacher inputs to this many tokens (default: the model's)", group="defence"
+    )
+    teacher_bf16: bool = _f(
+        False, "run the cross-encoder teacher in bfloat16 (about 2x faster on recent CPUs/GPUs)", group="defence"
+    )
+    denoise_threshold: float | None = _f(
+        None, "RocketQA t_neg: keep a candidate only when the teacher's probability is below this (paper: 0.1)", group="defence"
+    )
+    promote_threshold: float | None = _f(
+        None,
+        "RocketQA t_pos: candidates the teacher scores at or above this become extra positives (paper: 0.9)",
+        group="defence",
+    )
+    near_duplicate_threshold: float | None = _f(
+        None,
+        "candidates whose character-shingle Jaccard with a positive is at least this count as positives (e.g. 0.5)",
+        group="defence",
+    )
+    exclude_qrels: str | None = _f(
+        None, "dev/test qrels file(s), comma-separated: documents judged relevant there are never negatives", group="defence"
+    )
+    audit: bool = _f(False, "also run the false-negative audit (`hardneg audit`) and add it to the summary", group="defence")
     # scale: resuming, approximate search, faster encoding, distributed execution
     resume: bool = _f(True, "keep each query batch's result until the output is complete, so a killed run resumes", group="scale")
     index: str = _f(
@@ -121,8 +159,14 @@ class MineConfig:
             raise ConfigError(f"relative_margin must be in [0, 1), got {self.relative_margin}")
         if self.sampler == "bm25" and self.selection == "simans" and not self.simans_normalize:
             raise ConfigError("SimANS on BM25 scores needs simans_normalize=True: its a is set for another score scale")
-        if self.output_format == "candidates" and self.sampler == "none":
-            raise ConfigError("output_format='candidates' needs a sampler; sampler='none' mines no candidates")
+        if self.sampler == "none" and self.output_format not in ("n-tuple", "labeled-pair", "labeled-list"):
+            raise ConfigError(
+                f"sampler='none' writes (anchor, positive) pairs: use output_format 'n-tuple', 'labeled-pair' or "
+                f"'labeled-list', got {self.output_format!r}"
+            )
+        from hardneg.defence import validate_defence
+
+        validate_defence(self)
         _validate_scale(self)
 
     @property
@@ -131,8 +175,11 @@ class MineConfig:
 
     @property
     def effective_range_max(self) -> int | None:
-        """Random and SimANS need a pool to draw from: 100 ranks unless set (SimANS samples the top 100)."""
-        if self.range_max is None and self.selection in ("random", "simans"):
+        """Random and SimANS need a pool to draw from: 100 ranks unless set (SimANS samples the top 100).
+
+        A teacher scores every candidate in the window, so with a teacher the window is bounded too.
+        """
+        if self.range_max is None and (self.selection in ("random", "simans") or self.teacher):
             return self.range_min + 100
         return self.range_max
 

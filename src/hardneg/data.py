@@ -360,12 +360,28 @@ def load_pairs(
             if "text" not in cols:
                 raise DataError(f"a corpus table needs a 'text' column; columns are {cols}", path=str(corpus_path))
             ids, texts = [], []
+            seen: dict[str, str] = {}
             for line, record in table_rows:
-                text = document_text(record.get("title"), record.get("text"))
+                title, body = record.get("title"), record.get("text")
+                if not all(v is None or isinstance(v, str) for v in (title, body)):
+                    problems.report("bad_field", "'title' and 'text' must be strings", path=str(corpus_path), line=line)
+                    continue
+                text = document_text(title, body)
                 if not text:
                     problems.report("empty_text", "empty document text", path=str(corpus_path), line=line)
                     continue
-                ids.append(str(record.get("_id") or f"c{len(ids)}"))
+                doc_id = str(record.get("_id") or f"c{len(ids)}")
+                if doc_id in seen:
+                    if seen[doc_id] != text:
+                        problems.report(
+                            "duplicate_id",
+                            f"document id {doc_id!r} appears again with a different text",
+                            path=str(corpus_path),
+                            line=line,
+                        )
+                    continue
+                seen[doc_id] = text
+                ids.append(doc_id)
                 texts.append(text)
         for doc_id, text in zip(ids, texts):
             if text not in doc_by_text:
@@ -379,12 +395,19 @@ def load_pairs(
     used_ids = set(corpus_ids)
     for line, record in rows:
         anchor, positive = record.get(anchor_col), record.get(positive_col)
-        anchor = anchor.strip() if isinstance(anchor, str) else anchor
-        positive = positive.strip() if isinstance(positive, str) else positive
-        if not isinstance(anchor, str) or not anchor:
+        bad = [
+            (col, v) for col, v in ((anchor_col, anchor), (positive_col, positive)) if v is not None and not isinstance(v, str)
+        ]
+        if bad:
+            col, value = bad[0]
+            problems.report("bad_field", f"column {col!r} must hold text, got {type(value).__name__}", path=str(path), line=line)
+            continue
+        anchor = anchor.strip() if anchor else anchor
+        positive = positive.strip() if positive else positive
+        if not anchor:
             problems.report("empty_text", f"empty or missing anchor in column {anchor_col!r}", path=str(path), line=line)
             continue
-        if not isinstance(positive, str) or not positive:
+        if not positive:
             problems.report(
                 "no_positive", f"anchor has an empty or missing positive in column {positive_col!r}", path=str(path), line=line
             )

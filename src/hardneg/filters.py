@@ -20,6 +20,8 @@ class FilterContext:
     """(queries, depth) rank among the query's non-positive candidates, from 0."""
     positive_score: np.ndarray
     """(queries,) reference positive score: the lowest of the query's positives."""
+    indices: np.ndarray | None = None
+    """(queries, depth) corpus index of each candidate, ``-1`` for none (filters by document use it)."""
 
 
 class CandidateFilter(Protocol):

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import hashlib
 import platform
 import sys
 from datetime import UTC, datetime
 from importlib import metadata
+from pathlib import Path
 from typing import Any
 
 from hardneg.io import sha256_file
@@ -43,13 +45,18 @@ def build_manifest(
         "parameters": parameters,
         "inputs": input_hashes(inputs),
         "model": model,
-        "outputs": {role: {"path": path, "sha256": sha256_file(path)} for role, path in outputs.items() if _is_file(path)},
+        "outputs": {role: {"path": path, "sha256": sha256_path(path)} for role, path in outputs.items() if Path(path).exists()},
         "versions": package_versions(),
         "summary": summary,
     }
 
 
-def _is_file(path: str) -> bool:
-    from pathlib import Path
-
-    return Path(path).is_file()
+def sha256_path(path: str) -> str:
+    """SHA-256 of a file, or of a folder's files (relative names and contents, in sorted order)."""
+    root = Path(path)
+    if root.is_file():
+        return sha256_file(root)
+    h = hashlib.sha256()
+    for file in sorted(p for p in root.rglob("*") if p.is_file()):
+        h.update(str(file.relative_to(root)).encode() + b"\0" + sha256_file(file).encode())
+    return h.hexdigest()

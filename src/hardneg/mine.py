@@ -25,6 +25,7 @@ from hardneg.candidates.approximate import build_dense_search
 from hardneg.candidates.base import pad_to
 from hardneg.config import MineConfig
 from hardneg.data import RetrievalData, load_data
+from hardneg.defence import Defence
 from hardneg.encode import Encoder, default_cache_dir
 from hardneg.engines import BatchResult, make_engine
 from hardneg.filters import FilterContext, build_filters
@@ -115,14 +116,21 @@ class _Batch:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig, *, embeddings: PrecomputedEmbeddings | None = None):
+    def __init__(self, config: MineConfig, *, teacher: Any = None, embeddings: PrecomputedEmbeddings | None = None):
+        """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
+        (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
+        document embeddings to search instead of encoding with a model."""
         self.config = config
+        self.teacher = teacher
         self.embeddings = embeddings
         self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
         self.index_report: dict[str, Any] | None = None
+        self.defence: Defence | None = None
+        self.observers: list[Any] = []
+        """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
 
     # --- set-up -----------------------------------------------------------------------------
 
@@ -221,18 +229,20 @@ class Miner:
 
     # --- the run ----------------------------------------------------------------------------
 
-    def run(self) -> MineResult:
+    def run(self, data: RetrievalData | None = None) -> MineResult:
+        """Mine ``data`` (default: load ``config.data``)."""
         c = self.config
         start = time.perf_counter()
         with self.timer("load_data"):
-            data = load_data(
-                c.data,
-                split=c.split,
-                anchor_column=c.anchor_column,
-                positive_column=c.positive_column,
-                corpus=c.corpus,
-                on_error=c.on_error,
-            )
+            if data is None:
+                data = load_data(
+                    c.data,
+                    split=c.split,
+                    anchor_column=c.anchor_column,
+                    positive_column=c.positive_column,
+                    corpus=c.corpus,
+                    on_error=c.on_error,
+                )
             self.data = data
             self.query_hashes = id_hashes(data.query_ids)
             self.doc_hashes = id_hashes(data.corpus_ids)
@@ -244,7 +254,11 @@ class Miner:
                 [int(group_sizes[np.unique(self.group[p])].sum()) for p in data.positives], dtype=np.int64
             )
         self.source, self.scorer = self._build_source(data, self.query_hashes)
-        self.filters = build_filters(
+        # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
+        with self.timer("defence"):
+            cache = Path(c.cache_dir) if c.cache_dir else default_cache_dir()
+            self.defence = Defence.from_config(c, data, cache_dir=cache, teacher=self.teacher)
+        self.filters = (self.defence.filters if self.defence else []) + build_filters(
             range_min=c.range_min,
             max_score=c.max_score,
             min_score=c.min_score,
@@ -255,9 +269,10 @@ class Miner:
             c.selection, seed=c.seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
         )
         n = c.num_negatives if c.sampler != "none" else 0
-        builder = RowBuilder(data, c.output_format, n, c.include_scores)
-        schema = schema_for(c.output_format, n, c.include_scores)
-        stats = _Stats([f.name for f in self.filters])
+        sources = self.defence is not None and self.defence.promotes
+        builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
+        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
+        stats = self._new_stats()
 
         batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
         progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
@@ -286,6 +301,17 @@ class Miner:
         seconds = {k: round(v, 3) for k, v in self.timer.seconds.items()}
         seconds["total"] = round(time.perf_counter() - start, 3)
         summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
+        model_info = self.model_info
+        # --- false-negative defence: what it did, the teacher in the manifest, the audit ---
+        summary["score_space"] = self.defence.score_space(self.scorer.name) if self.defence else self.scorer.name
+        if self.defence is not None:
+            summary.update(self.defence.summary())
+            if self.defence.teacher is not None:
+                model_info = {**(model_info or {}), "teacher": self.defence.teacher_info()}
+        if c.audit:
+            from hardneg.audit import audit_config
+
+            summary["audit"] = audit_config(c, data).to_dict()
         summary["batches_resumed"] = batches.reused
         if self.index_report:
             summary["index"] = self.index_report
@@ -293,7 +319,7 @@ class Miner:
             command="mine",
             parameters=c.to_dict(),
             inputs=data.inputs,
-            model=self.model_info,
+            model=model_info,
             outputs={"out": c.out} if c.out else {},
             summary=summary,
         )
@@ -318,11 +344,14 @@ class Miner:
         """
         timer, self.timer = self.timer, _Timer()
         try:
-            stats = _Stats([f.name for f in self.filters])
+            stats = self._new_stats()
             mined = self._mine_batch(queries, n, stats)
             return BatchResult(mined, stats, self.timer.seconds)
         finally:
             self.timer = timer
+
+    def _new_stats(self) -> _Stats:
+        return _Stats([*(self.defence.mask_names if self.defence else []), *(f.name for f in self.filters)])
 
     def _mine_batch(self, queries: np.ndarray, n: int, stats: _Stats) -> MinedBatch:
         data, c = self.data, self.config
@@ -356,24 +385,32 @@ class Miner:
 
         cands = self._search(queries, depth)
         searched = np.full(len(queries), depth)
-        masks = self._evaluate(queries, cands, reference, window_end)
+        # Each query's rank window; widened (doubled) for a query whose full window holds too few survivors.
+        window = None if window_end is None else np.full(len(queries), window_end, dtype=np.int64)
+        masks = self._evaluate(queries, cands, reference, window)
         while True:
-            pending = ~self._satisfied(masks, cands, searched, n, window_end, limit)
+            pending, widen = self._pending(masks, searched, n, window, limit)
             if not pending.any():
                 break
+            if widen.any():
+                window[widen] *= 2
+                stats.widened.extend(int(q) for q in queries[widen])
             depth = min(depth * 2, limit)
             rows = np.nonzero(pending)[0]
             deeper = self._search(queries[rows], depth)
             cands = pad_to(cands, depth)
             cands.indices[rows], cands.scores[rows] = deeper.indices, deeper.scores
             searched[rows] = depth
-            masks = self._evaluate(queries, cands, reference, window_end)
+            masks = self._evaluate(queries, cands, reference, window)
 
+        scores = masks["scores"]  # the teacher's when there is one
+        if masks["positive_scores"] is not None:
+            positive_scores = [masks["positive_scores"][row, : len(data.positives[q])] for row, q in enumerate(queries)]
         with self.timer("select"):
             ctx = SelectionContext(
                 keep=masks["keep"],
-                scores=cands.scores,
-                positive_score=reference,
+                scores=scores,
+                positive_score=masks["reference"],
                 query_hash=self.query_hashes[queries],
                 doc_hash=self.doc_hashes[np.maximum(cands.indices, 0)],
             )
@@ -381,8 +418,13 @@ class Miner:
             ok = chosen >= 0
             safe = np.where(ok, chosen, 0)
             negatives = np.where(ok, np.take_along_axis(cands.indices, safe, 1), -1)
-            negative_scores = np.where(ok, np.take_along_axis(cands.scores, safe, 1), np.nan).astype(np.float32)
+            negative_scores = np.where(ok, np.take_along_axis(scores, safe, 1), np.nan).astype(np.float32)
         stats.add(queries, data, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
+        for observer in self.observers:
+            observer.observe(queries, cands, masks, negatives)
+        promoted, promoted_scores = (
+            self.defence.promoted_of(cands.indices, scores, masks["dropped"]) if self.defence else (None, None)
+        )
         in_window = masks["in_window"]
         return MinedBatch(
             queries,
@@ -390,8 +432,10 @@ class Miner:
             negatives,
             negative_scores,
             np.where(in_window, cands.indices, -1),
-            cands.scores,
+            scores,
             masks["keep"],
+            promoted=promoted,
+            promoted_scores=promoted_scores,
         )
 
     def _search(self, queries: np.ndarray, depth: int) -> Candidates:
@@ -402,7 +446,7 @@ class Miner:
                 cands.scores = self.scorer.score(queries, cands.indices)
         return cands
 
-    def _evaluate(self, queries: np.ndarray, cands: Candidates, reference: np.ndarray, window_end: int | None) -> dict:
+    def _evaluate(self, queries: np.ndarray, cands: Candidates, reference: np.ndarray, window: np.ndarray | None) -> dict:
         """Masks over the candidates: known positives, the rank window, and each filter's verdict."""
         with self.timer("filter"):
             data = self.data
@@ -418,12 +462,24 @@ class Miner:
             is_pos_text = (
                 valid & ~is_pos_id & np.isin(q_col * self.n_groups + self.group[safe], pos_q * self.n_groups + self.group[pos_d])
             )
-            nonpos = valid & ~is_pos_id & ~is_pos_text
-            ranks = np.cumsum(nonpos, axis=1) - 1
-            in_window = nonpos & (ranks < window_end) if window_end is not None else nonpos
-            ctx = FilterContext(scores=cands.scores, ranks=ranks, positive_score=reference)
-            keep = in_window.copy()
+            # --- false-negative defence: near duplicates of a positive count as positives ---
             dropped = {}
+            near_dup = np.zeros_like(valid)
+            if self.defence is not None and self.defence.near_duplicates is not None:
+                near_dup = dropped["near_duplicate"] = self.defence.near_duplicate_mask(
+                    queries, idx, valid & ~is_pos_id & ~is_pos_text
+                )
+            nonpos = valid & ~is_pos_id & ~is_pos_text & ~near_dup
+            ranks = np.cumsum(nonpos, axis=1) - 1
+            in_window = nonpos & (ranks < window[:, None]) if window is not None else nonpos
+            # --- false-negative defence: the teacher rescores the window; filters use its scores ---
+            scores, positive_scores = cands.scores, None
+            if self.defence is not None and self.defence.teacher is not None:
+                with self.timer("teacher"):
+                    scores, positive_scores = self.defence.rescore(queries, idx, in_window)
+                reference = np.where(np.isfinite(positive_scores), positive_scores, np.inf).min(axis=1)
+            ctx = FilterContext(scores=scores, ranks=ranks, positive_score=reference, indices=idx)
+            keep = in_window.copy()
             for f in self.filters:
                 verdict = f.keep(ctx)
                 dropped[f.name] = keep & ~verdict
@@ -436,17 +492,31 @@ class Miner:
                 "in_window": in_window,
                 "keep": keep,
                 "dropped": dropped,
+                "scores": scores,
+                "positive_scores": positive_scores,
+                "reference": reference,
             }
 
-    def _satisfied(
-        self, masks: dict, cands: Candidates, searched: np.ndarray, n: int, window_end: int | None, limit: int
-    ) -> np.ndarray:
-        """Rows that need no deeper search: enough survivors, a full window, or nothing deeper to find."""
+    def _pending(
+        self, masks: dict, searched: np.ndarray, n: int, window: np.ndarray | None, limit: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows to search deeper, and among them those whose rank window must widen.
+
+        A row is done when it has ``n`` survivors (``top`` needs no more; ``random``/``simans`` also
+        need their whole window, the pool they draw from), or when nothing deeper can be found. A
+        full window with fewer than ``n`` survivors widens, unless ``extend_window`` is off.
+        """
         exhausted = (masks["valid"].sum(1) < searched) | (searched >= limit)
-        window_full = masks["nonpos"].sum(1) >= window_end if window_end is not None else np.zeros(len(searched), bool)
+        enough = masks["keep"].sum(1) >= n
+        if window is None:
+            return ~(exhausted | enough), np.zeros(len(searched), bool)
+        window_full = masks["nonpos"].sum(1) >= window
+        widen = window_full & ~enough & ~exhausted & self.config.extend_window
         if self.config.selection == "top":
-            return exhausted | window_full | (masks["keep"].sum(1) >= n)
-        return exhausted | window_full
+            done = exhausted | enough | (window_full & ~widen)
+        else:
+            done = exhausted | (window_full & ~widen)
+        return ~done, widen
 
 
 class _Stats:
@@ -455,6 +525,7 @@ class _Stats:
         self.pos_scores: list[np.ndarray] = []
         self.neg_scores: list[np.ndarray] = []
         self.short_ids: list[str] = []
+        self.widened: list[int] = []  # query indices whose window widened (a query may repeat)
         self.negatives_found = 0
 
     def add(self, queries, data, masks, positive_scores, negative_scores, found, n) -> None:
@@ -478,6 +549,7 @@ class _Stats:
             "negatives_per_query": n,
             "negatives_found": self.negatives_found,
             "queries_short": len(self.short_ids),
+            "queries_window_widened": len(set(self.widened)),
             "short_query_ids": self.short_ids,
             "pairs_dropped": builder.dropped_pairs,
             "rows_padded": builder.padded_rows,

@@ -103,5 +103,5 @@ def fingerprint_model(model: SentenceTransformer) -> str:
         h.update(str(tensor.dtype).encode())
         flat = tensor.detach().to("cpu").contiguous().reshape(-1)
         if flat.numel():
-            h.update(flat.view(torch.uint8).numpy().tobytes())
+            h.update(flat.view(torch.uint8).numpy())  # hashed in place: no 90 MB copy for MiniLM
     return h.hexdigest()

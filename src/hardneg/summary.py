@@ -22,7 +22,16 @@ def quantiles(values: np.ndarray) -> dict[str, float] | None:
 
 def format_summary(summary: dict[str, Any]) -> str:
     lines = ["", "hardneg mine summary"]
-    keys = ("queries", "pairs", "rows", "negatives_per_query", "queries_short", "pairs_dropped", "rows_padded")
+    keys = (
+        "queries",
+        "pairs",
+        "rows",
+        "negatives_per_query",
+        "queries_short",
+        "queries_window_widened",
+        "pairs_dropped",
+        "rows_padded",
+    )
     for key in keys:
         if key in summary:
             lines.append(f"  {key.replace('_', ' '):<22}{summary[key]:>12,}")
@@ -43,6 +52,13 @@ def format_summary(summary: dict[str, Any]) -> str:
         lines.append("  candidates dropped by")
         for name, count in dropped.items():
             lines.append(f"    {name:<24}{count:>10,}")
+    if "score_space" in summary:
+        lines.append(f"  filters compared       {summary['score_space']} scores")
+    if "promoted_positives" in summary:
+        lines.append(f"  promoted positives     {summary['promoted_positives']:>12,}")
+    if "audit" in summary and "false_negative_rate" in summary["audit"]:
+        a = summary["audit"]
+        lines.append(f"  audit false negatives  {a['false_negatives']} of {a['hidden_positives']} hidden positives")
     index = summary.get("index")
     if index and "recall_at_k" in index:
         lines.append(

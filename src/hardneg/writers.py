@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import sys
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -36,6 +38,9 @@ class MinedBatch:
     """(queries, depth) non-positive candidates in rank order, ``-1`` padded."""
     candidate_scores: np.ndarray
     candidate_kept: np.ndarray
+    promoted: list[np.ndarray] | None = None
+    """Per query, candidates promoted to positives by the teacher (RocketQA t_pos); ``None`` without promotion."""
+    promoted_scores: list[np.ndarray] | None = None
 
 
 def _f(x: float) -> float | None:
@@ -51,10 +56,24 @@ def _pad_negatives(negs: list[int], n: int) -> list[int]:
 class RowBuilder:
     """Turns a :class:`MinedBatch` into rows of one output format."""
 
-    def __init__(self, data: RetrievalData, output_format: str, num_negatives: int, include_scores: bool):
+    def __init__(
+        self, data: RetrievalData, output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False
+    ):
         self.data, self.format, self.n, self.scores = data, output_format, num_negatives, include_scores
+        self.sources = positive_sources
+        """Add whether each positive is ``labelled`` or ``promoted`` (see :func:`schema_for`)."""
         self.padded_rows = 0
         self.dropped_pairs = 0
+
+    def _positives(self, batch: MinedBatch, i: int, q: int) -> tuple[list[int], list[float], list[str]]:
+        """The query's positives, their scores and sources: the labelled ones, then any promoted ones."""
+        docs, scores = list(self.data.positives[q]), list(batch.positive_scores[i])
+        sources = ["labelled"] * len(docs)
+        if batch.promoted is not None:
+            docs += batch.promoted[i].tolist()
+            scores += batch.promoted_scores[i].tolist()
+            sources += ["promoted"] * len(batch.promoted[i])
+        return docs, scores, sources
 
     def rows(self, batch: MinedBatch) -> list[dict[str, Any]]:
         method = getattr(self, "_" + self.format.replace("-", "_"))
@@ -69,89 +88,108 @@ class RowBuilder:
     # one row per (query, positive)
     def _n_tuple(self, batch, i, q, negs, neg_scores):
         texts, query = self.data.corpus_texts, self.data.query_texts[q]
+        positives, pos_scores, sources = self._positives(batch, i, q)
         if self.n and not negs:
-            self.dropped_pairs += len(self.data.positives[q])
+            self.dropped_pairs += len(positives)
             return []
         if self.n and len(negs) < self.n:
-            self.padded_rows += len(self.data.positives[q])
+            self.padded_rows += len(positives)
             order = _pad_negatives(list(range(len(negs))), self.n)
             negs, neg_scores = [negs[j] for j in order], [neg_scores[j] for j in order]
         rows = []
-        for p, pos in enumerate(self.data.positives[q]):
+        for p, pos in enumerate(positives):
             row = {"anchor": query, "positive": texts[pos]}
             for j, d in enumerate(negs, start=1):
                 row[f"negative_{j}"] = texts[d]
             if self.scores:
-                row["score"] = [_f(batch.positive_scores[i][p])] + [_f(s) for s in neg_scores]
+                row["score"] = [_f(pos_scores[p])] + [_f(s) for s in neg_scores]
+            if self.sources:
+                row["positive_source"] = sources[p]
             rows.append(row)
         return rows
 
     def _triplet(self, batch, i, q, negs, neg_scores):
         texts, query = self.data.corpus_texts, self.data.query_texts[q]
+        positives, pos_scores, sources = self._positives(batch, i, q)
         if not negs:
-            self.dropped_pairs += len(self.data.positives[q])
+            self.dropped_pairs += len(positives)
         rows = []
-        for p, pos in enumerate(self.data.positives[q]):
+        for p, pos in enumerate(positives):
             for d, s in zip(negs, neg_scores):
                 row = {"anchor": query, "positive": texts[pos], "negative": texts[d]}
                 if self.scores:
-                    row["score"] = [_f(batch.positive_scores[i][p]), _f(s)]
+                    row["score"] = [_f(pos_scores[p]), _f(s)]
+                if self.sources:
+                    row["positive_source"] = sources[p]
                 rows.append(row)
         return rows
 
     def _labeled_pair(self, batch, i, q, negs, neg_scores):
         texts, query = self.data.corpus_texts, self.data.query_texts[q]
-        items = [(pos, 1, batch.positive_scores[i][p]) for p, pos in enumerate(self.data.positives[q])]
-        items += [(d, 0, s) for d, s in zip(negs, neg_scores)]
+        positives, pos_scores, sources = self._positives(batch, i, q)
+        items = list(zip(positives, [1] * len(positives), pos_scores, sources))
+        items += [(d, 0, s, None) for d, s in zip(negs, neg_scores)]
         rows = []
-        for doc, label, score in items:
+        for doc, label, score, source in items:
             row = {"anchor": query, "positive": texts[doc], "label": label}
             if self.scores:
                 row["score"] = _f(score)
+            if self.sources:
+                row["positive_source"] = source
             rows.append(row)
         return rows
 
     def _labeled_list(self, batch, i, q, negs, neg_scores):
         texts, query = self.data.corpus_texts, self.data.query_texts[q]
+        positives, pos_scores, sources = self._positives(batch, i, q)
         rows = []
-        for p, pos in enumerate(self.data.positives[q]):
+        for p, pos in enumerate(positives):
             row = {"anchor": query, "positive": [texts[pos]] + [texts[d] for d in negs], "labels": [1] + [0] * len(negs)}
             if self.scores:
-                row["scores"] = [_f(batch.positive_scores[i][p])] + [_f(s) for s in neg_scores]
+                row["scores"] = [_f(pos_scores[p])] + [_f(s) for s in neg_scores]
+            if self.sources:
+                row["positive_source"] = sources[p]
             rows.append(row)
         return rows
 
     # one row per query
     def _flagembedding(self, batch, i, q, negs, neg_scores):
         texts = self.data.corpus_texts
-        return [
-            {
-                "query": self.data.query_texts[q],
-                "pos": [texts[d] for d in self.data.positives[q]],
-                "neg": [texts[d] for d in negs],
-                "pos_scores": [_f(s) for s in batch.positive_scores[i]],
-                "neg_scores": [_f(s) for s in neg_scores],
-            }
-        ]
+        positives, pos_scores, sources = self._positives(batch, i, q)
+        row = {
+            "query": self.data.query_texts[q],
+            "pos": [texts[d] for d in positives],
+            "neg": [texts[d] for d in negs],
+            "pos_scores": [_f(s) for s in pos_scores],
+            "neg_scores": [_f(s) for s in neg_scores],
+        }
+        if self.sources:
+            row["pos_sources"] = sources
+        return [row]
 
     def _candidates(self, batch, i, q, negs, neg_scores):
         ids = self.data.corpus_ids
         valid = batch.candidates[i] >= 0
-        return [
-            {
-                "query_id": self.data.query_ids[q],
-                "query": self.data.query_texts[q],
-                "positive_ids": [ids[d] for d in self.data.positives[q]],
-                "positive_scores": [_f(s) for s in batch.positive_scores[i]],
-                "candidate_ids": [ids[d] for d in batch.candidates[i][valid]],
-                "candidate_scores": [_f(s) for s in batch.candidate_scores[i][valid]],
-                "candidate_kept": batch.candidate_kept[i][valid].tolist(),
-                "negative_ids": [ids[d] for d in negs],
-            }
-        ]
+        row = {
+            "query_id": self.data.query_ids[q],
+            "query": self.data.query_texts[q],
+            "positive_ids": [ids[d] for d in self.data.positives[q]],
+            "positive_scores": [_f(s) for s in batch.positive_scores[i]],
+            "candidate_ids": [ids[d] for d in batch.candidates[i][valid]],
+            "candidate_scores": [_f(s) for s in batch.candidate_scores[i][valid]],
+            "candidate_kept": batch.candidate_kept[i][valid].tolist(),
+            "negative_ids": [ids[d] for d in negs],
+        }
+        if self.sources:
+            row["promoted_ids"] = [ids[d] for d in batch.promoted[i]]
+            row["promoted_scores"] = [_f(s) for s in batch.promoted_scores[i]]
+        return [row]
 
 
-def schema_for(output_format: str, num_negatives: int, include_scores: bool) -> pa.Schema:
+def schema_for(output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False) -> pa.Schema:
+    """Columns of a format. ``positive_sources`` adds where each positive came from (``labelled`` or
+    ``promoted``): a ``positive_source`` column, ``pos_sources`` for FlagEmbedding, and
+    ``promoted_ids`` / ``promoted_scores`` for candidates."""
     s, ls, li = pa.string(), pa.list_(pa.string()), pa.list_(pa.float32())
     if output_format == "n-tuple":
         fields = [("anchor", s), ("positive", s)] + [(f"negative_{j}", s) for j in range(1, num_negatives + 1)]
@@ -178,6 +216,13 @@ def schema_for(output_format: str, num_negatives: int, include_scores: bool) -> 
         ]
     else:
         raise ConfigError(f"unknown output_format {output_format!r}")
+    if positive_sources:
+        if output_format == "flagembedding":
+            fields.append(("pos_sources", ls))
+        elif output_format == "candidates":
+            fields += [("promoted_ids", ls), ("promoted_scores", li)]
+        else:
+            fields.append(("positive_source", s))
     return pa.schema(fields)
 
 
@@ -231,7 +276,12 @@ class StreamingWriter:
 
                 table = pq.read_table(self._parquet_path)
                 staging = self._tmp.with_name(self._tmp.name + "-ds")
-                datasets.Dataset(table).save_to_disk(str(staging))
+                try:
+                    datasets.Dataset(table).save_to_disk(str(staging))
+                except BaseException:
+                    shutil.rmtree(staging, ignore_errors=True)
+                    self._ctx.__exit__(*sys.exc_info())
+                    raise
                 self._parquet_path.unlink()
                 self._tmp.rmdir()
                 os.replace(staging, self._tmp)

@@ -1,0 +1,125 @@
+"""The co-evolution loop: rounds, measures, stopping, resuming, refusing a changed configuration."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from hardneg.cli import main
+from hardneg.errors import ConfigError
+from hardneg.evolve import EvolveConfig, evolve
+
+TRAIN = {"max_steps": 2, "batch_size": 8, "learning_rate": 1e-3, "logging_steps": 1, "max_seq_length": 32}
+
+
+def _run(tiny_model, cache_dir, out, **params):
+    defaults = {
+        "model": str(tiny_model),
+        "cache_dir": str(cache_dir),
+        "preset": "ance",
+        "train_options": TRAIN,
+        "dev_fraction": 0.25,
+        "show_progress": False,
+        "rounds": 2,
+        "patience": 5,
+    }
+    return evolve("demo", out, **{**defaults, **params})
+
+
+def test_two_rounds_write_every_stage(tiny_model, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    result = _run(tiny_model, cache_dir, run)
+    summary = json.loads((run / "summary.json").read_text())
+    assert summary == json.loads(json.dumps(result.summary))
+    assert [r["round"] for r in summary["rounds"]] == [0, 1]
+    assert summary["stopped"] == "reached 2 rounds"
+    first, second = summary["rounds"]
+    assert first["miner"] == str(tiny_model) and second["miner"] == str(run / "round-000" / "model")
+    assert second["trained_from"] == second["miner"]  # continue_training
+    for record in summary["rounds"]:
+        assert {"ndcg@10", "recall@100", "mrr@10", "map@100"} <= set(record["dev"]) and "test" in record
+        assert record["hardness"]["negatives"] > 0 and "in_top_100" in record["staleness"]
+        assert record["train"]["steps"] == 2
+    for r in (0, 1):
+        folder = run / f"round-{r:03d}"
+        assert (folder / "DONE").is_file() and (folder / "model").is_dir() and (folder / "scores.npz").is_file()
+        assert (folder / "candidates.parquet.manifest.json").is_file() and (folder / "model.manifest.json").is_file()
+    assert (run / "evolve.manifest.json").is_file()
+    train_q = {line.split("\t")[0] for line in (run / "data" / "qrels" / "train.tsv").read_text().splitlines()[1:]}
+    dev_q = {line.split("\t")[0] for line in (run / "data" / "qrels" / "dev.tsv").read_text().splitlines()[1:]}
+    assert dev_q and train_q and not dev_q & train_q
+    assert (run / "data" / "corpus.jsonl").is_symlink()
+
+
+def test_rerun_resumes_and_extends(tiny_model, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    _run(tiny_model, cache_dir, run, rounds=1)
+    model = run / "round-000" / "model"
+    stamp = model.stat().st_mtime_ns
+    (run / "round-000" / "DONE").unlink()  # a crash after training, before the round's measures were written
+    result = _run(tiny_model, cache_dir, run, rounds=2)
+    assert model.stat().st_mtime_ns == stamp  # the finished model was reused, not retrained
+    assert len(result.summary["rounds"]) == 2
+    again = _run(tiny_model, cache_dir, run, rounds=2)
+    assert again.summary["rounds"] == result.summary["rounds"]
+
+
+def test_changed_configuration_is_refused(tiny_model, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    _run(tiny_model, cache_dir, run, rounds=1)
+    with pytest.raises(ConfigError, match="preset: run has 'ance', now 'top'"):
+        _run(tiny_model, cache_dir, run, rounds=1, preset="top")
+
+
+def test_patience_stops_and_bm25_warm_up(tiny_model, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    result = _run(tiny_model, cache_dir, run, rounds=3, patience=1, min_delta=1.0, round0_sampler="bm25")
+    assert len(result.summary["rounds"]) == 1
+    assert result.summary["stopped"].startswith("dev nDCG@10 did not improve")
+    assert result.summary["best_round"] == -1 and result.best_model == tiny_model
+    assert result.summary["rounds"][0]["miner"] == "bm25"
+    mined = json.loads((run / "round-000" / "candidates.parquet.manifest.json").read_text())
+    assert mined["parameters"]["sampler"] == "bm25"
+
+
+def test_options_are_validated_before_any_work(tmp_path):
+    with pytest.raises(ConfigError, match="cannot set"):
+        EvolveConfig(out=str(tmp_path), mine_options='{"out": "x"}')
+    with pytest.raises(ConfigError, match="JSON object"):
+        EvolveConfig(out=str(tmp_path), train_options="{max_steps: 2}")
+    with pytest.raises(ConfigError, match="unknown parameter"):
+        EvolveConfig(out=str(tmp_path), mine_options='{"range_maximum": 2}')
+    with pytest.raises(ConfigError, match="learning_rate"):
+        EvolveConfig(out=str(tmp_path), train_options='{"learning_rate": -1}')
+    with pytest.raises(ConfigError, match="out is required"):
+        EvolveConfig()
+
+
+def test_cli_evolve(tiny_model, cache_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    code = main(
+        ["evolve", "--data", "demo", "--out", str(run), "--model", str(tiny_model), "--cache-dir", str(cache_dir)]
+        + ["--rounds", "1", "--preset", "ance", "--train-options", json.dumps(TRAIN), "--dev-fraction", "0.25"]
+        + ["--no-show-progress", "--no-audit", "--json"]
+    )
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert len(summary["rounds"]) == 1 and summary["rounds"][0]["audit"] is None
+
+
+def test_audit_rate_is_recorded_when_the_audit_exists(tiny_model, cache_dir, tmp_path, monkeypatch):
+    import sys
+    import types
+
+    calls = []
+
+    def fake_audit(data, *, preset=None, **params):
+        calls.append((data, preset, params))
+        return types.SimpleNamespace(false_negative_rate=0.25, ci95=(0.1, 0.5), hidden_positives=4)
+
+    monkeypatch.setitem(sys.modules, "hardneg.audit", types.SimpleNamespace(audit=fake_audit))
+    result = _run(tiny_model, cache_dir, tmp_path / "run", rounds=1)
+    assert result.summary["rounds"][0]["audit"] == {"false_negative_rate": 0.25, "ci95": [0.1, 0.5], "hidden_positives": 4}
+    data, preset, params = calls[0]
+    assert preset == "ance" and params["model"] == str(tiny_model) and params["split"] == "train"

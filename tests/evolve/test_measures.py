@@ -1,0 +1,65 @@
+"""Hardness ranks, the run's dev split, and the candidate-pool refresh helpers."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from hardneg.candidates import Candidates
+from hardneg.encode import Embeddings
+from hardneg.errors import ConfigError
+from hardneg.hardness import negative_ranks, summarize
+from hardneg.refresh import build_pool, kept_candidates, overlap_at_k, rank_pool
+from hardneg.splits import held_out
+
+
+def _unit(rng, n, d=8):
+    x = rng.normal(size=(n, d)).astype(np.float32)
+    return x / np.linalg.norm(x, axis=1, keepdims=True)
+
+
+def test_negative_ranks_match_brute_force_across_shards():
+    rng = np.random.default_rng(0)
+    queries, docs = _unit(rng, 5), _unit(rng, 30)
+    positives = [[0], [1, 2], [3], [4], [5]]
+    negatives = np.array([[6, 7], [8, -1], [9, 10], [11, 12], [13, 14]])
+    ranks, scores = negative_ranks(queries, Embeddings([docs[:11], docs[11:]]), negatives, positives, query_chunk_size=2)
+    sims = queries @ docs.T
+    for q in range(5):
+        for j, d in enumerate(negatives[q]):
+            if d < 0:
+                assert np.isnan(ranks[q, j])
+                continue
+            others = np.setdiff1d(np.arange(30), positives[q])
+            assert ranks[q, j] == (sims[q, others] > sims[q, d]).sum()
+            assert scores[q, j] == pytest.approx(sims[q, d], abs=1e-6)
+    summary = summarize(ranks, scores, sims[np.arange(5), [0, 1, 3, 4, 5]], top_k=5)
+    assert summary["negatives"] == 9 and 0 <= summary["in_top_5"] <= 1
+
+
+def test_held_out_is_seeded_and_disjoint():
+    ids = [f"q{i}" for i in range(100)]
+    dev = held_out(ids, 0.1, seed=1)
+    assert len(dev) == 10 and dev == held_out(list(reversed(ids)), 0.1, seed=1)
+    assert dev != held_out(ids, 0.1, seed=2)
+    with pytest.raises(ConfigError, match="dev_fraction"):
+        held_out(ids, 1.0, seed=1)
+
+
+def test_pool_union_ranking_and_filters():
+    previous = [[3, 1, -1], [2]]
+    bm25 = Candidates(np.array([[1, 4], [5, -1]]), np.zeros((2, 2), np.float32))
+    pool = build_pool(previous, bm25)
+    assert [p.tolist() for p in pool] == [[1, 3, 4], [2, 5]]
+    doc_index = np.array([1, 2, 3, 4, 5])
+    docs = np.eye(5, dtype=np.float32)
+    queries = np.array([[0.1, 0, 0.9, 0.5, 0], [0, 0.2, 0, 0, 0.7]], dtype=np.float32)
+    ranked = rank_pool(queries, docs, doc_index, pool)
+    assert ranked.indices.tolist() == [[3, 4, 1], [5, 2, -1]]
+    assert [k.tolist() for k in kept_candidates(ranked, [[3], [2]], np.array([0.9, 0.2]))] == [[4, 1], [5]]
+    # TopK-PercPos 50 %: drop candidates scored above half the positive's score
+    kept = kept_candidates(ranked, [[3], [2]], np.array([0.9, 0.2]), relative_margin=0.5)
+    assert [k.tolist() for k in kept] == [[1], []]
+    kept = kept_candidates(ranked, [[3], [2]], np.array([0.9, 0.2]), range_max=1)
+    assert [k.tolist() for k in kept] == [[4], [5]]
+    assert overlap_at_k(ranked, ranked, 2) == 1.0

@@ -1,0 +1,77 @@
+"""The fooling matrix and the report page (checked in headless Chromium when it is installed)."""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from hardneg.cli import main
+from hardneg.errors import DataError
+from hardneg.evolve import evolve
+from hardneg.fooling import Fooling, FoolingConfig
+from hardneg.report import write_report
+
+TRAIN = {"max_steps": 2, "batch_size": 8, "learning_rate": 1e-3, "logging_steps": 1, "max_seq_length": 32}
+CHROMIUM = Path("/usr/bin/chromium")
+
+
+@pytest.fixture
+def run_with_fooling(tiny_model, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    # min_delta=-1 counts every round as progress, so the run has a best round to compare.
+    evolve(
+        "demo", run, model=str(tiny_model), cache_dir=str(cache_dir), preset="ance", train_options=TRAIN,
+        dev_fraction=0.25, rounds=2, min_delta=-1.0, show_progress=False,
+    )  # fmt: skip
+    Fooling(FoolingConfig(run=str(run), model=str(tiny_model), cache_dir=str(cache_dir), show_progress=False)).run()
+    return run
+
+
+def test_fooling_matrix_shape_and_budget(run_with_fooling):
+    fooling = json.loads((run_with_fooling / "fooling.json").read_text())
+    assert fooling["models"] == ["random", "bm25", "dense", "evolve"]
+    assert fooling["negatives"] == ["random", "bm25", "dense", "evolve"]
+    assert fooling["steps"] == 4  # two rounds of two steps, continued
+    assert all(0.0 <= v <= 1.0 for row in fooling["triplet_accuracy"] for v in row)
+    trained = json.loads((run_with_fooling / "fooling" / "bm25" / "model.manifest.json").read_text())
+    assert trained["summary"]["steps"] == 4
+
+
+def test_report_files_and_cli(run_with_fooling, capsys):
+    assert main(["report", str(run_with_fooling)]) == 0
+    html = (run_with_fooling / "report.html").read_text()
+    data = json.loads((run_with_fooling / "report.json").read_text())
+    # quality, hardness, distributions, fooling, and the audit curve since the audit is measured per round
+    assert data["audit"], "the evolve run records an audit rate per round"
+    assert len(re.findall(r'<img alt="[^"]+" src="data:image/png;base64,', html)) == 5
+    assert "http://" not in html and "https://" not in html  # self-contained
+    assert [q["round"] for q in data["quality"]] == ["base", 0, 1]
+    assert data["fooling"]["models"][-1] == "evolve"
+    assert "wrote" in capsys.readouterr().out
+
+
+def test_report_needs_a_run(tmp_path):
+    with pytest.raises(DataError, match="summary.json"):
+        write_report(tmp_path)
+
+
+@pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium (Debian package chromium) is not installed")
+def test_report_renders_in_headless_chromium(run_with_fooling, tmp_path):
+    page = write_report(run_with_fooling).html
+    profile = tmp_path / "chromium-profile"
+    command = [
+        str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
+        "--disable-component-update", "--disable-sync", f"--user-data-dir={profile}", "--enable-logging=stderr", "--v=0",
+        "--virtual-time-budget=10000", "--dump-dom", page.as_uri(),
+    ]  # fmt: skip
+    done = subprocess.run(command, capture_output=True, text=True, timeout=120)
+    shutil.rmtree(profile, ignore_errors=True)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert 'data-images-ok="true"' in done.stdout, "an image did not decode (naturalWidth == 0)"
+    console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
+    assert not console, console

@@ -1,0 +1,113 @@
+"""The ``hardneg`` command end to end, and its flags generated from MineConfig."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from hardneg.cli import build_parser, main
+
+
+def run_cli(*args: str, cwd) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [sys.executable, "-m", "hardneg", *args], cwd=cwd, env=dict(os.environ), capture_output=True, text=True, timeout=600
+    )
+
+
+def test_mine_demo_end_to_end(tmp_path):
+    out = tmp_path / "X.parquet"
+    proc = run_cli(
+        "mine", "--data", "demo", "--split", "train", "--out", str(out), "--preset", "nv-retriever", "--num-negatives", "2", "--seed", "3",
+        cwd=tmp_path,
+    )  # fmt: skip
+    assert proc.returncode == 0, proc.stderr
+    table = pq.read_table(out)
+    assert table.column_names == ["anchor", "positive", "negative_1", "negative_2"]
+    assert table.num_rows == 41
+    for row in table.to_pylist():
+        assert row["negative_1"] and row["negative_2"] and row["positive"] not in (row["negative_1"], row["negative_2"])
+    manifest = json.loads((tmp_path / "X.parquet.manifest.json").read_text())
+    assert manifest["seed"] == 3
+    assert manifest["parameters"]["preset"] == "nv-retriever" and manifest["parameters"]["num_negatives"] == 2
+    assert "wrote 41 rows" in proc.stdout
+    assert "hardneg mine summary" in proc.stderr
+
+
+def test_bad_path_exits_2_with_a_message(tmp_path):
+    missing = tmp_path / "no-such-data"
+    proc = run_cli("mine", "--data", str(missing), "--out", str(tmp_path / "x.parquet"), cwd=tmp_path)
+    assert proc.returncode == 2
+    assert proc.stderr.startswith("hardneg: error: ") and str(missing) in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert not (tmp_path / "x.parquet").exists()
+
+
+def test_errors_exit_2_in_process(tmp_path, capsys, tiny_beir):
+    assert main(["mine", "--data", str(tiny_beir), "--preset", "nope"]) == 2
+    assert "'nope'" in capsys.readouterr().err
+    assert main(["mine", "--data", str(tiny_beir), "--model", str(tmp_path / "missing-model"), "--no-show-progress"]) == 2
+    assert "does not exist" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as info:
+        main(["mine", "--sampler", "splade"])
+    assert info.value.code == 2  # argparse checks choices
+
+
+def test_flags_mirror_the_python_api(tmp_path, capsys, tiny_beir):
+    ns = build_parser().parse_args(
+        [
+            "mine",
+            "--range-max",
+            "50",
+            "--include-scores",
+            "--no-use-cache",
+            "--query-prompt",
+            "query: ",
+            "--relative-margin",
+            "0.1",
+        ]
+    )
+    assert (ns.range_max, ns.include_scores, ns.use_cache, ns.query_prompt, ns.relative_margin) == (
+        50,
+        True,
+        False,
+        "query: ",
+        0.1,
+    )
+    assert not hasattr(ns, "num_negatives")  # unset flags leave the preset's values alone
+
+    out = tmp_path / "c.jsonl"
+    code = main(
+        [
+            "mine",
+            "--data",
+            str(tiny_beir),
+            "--out",
+            str(out),
+            "--preset",
+            "dpr",
+            "--output-format",
+            "flagembedding",
+            "--json",
+            "--no-show-progress",
+        ]
+    )
+    assert code == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["rows"] == 4 and summary["negatives_per_query"] == 1
+    rows = [json.loads(line) for line in out.read_text().splitlines()]
+    assert list(rows[0]) == ["query", "pos", "neg", "pos_scores", "neg_scores"]
+
+
+def test_presets_command_lists_every_preset(capsys):
+    from hardneg import PRESETS
+
+    assert main(["presets"]) == 0
+    text = capsys.readouterr().out
+    for name in PRESETS:
+        assert f"{name}" in text
+    assert "default (default)" in text

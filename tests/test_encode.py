@@ -1,0 +1,109 @@
+"""The embedding cache: keyed by the model's weights, texts, prompts and length, never by names."""
+
+from __future__ import annotations
+
+import copy
+import importlib
+
+import numpy as np
+import pytest
+import torch
+
+import hardneg
+from hardneg.encode import Encoder
+from hardneg.model import fingerprint_model, load_model
+
+TEXTS = [
+    "What is the capital of France?",
+    "Paris is the capital of France.",
+    "Bake the cookies.",
+    "Lyon is in France.",
+    "Mars is red.",
+]
+
+
+@pytest.fixture(scope="module")
+def perturbed(model):
+    """A copy of the model with one weight nudged: a stand-in for a fine-tuned checkpoint."""
+    other = copy.deepcopy(model)
+    with torch.no_grad():
+        next(other.parameters()).view(-1)[0] += 0.5
+    return other
+
+
+def test_same_weights_same_fingerprint_changed_weights_new_one(model, perturbed):
+    assert fingerprint_model(load_model()) == fingerprint_model(model)
+    assert fingerprint_model(perturbed) != fingerprint_model(model)
+
+
+def test_second_encoding_comes_from_the_cache(model, tmp_path):
+    first = Encoder(model, fingerprint_model(model), cache_dir=tmp_path, shard_size=2, show_progress=False)
+    a = first.encode(TEXTS, "document").to_array()
+    assert first.stats.encoded == 5 and first.stats.cached == 0
+    assert len(list((tmp_path / "embeddings").glob("*.npy"))) == 3  # shards of 2, 2, 1
+
+    second = Encoder(model, fingerprint_model(model), cache_dir=tmp_path, shard_size=2, show_progress=False)
+    b = second.encode(TEXTS, "document").to_array()
+    assert second.stats.encoded == 0 and second.stats.cached == 5
+    assert np.array_equal(a, b)
+    assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
+
+
+def test_changed_weights_are_encoded_again(model, perturbed, tmp_path):
+    Encoder(model, fingerprint_model(model), cache_dir=tmp_path, show_progress=False).encode(TEXTS, "document")
+    enc = Encoder(perturbed, fingerprint_model(perturbed), cache_dir=tmp_path, show_progress=False)
+    enc.encode(TEXTS, "document")
+    assert enc.stats.encoded == 5 and enc.stats.cached == 0
+
+
+def test_prompt_kind_and_length_are_part_of_the_key(model, tmp_path):
+    fp = fingerprint_model(model)
+    Encoder(model, fp, cache_dir=tmp_path, show_progress=False).encode(TEXTS, "query")
+    enc = Encoder(model, fp, cache_dir=tmp_path, show_progress=False)
+    enc.encode(TEXTS, "document")  # same texts, other kind: no prompt difference, but a separate entry
+    enc_prompt = Encoder(model, fp, cache_dir=tmp_path, query_prompt="query: ", show_progress=False)
+    enc_prompt.encode(TEXTS, "query")
+    assert enc.stats.encoded == 5 and enc_prompt.stats.encoded == 5
+
+    short_len = Encoder(model, fp, cache_dir=tmp_path, show_progress=False)
+    original = model.max_seq_length
+    try:
+        model.max_seq_length = 8
+        short_len.encode(TEXTS, "query")
+    finally:
+        model.max_seq_length = original
+    assert short_len.stats.encoded == 5
+
+
+def test_unreadable_cache_file_is_replaced(model, tmp_path):
+    enc = Encoder(model, fingerprint_model(model), cache_dir=tmp_path, show_progress=False)
+    good = enc.encode(TEXTS, "document").to_array()
+    (path,) = (tmp_path / "embeddings").glob("*.npy")
+    path.write_bytes(b"not numpy")
+    again = Encoder(model, fingerprint_model(model), cache_dir=tmp_path, show_progress=False)
+    assert np.allclose(again.encode(TEXTS, "document").to_array(), good, atol=1e-5)
+    assert again.stats.encoded == 5
+
+
+def test_mining_twice_encodes_nothing_the_second_time(tiny_beir, tmp_path):
+    kwargs = dict(preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
+    first = hardneg.mine(tiny_beir, **kwargs).summary
+    assert first["texts_encoded"] == 30 + 4 and first["texts_from_cache"] == 0
+    second = hardneg.mine(tiny_beir, **kwargs).summary
+    assert second["texts_encoded"] == 0 and second["texts_from_cache"] == 34
+
+
+def test_mining_with_changed_weights_encodes_again(tiny_beir, tmp_path, model, perturbed, monkeypatch):
+    kwargs = dict(preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
+    base = hardneg.mine(tiny_beir, **kwargs)
+    mine_module = importlib.import_module("hardneg.mine")  # hardneg.mine is also the function's name
+    monkeypatch.setattr(mine_module, "load_model", lambda *args, **kw: perturbed)
+    tuned = hardneg.mine(tiny_beir, **kwargs)
+    assert tuned.summary["texts_encoded"] == 34 and tuned.summary["texts_from_cache"] == 0
+    assert tuned.manifest["model"]["fingerprint"] == fingerprint_model(perturbed) != base.manifest["model"]["fingerprint"]
+
+
+def test_without_cache_nothing_is_written(tiny_beir, tmp_path):
+    cache = tmp_path / "cache"
+    summary = hardneg.mine(tiny_beir, preset="top", cache_dir=str(cache), use_cache=False, show_progress=False).summary
+    assert summary["texts_encoded"] == 34 and not cache.exists()
