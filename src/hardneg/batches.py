@@ -31,7 +31,7 @@ class MinedBatches:
         miner: a :class:`~hardneg.mine.Miner` whose sources are built.
         n: negatives per query.
         stats: the run's statistics; each batch's are merged into it in order.
-        engine: runs the batches that are not already done (default: the configured engine).
+        engine: runs the batches that are not already done (default: the local engine).
     """
 
     def __init__(self, miner: Miner, n: int, stats: Any, engine: Engine | None = None):

@@ -11,6 +11,7 @@ from hardneg.precision import PRECISIONS
 
 SAMPLERS = ("dense", "bm25", "random", "hybrid", "none")
 SELECTIONS = ("top", "random", "simans")
+ENGINES = ("local", "ray")
 OUTPUT_FORMATS = ("n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "candidates")
 
 
@@ -130,6 +131,11 @@ class MineConfig:
     precision: str = _f(
         "float32", "encoding precision: 'bf16' and 'int8' encode faster, see docs/scale.md", choices=PRECISIONS, group="scale"
     )
+    engine: str = _f("local", "where shards are encoded and query batches mined", choices=ENGINES, group="scale")
+    ray_address: str | None = _f(
+        None, "Ray cluster to use with engine='ray' ('auto', 'ray://head:10001'); default: start one here", group="scale"
+    )
+    num_cpus: int | None = _f(None, "CPUs of the Ray started here when no ray_address is given (default: all)", group="scale")
 
     def __post_init__(self) -> None:
         for name in ("sampler", "selection", "output_format", "on_error"):
@@ -188,6 +194,10 @@ class MineConfig:
 
 
 def _validate_scale(c: MineConfig) -> None:
+    if c.engine not in ENGINES:
+        raise ConfigError(f"engine must be one of {', '.join(map(repr, ENGINES))}, got {c.engine!r}")
+    if c.num_cpus is not None and c.num_cpus < 1:
+        raise ConfigError(f"num_cpus must be >= 1, got {c.num_cpus}")
     if c.precision not in PRECISIONS:
         raise ConfigError(f"precision must be one of {', '.join(map(repr, PRECISIONS))}, got {c.precision!r}")
     if not c.index.strip():

@@ -13,7 +13,7 @@ import hashlib
 import logging
 import os
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
@@ -26,6 +26,7 @@ from hardneg.precision import encode_normalised, model_for_precision
 logger = logging.getLogger(__name__)
 
 Kind = Literal["query", "document"]
+EncodeMissing = Callable[[list[Sequence[str]], Kind], Iterable[np.ndarray]]
 
 
 def default_cache_dir() -> Path:
@@ -118,9 +119,8 @@ class Encoder:
             h.update(text.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
-    def _encode_now(self, texts: Sequence[str], kind: Kind, desc: str) -> np.ndarray:
-        if self.show_progress:
-            logger.info("%s: encoding %d texts", desc, len(texts))
+    def encode_texts(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """Encode ``texts`` now, without the cache: the body of one shard, wherever it runs."""
         if self._prepared is None:  # converted on first use: a run served from the cache never converts
             self._prepared = model_for_precision(self.model, self.precision)
         return encode_normalised(
@@ -132,35 +132,55 @@ class Encoder:
             show_progress_bar=self.show_progress,
         )
 
-    def encode(self, texts: Sequence[str], kind: Kind) -> Embeddings:
-        """Embeddings of ``texts`` (queries or documents), reusing and filling the cache."""
+    def _cached(self, key: str, n: int) -> np.ndarray | None:
+        if self.cache_dir is None:
+            return None
+        path = Path(self.cache_dir) / "embeddings" / f"{key}.npy"
+        if path.is_file():
+            try:
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+                if arr.shape[0] == n:
+                    return arr
+            except (ValueError, OSError):
+                pass
+            logger.warning("ignoring unreadable cache file %s", path)
+        return None
+
+    def _store(self, key: str, emb: np.ndarray) -> np.ndarray:
+        if self.cache_dir is None:
+            return emb
+        path = Path(self.cache_dir) / "embeddings" / f"{key}.npy"
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(emb, dtype=np.float32), allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+
+    def encode(self, texts: Sequence[str], kind: Kind, *, encode_missing: EncodeMissing | None = None) -> Embeddings:
+        """Embeddings of ``texts`` (queries or documents), reusing and filling the cache.
+
+        ``encode_missing(chunks, kind)`` encodes the shards not in the cache and yields their arrays
+        in order; each is stored as soon as it arrives. By default they are encoded here one after
+        the other; an engine passes its own to spread them over workers.
+        """
         start = time.perf_counter()
-        shards: list[np.ndarray] = []
-        keys: list[str] = []
         n_shards = max(1, -(-len(texts) // self.shard_size))
-        for s in range(n_shards):
-            chunk = texts[s * self.shard_size : (s + 1) * self.shard_size]
-            desc = f"{kind} shard {s + 1}/{n_shards}"
-            keys.append(self._shard_key(chunk, kind))
-            if self.cache_dir is None:
-                shards.append(self._encode_now(chunk, kind, desc))
-                self.stats.encoded += len(chunk)
-                continue
-            path = Path(self.cache_dir) / "embeddings" / f"{keys[-1]}.npy"
-            if path.is_file():
-                try:
-                    arr = np.load(path, mmap_mode="r", allow_pickle=False)
-                    if arr.shape[0] == len(chunk):
-                        shards.append(arr)
-                        self.stats.cached += len(chunk)
-                        continue
-                except (ValueError, OSError):
-                    logger.warning("ignoring unreadable cache file %s", path)
-            emb = self._encode_now(chunk, kind, desc)
-            with atomic_path(path) as tmp:
-                with open(tmp, "wb") as fh:
-                    np.save(fh, emb, allow_pickle=False)
-            shards.append(np.load(path, mmap_mode="r", allow_pickle=False))
-            self.stats.encoded += len(chunk)
+        chunks = [texts[s * self.shard_size : (s + 1) * self.shard_size] for s in range(n_shards)]
+        keys = [self._shard_key(chunk, kind) for chunk in chunks]
+        shards = [self._cached(key, len(chunk)) for key, chunk in zip(keys, chunks)]
+        missing = [s for s, shard in enumerate(shards) if shard is None]
+        self.stats.cached += sum(len(chunks[s]) for s in range(n_shards) if shards[s] is not None)
+        if missing:
+            compute = encode_missing or self._encode_here
+            for s, emb in zip(missing, compute([chunks[s] for s in missing], kind)):
+                if len(emb) != len(chunks[s]):
+                    raise RuntimeError(f"{kind} shard {s}: {len(emb)} embeddings for {len(chunks[s])} texts")
+                shards[s] = self._store(keys[s], emb)
+                self.stats.encoded += len(chunks[s])
         self.stats.seconds += time.perf_counter() - start
         return Embeddings(shards, keys)
+
+    def _encode_here(self, chunks: list[Sequence[str]], kind: Kind) -> Iterator[np.ndarray]:
+        for i, chunk in enumerate(chunks):
+            if self.show_progress:
+                logger.info("%s shard %d/%d to encode: %d texts", kind, i + 1, len(chunks), len(chunk))
+            yield self.encode_texts(chunk, kind)

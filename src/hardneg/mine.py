@@ -27,7 +27,7 @@ from hardneg.config import MineConfig
 from hardneg.data import RetrievalData, load_data
 from hardneg.defence import Defence
 from hardneg.encode import Encoder, default_cache_dir
-from hardneg.engines import BatchResult
+from hardneg.engines import BatchResult, make_engine
 from hardneg.filters import FilterContext, build_filters
 from hardneg.io import write_json_atomic
 from hardneg.manifest import build_manifest
@@ -123,6 +123,7 @@ class Miner:
         self.config = config
         self.teacher = teacher
         self.embeddings = embeddings
+        self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
         self.timer = _Timer()
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
@@ -176,8 +177,8 @@ class Miner:
             precision=c.precision,
         )
         with self.timer("encode"):
-            queries = self.encoder.encode(data.query_texts, "query").to_array()
-            docs = self.encoder.encode(data.corpus_texts, "document")
+            queries = self.engine.encode(self.encoder, data.query_texts, "query").to_array()
+            docs = self.engine.encode(self.encoder, data.corpus_texts, "document")
         return queries, docs
 
     def _build_source(self, data: RetrievalData, query_hashes: np.ndarray):
@@ -273,7 +274,7 @@ class Miner:
         schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
         stats = self._new_stats()
 
-        batches = MinedBatches(self, n, stats)  # resumes a killed run; runs on the configured engine
+        batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
         progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
         writer = StreamingWriter(c.out, schema) if c.out else None
         tables: list[pa.Table] = []

@@ -57,6 +57,10 @@ class BM25Search:
         # Terms the corpus never uses cannot match anything; dropping them keeps bm25s from failing.
         self.query_tokens = [[t for t in q if t in vocab] for q in query_tokens]
 
+    def __getstate__(self) -> dict:
+        # The stemmer (a C object that cannot be pickled) only served tokenising in __init__.
+        return {**self.__dict__, "_stem": None}
+
     def search(self, query_indices: np.ndarray, k: int) -> Candidates:
         k = max(1, int(k))
         kk = min(k, self.n_docs)

@@ -11,6 +11,7 @@ import numpy as np
 from hardneg.writers import MinedBatch
 
 if TYPE_CHECKING:
+    from hardneg.encode import Embeddings, Encoder
     from hardneg.mine import Miner
 
 
@@ -26,6 +27,11 @@ class BatchResult:
 
 
 class Engine(Protocol):
+    """Runs the two parallel stages of mining: encoding shards, and mining query batches."""
+
+    def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
+        """``encoder.encode(texts, kind)``, with the shards missing from its cache encoded by this engine."""
+
     def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
         """Mine each batch of query indices with ``n`` negatives; yield the results in order."""
 

@@ -1,4 +1,4 @@
-"""The local engine: batches are mined one after the other in this process."""
+"""The local engine: shards are encoded and batches mined one after the other, in this process."""
 
 from __future__ import annotations
 
@@ -10,11 +10,15 @@ import numpy as np
 from hardneg.engines.base import BatchResult
 
 if TYPE_CHECKING:
+    from hardneg.encode import Embeddings, Encoder
     from hardneg.mine import Miner
 
 
 class LocalEngine:
     name = "local"
+
+    def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
+        return encoder.encode(texts, kind)
 
     def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
         for queries in batches:

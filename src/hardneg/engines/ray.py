@@ -1,0 +1,131 @@
+"""The Ray engine: embedding shards and query batches run as tasks on Ray actors (Moritz et al. 2018, "Ray").
+
+Nothing is reimplemented: to encode a shard an actor calls :meth:`hardneg.encode.Encoder.encode_texts`
+on its texts, to mine a batch it calls :meth:`hardneg.mine.Miner.mine_queries` on its query
+indices, exactly what the local engine calls. The actors (one per CPU) are started once per run
+and serve every stage. The driver (the process that runs
+``hardneg mine``) keeps everything that must be in order or on disk: it stores returned shards
+in its embedding cache, takes batch results back in query order (``ActorPool.map`` is ordered),
+saves them as resume parts and writes the rows. The output is therefore identical to the local
+engine's for the same inputs and seed.
+
+What travels: the model (once per encoding stage) and the prepared miner (once per mining
+stage: data, embeddings or BM25 index, filters, selection) go through Ray's object store, where
+actors on one node share a single copy; shards and batch results come back the same way. Workers
+therefore need only hardneg installed in the same Python environment: no model files, no shared
+cache folder.
+
+    hardneg mine --data beir/ --out train.parquet --engine ray                      # local Ray, all CPUs
+    hardneg mine --data beir/ --out train.parquet --engine ray --ray-address auto  # a running cluster
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import logging
+import os
+from collections.abc import Iterator, Sequence
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hardneg.engines.base import BatchResult
+from hardneg.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hardneg.encode import Embeddings, Encoder
+    from hardneg.mine import Miner
+
+logger = logging.getLogger(__name__)
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError as exc:
+        raise ConfigError("engine='ray' needs Ray: pip install 'hardneg[ray]'") from exc
+    return ray
+
+
+class _Worker:
+    """A Ray actor holding the current stage's state (an encoder or a prepared miner) and running its tasks."""
+
+    def __init__(self):
+        self.state: Any = None
+
+    def hold(self, state: Any) -> None:
+        self.state = state
+
+    def encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
+        return self.state.encode_texts(texts, kind)
+
+    def mine(self, queries: np.ndarray, n: int) -> BatchResult:
+        return self.state.mine_queries(queries, n)
+
+
+class RayEngine:
+    """Encode shards and mine query batches on Ray actors, one CPU each.
+
+    Args:
+        address: a running cluster (``"auto"``, ``"ray://head:10001"``); ``None`` starts a local
+            Ray for the run (and stops it after) unless this process is already connected.
+        num_cpus: CPUs of that local Ray (default: all of this machine's).
+        workers: actors per stage (default: the cluster's CPUs).
+    """
+
+    name = "ray"
+
+    def __init__(self, address: str | None = None, num_cpus: int | None = None, workers: int | None = None):
+        self.address, self.num_cpus, self.workers = address, num_cpus, workers
+        self._started = False
+        self._actors: list | None = None
+
+    def _connect(self):
+        ray = _ray()
+        if not ray.is_initialized():
+            if self.address:
+                ray.init(address=self.address, log_to_driver=False)
+            else:
+                ray.init(num_cpus=self.num_cpus or os.cpu_count(), include_dashboard=False, log_to_driver=False)
+                self._started = True
+        return ray
+
+    def _pool(self, state: Any):
+        """The engine's actors (started once, one CPU each), all holding ``state``, as an ordered pool."""
+        from ray.util import ActorPool
+
+        ray = self._connect()
+        if self._actors is None:
+            n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            self._actors = [ray.remote(num_cpus=1)(_Worker).remote() for _ in range(n)]
+        shared = ray.put(state)  # one copy in the object store, read by every actor
+        ray.get([actor.hold.remote(shared) for actor in self._actors])
+        return ActorPool(self._actors)
+
+    def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
+        def encode_missing(chunks: list[Sequence[str]], kind: str) -> Iterator[np.ndarray]:
+            shipped = dataclasses.replace(encoder, show_progress=False)  # converted per worker, on first use
+            pool = self._pool(shipped)
+            logger.info("encoding %d %s shards on Ray", len(chunks), kind)
+            yield from pool.map(lambda actor, chunk: actor.encode.remote(list(chunk), kind), chunks)
+
+        return encoder.encode(texts, kind, encode_missing=encode_missing)
+
+    def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+        shipped = copy.copy(miner)
+        # Workers search and score with the prepared sources; the model and the engine stay here.
+        shipped.encoder = shipped.engine = shipped.embeddings = None
+        pool = self._pool(shipped)
+        logger.info("mining %d query batches on Ray", len(batches))
+        yield from pool.map(lambda actor, queries: actor.mine.remote(queries, n), batches)
+
+    def close(self) -> None:
+        if self._actors:
+            ray = _ray()
+            for actor in self._actors:
+                ray.kill(actor)
+            self._actors = None
+        if self._started:
+            _ray().shutdown()
+            self._started = False
