@@ -207,6 +207,9 @@ def teacher_diagnostics(data_dir: str, seed: int, teacher, window: int) -> dict:
         if name == "teacher":
             auc["teacher_mean_hidden"] = round(float(scores[:, 0].mean()), 4)
             auc["teacher_mean_other"] = round(float(scores[:, 1:].mean()), 4)
+            for t in (0.1, 0.5):  # how much of the window RocketQA's threshold and the veto remove
+                auc[f"teacher_share_of_others_at_or_above_{t}"] = round(float((scores[:, 1:] >= t).mean()), 4)
+                auc[f"teacher_hidden_at_or_above_{t}"] = int((scores[:, 0] >= t).sum())
     return {"window": window, "queries": n, **auc}
 
 
@@ -215,16 +218,19 @@ def markdown(rows: list[dict]) -> str:
         return "-" if x is None else format(x, fmt)
 
     lines = [
-        "| arm | FN rate | 95 % CI | FN / hidden | mean neg rank | median rank | mean neg score | short queries | stopped by |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| arm | FN rate | 95 % CI | FN / hidden | mean neg rank | median rank | mean neg score | short queries "
+        "| hidden positives stopped by | all candidates dropped by |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in rows:
         stops = ", ".join(f"{k} {v}" for k, v in r["stopped_by"].items() if v) or "-"
+        skip = ("known_positive_id", "known_positive_text")
+        dropped = ", ".join(f"{k} {v}" for k, v in r.get("candidates_dropped", {}).items() if v and k not in skip) or "-"
         lo, hi = r["ci95"]
         lines.append(
             f"| {r['arm']} | {r['false_negative_rate']:.3f} | {lo:.3f}-{hi:.3f} | {r['false_negatives']}/{r['hidden_positives']} | "
             f"{num(r['mean_negative_rank'], '.1f')} | {num(r['median_negative_rank'], '.0f')} | "
-            f"{num(r['mean_negative_score'], '.3f')} | {r['queries_short']} | {stops} |"
+            f"{num(r['mean_negative_score'], '.3f')} | {r['queries_short']} | {stops} | {dropped} |"
         )
     return "\n".join(lines)
 
