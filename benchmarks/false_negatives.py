@@ -207,7 +207,33 @@ def teacher_diagnostics(data_dir: str, seed: int, teacher, window: int) -> dict:
         if name == "teacher":
             auc["teacher_mean_hidden"] = round(float(scores[:, 0].mean()), 4)
             auc["teacher_mean_other"] = round(float(scores[:, 1:].mean()), 4)
+            for t in (0.1, 0.5):  # how much of the window RocketQA's threshold and the veto remove
+                auc[f"teacher_share_of_others_at_or_above_{t}"] = round(float((scores[:, 1:] >= t).mean()), 4)
+                auc[f"teacher_hidden_at_or_above_{t}"] = int((scores[:, 0] >= t).sum())
     return {"window": window, "queries": n, **auc}
+
+
+def teacher_exposure(data_dir: str, seed: int, num_negatives: int) -> dict:
+    """How many hidden positives the teacher's training data held as negatives.
+
+    ``hardneg teacher --hide-audit-positives`` mines its negatives with the ``default`` preset from the
+    labels without the hidden positives; mining that again shows which hidden positives it picked.
+    """
+    from hardneg.audit import hide_positives, without_hidden
+    from hardneg.data import load_data
+    from hardneg.mine import Miner
+    from hardneg.presets import make_config
+
+    data = load_data(data_dir)
+    hidden = hide_positives(data, seed)
+    config = make_config(
+        "default", data=data_dir, output_format="candidates", num_negatives=num_negatives, seed=seed, show_progress=False
+    )
+    rows = {r["query_id"]: r for r in Miner(config).run(without_hidden(data, seed)).table.to_pylist()}
+    as_negative = sum(
+        data.corpus_ids[doc] in rows[qid]["negative_ids"] for qid, doc in zip(hidden.data.query_ids, hidden.hidden.tolist())
+    )
+    return {"hidden_positives": len(hidden.hidden), "labelled_negative_in_teacher_data": int(as_negative), "as_positive": 0}
 
 
 def markdown(rows: list[dict]) -> str:
@@ -215,16 +241,19 @@ def markdown(rows: list[dict]) -> str:
         return "-" if x is None else format(x, fmt)
 
     lines = [
-        "| arm | FN rate | 95 % CI | FN / hidden | mean neg rank | median rank | mean neg score | short queries | stopped by |",
-        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- |",
+        "| arm | FN rate | 95 % CI | FN / hidden | mean neg rank | median rank | mean neg score | short queries "
+        "| hidden positives stopped by | all candidates dropped by |",
+        "| --- | ---: | --- | ---: | ---: | ---: | ---: | ---: | --- | --- |",
     ]
     for r in rows:
         stops = ", ".join(f"{k} {v}" for k, v in r["stopped_by"].items() if v) or "-"
+        skip = ("known_positive_id", "known_positive_text")
+        dropped = ", ".join(f"{k} {v}" for k, v in r.get("candidates_dropped", {}).items() if v and k not in skip) or "-"
         lo, hi = r["ci95"]
         lines.append(
             f"| {r['arm']} | {r['false_negative_rate']:.3f} | {lo:.3f}-{hi:.3f} | {r['false_negatives']}/{r['hidden_positives']} | "
             f"{num(r['mean_negative_rank'], '.1f')} | {num(r['median_negative_rank'], '.0f')} | "
-            f"{num(r['mean_negative_score'], '.3f')} | {r['queries_short']} | {stops} |"
+            f"{num(r['mean_negative_score'], '.3f')} | {r['queries_short']} | {stops} | {dropped} |"
         )
     return "\n".join(lines)
 
@@ -244,7 +273,7 @@ def main() -> int:
     parser.add_argument("--window", type=int, default=50, help="dense ranks the teacher rescores in the defence arms")
     parser.add_argument("--throughput-queries", type=int, default=24)
     parser.add_argument("--throughput-range-max", type=int, default=30)
-    parser.add_argument("--skip", default="", help="comma-separated stages to skip: presets,teacher,defences,throughput")
+    parser.add_argument("--skip", default="", help="comma-separated stages to skip: presets,teacher,defences,exposure,throughput")
     args = parser.parse_args()
     if not Path(args.data).is_dir():
         print(f"skipped: {args.data} not found", file=sys.stderr)
@@ -294,6 +323,10 @@ def main() -> int:
         results["teacher_scoring"] = {"pairs": shared.pairs_scored, "seconds": round(shared.seconds, 1)}
         results["teacher_diagnostics"] = teacher_diagnostics(args.data, args.seed, shared, args.window)
         print(f"teacher diagnostics: {results['teacher_diagnostics']}", file=sys.stderr, flush=True)
+        save()
+    if "exposure" not in skip:
+        results["teacher_exposure"] = teacher_exposure(args.data, args.seed, args.teacher_negatives)
+        print(f"teacher exposure: {results['teacher_exposure']}", file=sys.stderr, flush=True)
         save()
     if "throughput" not in skip:
         results["throughput"] = throughput(args.data, str(teacher), args.throughput_queries, args.throughput_range_max, args.seed)

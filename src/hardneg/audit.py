@@ -169,6 +169,8 @@ class AuditResult:
     score_space: str
     queries_short: int
     seconds: float
+    candidates_dropped: dict[str, int] = field(default_factory=dict)
+    """Every candidate each rule dropped for the audited queries, hidden positive or not: how aggressive it is."""
     parameters: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
@@ -266,6 +268,7 @@ def audit_config(
         score_space=mined.summary.get("score_space", ""),
         queries_short=mined.summary["queries_short"],
         seconds=round(time.perf_counter() - start, 3),
+        candidates_dropped=mined.summary.get("dropped", {}),
         parameters=_changed_parameters(c),
     )
 

@@ -101,7 +101,7 @@ class MineConfig:
         group="defence",
     )
     teacher_bf16: bool = _f(
-        False, "run the cross-encoder teacher in bfloat16 (about 2x faster on recent CPUs/GPUs)", group="defence"
+        False, "run the cross-encoder teacher in bfloat16 (faster on CPUs and GPUs with bfloat16 support)", group="defence"
     )
     denoise_threshold: float | None = _f(
         None, "RocketQA t_neg: keep a candidate only when the teacher's probability is below this (paper: 0.1)", group="defence"

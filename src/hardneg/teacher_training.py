@@ -67,7 +67,7 @@ class TeacherConfig:
     warmup_ratio: float = _f(0.1, "share of steps with a linear learning-rate warm-up", group="training")
     max_length: int = _f(256, "truncate each (query, document) pair to this many tokens", group="training")
     seed: int = _f(42, "seed of the new head, the shuffling and the mined negatives", group="training")
-    bf16: bool = _f(False, "train in bfloat16 mixed precision (about 2x faster on recent CPUs/GPUs)", group="training")
+    bf16: bool = _f(False, "train in bfloat16 mixed precision (faster on CPUs and GPUs with bfloat16 support)", group="training")
     device: str | None = _f(None, "torch device (default: cuda if available, else cpu)", group="training")
     cache_dir: str | None = _f(None, "embedding cache for mining negatives", group="training")
     show_progress: bool = _f(True, "progress bars", group="output")

@@ -98,3 +98,10 @@ def test_mine_can_add_the_audit_to_its_summary(beir, tmp_path):
     result = mine(beir, tmp_path / "out.jsonl", preset="top", num_negatives=1, audit=True, **FAST)
     assert result.summary["audit"]["false_negatives"] == 2
     assert json.loads(result.manifest_path.read_text())["summary"]["audit"]["hidden_positives"] == 2
+
+
+@pytest.mark.parametrize("command", ["mine", "audit", "teacher"])
+def test_help_prints(command, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        main([command, "--help"])
+    assert exit_.value.code == 0 and "--" in capsys.readouterr().out

@@ -61,8 +61,9 @@ class CrossEncoderScorer:
         batch_size: pairs per forward pass.
         max_length: truncate each pair to this many tokens (default: the model's).
         show_progress: a progress bar over the batches of each call.
-        bf16: run the forward passes under ``torch.autocast`` in bfloat16: about twice the pairs per
-            second on CPUs with AVX-512 BF16 and on recent GPUs, at a small cost in precision.
+        bf16: run the forward passes under ``torch.autocast`` in bfloat16: more pairs per second on
+            CPUs with AVX-512 BF16 and on recent GPUs, at a small cost in precision (see
+            docs/false_negatives.md for a measurement).
     """
 
     name = "cross-encoder"
