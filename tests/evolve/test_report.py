@@ -59,8 +59,8 @@ def test_report_needs_a_run(tmp_path):
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium (Debian package chromium) is not installed")
-def test_report_renders_in_headless_chromium(run_with_fooling, tmp_path):
-    page = write_report(run_with_fooling).html
+def test_report_renders_in_headless_chromium(tmp_path):
+    page = write_report(_handmade_run(tmp_path / "run")).html
     profile = tmp_path / "chromium-profile"
     command = [
         str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
