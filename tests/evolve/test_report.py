@@ -61,8 +61,8 @@ def test_report_needs_a_run(tmp_path):
 
 
 @pytest.mark.skipif(not CHROMIUM.exists(), reason="headless Chromium (Debian package chromium) is not installed")
-def test_report_renders_in_headless_chromium(run_with_fooling, tmp_path):
-    page = write_report(run_with_fooling).html
+def test_report_renders_in_headless_chromium(tmp_path):
+    page = write_report(_handmade_run(tmp_path / "run")).html
     profile = tmp_path / "chromium-profile"
     command = [
         str(CHROMIUM), "--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking", "--no-first-run",
@@ -75,3 +75,65 @@ def test_report_renders_in_headless_chromium(run_with_fooling, tmp_path):
     assert 'data-images-ok="true"' in done.stdout, "an image did not decode (naturalWidth == 0)"
     console = [line for line in done.stderr.splitlines() if ":CONSOLE" in line]
     assert not console, console
+
+
+def _handmade_run(folder: Path) -> Path:
+    """A run folder written by hand: two rounds with audit rates, score arrays and a fooling matrix."""
+    import numpy as np
+
+    metrics = {"ndcg@10": 0.6, "recall@100": 0.9, "mrr@10": 0.55, "map@100": 0.5}
+    rounds = []
+    for r in range(2):
+        measures = {
+            "negatives": 10,
+            "mean_rank": 5.0 + r,
+            "median_rank": 4.0,
+            "in_top_100": 0.9,
+            "mean_score": 0.5,
+            "mean_margin": 0.1,
+        }
+        rounds.append(
+            {
+                "round": r,
+                "dev": {k: v + 0.01 * (r + 1) for k, v in metrics.items()},
+                "test": metrics,
+                "hardness": measures,
+                "staleness": {**measures, "in_top_100": 0.5},
+                "audit": {"false_negative_rate": 0.1, "ci95": [0.05, 0.2], "hidden_positives": 30},
+                "model": f"round-{r}",
+            }
+        )
+        (folder / f"round-{r:03d}").mkdir(parents=True)
+        rng = np.random.default_rng(r)
+        np.savez(
+            folder / f"round-{r:03d}" / "scores.npz",
+            positive_miner=rng.normal(0.6, 0.1, 50).astype(np.float32),
+            negative_miner=rng.normal(0.4, 0.1, 150).astype(np.float32),
+        )
+    summary = {
+        "run": str(folder),
+        "base": {"dev": metrics, "test": metrics},
+        "rounds": rounds,
+        "best_round": 1,
+        "best_model": "round-1",
+        "stopped": "reached 2 rounds",
+    }
+    (folder / "summary.json").write_text(json.dumps(summary))
+    fooling = {
+        "models": ["random", "evolve"],
+        "negatives": ["random", "evolve"],
+        "triplet_accuracy": [[0.99, 0.7], [0.99, 0.9]],
+        "description": "x",
+    }
+    (folder / "fooling.json").write_text(json.dumps(fooling))
+    return folder
+
+
+def test_report_from_a_handmade_run(tmp_path):
+    result = write_report(_handmade_run(tmp_path / "run"), out=tmp_path)
+    assert result.figures == ["audit", "distributions", "fooling", "hardness", "quality"]
+    html = result.html.read_text()
+    assert html.count("data:image/png;base64,") == 5 and "False-negative audit" in html
+    data = json.loads(result.json.read_text())
+    assert data["audit"][0]["false_negative_rate"] == 0.1
+    assert data["distributions"]["1"]["negative_miner"]["count"] == 150
