@@ -34,7 +34,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence
         help_text = f.metadata.get("help", "")
         if f.default is not dataclasses.MISSING and f.default is not None:
             help_text += f" (default: {f.default})"
-        kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text}
+        kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}
         if base is bool:
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
             continue
