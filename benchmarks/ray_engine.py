@@ -4,7 +4,8 @@ For the demo data and SciFact (train split), with the default preset and 128 que
 
 - ``cold``: an empty embedding cache, so the Ray run also encodes every shard on its actors
   (demo only: encoding SciFact twice takes tens of minutes on two cores);
-- ``warm``: the embeddings cached beforehand, so only mining differs.
+- ``warm``: the embeddings already in the cache ($HARDNEG_CACHE, filled first if needed), so only
+  mining differs.
 
 Each Ray run starts its actors (one per CPU) and ships the model or the prepared miner to them;
 Ray itself is started once, before the runs, and its start-up time is reported apart.
@@ -22,6 +23,7 @@ import time
 from pathlib import Path
 
 import hardneg
+from hardneg.encode import default_cache_dir
 
 SCIFACT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scifact"
 
@@ -34,8 +36,8 @@ def timed_run(data: str, out: Path, cache: Path, engine: str) -> tuple[float, di
 
 def compare(name: str, data: str, work: Path, cold: bool) -> list[dict]:
     rows = []
-    warm_cache = work / f"{name}-warm-cache"
-    timed_run(data, work / f"{name}-fill.parquet", warm_cache, "local")  # fills the cache for the warm runs
+    warm_cache = default_cache_dir()
+    timed_run(data, work / f"{name}-fill.parquet", warm_cache, "local")  # fills the cache for the warm runs if needed
     for state in (["cold"] if cold else []) + ["warm"]:
         outs, seconds = {}, {}
         for engine in ("local", "ray"):
