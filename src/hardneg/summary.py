@@ -63,7 +63,7 @@ def format_summary(summary: dict[str, Any]) -> str:
     if index and "recall_at_k" in index:
         lines.append(
             f"  index {index['factory']}: recall@{index['k']} {index['recall_at_k']:.4f} against exact search"
-            f" on {index['sample_queries']} queries, {index['speedup']}x faster"
+            f" on {index['sample_queries']} queries, at {index['speedup']}x its speed"
         )
     timings = summary.get("seconds", {})
     if timings:

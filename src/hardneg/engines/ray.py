@@ -113,6 +113,8 @@ class RayEngine:
         return encoder.encode(texts, kind, encode_missing=encode_missing)
 
     def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+        if getattr(miner, "observers", None):
+            raise ConfigError("engine='ray' cannot call observers of mined batches (the audit uses them); use engine='local'")
         shipped = copy.copy(miner)
         # Workers search and score with the prepared sources; the model and the engine stay here.
         shipped.encoder = shipped.engine = shipped.embeddings = None
