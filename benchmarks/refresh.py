@@ -72,20 +72,44 @@ def non_positive(cands: Candidates, positives: list[list[int]], k: int) -> Candi
     return out
 
 
-def measure(data: RetrievalData, old: EncodingOptions, new: EncodingOptions, args) -> dict:
-    depth = max(args.k) + max(len(p) for p in data.positives)
-    result: dict = {"documents": len(data.corpus_ids), "queries": len(data.query_ids)}
+def pool_sizes(pool: list[np.ndarray], sizes: list[int], seed: int, draws: int = 5) -> dict[str, float]:
+    """Mean distinct documents in the pools of ``n`` random queries: what refreshing only ``n`` queries encodes.
 
-    # The previous round's candidates (its cost was paid by the previous round: cache allowed).
+    A refresh inside training only needs the queries of the next steps' batches (32 per step at
+    batch 32); the union of their pools is much smaller than the union over all queries.
+    """
+    rng = np.random.default_rng(seed)
+    out = {}
+    for n in sizes:
+        n = min(n, len(pool))
+        unions = [
+            len(np.unique(np.concatenate([pool[q] for q in rng.choice(len(pool), n, replace=False)]))) for _ in range(draws)
+        ]
+        out[str(n)] = round(float(np.mean(unions)), 1)
+    return out
+
+
+def previous_and_lexical(data: RetrievalData, old: EncodingOptions, args) -> tuple[Candidates, Candidates, float]:
+    """The previous round's top candidates (cache allowed: that round paid for them) and BM25's."""
+    depth = max(args.k) + max(len(p) for p in data.positives)
     old_retriever = DenseRetriever.load(old)
     q_old = old_retriever.encode_queries(data.query_texts)
     previous = old_retriever.search(q_old, old_retriever.encode_documents(data.corpus_texts), args.pool_k + depth)
     previous = non_positive(previous, data.positives, args.pool_k)
-
     start = time.perf_counter()
     bm25 = BM25Search(data.corpus_texts, data.query_texts, show_progress=False)
     lexical = bm25.search(np.arange(len(data.query_texts)), args.bm25_k)
-    result["bm25_seconds"] = round(time.perf_counter() - start, 2)
+    return previous, lexical, round(time.perf_counter() - start, 2)
+
+
+def measure(data: RetrievalData, old: EncodingOptions, new: EncodingOptions, args) -> dict:
+    depth = max(args.k) + max(len(p) for p in data.positives)
+    result: dict = {"documents": len(data.corpus_ids), "queries": len(data.query_ids)}
+    previous, lexical, result["bm25_seconds"] = previous_and_lexical(data, old, args)
+    pool = build_pool(previous, lexical)
+    result["pool_documents_for_n_queries"] = pool_sizes(pool, args.pool_queries, args.seed)
+    if args.pool_sizes_only:
+        return result
 
     new_retriever = DenseRetriever.load(new)
     start = time.perf_counter()
@@ -94,7 +118,6 @@ def measure(data: RetrievalData, old: EncodingOptions, new: EncodingOptions, arg
     result["full"] = {"seconds": round(time.perf_counter() - start, 2), "documents_encoded": len(data.corpus_texts)}
     full = non_positive(full, data.positives, max(args.k))
 
-    pool = build_pool(previous, lexical)
     new_retriever = DenseRetriever.load(new)  # fresh encoder statistics
     start = time.perf_counter()
     ranked = rescore_pool(new_retriever, data.query_texts, data.corpus_texts, pool)
@@ -125,10 +148,15 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--max-seq-length", type=int)
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument(
+        "--pool-queries", type=int, action="append", help="also count the pool documents of this many queries (default 32, 320)"
+    )
+    parser.add_argument("--pool-sizes-only", action="store_true", help="skip the timed refreshes: pool sizes only (cheap)")
     parser.add_argument("--out", help="write the results as JSON here")
     args = parser.parse_args(argv)
     args.scale = args.scale or [1, 10]
     args.k = sorted(args.k or [10, 50, 100])
+    args.pool_queries = args.pool_queries or [32, 320]
 
     data = load_data(args.data, split=args.split)
     new_model = args.new_model
@@ -159,10 +187,13 @@ def main(argv: list[str] | None = None) -> int:
         + " ".join(f"{'rec@' + str(k):>8}" for k in args.k)
     )
     for scale, r in results["scales"].items():
+        if "full" not in r:
+            print(f"{scale:>5} {r['documents']:>7} pool documents for n queries: {r['pool_documents_for_n_queries']}")
+            continue
         rec = " ".join(f"{r['recovered'][f'@{k}']:>8.3f}" for k in args.k)
         print(
             f"{scale:>5} {r['documents']:>7} {r['pool']['documents_encoded']:>10} {r['full']['seconds']:>8.1f} "
-            f"{r['pool']['seconds']:>8.1f} {r['speedup']:>8.2f} {rec}"
+            f"{r['pool']['seconds']:>8.1f} {r['speedup']:>8.2f} {rec}   pool docs for n queries {r['pool_documents_for_n_queries']}"
         )
     if args.out:
         Path(args.out).parent.mkdir(parents=True, exist_ok=True)
