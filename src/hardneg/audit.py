@@ -42,7 +42,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.config import MineConfig
-from hardneg.data import RetrievalData, load_data
+from hardneg.data import RetrievalData
 from hardneg.errors import DataError
 from hardneg.presets import make_config
 
@@ -220,19 +220,12 @@ def audit_config(
     config: MineConfig, data: RetrievalData | None = None, *, teacher: Any = None, hardness: bool = True
 ) -> AuditResult:
     """The audit of ``config`` (its ``out``, ``output_format`` and ``audit`` are ignored)."""
-    from hardneg.mine import Miner
+    from hardneg.mine import Miner, load_configured_data
 
     start = time.perf_counter()
     c = config
     if data is None:
-        data = load_data(
-            c.data,
-            split=c.split,
-            anchor_column=c.anchor_column,
-            positive_column=c.positive_column,
-            corpus=c.corpus,
-            on_error=c.on_error,
-        )
+        data = load_configured_data(c)
     hidden = hide_positives(data, c.seed)
     if len(hidden.hidden) == 0:
         raise DataError(f"no query in {c.data!r} (split {c.split!r}) has two or more positives; the audit hides one of them")

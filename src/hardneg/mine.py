@@ -235,14 +235,7 @@ class Miner:
         start = time.perf_counter()
         with self.timer("load_data"):
             if data is None:
-                data = load_data(
-                    c.data,
-                    split=c.split,
-                    anchor_column=c.anchor_column,
-                    positive_column=c.positive_column,
-                    corpus=c.corpus,
-                    on_error=c.on_error,
-                )
+                data = load_configured_data(c)
             self.data = data
             self.query_hashes = id_hashes(data.query_ids)
             self.doc_hashes = id_hashes(data.corpus_ids)
@@ -568,6 +561,18 @@ class _Stats:
             out["texts_encoded"] = encoder.stats.encoded
             out["texts_from_cache"] = encoder.stats.cached
         return out
+
+
+def load_configured_data(c: MineConfig) -> RetrievalData:
+    """The data a mining configuration names (its ``data``, ``split``, columns and ``on_error``)."""
+    return load_data(
+        c.data,
+        split=c.split,
+        anchor_column=c.anchor_column,
+        positive_column=c.positive_column,
+        corpus=c.corpus,
+        on_error=c.on_error,
+    )
 
 
 def manifest_path_for(out: str | Path) -> Path:
