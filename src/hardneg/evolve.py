@@ -48,17 +48,16 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.config import FIELDS as MINE_FIELDS
 from hardneg.config import _f
 from hardneg.data import RetrievalData, load_data
 from hardneg.errors import ConfigError
 from hardneg.evaluate import evaluate_retriever
-from hardneg.hardness import negative_ranks, positive_scores, summarize
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.model import resolve_model_name
 from hardneg.presets import make_config
 from hardneg.retriever import DenseRetriever, EncodingOptions
+from hardneg.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.splits import make_run_view, source_folder
 
 logger = logging.getLogger(__name__)
@@ -289,9 +288,20 @@ class Evolution:
         seconds["evaluate"] = round(time.perf_counter() - start, 3)
 
         start = time.perf_counter()
-        measures, scores = self._measure(candidates, self._retriever(miner), trained)
+        negatives = chosen_negatives(candidates, self.train_data)
+        measures, scores = measure_negatives(negatives, self.train_data, self._retriever(miner), trained, top_k=c.staleness_k)
         seconds["measure"] = round(time.perf_counter() - start, 3)
-        audit = self._audit(miner, sampler) if c.audit else None
+        audit = None
+        if c.audit:
+            overrides = {
+                "model": miner,
+                "seed": c.mine_params.get("seed", c.seed),
+                "cache_dir": c.cache_dir,
+                "show_progress": False,
+            }
+            if sampler:
+                overrides["sampler"] = sampler
+            audit = audit_rate(str(self.view), preset=c.preset, split="train", mine_params=c.mine_params, **overrides)
 
         record = {
             "round": r,
@@ -351,60 +361,6 @@ class Evolution:
             "show_progress": c.show_progress,
         }
         Trainer(TrainConfig(**params)).run()
-
-    def _negatives(self, candidates: Path) -> np.ndarray:
-        """The round's chosen negatives as corpus indices, aligned with the training queries."""
-        import pyarrow.parquet as pq
-
-        doc_index = {d: i for i, d in enumerate(self.train_data.corpus_ids)}
-        rows = {
-            r["query_id"]: r["negative_ids"] for r in pq.read_table(candidates, columns=["query_id", "negative_ids"]).to_pylist()
-        }
-        width = max((len(v) for v in rows.values()), default=1) or 1
-        out = np.full((len(self.train_data.query_ids), width), -1, dtype=np.int64)
-        for q, qid in enumerate(self.train_data.query_ids):
-            ids = rows.get(qid) or []
-            out[q, : len(ids)] = [doc_index[d] for d in ids]
-        return out
-
-    def _measure(
-        self, candidates: Path, miner: DenseRetriever, trained: DenseRetriever
-    ) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
-        """Hardness (under the miner) and staleness (under the trained model) of the chosen negatives."""
-        data, k = self.train_data, self.config.staleness_k
-        negatives = self._negatives(candidates)
-        out: dict[str, Any] = {}
-        scores: dict[str, np.ndarray] = {}
-        for name, retriever in (("hardness", miner), ("staleness", trained)):
-            queries = retriever.encode_queries(data.query_texts)
-            docs = retriever.encode_documents(data.corpus_texts)
-            ranks, neg_scores = negative_ranks(queries, docs, negatives, data.positives)
-            reference = positive_scores(queries, docs, data.positives)
-            out[name] = summarize(ranks, neg_scores, reference, top_k=k)
-            tag = "miner" if name == "hardness" else "trained"
-            scores[f"positive_{tag}"] = np.concatenate(
-                [docs.rows(np.asarray(p)) @ queries[q] for q, p in enumerate(data.positives)]
-            ).astype(np.float32)
-            scores[f"negative_{tag}"] = neg_scores[np.isfinite(neg_scores)].astype(np.float32)
-            scores[f"negative_rank_{tag}"] = ranks[np.isfinite(ranks)].astype(np.float32)
-        return out, scores
-
-    def _audit(self, miner: str | None, sampler: str | None) -> dict[str, Any] | None:
-        try:
-            from hardneg.audit import audit
-        except ImportError:
-            return None
-        c = self.config
-        params = {k: v for k, v in c.mine_params.items() if k in MINE_FIELDS}
-        params.update(model=miner, seed=params.get("seed", c.seed), cache_dir=c.cache_dir, show_progress=False)
-        if sampler:
-            params["sampler"] = sampler
-        result = audit(str(self.view), preset=c.preset, split="train", **params)
-        return {
-            "false_negative_rate": result.false_negative_rate,
-            "ci95": list(result.ci95),
-            "hidden_positives": result.hidden_positives,
-        }
 
     def _write_summary(self, base: dict, records: list[dict], best_round: int, stopped: str | None) -> dict[str, Any]:
         best_model = records[best_round]["model"] if best_round >= 0 else resolve_model_name(self.base_model)

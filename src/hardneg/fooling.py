@@ -33,6 +33,7 @@ from hardneg.data import RetrievalData, load_data
 from hardneg.errors import ConfigError, DataError
 from hardneg.io import write_json_atomic
 from hardneg.retriever import DenseRetriever, EncodingOptions
+from hardneg.round_measures import chosen_negatives
 
 # sampler name -> mining preset; "dense" and "evolve" differ only in the model that mines
 SAMPLERS: dict[str, str] = {"random": "random", "bm25": "dpr", "dense": "top", "evolve": "top"}
@@ -145,19 +146,6 @@ class Fooling:
             Trainer(TrainConfig(**options)).run()
         return str(out)
 
-    def _negatives(self, candidates: Path, data: RetrievalData) -> np.ndarray:
-        import pyarrow.parquet as pq
-
-        index = {d: i for i, d in enumerate(data.corpus_ids)}
-        rows = {
-            r["query_id"]: r["negative_ids"] for r in pq.read_table(candidates, columns=["query_id", "negative_ids"]).to_pylist()
-        }
-        out = np.full((len(data.query_ids), self.config.num_negatives), -1, dtype=np.int64)
-        for q, qid in enumerate(data.query_ids):
-            ids = (rows.get(qid) or [])[: self.config.num_negatives]
-            out[q, : len(ids)] = [index[d] for d in ids]
-        return out
-
     def run(self) -> dict[str, Any]:
         start = time.perf_counter()
         steps = self.budget()
@@ -168,9 +156,8 @@ class Fooling:
         for sampler in SAMPLERS:
             miner = models["evolve"] if sampler == "evolve" else self.base_model
             out = self.folder / f"negatives-{self.config.split}-{sampler}.parquet"
-            negative_sets[sampler] = self._negatives(
-                self._mine(sampler, miner, self.config.split, out, self.config.num_negatives), data
-            )
+            mined = self._mine(sampler, miner, self.config.split, out, self.config.num_negatives)
+            negative_sets[sampler] = chosen_negatives(mined, data, self.config.num_negatives)
         matrix = []
         for path in models.values():
             retriever = DenseRetriever.load(self._encoding(path))

@@ -151,7 +151,14 @@ def _from_mined_rows(path: Path, columns: list[str], rows: list[tuple[str, dict]
                 raise DataError(f"{where}: column {c!r} must be a non-empty string, got {value!r}", path=str(path))
             out[c].append(value)
     ds = datasets.Dataset.from_dict(out)
-    return TrainingInput(ds, "rows", len(negatives), inputs={"train": str(path)}, info={"rows": len(ds)})
+    return TrainingInput(ds, "rows", len(negatives), inputs=_input_files(path), info={"rows": len(ds)})
+
+
+def _input_files(path: Path) -> dict[str, str]:
+    """Role -> file for the manifest, which hashes files: a dataset folder lists its files."""
+    if path.is_dir():
+        return {f"train/{f.name}": str(f) for f in sorted(path.iterdir()) if f.is_file()}
+    return {"train": str(path)}
 
 
 def _mining_parameters(path: Path) -> dict[str, Any] | None:

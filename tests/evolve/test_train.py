@@ -190,3 +190,13 @@ def test_conflict_free_sampler_is_used_when_installed(tiny_model, tmp_path, monk
     monkeypatch.setitem(sys.modules, "hardneg.batch_hygiene", None)
     with pytest.raises(ConfigError, match="batch_hygiene"):
         train("demo", tmp_path / "m2", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
+
+
+def test_triplet_rows_from_a_dataset_folder(tiny_model, cache_dir, tmp_path):
+    folder = tmp_path / "triplets"
+    hardneg.mine(
+        "demo", folder, model=str(tiny_model), cache_dir=str(cache_dir), show_progress=False, preset="ance",
+        output_format="triplet", include_scores=True,
+    )  # fmt: skip
+    result = train(folder, tmp_path / "m", model=str(tiny_model), max_steps=1, **FAST)
+    assert result.summary["input"] == "rows" and result.summary["negatives_per_row"] == 1  # the score column is not a text
