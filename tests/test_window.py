@@ -45,3 +45,24 @@ def test_non_text_anchor_is_named(tmp_path):
     pairs.write_text(json.dumps({"q": 17, "p": "a document"}) + "\n")
     with pytest.raises(DataError, match=r"pairs.jsonl:1: column 'q' must hold text, got int"):
         hardneg.load_pairs(pairs)
+
+
+def test_queries_with_the_same_text_share_their_known_positives(tmp_path):
+    # Two query ids with one text (as SciFact has): each one's positive is the other's known positive.
+    docs = [
+        ("a", "Paris is the capital of France."),
+        ("b", "The capital of France is Paris, on the Seine."),
+        ("c", "Cookies bake in twelve minutes."),
+        ("d", "Lyon is a city in France."),
+        ("e", "Berlin is the capital of Germany."),
+    ]
+    (tmp_path / "qrels").mkdir()
+    (tmp_path / "corpus.jsonl").write_text("".join(json.dumps({"_id": i, "title": "", "text": t}) + "\n" for i, t in docs))
+    queries = [("q1", "What is the capital of France?"), ("q2", "what is the capital of  France?")]
+    (tmp_path / "queries.jsonl").write_text("".join(json.dumps({"_id": i, "text": t}) + "\n" for i, t in queries))
+    (tmp_path / "qrels" / "train.tsv").write_text("query-id\tcorpus-id\tscore\nq1\ta\t1\nq2\tb\t1\n")
+    res = hardneg.mine(
+        str(tmp_path), preset="top", num_negatives=2, output_format="candidates", sampler="bm25", show_progress=False
+    )
+    for row in res.table.to_pylist():
+        assert not {"a", "b"} & set(row["negative_ids"]), row

@@ -243,8 +243,18 @@ class Miner:
             self.group = np.array([groups.setdefault(normalize_text(t), len(groups)) for t in data.corpus_texts], dtype=np.int64)
             self.n_groups = max(1, len(groups))
             group_sizes = np.bincount(self.group, minlength=self.n_groups)
+            # A query's known positives include those of every query with the same normalised text:
+            # one query's positive must never be a negative of its textual twin.
+            by_text: dict[str, list[int]] = {}
+            for q, text in enumerate(data.query_texts):
+                by_text.setdefault(normalize_text(text), []).append(q)
+            self.known_positives = [list(p) for p in data.positives]
+            for twins in (t for t in by_text.values() if len(t) > 1):
+                union = list(dict.fromkeys(d for q in twins for d in data.positives[q]))
+                for q in twins:
+                    self.known_positives[q] = union
             self.text_positive_count = np.array(
-                [int(group_sizes[np.unique(self.group[p])].sum()) for p in data.positives], dtype=np.int64
+                [int(group_sizes[np.unique(self.group[p])].sum()) for p in self.known_positives], dtype=np.int64
             )
         self.source, self.scorer = self._build_source(data, self.query_hashes)
         # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
@@ -450,7 +460,7 @@ class Miner:
             safe = np.maximum(idx, 0)
             n_docs = len(data.corpus_ids)
             q_col = queries[:, None].astype(np.int64)
-            pos_rows = [(q, d) for q in queries for d in data.positives[q]]
+            pos_rows = [(q, d) for q in queries for d in self.known_positives[q]]
             pos_q = np.array([p[0] for p in pos_rows], dtype=np.int64)
             pos_d = np.array([p[1] for p in pos_rows], dtype=np.int64)
             is_pos_id = valid & np.isin(q_col * n_docs + safe, pos_q * n_docs + pos_d)
