@@ -56,7 +56,7 @@ from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.model import resolve_model_name
 from hardneg.presets import make_config
-from hardneg.retriever import DenseRetriever, EncodingOptions
+from hardneg.retriever import ENCODER_PRECISION, DenseRetriever, EncodingOptions
 from hardneg.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.splits import make_run_view, source_folder
 
@@ -111,8 +111,6 @@ class EvolveConfig(EncodingOptions):
         for name in ("rounds", "patience", "staleness_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.precision != "float32":
-            raise ConfigError("evolve encodes in float32 (mining does): precision must be 'float32'")
         self.mine_params = _json_options("mine_options", self.mine_options, LOOP_MINE_KEYS)
         self.train_params = _json_options("train_options", self.train_options, LOOP_TRAIN_KEYS)
         make_config(self.preset, **self.mine_params)  # validates names and values now, not in round 2
@@ -278,7 +276,7 @@ class Evolution:
         start = time.perf_counter()
         model_dir = folder / "model"
         if not model_dir.is_dir():
-            self._train(candidates, model_dir, miner if c.continue_training else self.base_model)
+            self._train(r, candidates, model_dir, miner if c.continue_training else self.base_model)
         train_manifest = json.loads((folder / "model.manifest.json").read_text(encoding="utf-8"))
         seconds["train"] = round(time.perf_counter() - start, 3)
 
@@ -338,6 +336,8 @@ class Evolution:
             "max_seq_length": c.max_seq_length,
             "query_prompt": c.query_prompt,
             "document_prompt": c.document_prompt,
+            # the miner encodes as the rounds' evaluations do, so it reuses their cached vectors
+            "precision": ENCODER_PRECISION[c.precision],
             "cache_dir": c.cache_dir,
             "use_cache": c.use_cache,
             "show_progress": c.show_progress,
@@ -346,14 +346,16 @@ class Evolution:
             params["sampler"] = sampler
         mine(str(self.view), out, preset=c.preset, **params)
 
-    def _train(self, candidates: Path, out: Path, start_from: str | None) -> None:
+    def _train(self, r: int, candidates: Path, out: Path, start_from: str | None) -> None:
         from hardneg.train import TrainConfig, Trainer
 
         c = self.config
         params = {
-            "seed": c.seed,
             "max_seq_length": c.max_seq_length,
             **c.train_params,
+            # Round r shuffles with seed + r: rounds that each train for less than an epoch then
+            # see different queries instead of the same first batches every round.
+            "seed": c.train_params.get("seed", c.seed) + r,
             "data": str(candidates),
             "out": str(out),
             "model": start_from,

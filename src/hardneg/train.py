@@ -27,7 +27,7 @@ from hardneg.errors import ConfigError
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.model import fingerprint_model, load_model, resolve_model_name
-from hardneg.training_data import POOLS, TrainingInput, load_training_input
+from hardneg.training_data import POOLS, SAMPLINGS, TrainingInput, load_training_input
 
 logger = logging.getLogger(__name__)
 
@@ -57,6 +57,13 @@ class TrainConfig:
     )
     pool: str = _f(
         "kept", "for candidates: draw from the candidates that passed the filters, or from all", choices=POOLS, group="data"
+    )
+    sampling: str = _f(
+        "auto",
+        "for candidates: how each epoch's negatives are drawn from the pool. auto follows the mining selection: "
+        "top trains on the top kept candidates (the mined choice), random and simans redraw uniformly every epoch",
+        choices=SAMPLINGS,
+        group="data",
     )
     out: str | None = _f(None, "output model folder (required)", group="output")
     # model
@@ -115,6 +122,7 @@ class TrainConfig:
             ("batch_sampler", BATCH_SAMPLERS),
             ("precision", PRECISIONS),
             ("pool", POOLS),
+            ("sampling", SAMPLINGS),
             ("refresh_mode", REFRESH_MODES),
         ):
             if getattr(self, name) not in choices:
@@ -185,7 +193,13 @@ class Trainer:
         c = self.config
         if self.input is None:
             self.input = load_training_input(
-                c.data, split=c.split, corpus=c.corpus, num_negatives=c.num_negatives, pool=c.pool, seed=c.seed
+                c.data,
+                split=c.split,
+                corpus=c.corpus,
+                num_negatives=c.num_negatives,
+                pool=c.pool,
+                seed=c.seed,
+                sampling=c.sampling,
             )
         return self.input
 

@@ -29,6 +29,7 @@ from hardneg.negative_pool import NegativePool
 CANDIDATE_COLUMNS = ("query_id", "query", "positive_ids", "candidate_ids", "candidate_kept", "negative_ids")
 NEGATIVE_COLUMN = re.compile(r"^negative(_\d+)?$")
 POOLS = ("kept", "all")
+SAMPLINGS = ("auto", "random", "top")
 
 
 @dataclass
@@ -98,6 +99,7 @@ def load_training_input(
     corpus: str | None = None,
     num_negatives: int | None = None,
     pool: str = "kept",
+    sampling: str = "auto",
     seed: int = 42,
 ) -> TrainingInput:
     """Read ``data`` (see the module docstring) into a :class:`TrainingInput`."""
@@ -113,8 +115,9 @@ def load_training_input(
         raise DataError("the training file has no rows", path=data)
     if "candidate_ids" in columns:
         return _from_candidates(
-            path, columns, rows, split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed
-        )
+            path, columns, rows, split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed,
+            sampling=sampling,
+        )  # fmt: skip
     return _from_mined_rows(path, columns, rows, num_negatives=num_negatives)
 
 
@@ -200,9 +203,17 @@ def _from_candidates(
     num_negatives: int | None,
     pool: str,
     seed: int,
+    sampling: str = "auto",
 ) -> TrainingInput:
     if pool not in POOLS:
         raise DataError(f"pool must be one of {POOLS}, got {pool!r}")
+    if sampling not in SAMPLINGS:
+        raise DataError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    mined_with = _mining_parameters(path) or {}
+    if sampling == "auto":
+        # Follow the miner: a 'top' selection trains on the top kept candidates (what was chosen);
+        # 'random' and 'simans' redraw from the kept ones every epoch.
+        sampling = "top" if mined_with.get("selection") == "top" else "random"
     missing = [c for c in CANDIDATE_COLUMNS if c not in columns]
     if missing:
         raise DataError(f"candidates file lacks columns {missing}", path=str(path))
@@ -233,16 +244,28 @@ def _from_candidates(
         everything.append(cands)
         if pool == "kept":
             cands = [d for d, k in zip(cands, kept) if k]
-        chosen = max(chosen, len(record.get("negative_ids") or []))
+        mined = lookup(record.get("negative_ids"), where, "negative_ids")
+        if sampling == "top":
+            # the mined choice first (it honours range_min and the miner's filters), then the rest of the pool
+            cands = list(dict.fromkeys(mined + cands))
+        chosen = max(chosen, len(mined))
         query_ids.append(str(record.get("query_id")))
         query_texts.append(text)
         positives.append(pos)
         candidates.append(cands)
     n = num_negatives or max(1, chosen)
-    negative_pool = NegativePool(data.corpus_texts, query_ids, query_texts, positives, candidates, num_negatives=n, seed=seed)
+    negative_pool = NegativePool(
+        data.corpus_texts, query_ids, query_texts, positives, candidates, num_negatives=n, seed=seed, sampling=sampling
+    )
     ds = negative_pool.dataset()
     dropped = int(len(negative_pool) - len(ds))
-    info = {"rows": len(ds), "rows_without_candidates": dropped, "pool": pool, "mean_pool_size": _mean_len(candidates)}
+    info = {
+        "rows": len(ds),
+        "rows_without_candidates": dropped,
+        "pool": pool,
+        "sampling": sampling,
+        "mean_pool_size": _mean_len(candidates),
+    }
     return TrainingInput(
         ds,
         "candidates",
@@ -251,7 +274,7 @@ def _from_candidates(
         data=data,
         inputs={"train": str(path), **data.inputs},
         info=info,
-        mined_with=_mining_parameters(path),
+        mined_with=mined_with or None,
         all_candidates=everything,
     )
 

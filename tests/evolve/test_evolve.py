@@ -46,6 +46,8 @@ def test_two_rounds_write_every_stage(tiny_model, cache_dir, tmp_path):
         assert (folder / "DONE").is_file() and (folder / "model").is_dir() and (folder / "scores.npz").is_file()
         assert (folder / "candidates.parquet.manifest.json").is_file() and (folder / "model.manifest.json").is_file()
     assert (run / "evolve.manifest.json").is_file()
+    seeds = [json.loads((run / f"round-{r:03d}" / "model.manifest.json").read_text())["parameters"]["seed"] for r in (0, 1)]
+    assert seeds == [42, 43]  # each round shuffles anew, so short rounds do not replay the same batches
     train_q = {line.split("\t")[0] for line in (run / "data" / "qrels" / "train.tsv").read_text().splitlines()[1:]}
     dev_q = {line.split("\t")[0] for line in (run / "data" / "qrels" / "dev.tsv").read_text().splitlines()[1:]}
     assert dev_q and train_q and not dev_q & train_q
@@ -123,3 +125,13 @@ def test_audit_rate_is_recorded_when_the_audit_exists(tiny_model, cache_dir, tmp
     assert result.summary["rounds"][0]["audit"] == {"false_negative_rate": 0.25, "ci95": [0.1, 0.5], "hidden_positives": 4}
     data, preset, params = calls[0]
     assert preset == "ance" and params["model"] == str(tiny_model) and params["split"] == "train"
+
+
+def test_bfloat16_rounds_mine_from_the_evaluations_cache(tiny_model, cache_dir, tmp_path):
+    run = tmp_path / "run"
+    result = _run(tiny_model, cache_dir, run, precision="bfloat16", rounds=2)
+    assert len(result.summary["rounds"]) == 2
+    manifest = json.loads((run / "round-001" / "candidates.parquet.manifest.json").read_text())
+    assert manifest["parameters"]["precision"] == "bf16"
+    # round 1 mines with round 0's model, whose corpus vectors its dev evaluation already encoded
+    assert manifest["summary"]["texts_from_cache"] >= 300  # the demo corpus

@@ -200,3 +200,31 @@ def test_triplet_rows_from_a_dataset_folder(tiny_model, cache_dir, tmp_path):
     )  # fmt: skip
     result = train(folder, tmp_path / "m", model=str(tiny_model), max_steps=1, **FAST)
     assert result.summary["input"] == "rows" and result.summary["negatives_per_row"] == 1  # the score column is not a text
+
+
+def test_candidates_follow_the_mining_selection(mined, tiny_model, cache_dir, tmp_path):
+    from hardneg.training_data import load_training_input
+
+    _, random_cands = mined  # preset ance: a random draw, redrawn every epoch
+    assert load_training_input(str(random_cands), num_negatives=1, seed=1).pool.sampling == "random"
+    top_cands = tmp_path / "top.jsonl"
+    hardneg.mine(
+        "demo", top_cands, output_format="candidates", preset="top", num_negatives=2,
+        model=str(tiny_model), cache_dir=str(cache_dir), show_progress=False,
+    )  # fmt: skip
+    loaded = load_training_input(str(top_cands), seed=1)
+    assert loaded.pool.sampling == "top" and loaded.info["sampling"] == "top"
+    records = [json.loads(line) for line in top_cands.read_text().splitlines()]
+    ids = loaded.data.corpus_ids
+    by_query = dict(zip(loaded.pool.query_ids, loaded.pool.negatives))
+    checked = 0
+    for record in records:
+        if record["negative_ids"]:  # a query the filters left short has nothing to compare
+            chosen = [ids[d] for d in by_query[record["query_id"]]]
+            assert chosen[: len(record["negative_ids"])] == record["negative_ids"]
+            checked += 1
+    assert checked > len(records) // 2
+    # asked for, uniform redraws replace the mined choice
+    assert load_training_input(str(top_cands), seed=1, sampling="random").pool.sampling == "random"
+    with pytest.raises(ConfigError, match="sampling"):
+        TrainConfig(out="x", sampling="best")
