@@ -139,6 +139,10 @@ class Fooling:
             c = self.config
             candidates = self._mine(sampler, self.base_model, "train", self.folder / sampler / "candidates.parquet")
             options = json.loads(self.evolve_config.get("train_options") or "{}")
+            # A sampler's model trains on that sampler's negatives alone: an in-run refresh would
+            # re-mine them with the model being trained and make every row a self-mining one.
+            for key in ("refresh_steps", "refresh_mode", "refresh_bm25_k"):
+                options.pop(key, None)
             options.update(
                 data=str(candidates), out=str(out), model=self.base_model, max_steps=steps, seed=c.seed,
                 max_seq_length=options.get("max_seq_length", c.max_seq_length), device=c.device, show_progress=c.show_progress,

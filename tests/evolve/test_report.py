@@ -25,7 +25,7 @@ def run_with_fooling(tiny_model, cache_dir, tmp_path):
     run = tmp_path / "run"
     # min_delta=-1 counts every round as progress, so the run has a best round to compare.
     evolve(
-        "demo", run, model=str(tiny_model), cache_dir=str(cache_dir), preset="ance", train_options=TRAIN,
+        "demo", run, model=str(tiny_model), cache_dir=str(cache_dir), preset="ance", train_options={**TRAIN, "refresh_steps": 1},
         dev_fraction=0.25, rounds=2, min_delta=-1.0, show_progress=False,
     )  # fmt: skip
     Fooling(FoolingConfig(run=str(run), model=str(tiny_model), cache_dir=str(cache_dir), show_progress=False)).run()
@@ -40,6 +40,9 @@ def test_fooling_matrix_shape_and_budget(run_with_fooling):
     assert all(0.0 <= v <= 1.0 for row in fooling["triplet_accuracy"] for v in row)
     trained = json.loads((run_with_fooling / "fooling" / "bm25" / "model.manifest.json").read_text())
     assert trained["summary"]["steps"] == 4
+    assert not trained["summary"].get("refreshes")  # the run refreshed in training; a static sampler's model must not
+    evolved = json.loads((run_with_fooling / "round-000" / "model.manifest.json").read_text())
+    assert evolved["summary"]["refreshes"]
 
 
 def test_report_files_and_cli(run_with_fooling, capsys):
