@@ -156,9 +156,9 @@ def main(argv: list[str] | None = None) -> int:
     for name, row in table.items():
         if not name.startswith("evolve"):
             continue
-        # the bar: beat every other arm's mean by more than the larger of the two stds
+        # the bar: beat every other arm's mean by more than the larger of the two stds
         margins = {
-            other: round(row["mean"] - o["mean"] - max(np.nan_to_num(row["std"]), np.nan_to_num(o["std"])), 4)
+            other: round(float(row["mean"] - o["mean"] - max(np.nan_to_num(row["std"]), np.nan_to_num(o["std"]))), 4)
             for other, o in table.items()
             if not other.startswith("evolve") and o["n"] and row["n"] > 1
         }

@@ -98,7 +98,7 @@ def _add_loop_commands(sub) -> None:
         help="rounds of mine -> train -> evaluate, each round mining with the previous round's model",
         description="The co-evolution loop. Rerunning the same command resumes the run folder.",
     )
-    add_dataclass_arguments(evo, EvolveConfig, skip=("precision",))  # mining encodes in float32
+    add_dataclass_arguments(evo, EvolveConfig)
     evo.add_argument("--json", action="store_true", help="print the run summary as one JSON object on stdout")
 
     from hardneg.fooling import FoolingConfig
