@@ -76,13 +76,14 @@ def run_arm(arm: str, seed: int, args, work: Path) -> dict:
         if not model.is_dir():
             train(rows, model, **training, **common)
     elif arm == "evolve":
+        negatives = args.evolve_negatives or args.negatives
         per_round = {
             **training,
             "max_steps": args.steps // args.evolve_rounds,
-            "num_negatives": args.evolve_negatives or args.negatives,
+            "num_negatives": negatives,
             **json.loads(args.evolve_train_options or "{}"),
         }
-        mine_options = {"num_negatives": args.evolve_negatives or args.negatives, **json.loads(args.evolve_mine_options or "{}")}
+        mine_options = {"num_negatives": negatives, **json.loads(args.evolve_mine_options or "{}")}
         run = evolve(
             args.data, folder / "run", rounds=args.evolve_rounds, patience=args.evolve_rounds, preset=args.evolve_preset,
             mine_options=mine_options, train_options=per_round, seed=seed, audit=False,

@@ -141,8 +141,9 @@ class Fooling:
             options = json.loads(self.evolve_config.get("train_options") or "{}")
             # A sampler's model trains on that sampler's negatives alone: an in-run refresh would
             # re-mine them with the model being trained and make every row a self-mining one.
-            for key in ("refresh_steps", "refresh_mode", "refresh_bm25_k"):
-                options.pop(key, None)
+            for f in dataclasses.fields(TrainConfig):
+                if f.metadata.get("group") == "refresh":
+                    options.pop(f.name, None)
             options.update(
                 data=str(candidates), out=str(out), model=self.base_model, max_steps=steps, seed=c.seed,
                 max_seq_length=options.get("max_seq_length", c.max_seq_length), device=c.device, show_progress=c.show_progress,
