@@ -105,6 +105,9 @@ def test_bad_inputs_name_the_problem(tmp_path, tiny_model):
         train(cands, tmp_path / "m", model=str(tiny_model), corpus="demo", **FAST)
     with pytest.raises(DataError, match="manifest"):
         train(cands, tmp_path / "m", model=str(tiny_model), **FAST)
+    cands.write_text(json.dumps({**row, "candidate_ids": ["d002"], "negative_ids": ["gone"]}) + "\n")
+    with pytest.raises(DataError, match=r"line 1: negative_ids has id 'gone'"):
+        train(cands, tmp_path / "m", model=str(tiny_model), corpus="demo", **FAST)
 
 
 def test_config_validation():
