@@ -3,14 +3,14 @@
 Variants, all encoding the same documents with all-MiniLM-L6-v2 in this process:
 
 - ``sentence-transformers``: plain ``SentenceTransformer.encode`` (the baseline every peer uses);
-- ``float32`` / ``bf16`` / ``int8``: hardneg's precisions (:mod:`hardneg.precision`);
+- ``float32`` / ``bf16`` / ``int8``: hardneg's precisions (:mod:`hardneg.encoding.precision`);
 - ``bf16-autocast``: ``torch.autocast`` around float32 weights, for comparison with casting them.
 
 The CPU may be shared with other jobs, so the variants are interleaved: the documents are cut into
 blocks and every block is encoded by every variant (in rotating order) before the next block, so
 a slow period slows all variants alike. Then queries are encoded the same way and each variant's
 vectors are mined (presets ``top`` and ``nv-retriever``, seed 42) through
-:class:`~hardneg.precomputed.PrecomputedEmbeddings`; ``kept`` is the share of float32's negatives
+:class:`~hardneg.encoding.precomputed.PrecomputedEmbeddings`; ``kept`` is the share of float32's negatives
 (query, document) that the variant also chose.
 
     python benchmarks/encode.py [--docs N] [--block 256] [--json]
@@ -33,9 +33,9 @@ import numpy as np
 
 import hardneg
 from hardneg.data import RetrievalData, load_beir
-from hardneg.model import load_model
-from hardneg.precision import encode_normalised, model_for_precision
-from hardneg.precomputed import PrecomputedEmbeddings
+from hardneg.encoding.model import load_model
+from hardneg.encoding.precision import encode_normalised, model_for_precision
+from hardneg.encoding.precomputed import PrecomputedEmbeddings
 
 SCIFACT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scifact"
 PRESETS = ("top", "nv-retriever")

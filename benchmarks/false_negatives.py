@@ -1,6 +1,6 @@
 """False-negative rate of each mining preset, and of the teacher-based defences, on SciFact train.
 
-For every train query with two or more positives the audit (``hardneg.audit``) hides one positive,
+For every train query with two or more positives the audit (``hardneg.defence.audit``) hides one positive,
 mines with the arm's configuration, and counts how often the hidden positive comes back as a
 negative. Every arm uses the default model, 3 negatives and one seed. The table also gives the
 hardness of the chosen negatives (mean rank among non-positives and mean cosine under the default
@@ -58,7 +58,7 @@ def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, tuple[
 
 
 def run_audit(name: str, preset: str, params: dict, data: str, seed: int, teacher=None) -> dict:
-    from hardneg.audit import audit
+    from hardneg.defence.audit import audit
 
     start = time.perf_counter()
     result = audit(
@@ -76,7 +76,7 @@ def run_audit(name: str, preset: str, params: dict, data: str, seed: int, teache
 
 
 def train(data: str, out: Path, seed: int, steps: int, max_length: int, lr: float, num_negatives: int) -> dict:
-    from hardneg.teacher_training import TeacherConfig, train_teacher
+    from hardneg.training.teacher import TeacherConfig, train_teacher
 
     config = TeacherConfig(
         data=data,
@@ -100,11 +100,11 @@ def throughput(data_dir: str, teacher: str, n_queries: int, range_max: int, seed
     from sentence_transformers import CrossEncoder
     from sentence_transformers.util import mine_hard_negatives
 
-    from hardneg.audit import hide_positives
     from hardneg.candidates import DenseSearch
     from hardneg.data import load_data
-    from hardneg.encode import Encoder, default_cache_dir
-    from hardneg.model import fingerprint_model, load_model
+    from hardneg.defence.audit import hide_positives
+    from hardneg.encoding.encode import Encoder, default_cache_dir
+    from hardneg.encoding.model import fingerprint_model, load_model
     from hardneg.teachers import CrossEncoderScorer
 
     data = hide_positives(load_data(data_dir), seed).data.subset(list(range(n_queries)))
@@ -180,11 +180,11 @@ def teacher_diagnostics(data_dir: str, seed: int, teacher, window: int) -> dict:
 
     AUC = share of (hidden positive, other window candidate) pairs the scorer orders correctly.
     """
-    from hardneg.audit import hide_positives
     from hardneg.candidates import DenseSearch
     from hardneg.data import load_data
-    from hardneg.encode import Encoder, default_cache_dir
-    from hardneg.model import fingerprint_model, load_model
+    from hardneg.defence.audit import hide_positives
+    from hardneg.encoding.encode import Encoder, default_cache_dir
+    from hardneg.encoding.model import fingerprint_model, load_model
     from hardneg.scoring import DenseScorer
 
     hidden = hide_positives(load_data(data_dir), seed)
@@ -219,10 +219,10 @@ def teacher_exposure(data_dir: str, seed: int, num_negatives: int) -> dict:
     ``hardneg teacher --hide-audit-positives`` mines its negatives with the ``default`` preset from the
     labels without the hidden positives; mining that again shows which hidden positives it picked.
     """
-    from hardneg.audit import hide_positives, without_hidden
     from hardneg.data import load_data
-    from hardneg.mine import Miner
-    from hardneg.presets import make_config
+    from hardneg.defence.audit import hide_positives, without_hidden
+    from hardneg.mining.presets import make_config
+    from hardneg.mining.run import Miner
 
     data = load_data(data_dir)
     hidden = hide_positives(data, seed)
@@ -301,8 +301,8 @@ def main() -> int:
         print(f"teacher: {results['teacher']}", file=sys.stderr, flush=True)
         save()
     if "defences" not in skip:
-        from hardneg.audit import hide_positives
         from hardneg.data import load_data
+        from hardneg.defence.audit import hide_positives
         from hardneg.teachers import CrossEncoderScorer
 
         # One teacher for every arm: the audited queries are the same, so its scores are shared.

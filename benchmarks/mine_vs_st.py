@@ -173,7 +173,7 @@ def _time_encoding(model: Any, stages: dict[str, float]) -> None:
 def run_hardneg(
     s: Settings, out: Path, cache_dir: Path, *, show_progress: bool = True, **extra: Any
 ) -> tuple[float, dict[str, Any]]:
-    """``hardneg.mine`` end to end; returns (seconds, the run's summary)."""
+    """``hardneg.mining.run`` end to end; returns (seconds, the run's summary)."""
     import hardneg
 
     start = time.perf_counter()
@@ -486,7 +486,7 @@ def memory_child_mine(s: Settings, cache_dir: Path, chunk: int) -> dict[str, Any
 def memory_child_search(n_docs: int, n_queries: int, chunk: int, k: int) -> dict[str, Any]:
     """Search alone over random unit vectors (dim 384), one query chunk at a time as Miner does."""
     from hardneg.candidates import DenseSearch
-    from hardneg.encode import Embeddings
+    from hardneg.encoding.encode import Embeddings
 
     rng = np.random.default_rng(0)
     docs = rng.standard_normal((n_docs, 384), dtype=np.float32)
@@ -636,7 +636,7 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
 
 def settings_from(args: argparse.Namespace) -> Settings:
     from hardneg.data import demo_path
-    from hardneg.model import default_model_path
+    from hardneg.encoding.model import default_model_path
 
     data = demo_path() if args.data == "demo" else Path(args.data)
     if not (data / "corpus.jsonl").is_file():

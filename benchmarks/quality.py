@@ -36,10 +36,10 @@ from pathlib import Path
 
 import numpy as np
 
-from hardneg.evaluate import evaluate
-from hardneg.evolve import evolve
-from hardneg.mine import mine
-from hardneg.train import train
+from hardneg.evolution.evaluate import evaluate
+from hardneg.evolution.loop import evolve
+from hardneg.mining.api import mine
+from hardneg.training.train import train
 
 ARMS = ("zero-shot", "in-batch", "dpr", "dense-static", "nv-retriever", "evolve")
 STATIC_PRESETS = {"dpr": "dpr", "dense-static": "top", "nv-retriever": "nv-retriever"}

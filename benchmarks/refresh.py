@@ -2,7 +2,7 @@
 
 A refresh asks: under the new checkpoint, which documents are the top-k non-positive candidates
 of each query? ANCE answers by re-encoding the whole corpus and searching it. The pool refresh
-(hardneg.refresh) re-encodes only each query's pool: the previous model's top ``--pool-k``
+(hardneg.training.refresh) re-encodes only each query's pool: the previous model's top ``--pool-k``
 candidates (what the previous round mined from) united with BM25's top ``--bm25-k``.
 
 For each corpus size this script measures, with the *new* model:
@@ -38,9 +38,9 @@ import numpy as np
 
 from hardneg.candidates import BM25Search, Candidates
 from hardneg.data import RetrievalData, load_data
-from hardneg.refresh import build_pool, overlap_at_k, rescore_pool
-from hardneg.retriever import DenseRetriever, EncodingOptions
-from hardneg.train import train
+from hardneg.encoding.retriever import DenseRetriever, EncodingOptions
+from hardneg.training.refresh import build_pool, overlap_at_k, rescore_pool
+from hardneg.training.train import train
 
 
 def synthetic_corpus(texts: list[str], n: int, seed: int) -> list[str]:

@@ -2,7 +2,7 @@
 
     python benchmarks/scale.py --docs 100000 --queries 10000 [--index IVF1024,Flat --nprobe 16] [--st] --json
 
-prints one JSON object. The work runs in a child process (``hardneg.mine`` fed precomputed
+prints one JSON object. The work runs in a child process (``hardneg.mining.run`` fed precomputed
 embeddings: no model), and this process measures the child's wall time and its peak resident
 memory from outside (``os.wait4``'s ``ru_maxrss``, what ``/usr/bin/time -v`` reports). Memory-mapped
 embedding pages count in the RSS once touched, so ``rss_above_embeddings_mb`` is the memory the
@@ -79,7 +79,7 @@ def write_st_cache(folder: Path) -> Path:
     """sentence-transformers' cache files for these vectors, named as mine_hard_negatives names them."""
     from sentence_transformers import SentenceTransformer
 
-    from hardneg.model import default_model_path
+    from hardneg.encoding.model import default_model_path
 
     cache = folder / "st-cache"
     if (cache / "done").is_file():
@@ -112,7 +112,7 @@ def write_st_cache(folder: Path) -> Path:
 
 def run_hardneg(folder: Path, args: argparse.Namespace) -> dict:
     import hardneg
-    from hardneg.precomputed import PrecomputedEmbeddings
+    from hardneg.encoding.precomputed import PrecomputedEmbeddings
 
     emb = PrecomputedEmbeddings.from_folder(folder / "vectors", name="synthetic")
     out = Path(tempfile.mkdtemp(dir=args.workdir)) / "rows.parquet"
@@ -142,7 +142,7 @@ def run_st(folder: Path, args: argparse.Namespace) -> dict:
     from sentence_transformers import SentenceTransformer
     from sentence_transformers.util import mine_hard_negatives
 
-    from hardneg.model import default_model_path
+    from hardneg.encoding.model import default_model_path
 
     cache = folder / "st-cache"
     model = SentenceTransformer(default_model_path(), device="cpu")

@@ -182,7 +182,7 @@ def tiny_beir(_tiny_beir_master: Path, tmp_path: Path) -> Path:
 @pytest.fixture(scope="session")
 def model():
     """The offline default model, loaded once. Tests that change it must work on a copy."""
-    from hardneg.model import load_model
+    from hardneg.encoding.model import load_model
 
     return load_model()
 

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hardneg.candidates import BM25Search, Candidates, DenseSearch, HybridSearch, RandomCandidates, merge_topk
-from hardneg.encode import Embeddings
+from hardneg.encoding.encode import Embeddings
 from hardneg.selection import id_hashes
 
 

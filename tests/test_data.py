@@ -13,7 +13,7 @@ import pytest
 
 import hardneg
 from hardneg import ConfigError, DataError, ModelError, load_beir, load_data, load_pairs
-from hardneg.model import load_model
+from hardneg.encoding.model import load_model
 
 # --- BEIR folders -----------------------------------------------------------------------------
 

@@ -10,8 +10,8 @@ import pytest
 import torch
 
 import hardneg
-from hardneg.encode import Encoder
-from hardneg.model import fingerprint_model, load_model
+from hardneg.encoding.encode import Encoder
+from hardneg.encoding.model import fingerprint_model, load_model
 
 TEXTS = [
     "What is the capital of France?",
@@ -96,7 +96,7 @@ def test_mining_twice_encodes_nothing_the_second_time(tiny_beir, tmp_path):
 def test_mining_with_changed_weights_encodes_again(tiny_beir, tmp_path, model, perturbed, monkeypatch):
     kwargs = dict(preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
     base = hardneg.mine(tiny_beir, **kwargs)
-    mine_module = importlib.import_module("hardneg.mine")  # hardneg.mine is also the function's name
+    mine_module = importlib.import_module("hardneg.mining.run")  # hardneg.mining.run is also the function's name
     monkeypatch.setattr(mine_module, "load_model", lambda *args, **kw: perturbed)
     tuned = hardneg.mine(tiny_beir, **kwargs)
     assert tuned.summary["texts_encoded"] == 34 and tuned.summary["texts_from_cache"] == 0

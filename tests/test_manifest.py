@@ -8,7 +8,7 @@ import json
 
 import hardneg
 from hardneg import MineConfig
-from hardneg.model import fingerprint_model
+from hardneg.encoding.model import fingerprint_model
 
 
 def sha256(path) -> str:

@@ -7,9 +7,9 @@ import pytest
 
 import hardneg
 from hardneg.data import load_data
-from hardneg.encode import Encoder, default_cache_dir
-from hardneg.mine import Miner
-from hardneg.model import fingerprint_model
+from hardneg.encoding.encode import Encoder, default_cache_dir
+from hardneg.encoding.model import fingerprint_model
+from hardneg.mining.batch import BatchMiner
 from hardneg.text import normalize_text
 
 POSITIVE_COPIES = {"paris", "paris_dup", "paris_wide"}
@@ -23,13 +23,13 @@ def by_query(result) -> dict[str, dict]:
 def spy_depths(monkeypatch) -> list[tuple[int, int]]:
     """Records (number of queries, depth) of every search the miner makes."""
     calls: list[tuple[int, int]] = []
-    original = Miner._search
+    original = BatchMiner._search
 
     def spy(self, queries, depth):
         calls.append((len(queries), depth))
         return original(self, queries, depth)
 
-    monkeypatch.setattr(Miner, "_search", spy)
+    monkeypatch.setattr(BatchMiner, "_search", spy)
     return calls
 
 

@@ -14,8 +14,9 @@ import pytest
 import hardneg
 from hardneg.data import RetrievalData
 from hardneg.errors import ConfigError
-from hardneg.mine import manifest_path_for
-from hardneg.writers import MinedBatch, RowBuilder, StreamingWriter, container_of, schema_for
+from hardneg.mining.batch import MinedBatch
+from hardneg.mining.run import manifest_path_for
+from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
 
 FORMATS = ["n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "candidates"]
 CONTAINERS = {"parquet": "out.parquet", "jsonl": "out.jsonl", "hf": "out_dataset"}

@@ -11,10 +11,10 @@ import sys
 import typing
 from collections.abc import Sequence
 
-from hardneg.cli_defence import COMMANDS as DEFENCE_COMMANDS
-from hardneg.cli_defence import add_parsers as add_defence_parsers
-from hardneg.config import FIELDS, MineConfig
 from hardneg.errors import HardnegError
+from hardneg.mining.config import FIELDS, MineConfig
+
+AUDIT_SKIP = ("out", "output_format", "include_scores", "audit")
 
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence[str] = ()) -> None:
@@ -39,7 +39,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence
             group.add_argument(flag, action=argparse.BooleanOptionalAction, **kwargs)
             continue
         if f.metadata.get("choices"):
-            kwargs["choices"] = f.metadata["choices"]
+            kwargs["choices"] = (*f.metadata["choices"], *f.metadata.get("aliases", {}))
         if optional and base is str:
             kwargs["type"] = str
         else:
@@ -64,14 +64,41 @@ def build_parser() -> argparse.ArgumentParser:
     mine.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
     sub.add_parser("presets", help="list the presets and their values")
-    add_defence_parsers(sub)
+    _add_defence_commands(sub)
     _add_loop_commands(sub)
     return parser
 
 
+def _add_defence_commands(sub) -> None:
+    """Subcommands of the false-negative defence: audit, teacher."""
+    from hardneg.training.teacher import TeacherConfig
+
+    audit = sub.add_parser(
+        "audit",
+        help="measure the false-negative rate of a mining configuration",
+        description="Hide one positive of every query with two or more, mine with the given preset and flags, "
+        "and report how often a hidden positive was picked as a negative, what stopped the others, "
+        "and how hard the chosen negatives are.",
+    )
+    add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP)
+    audit.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    audit.add_argument(
+        "--no-hardness", dest="hardness", action="store_false", help="skip the rank and score of the chosen negatives"
+    )
+
+    teacher = sub.add_parser(
+        "teacher",
+        help="train a cross-encoder teacher from labelled pairs and mined negatives",
+        description="Fine-tune a cross-encoder (binary cross-entropy) on the labelled pairs and negatives mined "
+        "with a preset, starting from a local model. Writes the model folder and a manifest beside it.",
+    )
+    add_dataclass_arguments(teacher, TeacherConfig)
+    teacher.add_argument("--json", action="store_true", help="print the manifest's summary as one JSON object")
+
+
 def _add_loop_commands(sub) -> None:
     """Subcommands of the training loop: eval, train, evolve, fooling, report."""
-    from hardneg.evaluate import EvalConfig
+    from hardneg.evolution.evaluate import EvalConfig
 
     ev = sub.add_parser(
         "eval",
@@ -81,7 +108,7 @@ def _add_loop_commands(sub) -> None:
     add_dataclass_arguments(ev, EvalConfig)
     ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
 
-    from hardneg.train import TrainConfig
+    from hardneg.training.train import TrainConfig
 
     tr = sub.add_parser(
         "train",
@@ -91,7 +118,7 @@ def _add_loop_commands(sub) -> None:
     add_dataclass_arguments(tr, TrainConfig)
     tr.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
-    from hardneg.evolve import EvolveConfig
+    from hardneg.evolution.loop import EvolveConfig
 
     evo = sub.add_parser(
         "evolve",
@@ -101,7 +128,7 @@ def _add_loop_commands(sub) -> None:
     add_dataclass_arguments(evo, EvolveConfig)
     evo.add_argument("--json", action="store_true", help="print the run summary as one JSON object on stdout")
 
-    from hardneg.fooling import FoolingConfig
+    from hardneg.evolution.fooling import FoolingConfig
 
     fool = sub.add_parser(
         "fooling",
@@ -121,7 +148,7 @@ def _add_loop_commands(sub) -> None:
 
 
 def _cmd_mine(ns: argparse.Namespace) -> int:
-    from hardneg.mine import mine
+    from hardneg.mining.api import mine
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     data = params.pop("data", "demo")
@@ -138,15 +165,12 @@ def _cmd_mine(ns: argparse.Namespace) -> int:
 
 
 def _cmd_presets(ns: argparse.Namespace) -> int:
-    from hardneg.presets import DEFAULT_PRESET, PRESETS
+    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
 
     for name, values in PRESETS.items():
         mark = " (default)" if name == DEFAULT_PRESET else ""
         print(f"{name}{mark}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
     return 0
-
-
-COMMANDS = {"mine": _cmd_mine, "presets": _cmd_presets, **DEFENCE_COMMANDS}
 
 
 def _config_from(ns: argparse.Namespace, cls):
@@ -156,7 +180,7 @@ def _config_from(ns: argparse.Namespace, cls):
 
 
 def _cmd_eval(ns: argparse.Namespace) -> int:
-    from hardneg.evaluate import EvalConfig, Evaluator
+    from hardneg.evolution.evaluate import EvalConfig, Evaluator
 
     result = Evaluator(_config_from(ns, EvalConfig)).run()
     if ns.json:
@@ -169,7 +193,7 @@ def _cmd_eval(ns: argparse.Namespace) -> int:
 
 
 def _cmd_train(ns: argparse.Namespace) -> int:
-    from hardneg.train import TrainConfig, Trainer
+    from hardneg.training.train import TrainConfig, Trainer
 
     result = Trainer(_config_from(ns, TrainConfig)).run()
     if ns.json:
@@ -181,7 +205,7 @@ def _cmd_train(ns: argparse.Namespace) -> int:
 
 
 def _cmd_evolve(ns: argparse.Namespace) -> int:
-    from hardneg.evolve import Evolution, EvolveConfig
+    from hardneg.evolution.loop import Evolution, EvolveConfig
 
     result = Evolution(_config_from(ns, EvolveConfig)).run()
     if ns.json:
@@ -192,7 +216,7 @@ def _cmd_evolve(ns: argparse.Namespace) -> int:
 
 
 def _cmd_fooling(ns: argparse.Namespace) -> int:
-    from hardneg.fooling import Fooling, FoolingConfig
+    from hardneg.evolution.fooling import Fooling, FoolingConfig
 
     result = Fooling(_config_from(ns, FoolingConfig)).run()
     if ns.json:
@@ -205,14 +229,48 @@ def _cmd_fooling(ns: argparse.Namespace) -> int:
 
 
 def _cmd_report(ns: argparse.Namespace) -> int:
-    from hardneg.report import write_report
+    from hardneg.evolution.report import write_report
 
     result = write_report(ns.run_dir, out=ns.out)
     print(f"wrote {result.html} and {result.json} ({len(result.figures)} figures)")
     return 0
 
 
-COMMANDS.update({"eval": _cmd_eval, "train": _cmd_train, "evolve": _cmd_evolve, "fooling": _cmd_fooling, "report": _cmd_report})
+def _cmd_audit(ns: argparse.Namespace) -> int:
+    from hardneg.defence.audit import audit
+
+    params = {k: v for k, v in vars(ns).items() if k in FIELDS}
+    data = params.pop("data", "demo")
+    preset = params.pop("preset", None)
+    params.setdefault("show_progress", not ns.json)
+    result = audit(data, preset=preset, hardness=ns.hardness, **params)
+    print(json.dumps(result.to_dict()) if ns.json else result.format_table())
+    return 0
+
+
+def _cmd_teacher(ns: argparse.Namespace) -> int:
+    from hardneg.training.teacher import TeacherConfig, train_teacher
+
+    manifest = train_teacher(_config_from(ns, TeacherConfig))
+    if ns.json:
+        print(json.dumps(manifest["summary"]))
+    else:
+        s = manifest["summary"]
+        print(f"trained a cross-encoder on {s['pairs']:,} pairs ({s['steps']} steps, loss {s['train_loss']}) -> {ns.out}")
+    return 0
+
+
+COMMANDS = {
+    "mine": _cmd_mine,
+    "presets": _cmd_presets,
+    "audit": _cmd_audit,
+    "teacher": _cmd_teacher,
+    "eval": _cmd_eval,
+    "train": _cmd_train,
+    "evolve": _cmd_evolve,
+    "fooling": _cmd_fooling,
+    "report": _cmd_report,
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -26,6 +26,29 @@ class FilterContext:
     """(queries, depth) the teacher's scores when there is a teacher (RocketQA's filters use them)."""
 
 
+def member_mask(candidates: np.ndarray, members: list[np.ndarray] | list[list[int]]) -> np.ndarray:
+    """``candidates[r, j] in members[r]`` for every row ``r``: which candidates are among a row's known items.
+
+    Both are non-negative integer keys (corpus indices, or text-group ids of them); ``-1`` candidates
+    are never members. Vectorised over the batch: each (row, key) pair becomes one integer.
+    """
+    candidates = np.asarray(candidates, dtype=np.int64)
+    width = int(max(candidates.max(initial=0), max((int(np.max(m, initial=0)) for m in members), default=0))) + 1
+    rows = np.repeat(np.arange(len(members), dtype=np.int64), [len(m) for m in members])
+    keys = np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in members]) if len(members) else np.zeros(0, np.int64)
+    row_col = np.arange(len(candidates), dtype=np.int64)[:, None]
+    return (candidates >= 0) & np.isin(row_col * width + np.maximum(candidates, 0), rows * width + keys)
+
+
+def rank_window(nonpositive: np.ndarray, window_end: int | np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    """Each candidate's rank among its row's non-positive candidates (0 = best), and the mask of the
+    non-positive candidates ranked below ``window_end`` (one end for all rows, one per row, or ``None``: no end)."""
+    ranks = np.cumsum(nonpositive, axis=1) - 1
+    if window_end is None:
+        return ranks, nonpositive.copy()
+    return ranks, nonpositive & (ranks < np.reshape(window_end, (-1, 1)))
+
+
 class CandidateFilter(Protocol):
     name: str
 

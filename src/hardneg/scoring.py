@@ -6,7 +6,7 @@ from typing import Protocol
 
 import numpy as np
 
-from hardneg.encode import Embeddings
+from hardneg.encoding.encode import Embeddings
 
 
 class Scorer(Protocol):

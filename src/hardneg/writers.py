@@ -11,9 +11,8 @@ import json
 import os
 import shutil
 import sys
-from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import pyarrow as pa
@@ -23,24 +22,8 @@ from hardneg.data import RetrievalData
 from hardneg.errors import ConfigError
 from hardneg.io import atomic_path
 
-
-@dataclass
-class MinedBatch:
-    """What mining found for a batch of queries (indices into the data's queries and corpus)."""
-
-    queries: np.ndarray
-    positive_scores: list[np.ndarray]
-    """Per query, the score of each of its positives (same order as ``data.positives``)."""
-    negatives: np.ndarray
-    """(queries, n) chosen negatives in rank order, ``-1`` where a query is short."""
-    negative_scores: np.ndarray
-    candidates: np.ndarray
-    """(queries, depth) non-positive candidates in rank order, ``-1`` padded."""
-    candidate_scores: np.ndarray
-    candidate_kept: np.ndarray
-    promoted: list[np.ndarray] | None = None
-    """Per query, candidates promoted to positives by the teacher (RocketQA t_pos); ``None`` without promotion."""
-    promoted_scores: list[np.ndarray] | None = None
+if TYPE_CHECKING:
+    from hardneg.mining.batch import MinedBatch
 
 
 def _f(x: float) -> float | None:
@@ -54,7 +37,7 @@ def _pad_negatives(negs: list[int], n: int) -> list[int]:
 
 
 class RowBuilder:
-    """Turns a :class:`MinedBatch` into rows of one output format."""
+    """Turns a :class:`~hardneg.mining.batch.MinedBatch` into rows of one output format."""
 
     def __init__(
         self, data: RetrievalData, output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False

@@ -4,11 +4,11 @@ import json
 
 import pytest
 
-from hardneg.audit import audit, hidden_position, hide_positives, wilson_interval, without_hidden
 from hardneg.cli import main
 from hardneg.data import load_beir
+from hardneg.defence.audit import audit, hidden_position, hide_positives, wilson_interval, without_hidden
 from hardneg.errors import DataError
-from hardneg.mine import mine
+from hardneg.mining.api import mine
 
 FAST = {"sampler": "bm25", "show_progress": False, "use_cache": False}
 

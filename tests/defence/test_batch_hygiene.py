@@ -2,9 +2,9 @@ import datasets
 import pytest
 import torch
 
-from hardneg.batch_hygiene import ConflictFreeBatchSampler, related_from_candidates
-from hardneg.mine import mine
+from hardneg.mining.api import mine
 from hardneg.text import normalize_text
+from hardneg.training.batch_hygiene import ConflictFreeBatchSampler, related_from_candidates
 
 ROWS = {
     # q-a and q-b share a positive; q-c's positive is q-d's negative; q-e has two rows;

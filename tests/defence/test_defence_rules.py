@@ -5,11 +5,12 @@ import json
 import numpy as np
 import pytest
 
-from hardneg.config import MineConfig
 from hardneg.data import load_beir
 from hardneg.errors import ConfigError, DataError
-from hardneg.mine import Miner, mine
-from hardneg.presets import make_config
+from hardneg.mining.api import mine
+from hardneg.mining.config import MineConfig
+from hardneg.mining.presets import make_config
+from hardneg.mining.run import Miner
 
 BM25_TOP = {"preset": "top", "sampler": "bm25", "show_progress": False, "use_cache": False}
 
@@ -161,7 +162,8 @@ def test_a_teacher_with_nothing_to_do_is_an_error():
 def test_every_format_says_which_positives_are_promoted(beir, fmt):
     import pyarrow as pa
 
-    from hardneg.writers import MinedBatch, RowBuilder, schema_for
+    from hardneg.mining.batch import MinedBatch
+    from hardneg.writers import RowBuilder, schema_for
 
     data = load_beir(beir)
     q3 = data.query_ids.index("q3")

@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from hardneg.near_duplicates import NearDuplicates, shingle_hashes, shingle_text
+from hardneg.defence.near_duplicates import NearDuplicates, shingle_hashes, shingle_text
 
 
 def test_whitespace_and_punctuation_do_not_matter():

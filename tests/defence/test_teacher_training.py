@@ -6,9 +6,9 @@ import pytest
 from hardneg.cli import main
 from hardneg.data import load_beir
 from hardneg.errors import ConfigError
-from hardneg.mine import mine
-from hardneg.teacher_training import TeacherConfig, train_teacher
+from hardneg.mining.api import mine
 from hardneg.teachers import CrossEncoderScorer
+from hardneg.training.teacher import TeacherConfig, train_teacher
 
 TINY = {"negatives_preset": "dpr", "max_steps": 2, "batch_size": 4, "max_length": 32, "show_progress": False, "device": "cpu"}
 

@@ -10,7 +10,7 @@ import pytest
 from hardneg.cli import main
 from hardneg.data import load_data
 from hardneg.errors import ConfigError
-from hardneg.evaluate import EvalConfig, evaluate, qrels_of, run_of, score_run
+from hardneg.evolution.evaluate import EvalConfig, evaluate, qrels_of, run_of, score_run
 
 
 def test_measures_match_hand_computed_values():

@@ -8,7 +8,7 @@ import pytest
 
 from hardneg.cli import main
 from hardneg.errors import ConfigError
-from hardneg.evolve import EvolveConfig, evolve
+from hardneg.evolution.loop import EvolveConfig, evolve
 
 TRAIN = {"max_steps": 2, "batch_size": 8, "learning_rate": 1e-3, "logging_steps": 1, "max_seq_length": 32}
 
@@ -120,7 +120,7 @@ def test_audit_rate_is_recorded_when_the_audit_exists(tiny_model, cache_dir, tmp
         calls.append((data, preset, params))
         return types.SimpleNamespace(false_negative_rate=0.25, ci95=(0.1, 0.5), hidden_positives=4)
 
-    monkeypatch.setitem(sys.modules, "hardneg.audit", types.SimpleNamespace(audit=fake_audit))
+    monkeypatch.setitem(sys.modules, "hardneg.defence.audit", types.SimpleNamespace(audit=fake_audit))
     result = _run(tiny_model, cache_dir, tmp_path / "run", rounds=1)
     assert result.summary["rounds"][0]["audit"] == {"false_negative_rate": 0.25, "ci95": [0.1, 0.5], "hidden_positives": 4}
     data, preset, params = calls[0]

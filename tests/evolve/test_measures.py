@@ -6,11 +6,11 @@ import numpy as np
 import pytest
 
 from hardneg.candidates import Candidates
-from hardneg.encode import Embeddings
+from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
-from hardneg.hardness import negative_ranks, summarize
-from hardneg.refresh import build_pool, kept_candidates, overlap_at_k, rank_pool
-from hardneg.splits import held_out
+from hardneg.evolution.hardness import negative_ranks, summarize
+from hardneg.evolution.splits import held_out
+from hardneg.training.refresh import build_pool, kept_candidates, overlap_at_k, rank_pool
 
 
 def _unit(rng, n, d=8):

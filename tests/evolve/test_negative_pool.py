@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from hardneg.negative_pool import NegativePool
+from hardneg.training.negative_pool import NegativePool
 
 CORPUS = [f"doc {i}" for i in range(40)]
 

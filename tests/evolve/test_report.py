@@ -12,9 +12,9 @@ import pytest
 
 from hardneg.cli import main
 from hardneg.errors import DataError
-from hardneg.evolve import evolve
-from hardneg.fooling import Fooling, FoolingConfig
-from hardneg.report import write_report
+from hardneg.evolution.fooling import Fooling, FoolingConfig
+from hardneg.evolution.loop import evolve
+from hardneg.evolution.report import write_report
 
 TRAIN = {"max_steps": 2, "batch_size": 8, "learning_rate": 1e-3, "logging_steps": 1, "max_seq_length": 32}
 CHROMIUM = Path("/usr/bin/chromium")

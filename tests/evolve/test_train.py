@@ -10,7 +10,7 @@ import pytest
 import hardneg
 from hardneg.cli import main
 from hardneg.errors import ConfigError, DataError
-from hardneg.train import TrainConfig, train
+from hardneg.training.train import TrainConfig, train
 
 FAST = {"batch_size": 8, "show_progress": False, "logging_steps": 1, "max_seq_length": 32}
 
@@ -49,7 +49,7 @@ def test_train_on_mined_rows_writes_model_and_manifest(mined, tiny_model, tmp_pa
 
 def test_train_from_candidates_resamples_each_epoch(mined, tiny_model, tmp_path, monkeypatch):
     _, cands = mined
-    from hardneg.negative_pool import NegativePool
+    from hardneg.training.negative_pool import NegativePool
 
     epochs = []
     original = NegativePool.resample
@@ -158,7 +158,7 @@ def test_inline_refresh_needs_candidates(tiny_model, tmp_path):
 
 
 def test_bfloat16_training_and_encoding(tiny_model, tmp_path, cache_dir):
-    from hardneg.evaluate import evaluate
+    from hardneg.evolution.evaluate import evaluate
 
     out = tmp_path / "model"
     assert train("demo", out, model=str(tiny_model), max_steps=1, precision="bfloat16", **FAST).summary["steps"] == 1
@@ -187,10 +187,10 @@ def test_conflict_free_sampler_is_used_when_installed(tiny_model, tmp_path, monk
 
             return make
 
-    monkeypatch.setitem(sys.modules, "hardneg.batch_hygiene", types.SimpleNamespace(ConflictFreeBatchSampler=FakeConflictFree))
+    monkeypatch.setitem(sys.modules, "hardneg.training.batch_hygiene", types.SimpleNamespace(ConflictFreeBatchSampler=FakeConflictFree))
     train("demo", tmp_path / "m", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
     assert made and made[0][0] is None and made[0][1].query_ids  # pairs input: no candidates file, the data itself
-    monkeypatch.setitem(sys.modules, "hardneg.batch_hygiene", None)
+    monkeypatch.setitem(sys.modules, "hardneg.training.batch_hygiene", None)
     with pytest.raises(ConfigError, match="batch_hygiene"):
         train("demo", tmp_path / "m2", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
 
@@ -206,7 +206,7 @@ def test_triplet_rows_from_a_dataset_folder(tiny_model, cache_dir, tmp_path):
 
 
 def test_candidates_follow_the_mining_selection(mined, tiny_model, cache_dir, tmp_path):
-    from hardneg.training_data import load_training_input
+    from hardneg.training.data import load_training_input
 
     _, random_cands = mined  # preset ance: a random draw, redrawn every epoch
     assert load_training_input(str(random_cands), num_negatives=1, seed=1).pool.sampling == "random"

@@ -56,7 +56,7 @@ def build_tiny_model(folder: Path) -> Path:
     from sentence_transformers.sentence_transformer.modules import Normalize, Pooling, Transformer
     from transformers import AutoTokenizer, BertConfig, BertModel
 
-    from hardneg.model import default_model_path
+    from hardneg.encoding.model import default_model_path
 
     hf = folder / "hf"
     tokenizer = AutoTokenizer.from_pretrained(default_model_path())

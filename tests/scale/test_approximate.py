@@ -9,7 +9,7 @@ import pytest
 import hardneg
 from hardneg.candidates import DenseSearch
 from hardneg.candidates.approximate import ApproximateSearch, build_dense_search, load_or_build_index, recall_at_k
-from hardneg.encode import Embeddings
+from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
 
 

@@ -6,10 +6,10 @@ import numpy as np
 import pytest
 
 import hardneg
-from hardneg.encode import Encoder
+from hardneg.encoding.encode import Encoder
+from hardneg.encoding.model import fingerprint_model, load_model
+from hardneg.encoding.precision import model_for_precision
 from hardneg.errors import ConfigError
-from hardneg.model import fingerprint_model, load_model
-from hardneg.precision import model_for_precision
 
 TEXTS = [f"text {i} about {'cells' if i % 2 else 'planets'} and {'light' if i % 3 else 'water'}" for i in range(40)]
 

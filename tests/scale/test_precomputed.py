@@ -8,10 +8,10 @@ import pytest
 
 import hardneg
 from hardneg.data import load_data
-from hardneg.encode import Encoder
+from hardneg.encoding.encode import Encoder
+from hardneg.encoding.model import fingerprint_model, load_model
+from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.errors import ConfigError
-from hardneg.model import fingerprint_model, load_model
-from hardneg.precomputed import PrecomputedEmbeddings
 
 
 def test_precomputed_vectors_mine_the_same_rows_as_the_model(tmp_path, tiny_model, make_beir):

@@ -12,8 +12,8 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardneg.resume import PartStore, merge_into, pack, run_key, unpack
-from hardneg.writers import MinedBatch
+from hardneg.mining.batch import MinedBatch
+from hardneg.mining.resume import PartStore, merge_into, pack, run_key, unpack
 
 
 def _mine_command(data: Path, model: Path, out: Path, cache: Path) -> list[str]:

@@ -30,7 +30,7 @@ import faiss
 import numpy as np
 
 from hardneg.candidates.base import Candidates, pad_to
-from hardneg.encode import Embeddings
+from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
 from hardneg.io import atomic_path
 from hardneg.scoring import DenseScorer

@@ -12,7 +12,7 @@ import faiss
 import numpy as np
 
 from hardneg.candidates.base import Candidates, merge_topk, pad_to
-from hardneg.encode import Embeddings
+from hardneg.encoding.encode import Embeddings
 
 
 class DenseSearch:

@@ -1,7 +1,7 @@
 """Engines run the mining of query batches: in this process, or as tasks on a Ray cluster.
 
-Every engine calls the same :meth:`hardneg.mine.Miner.mine_queries` for each batch and hands the
-results back in batch order, so the rows written do not depend on the engine.
+Every engine calls the same :meth:`hardneg.mining.batch.BatchMiner.mine_queries` for each batch and hands
+the results back in batch order, so the rows written do not depend on the engine.
 """
 
 from __future__ import annotations

@@ -3,27 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Protocol
 
 import numpy as np
 
-from hardneg.writers import MinedBatch
+from hardneg.mining.batch import BatchMiner, BatchResult
 
 if TYPE_CHECKING:
-    from hardneg.encode import Embeddings, Encoder
-    from hardneg.mine import Miner
+    from hardneg.encoding.encode import Embeddings, Encoder
 
-
-@dataclass
-class BatchResult:
-    """What mining one batch of queries produced."""
-
-    mined: MinedBatch
-    stats: Any
-    """The batch's counters (the miner's statistics type), merged into the run's in order."""
-    seconds: dict[str, float] = field(default_factory=dict)
-    """Time spent per stage on this batch."""
+__all__ = ["BatchMiner", "BatchResult", "Engine"]
 
 
 class Engine(Protocol):
@@ -32,7 +21,7 @@ class Engine(Protocol):
     def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
         """``encoder.encode(texts, kind)``, with the shards missing from its cache encoded by this engine."""
 
-    def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+    def map(self, miner: BatchMiner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
         """Mine each batch of query indices with ``n`` negatives; yield the results in order."""
 
     def close(self) -> None:

@@ -7,11 +7,10 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hardneg.engines.base import BatchResult
+from hardneg.mining.batch import BatchMiner, BatchResult
 
 if TYPE_CHECKING:
-    from hardneg.encode import Embeddings, Encoder
-    from hardneg.mine import Miner
+    from hardneg.encoding.encode import Embeddings, Encoder
 
 
 class LocalEngine:
@@ -20,7 +19,7 @@ class LocalEngine:
     def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
         return encoder.encode(texts, kind)
 
-    def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+    def map(self, miner: BatchMiner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
         for queries in batches:
             yield miner.mine_queries(queries, n)
 

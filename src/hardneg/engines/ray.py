@@ -1,7 +1,7 @@
 """The Ray engine: embedding shards and query batches run as tasks on Ray actors (Moritz et al. 2018, "Ray").
 
-Nothing is reimplemented: to encode a shard an actor calls :meth:`hardneg.encode.Encoder.encode_texts`
-on its texts, to mine a batch it calls :meth:`hardneg.mine.Miner.mine_queries` on its query
+Nothing is reimplemented: to encode a shard an actor calls :meth:`hardneg.encoding.encode.Encoder.encode_texts`
+on its texts, to mine a batch it calls :meth:`hardneg.mining.batch.BatchMiner.mine_queries` on its query
 indices, exactly what the local engine calls. The actors (one per CPU) are started once per run
 and serve every stage. The driver (the process that runs
 ``hardneg mine``) keeps everything that must be in order or on disk: it stores returned shards
@@ -21,7 +21,6 @@ cache folder.
 
 from __future__ import annotations
 
-import copy
 import dataclasses
 import logging
 import os
@@ -30,12 +29,11 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from hardneg.engines.base import BatchResult
 from hardneg.errors import ConfigError
+from hardneg.mining.batch import BatchMiner, BatchResult
 
 if TYPE_CHECKING:
-    from hardneg.encode import Embeddings, Encoder
-    from hardneg.mine import Miner
+    from hardneg.encoding.encode import Embeddings, Encoder
 
 logger = logging.getLogger(__name__)
 
@@ -112,13 +110,11 @@ class RayEngine:
 
         return encoder.encode(texts, kind, encode_missing=encode_missing)
 
-    def map(self, miner: Miner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
-        if getattr(miner, "observers", None):
+    def map(self, miner: BatchMiner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+        if miner.observers:
             raise ConfigError("engine='ray' cannot call observers of mined batches (the audit uses them); use engine='local'")
-        shipped = copy.copy(miner)
-        # Workers search and score with the prepared sources; the model and the engine stay here.
-        shipped.encoder = shipped.engine = shipped.embeddings = None
-        pool = self._pool(shipped)
+        # The batch miner holds the prepared sources and nothing of the run (no model, no engine).
+        pool = self._pool(miner)
         logger.info("mining %d query batches on Ray", len(batches))
         yield from pool.map(lambda actor, queries: actor.mine.remote(queries, n), batches)
 

@@ -2,7 +2,7 @@
 
 NV-Retriever (Moreira et al. 2024) found the teacher that scores the candidates matters more than the
 filter applied to its scores: a larger embedding model than the one being trained is the cheap
-teacher. Its embeddings go through :class:`~hardneg.encode.Encoder`, so they are cached under the
+teacher. Its embeddings go through :class:`~hardneg.encoding.encode.Encoder`, so they are cached under the
 teacher's weight fingerprint exactly like the miner's own.
 """
 
@@ -13,7 +13,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.data import RetrievalData
-from hardneg.encode import Encoder
+from hardneg.encoding.encode import Encoder
 from hardneg.scoring import DenseScorer
 
 
@@ -40,7 +40,7 @@ class BiEncoderTeacher:
         cache_dir=None,
         show_progress: bool = True,
     ):
-        from hardneg.model import fingerprint_model, load_model
+        from hardneg.encoding.model import fingerprint_model, load_model
 
         self.path = model
         st = load_model(model, device=device, max_seq_length=max_seq_length)

@@ -36,7 +36,7 @@ def load_cross_encoder(path: str, *, device: str | None = None, max_length: int 
     """
     from sentence_transformers import CrossEncoder
 
-    from hardneg.model import _looks_like_path
+    from hardneg.encoding.model import _looks_like_path
 
     local = Path(path).expanduser()
     if not local.exists() and _looks_like_path(path):
@@ -115,7 +115,7 @@ class CrossEncoderScorer:
         return np.asarray(scores, dtype=np.float32).reshape(-1)
 
     def info(self) -> dict[str, Any]:
-        from hardneg.model import fingerprint_model
+        from hardneg.encoding.model import fingerprint_model
 
         return {
             "type": "cross-encoder",

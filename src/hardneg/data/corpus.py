@@ -1,0 +1,85 @@
+"""Reading a corpus: BEIR ``corpus.jsonl``, or a table (CSV, TSV, parquet, JSONL) with a ``text`` column."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hardneg.data.dataset import Problems, document_text
+from hardneg.data.tables import read_table
+from hardneg.errors import DataError
+from hardneg.io import iter_jsonl
+
+
+def read_corpus_jsonl(
+    path: Path,
+    problems: Problems,
+    ids: list[str],
+    texts: list[str],
+    index: dict[str, int],
+    *,
+    require_id: bool = True,
+) -> None:
+    """Read a BEIR corpus.jsonl; without ``require_id`` documents lacking ``_id`` are numbered ``c<n>``."""
+    for line, record, error in iter_jsonl(path):
+        if error:
+            problems.report("malformed_line", error, path=str(path), line=line)
+            continue
+        _add_document(record, line, path, problems, ids, texts, index, require_id=require_id)
+
+
+def read_corpus(path: Path, problems: Problems) -> tuple[list[str], list[str]]:
+    """Ids and texts of a corpus file: a BEIR ``corpus.jsonl``, or a table with a ``text`` (and optional
+    ``title`` and ``_id``) column. Documents without an id are numbered ``c<n>``."""
+    ids: list[str] = []
+    texts: list[str] = []
+    index: dict[str, int] = {}
+    if path.suffix.lower() in (".jsonl", ".json"):
+        read_corpus_jsonl(path, problems, ids, texts, index, require_id=False)
+        return ids, texts
+    columns, rows = read_table(path, problems)
+    if "text" not in columns:
+        raise DataError(f"a corpus table needs a 'text' column; columns are {columns}", path=str(path))
+    for line, record in rows:
+        _add_document(record, line, path, problems, ids, texts, index, require_id=False)
+    return ids, texts
+
+
+def _add_document(
+    record: dict,
+    line: int,
+    path: Path,
+    problems: Problems,
+    ids: list[str],
+    texts: list[str],
+    index: dict[str, int],
+    *,
+    require_id: bool,
+) -> None:
+    """Check one corpus record and add it, unless it repeats an id with the same text."""
+    doc_id = record.get("_id")
+    if (doc_id is None or str(doc_id).strip() == "") and not require_id:  # a CSV cell cannot be None: empty is absent
+        doc_id = f"c{len(ids)}"
+    if doc_id is None or str(doc_id).strip() == "":
+        problems.report("missing_id", "document has no '_id' field", path=str(path), line=line)
+        return
+    doc_id = str(doc_id)
+    title, body = record.get("title"), record.get("text")
+    if (title is not None and not isinstance(title, str)) or (body is not None and not isinstance(body, str)):
+        problems.report("bad_field", f"document {doc_id!r}: 'title' and 'text' must be strings", path=str(path), line=line)
+        return
+    text = document_text(title, body)
+    if not text:
+        problems.report("empty_text", f"document {doc_id!r} has an empty title and text", path=str(path), line=line)
+        return
+    if doc_id in index:
+        if texts[index[doc_id]] != text:
+            problems.report(
+                "duplicate_id",
+                f"document id {doc_id!r} appears again with a different text (first seen earlier in the file)",
+                path=str(path),
+                line=line,
+            )
+        return
+    index[doc_id] = len(ids)
+    ids.append(doc_id)
+    texts.append(text)

@@ -1,0 +1,85 @@
+"""The one shape every input becomes: :class:`RetrievalData`, and how bad records are reported."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass, field
+from importlib import resources
+from pathlib import Path
+from typing import Literal
+
+from hardneg.errors import ConfigError, DataError
+
+logger = logging.getLogger(__name__)
+
+OnError = Literal["raise", "skip"]
+DEMO_NAME = "demo"
+
+
+@dataclass
+class RetrievalData:
+    """Queries, a corpus, and which documents are positives of which query."""
+
+    corpus_ids: list[str]
+    corpus_texts: list[str]
+    query_ids: list[str]
+    query_texts: list[str]
+    positives: list[list[int]]
+    """For each query, indices into ``corpus_ids`` of its labelled positives (never empty)."""
+    inputs: dict[str, str] = field(default_factory=dict)
+    """Role -> path of every file read, for the manifest."""
+    skipped: dict[str, int] = field(default_factory=dict)
+    """What ``on_error="skip"`` skipped, by kind."""
+
+    def __post_init__(self) -> None:
+        if len(self.corpus_ids) != len(self.corpus_texts):
+            raise ValueError("corpus_ids and corpus_texts differ in length")
+        if not (len(self.query_ids) == len(self.query_texts) == len(self.positives)):
+            raise ValueError("query_ids, query_texts and positives differ in length")
+
+    @property
+    def num_pairs(self) -> int:
+        return sum(len(p) for p in self.positives)
+
+    def subset(self, query_indices: list[int]) -> RetrievalData:
+        """The same corpus with only the given queries (tests and benchmarks use it)."""
+        return RetrievalData(
+            corpus_ids=self.corpus_ids,
+            corpus_texts=self.corpus_texts,
+            query_ids=[self.query_ids[i] for i in query_indices],
+            query_texts=[self.query_texts[i] for i in query_indices],
+            positives=[self.positives[i] for i in query_indices],
+            inputs=dict(self.inputs),
+            skipped=dict(self.skipped),
+        )
+
+
+class Problems:
+    """Raise on the first problem, or count and warn about each one when skipping."""
+
+    def __init__(self, on_error: OnError):
+        if on_error not in ("raise", "skip"):
+            raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.on_error = on_error
+        self.counts: dict[str, int] = {}
+
+    def report(self, kind: str, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        error = DataError(message, path=path, line=line)
+        if self.on_error == "raise":
+            raise error
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        logger.warning("skipped: %s", error)
+
+
+def demo_path() -> Path:
+    """The folder of the demo dataset that ships with hardneg (BEIR layout)."""
+    return Path(str(resources.files("hardneg") / "demo_data"))
+
+
+def document_text(title: str | None, text: str | None) -> str:
+    """``title + " " + text`` when there is a title, as BEIR evaluators build documents."""
+    title = (title or "").strip()
+    text = (text or "").strip()
+    return f"{title} {text}".strip() if title else text
+
+

@@ -1,0 +1,109 @@
+"""Pair files: (anchor, positive) rows in JSONL, CSV, TSV or parquet."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from hardneg.data.corpus import read_corpus
+from hardneg.data.dataset import OnError, Problems, RetrievalData
+from hardneg.data.tables import read_table
+from hardneg.errors import DataError
+from hardneg.io import require_file
+
+
+def _pick_column(columns: list[str], wanted: str | None, position: int, role: str, path: Path) -> str:
+    if wanted is not None:
+        if wanted not in columns:
+            raise DataError(f"{role} column {wanted!r} not found; columns are {columns}", path=str(path))
+        return wanted
+    if len(columns) < 2:
+        raise DataError(f"a pair file needs at least two columns (anchor, positive); found {columns}", path=str(path))
+    return columns[position]
+
+
+def load_pairs(
+    path: str | Path,
+    *,
+    anchor_column: str | None = None,
+    positive_column: str | None = None,
+    corpus: str | Path | None = None,
+    on_error: OnError = "raise",
+) -> RetrievalData:
+    """Load (anchor, positive) pairs; a repeated anchor means several positives.
+
+    Columns default to the first two, as sentence-transformers datasets are laid out. Documents
+    are the distinct positive texts plus, when given, the documents of ``corpus`` (a BEIR-style
+    corpus.jsonl, or a table with a ``text`` column), which are extra negative candidates.
+    Query ids are ``q<n>`` in order of first appearance; documents keep a corpus file's ``_id``,
+    and otherwise get ``d<n>``.
+    """
+    path = require_file(path, "pair file")
+    problems = Problems(on_error)
+    columns, rows = read_table(path, problems)
+    anchor_col = _pick_column(columns, anchor_column, 0, "anchor", path)
+    positive_col = _pick_column(columns, positive_column, 1, "positive", path)
+
+    corpus_ids: list[str] = []
+    corpus_texts: list[str] = []
+    doc_by_text: dict[str, int] = {}
+    inputs = {"pairs": str(path)}
+
+    if corpus is not None:
+        corpus_path = require_file(corpus, "corpus file")
+        inputs["corpus"] = str(corpus_path)
+        ids, texts = read_corpus(corpus_path, problems)
+        for doc_id, text in zip(ids, texts):
+            if text not in doc_by_text:
+                doc_by_text[text] = len(corpus_ids)
+                corpus_ids.append(doc_id)
+                corpus_texts.append(text)
+
+    query_index: dict[str, int] = {}
+    query_texts: list[str] = []
+    positives: list[list[int]] = []
+    used_ids = set(corpus_ids)
+    for line, record in rows:
+        anchor, positive = record.get(anchor_col), record.get(positive_col)
+        bad = [
+            (col, v) for col, v in ((anchor_col, anchor), (positive_col, positive)) if v is not None and not isinstance(v, str)
+        ]
+        if bad:
+            col, value = bad[0]
+            problems.report("bad_field", f"column {col!r} must hold text, got {type(value).__name__}", path=str(path), line=line)
+            continue
+        anchor = anchor.strip() if anchor else anchor
+        positive = positive.strip() if positive else positive
+        if not anchor:
+            problems.report("empty_text", f"empty or missing anchor in column {anchor_col!r}", path=str(path), line=line)
+            continue
+        if not positive:
+            problems.report(
+                "no_positive", f"anchor has an empty or missing positive in column {positive_col!r}", path=str(path), line=line
+            )
+            continue
+        if positive not in doc_by_text:
+            doc_id = f"d{len(corpus_ids)}"
+            while doc_id in used_ids:
+                doc_id = "_" + doc_id
+            used_ids.add(doc_id)
+            doc_by_text[positive] = len(corpus_ids)
+            corpus_ids.append(doc_id)
+            corpus_texts.append(positive)
+        q = query_index.get(anchor)
+        if q is None:
+            q = query_index[anchor] = len(query_texts)
+            query_texts.append(anchor)
+            positives.append([])
+        if doc_by_text[positive] not in positives[q]:
+            positives[q].append(doc_by_text[positive])
+    if not query_texts:
+        raise DataError("no usable (anchor, positive) pair", path=str(path))
+    return RetrievalData(
+        corpus_ids=corpus_ids,
+        corpus_texts=corpus_texts,
+        query_ids=[f"q{i}" for i in range(len(query_texts))],
+        query_texts=query_texts,
+        positives=positives,
+        inputs=inputs,
+        skipped=problems.counts,
+    )

@@ -1,0 +1,182 @@
+"""Encoding texts into normalised embeddings, in shards, with an on-disk cache.
+
+Texts are encoded shard by shard (``shard_size`` texts each). With a cache folder every shard is
+saved as a ``.npy`` file whose name is a hash of the model's weight fingerprint, the prompt, the
+maximum sequence length and the shard's texts, then memory-mapped. A re-run with the same model
+encodes nothing, a fine-tuned checkpoint never reuses its base model's vectors, and a run killed
+half-way resumes from the shards it finished.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+
+import numpy as np
+
+from hardneg.encoding.precision import encode_normalised, model_for_precision
+from hardneg.io import atomic_path
+from hardneg.options import default_cache_dir  # noqa: F401  (re-exported: the cache folder encoders default to)
+
+logger = logging.getLogger(__name__)
+
+Kind = Literal["query", "document"]
+EncodeMissing = Callable[[list[Sequence[str]], Kind], Iterable[np.ndarray]]
+
+
+@dataclass
+class Embeddings:
+    """Row-normalised float32 embeddings stored as consecutive shards (arrays or memory maps)."""
+
+    shards: list[np.ndarray]
+    keys: list[str] = field(default_factory=list)
+    """Cache key of each shard (what the vectors were made from), when known: names derived files."""
+
+    def __post_init__(self) -> None:
+        self.offsets = np.cumsum([0] + [len(s) for s in self.shards])
+
+    def __len__(self) -> int:
+        return int(self.offsets[-1])
+
+    @property
+    def dim(self) -> int:
+        return int(self.shards[0].shape[1]) if self.shards else 0
+
+    def iter_shards(self) -> Iterator[tuple[int, np.ndarray]]:
+        """``(offset, shard)`` pairs in order."""
+        for offset, shard in zip(self.offsets[:-1], self.shards):
+            yield int(offset), shard
+
+    def rows(self, indices: np.ndarray) -> np.ndarray:
+        """Gather rows by global index (any shape); negative indices give zero rows."""
+        indices = np.asarray(indices)
+        flat = indices.reshape(-1)
+        out = np.zeros((flat.size, self.dim), dtype=np.float32)
+        valid = flat >= 0
+        shard_of = np.searchsorted(self.offsets, flat, side="right") - 1
+        for s, (offset, shard) in enumerate(self.iter_shards()):
+            sel = np.nonzero(valid & (shard_of == s))[0]
+            if sel.size:
+                out[sel] = shard[flat[sel] - offset]
+        return out.reshape(*indices.shape, self.dim)
+
+    def to_array(self) -> np.ndarray:
+        return np.concatenate([np.asarray(s) for s in self.shards]) if self.shards else np.zeros((0, 0), np.float32)
+
+
+@dataclass
+class EncodeStats:
+    encoded: int = 0
+    cached: int = 0
+    seconds: float = 0.0
+
+
+@dataclass
+class Encoder:
+    """Encode queries and documents with one sentence-transformers model.
+
+    Args:
+        model: a loaded ``SentenceTransformer``.
+        fingerprint: the model's weight fingerprint (:func:`hardneg.encoding.model.fingerprint_model`).
+        batch_size: texts per forward pass.
+        query_prompt / document_prompt: strings prepended to queries / documents (e.g. ``"query: "``).
+        cache_dir: where embedding shards are kept; ``None`` keeps them in memory only.
+        shard_size: texts per shard: the unit of caching and of resuming.
+        show_progress: progress bars while encoding.
+        precision: ``"float32"``, ``"bf16"`` or ``"int8"`` (:mod:`hardneg.encoding.precision`); part of the cache key.
+    """
+
+    model: object
+    fingerprint: str
+    batch_size: int = 64
+    query_prompt: str | None = None
+    document_prompt: str | None = None
+    cache_dir: Path | None = None
+    shard_size: int = 50_000
+    show_progress: bool = True
+    stats: EncodeStats = field(default_factory=EncodeStats)
+    precision: str = "float32"
+    _prepared: object = field(default=None, init=False, repr=False)
+
+    def _prompt(self, kind: Kind) -> str | None:
+        return self.query_prompt if kind == "query" else self.document_prompt
+
+    def _shard_key(self, texts: Sequence[str], kind: Kind) -> str:
+        h = hashlib.blake2b(digest_size=16)
+        settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|{self.precision}|normalized"
+        h.update(settings.encode())
+        for text in texts:
+            h.update(len(text).to_bytes(8, "little"))
+            h.update(text.encode("utf-8", "surrogatepass"))
+        return h.hexdigest()
+
+    def encode_texts(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
+        """Encode ``texts`` now, without the cache: the body of one shard, wherever it runs."""
+        if self._prepared is None:  # converted on first use: a run served from the cache never converts
+            self._prepared = model_for_precision(self.model, self.precision)
+        return encode_normalised(
+            self._prepared,
+            texts,
+            self.precision,
+            batch_size=self.batch_size,
+            prompt=self._prompt(kind),
+            show_progress_bar=self.show_progress,
+        )
+
+    def _cached(self, key: str, n: int) -> np.ndarray | None:
+        if self.cache_dir is None:
+            return None
+        path = Path(self.cache_dir) / "embeddings" / f"{key}.npy"
+        if path.is_file():
+            try:
+                arr = np.load(path, mmap_mode="r", allow_pickle=False)
+                if arr.shape[0] == n:
+                    return arr
+            except (ValueError, OSError):
+                pass
+            logger.warning("ignoring unreadable cache file %s", path)
+        return None
+
+    def _store(self, key: str, emb: np.ndarray) -> np.ndarray:
+        if self.cache_dir is None:
+            return emb
+        path = Path(self.cache_dir) / "embeddings" / f"{key}.npy"
+        with atomic_path(path) as tmp:
+            with open(tmp, "wb") as fh:
+                np.save(fh, np.ascontiguousarray(emb, dtype=np.float32), allow_pickle=False)
+        return np.load(path, mmap_mode="r", allow_pickle=False)
+
+    def encode(self, texts: Sequence[str], kind: Kind, *, encode_missing: EncodeMissing | None = None) -> Embeddings:
+        """Embeddings of ``texts`` (queries or documents), reusing and filling the cache.
+
+        ``encode_missing(chunks, kind)`` encodes the shards not in the cache and yields their arrays
+        in order; each is stored as soon as it arrives. By default they are encoded here one after
+        the other; an engine passes its own to spread them over workers.
+        """
+        start = time.perf_counter()
+        n_shards = max(1, -(-len(texts) // self.shard_size))
+        chunks = [texts[s * self.shard_size : (s + 1) * self.shard_size] for s in range(n_shards)]
+        keys = [self._shard_key(chunk, kind) for chunk in chunks]
+        shards = [self._cached(key, len(chunk)) for key, chunk in zip(keys, chunks)]
+        missing = [s for s, shard in enumerate(shards) if shard is None]
+        self.stats.cached += sum(len(chunks[s]) for s in range(n_shards) if shards[s] is not None)
+        if missing:
+            compute = encode_missing or self._encode_here
+            for s, emb in zip(missing, compute([chunks[s] for s in missing], kind)):
+                if len(emb) != len(chunks[s]):
+                    raise RuntimeError(f"{kind} shard {s}: {len(emb)} embeddings for {len(chunks[s])} texts")
+                shards[s] = self._store(keys[s], emb)
+                self.stats.encoded += len(chunks[s])
+        self.stats.seconds += time.perf_counter() - start
+        return Embeddings(shards, keys)
+
+    def _encode_here(self, chunks: list[Sequence[str]], kind: Kind) -> Iterator[np.ndarray]:
+        for i, chunk in enumerate(chunks):
+            if self.show_progress:
+                logger.info("%s shard %d/%d to encode: %d texts", kind, i + 1, len(chunks), len(chunk))
+            yield self.encode_texts(chunk, kind)

@@ -1,0 +1,396 @@
+"""The co-evolution loop: the retriever's newest checkpoint becomes the sampler of its next round.
+
+A model trained on easy negatives is fooled by BM25 negatives; trained on BM25 negatives it is
+fooled by semantic ones; so the sampler must keep up with the model. ANCE (Xiong et al. 2020) does
+it asynchronously inside one training run; here it is a sequence of rounds with files between the
+stages (as Tevatron's drivers do), each of which can be rerun, inspected or resumed:
+
+    round r:  mine(train queries, model M_r)  ->  train(M_r or the base, those negatives) = M_r+1
+              ->  evaluate M_r+1 on dev (and test)  ->  measure hardness and staleness
+
+``M_0`` is the base model; with ``round0_sampler="bm25"`` round 0 mines with BM25 instead (the DPR
+warm-up ANCE also starts from). Rounds stop after ``rounds`` or when dev nDCG@10 has not improved
+by more than ``min_delta`` for ``patience`` rounds. Test quality is recorded, never used to decide.
+
+Each round records:
+
+- ``dev`` / ``test``: :mod:`hardneg.evolution.evaluate` metrics of the trained model;
+- ``hardness``: rank and score of the chosen negatives under the model that mined them;
+- ``staleness``: the same negatives under the model trained on them (the next round's miner):
+  the share still in its top ``staleness_k`` says how fast negatives go stale;
+- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.defence.audit``
+  is installed.
+
+Layout of the run folder::
+
+    RUN/evolve.json          the configuration (a rerun with other values is refused)
+    RUN/data/                the run's BEIR view: links to corpus and queries, train/dev/test qrels
+    RUN/base.json            dev/test quality of the base model
+    RUN/round-000/candidates.parquet (+ manifest)   what the round's miner found
+    RUN/round-000/model/ (+ model.manifest.json)     the round's trained model
+    RUN/round-000/round.json, scores.npz, DONE      measures; DONE is written last
+    RUN/summary.json         every round so far, the best round, why the loop stopped
+
+Every file is written atomically; a rerun skips rounds with a ``DONE`` marker and, inside an
+unfinished round, reuses the candidates and model already written.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hardneg.data import RetrievalData, load_data
+from hardneg.encoding.model import resolve_model_name
+from hardneg.encoding.retriever import DenseRetriever
+from hardneg.errors import ConfigError
+from hardneg.evolution.evaluate import evaluate_retriever
+from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
+from hardneg.evolution.splits import make_run_view, source_folder
+from hardneg.io import atomic_path, write_json_atomic
+from hardneg.manifest import build_manifest
+from hardneg.mining.presets import make_config
+from hardneg.options import EncodingOptions
+from hardneg.options import option as _f
+
+logger = logging.getLogger(__name__)
+
+ROUND0_SAMPLERS = ("dense", "bm25")
+# Set by the loop itself; passing them in mine_options / train_options would break it.
+LOOP_MINE_KEYS = {"data", "split", "out", "output_format", "model", "preset", "show_progress", "cache_dir", "use_cache", "device"}
+LOOP_TRAIN_KEYS = {"data", "split", "out", "model", "corpus", "show_progress", "device", "trust_remote_code"}
+# May change between a run and its resumption.
+RESUMABLE_KEYS = {"rounds", "patience", "min_delta", "show_progress", "audit", "cache_dir", "use_cache", "device", "batch_size"}
+
+
+@dataclass
+class EvolveConfig(EncodingOptions):
+    """Every parameter of ``hardneg evolve``; CLI flags are these names with dashes."""
+
+    data: str = _f("demo", "'demo' or a BEIR folder", group="data")
+    out: str | None = _f(None, "run folder (required); rerunning the same command resumes it", group="output")
+    train_split: str = _f("train", "qrels split the loop mines and trains on", group="data")
+    dev_split: str | None = _f(None, "qrels split rounds are judged on (default: hold out dev_fraction of train)", group="data")
+    dev_fraction: float = _f(0.1, "share of training queries held out as dev when there is no dev split", group="data")
+    test_split: str | None = _f("test", "qrels split recorded each round, never used to decide ('' for none)", group="data")
+    rounds: int = _f(3, "maximum number of rounds", group="loop")
+    patience: int = _f(1, "stop after this many rounds without a dev nDCG@10 gain", group="loop")
+    min_delta: float = _f(0.0, "a dev nDCG@10 gain must exceed this to count", group="loop")
+    round0_sampler: str = _f(
+        "dense", "round 0 mines with the base model (dense) or with BM25 (DPR warm-up)", choices=ROUND0_SAMPLERS, group="loop"
+    )
+    continue_training: bool = _f(
+        True, "round r fine-tunes round r-1's model (ANCE); otherwise every round starts from the base model", group="loop"
+    )
+    preset: str = _f("default", "mining preset of every round (see `hardneg presets`)", group="loop")
+    mine_options: str | None = _f(
+        None, "JSON object of hardneg mine parameters overriding the preset, e.g. '{\"range_max\": 50}'", group="loop"
+    )
+    train_options: str | None = _f(
+        None, "JSON object of hardneg train parameters for every round, e.g. '{\"max_steps\": 30}'", group="loop"
+    )
+    staleness_k: int = _f(100, "staleness: share of a round's negatives still in the next model's top k", group="loop")
+    audit: bool = _f(
+        True, "record the false-negative audit rate of each round's mining (when hardneg.defence.audit exists)", group="loop"
+    )
+    seed: int = _f(42, "seed of the dev split, mining and training", group="loop")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if not self.out:
+            raise ConfigError("out is required: the run folder")
+        if self.round0_sampler not in ROUND0_SAMPLERS:
+            raise ConfigError(f"round0_sampler must be one of {ROUND0_SAMPLERS}, got {self.round0_sampler!r}")
+        for name in ("rounds", "patience", "staleness_k"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        self.mine_params = _json_options("mine_options", self.mine_options, LOOP_MINE_KEYS)
+        self.train_params = _json_options("train_options", self.train_options, LOOP_TRAIN_KEYS)
+        make_config(self.preset, **self.mine_params)  # validates names and values now, not in round 2
+        from hardneg.training.train import TrainConfig
+
+        TrainConfig(out="check", **self.train_params)
+
+    def comparable(self) -> dict[str, Any]:
+        """The values a resumed run must share with the run it resumes."""
+        return {k: v for k, v in dataclasses.asdict(self).items() if k not in RESUMABLE_KEYS}
+
+
+def _json_options(name: str, value: Any, forbidden: set[str]) -> dict[str, Any]:
+    if value in (None, ""):
+        return {}
+    if isinstance(value, dict):
+        options = dict(value)
+    else:
+        try:
+            options = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name} must be a JSON object: {exc.msg} at column {exc.colno} in {value!r}") from exc
+        if not isinstance(options, dict):
+            raise ConfigError(f"{name} must be a JSON object, got {value!r}")
+    clash = sorted(set(options) & forbidden)
+    if clash:
+        raise ConfigError(f"{name} cannot set {clash}: the loop sets them")
+    return options
+
+
+@dataclass
+class EvolveResult:
+    run: Path
+    summary: dict[str, Any]
+
+    @property
+    def best_model(self) -> Path | None:
+        best = self.summary.get("best_model")
+        return Path(best) if best else None
+
+
+def evolve(data: str | Path = "demo", out: str | Path | None = None, **params: Any) -> EvolveResult:
+    """Run (or resume) the co-evolution loop; see the module docstring.
+
+    Example:
+        >>> result = hardneg.evolve("demo", "run", rounds=2, train_options={"max_steps": 20})
+        >>> result.summary["best_round"], result.best_model
+    """
+    for key in ("mine_options", "train_options"):
+        if isinstance(params.get(key), dict):
+            params[key] = json.dumps(params[key], sort_keys=True)
+    config = EvolveConfig(data=str(data), out=None if out is None else str(out), **params)
+    return Evolution(config).run()
+
+
+class Evolution:
+    """Runs one :class:`EvolveConfig` round by round."""
+
+    def __init__(self, config: EvolveConfig):
+        self.config = config
+        self.run_dir = Path(config.out)
+        self.view = self.run_dir / "data"
+        self.base_model = config.model
+
+    # --- set-up -------------------------------------------------------------------------------
+
+    def _check_config(self) -> None:
+        path = self.run_dir / "evolve.json"
+        current = self.config.comparable()
+        if path.is_file():
+            saved = json.loads(path.read_text(encoding="utf-8"))["config"]
+            differ = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
+            if differ:
+                details = "; ".join(f"{k}: run has {a!r}, now {b!r}" for k, (a, b) in differ.items())
+                raise ConfigError(f"{path.parent} was started with other parameters ({details}); use another out folder")
+        else:
+            write_json_atomic(path, {"config": current})
+
+    def _options(self, model: str | None) -> EncodingOptions:
+        return EncodingOptions(**{**self.config.encoding_dict(), "model": model})
+
+    def _retriever(self, model: str | None) -> DenseRetriever:
+        return DenseRetriever.load(self._options(model))
+
+    def _split(self, split: str) -> RetrievalData:
+        return load_data(self.view, split=split)
+
+    def _evaluate(self, retriever: DenseRetriever) -> dict[str, Any]:
+        out = {"dev": evaluate_retriever(retriever, self.dev).metrics}
+        if self.test is not None:
+            out["test"] = evaluate_retriever(retriever, self.test).metrics
+        return out
+
+    # --- the loop -----------------------------------------------------------------------------
+
+    def run(self) -> EvolveResult:
+        c = self.config
+        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self._check_config()
+        make_run_view(
+            source_folder(c.data),
+            self.view,
+            train_split=c.train_split,
+            dev_split=c.dev_split,
+            dev_fraction=c.dev_fraction,
+            test_split=c.test_split or None,
+            seed=c.seed,
+        )
+        self.train_data = self._split("train")
+        self.dev = self._split("dev")
+        self.test = self._split("test") if c.test_split else None
+
+        base_path = self.run_dir / "base.json"
+        if not base_path.is_file():
+            write_json_atomic(base_path, self._evaluate(self._retriever(self.base_model)))
+        base = json.loads(base_path.read_text(encoding="utf-8"))
+
+        records: list[dict[str, Any]] = []
+        best, best_round, since_best, stopped = base["dev"]["ndcg@10"], -1, 0, f"reached {c.rounds} rounds"
+        for r in range(c.rounds):
+            record = self._load_round(r) or self._round(r)
+            records.append(record)
+            score = record["dev"]["ndcg@10"]
+            if score > best + c.min_delta:
+                best, best_round, since_best = score, r, 0
+            else:
+                since_best += 1
+            self._write_summary(base, records, best_round, None)
+            if since_best >= c.patience:
+                stopped = f"dev nDCG@10 did not improve for {c.patience} round(s)"
+                break
+        summary = self._write_summary(base, records, best_round, stopped)
+        if c.show_progress:
+            print(format_rounds(summary), file=sys.stderr)
+        return EvolveResult(self.run_dir, summary)
+
+    def _round_dir(self, r: int) -> Path:
+        return self.run_dir / f"round-{r:03d}"
+
+    def _load_round(self, r: int) -> dict[str, Any] | None:
+        folder = self._round_dir(r)
+        if (folder / "DONE").is_file():
+            return json.loads((folder / "round.json").read_text(encoding="utf-8"))
+        return None
+
+    def _miner(self, r: int) -> str | None:
+        return self.base_model if r == 0 else str(self._round_dir(r - 1) / "model")
+
+    def _round(self, r: int) -> dict[str, Any]:
+        c = self.config
+        folder = self._round_dir(r)
+        folder.mkdir(parents=True, exist_ok=True)
+        miner = self._miner(r)
+        sampler = "bm25" if r == 0 and c.round0_sampler == "bm25" else None
+        seconds: dict[str, float] = {}
+
+        start = time.perf_counter()
+        candidates = folder / "candidates.parquet"
+        if not candidates.is_file():
+            self._mine(miner, sampler, candidates)
+        seconds["mine"] = round(time.perf_counter() - start, 3)
+
+        start = time.perf_counter()
+        model_dir = folder / "model"
+        if not model_dir.is_dir():
+            self._train(r, candidates, model_dir, miner if c.continue_training else self.base_model)
+        train_manifest = json.loads((folder / "model.manifest.json").read_text(encoding="utf-8"))
+        seconds["train"] = round(time.perf_counter() - start, 3)
+
+        start = time.perf_counter()
+        trained = self._retriever(str(model_dir))
+        quality = self._evaluate(trained)
+        seconds["evaluate"] = round(time.perf_counter() - start, 3)
+
+        start = time.perf_counter()
+        negatives = chosen_negatives(candidates, self.train_data)
+        measures, scores = measure_negatives(negatives, self.train_data, self._retriever(miner), trained, top_k=c.staleness_k)
+        seconds["measure"] = round(time.perf_counter() - start, 3)
+        audit = None
+        if c.audit:
+            overrides = {
+                "model": miner,
+                "seed": c.mine_params.get("seed", c.seed),
+                "cache_dir": c.cache_dir,
+                "show_progress": False,
+            }
+            if sampler:
+                overrides["sampler"] = sampler
+            audit = audit_rate(str(self.view), preset=c.preset, split="train", mine_params=c.mine_params, **overrides)
+
+        record = {
+            "round": r,
+            "miner": "bm25" if sampler else resolve_model_name(miner),
+            "trained_from": resolve_model_name(miner if c.continue_training else self.base_model),
+            "model": str(model_dir),
+            **quality,
+            **measures,
+            "audit": audit,
+            "train": {k: train_manifest["summary"].get(k) for k in ("steps", "rows", "train_loss", "refreshes", "seconds")},
+            "seconds": seconds,
+        }
+        with atomic_path(folder / "scores.npz") as tmp:
+            with open(tmp, "wb") as fh:
+                np.savez(fh, **scores)
+        write_json_atomic(folder / "round.json", record)
+        (folder / "DONE").write_text("done\n", encoding="utf-8")
+        return record
+
+    # --- stages -------------------------------------------------------------------------------
+
+    def _mine(self, miner: str | None, sampler: str | None, out: Path) -> None:
+        from hardneg.mining.api import mine
+
+        c = self.config
+        params = {
+            **c.mine_params,
+            # the miner encodes as the rounds' evaluations do, so it reuses their cached vectors
+            **c.encoding_dict(),
+            "split": "train",
+            "output_format": "candidates",
+            "model": miner,
+            "seed": c.mine_params.get("seed", c.seed),
+        }
+        if sampler:
+            params["sampler"] = sampler
+        mine(str(self.view), out, preset=c.preset, **params)
+
+    def _train(self, r: int, candidates: Path, out: Path, start_from: str | None) -> None:
+        from hardneg.training.train import TrainConfig, Trainer
+
+        c = self.config
+        params = {
+            "max_seq_length": c.max_seq_length,
+            **c.train_params,
+            # Round r shuffles with seed + r: rounds that each train for less than an epoch then
+            # see different queries instead of the same first batches every round.
+            "seed": c.train_params.get("seed", c.seed) + r,
+            "data": str(candidates),
+            "out": str(out),
+            "model": start_from,
+            "device": c.device,
+            "show_progress": c.show_progress,
+        }
+        Trainer(TrainConfig(**params)).run()
+
+    def _write_summary(self, base: dict, records: list[dict], best_round: int, stopped: str | None) -> dict[str, Any]:
+        best_model = records[best_round]["model"] if best_round >= 0 else resolve_model_name(self.base_model)
+        summary = {
+            "run": str(self.run_dir),
+            "base": base,
+            "rounds": records,
+            "best_round": best_round,
+            "best_model": best_model,
+            "stopped": stopped,
+        }
+        write_json_atomic(self.run_dir / "summary.json", summary)
+        if stopped is not None:
+            manifest = build_manifest(
+                command="evolve",
+                parameters=dataclasses.asdict(self.config),
+                inputs={k: v for k, v in self.train_data.inputs.items()},
+                model={"base": resolve_model_name(self.base_model), "best": best_model},
+                outputs={},
+                summary={k: summary[k] for k in ("best_round", "best_model", "stopped")},
+            )
+            write_json_atomic(self.run_dir / "evolve.manifest.json", manifest)
+        return summary
+
+
+def format_rounds(summary: dict[str, Any]) -> str:
+    """A small table: dev/test nDCG@10, hardness and staleness per round."""
+    lines = ["", f"hardneg evolve: {summary['run']}", f"  {'round':<7}{'dev':>8}{'test':>8}{'neg rank':>10}{'still top-k':>13}"]
+    base = summary["base"]
+    lines.append(f"  {'base':<7}{base['dev']['ndcg@10']:>8.4f}{base.get('test', {}).get('ndcg@10', float('nan')):>8.4f}")
+    for rec in summary["rounds"]:
+        k = next((key for key in rec["staleness"] if key.startswith("in_top_")), None)
+        lines.append(
+            f"  {rec['round']:<7}{rec['dev']['ndcg@10']:>8.4f}{rec.get('test', {}).get('ndcg@10', float('nan')):>8.4f}"
+            f"{rec['hardness'].get('mean_rank', float('nan')):>10.1f}{rec['staleness'].get(k, float('nan')) if k else float('nan'):>13.3f}"
+        )
+    lines.append(f"  best round: {summary['best_round']} ({summary['best_model']}); stopped: {summary['stopped']}")
+    return "\n".join(lines)

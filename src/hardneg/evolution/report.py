@@ -1,0 +1,321 @@
+"""The report of a co-evolution run: one self-contained HTML page and the JSON behind it.
+
+``hardneg report RUN_DIR`` reads what :mod:`hardneg.evolution.loop` wrote (``summary.json``, each round's
+``scores.npz``) and, when present, the fooling matrix of :mod:`hardneg.evolution.fooling`
+(``fooling.json``), and writes ``RUN_DIR/report.html`` and ``RUN_DIR/report.json``:
+
+- quality per round (dev and test nDCG@10, Recall@100), the base model as the starting point;
+- score distributions of positives and chosen negatives under each round's miner;
+- hardness (mean rank of the chosen negatives under their miner) and staleness (share of a
+  round's negatives still in the top k of the model trained on them) per round;
+- the false-negative audit rate per round, when it was measured;
+- the fooling matrix: models trained with each sampler against negatives mined by each sampler,
+  as triplet accuracy.
+
+Figures are matplotlib PNGs embedded as base64 ``data:`` URIs: the page needs no other file and
+no network. It carries one small script that marks ``<body data-images-ok>`` once every image has
+decoded, which the browser test reads.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hardneg.errors import DataError
+from hardneg.io import atomic_path, write_json_atomic
+
+
+@dataclass
+class ReportResult:
+    html: Path
+    json: Path
+    figures: list[str]
+
+
+def load_run(run_dir: Path) -> dict[str, Any]:
+    """The run's summary, per-round score arrays, and fooling matrix (``None`` when absent)."""
+    summary_path = run_dir / "summary.json"
+    if not summary_path.is_file():
+        raise DataError("not a run folder: summary.json is missing (run `hardneg evolve --out RUN_DIR` first)", path=str(run_dir))
+    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    scores = {}
+    for record in summary["rounds"]:
+        path = run_dir / f"round-{record['round']:03d}" / "scores.npz"
+        if path.is_file():
+            with np.load(path, allow_pickle=False) as npz:
+                scores[record["round"]] = {k: npz[k] for k in npz.files}
+    fooling_path = run_dir / "fooling.json"
+    fooling = json.loads(fooling_path.read_text(encoding="utf-8")) if fooling_path.is_file() else None
+    return {"summary": summary, "scores": scores, "fooling": fooling}
+
+
+# --- figures ----------------------------------------------------------------------------------
+
+
+def _png(fig) -> str:
+    import matplotlib.pyplot as plt
+
+    buffer = io.BytesIO()
+    fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
+    plt.close(fig)
+    return base64.b64encode(buffer.getvalue()).decode("ascii")
+
+
+def _plt():
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+
+    return plt
+
+
+def quality_figure(summary: dict[str, Any]) -> str:
+    plt = _plt()
+    rounds = summary["rounds"]
+    x = [-1] + [r["round"] for r in rounds]
+    fig, ax = plt.subplots(figsize=(6.4, 3.6))
+    for split, style in (("dev", "o-"), ("test", "s--")):
+        if split not in summary["base"]:
+            continue
+        for metric, color in (("ndcg@10", "tab:blue"), ("recall@100", "tab:green")):
+            y = [summary["base"][split][metric]] + [r[split][metric] for r in rounds]
+            ax.plot(x, y, style, color=color, label=f"{split} {metric}")
+    ax.set_xticks(x, ["base"] + [str(r) for r in x[1:]])
+    ax.set_xlabel("round (model trained in that round)")
+    ax.set_ylabel("score")
+    ax.set_title("Retrieval quality per round")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8)
+    return _png(fig)
+
+
+def distributions_figure(summary: dict[str, Any], scores: dict[int, dict[str, np.ndarray]]) -> str:
+    plt = _plt()
+    rounds = [r["round"] for r in summary["rounds"] if r["round"] in scores]
+    values = np.concatenate([scores[r][k] for r in rounds for k in ("positive_miner", "negative_miner")] or [np.zeros(1)])
+    bins = np.linspace(float(values.min()), float(values.max()) + 1e-6, 41)  # one scale for every round
+    fig, axes = plt.subplots(1, max(1, len(rounds)), figsize=(3.2 * max(1, len(rounds)), 2.8), sharey=True, squeeze=False)
+    for ax, r in zip(axes[0], rounds):
+        s = scores[r]
+        ax.hist(s["positive_miner"], bins=bins, alpha=0.6, density=True, label="positives", color="tab:green")
+        ax.hist(s["negative_miner"], bins=bins, alpha=0.6, density=True, label="chosen negatives", color="tab:red")
+        ax.set_title(f"round {r}: miner's scores", fontsize=9)
+        ax.set_xlabel("cosine")
+    axes[0][0].set_ylabel("density")
+    axes[0][0].legend(fontsize=7)
+    return _png(fig)
+
+
+def hardness_figure(summary: dict[str, Any]) -> str:
+    plt = _plt()
+    rounds = summary["rounds"]
+    x = [r["round"] for r in rounds]
+    key = next((k for k in rounds[0]["staleness"] if k.startswith("in_top_")), "in_top_100") if rounds else "in_top_100"
+    fig, (left, right) = plt.subplots(1, 2, figsize=(9, 3.2))
+    left.plot(x, [r["hardness"].get("mean_rank", np.nan) for r in rounds], "o-", label="under its miner (hardness)")
+    left.plot(x, [r["staleness"].get("mean_rank", np.nan) for r in rounds], "s--", label="under the model trained on it")
+    left.set_title("Mean rank of the chosen negatives", fontsize=10)
+    left.set_xlabel("round")
+    left.set_ylabel("rank among non-positives (0 = top)")
+    left.legend(fontsize=7)
+    right.plot(x, [r["hardness"].get(key, np.nan) for r in rounds], "o-", label="under its miner")
+    right.plot(x, [r["staleness"].get(key, np.nan) for r in rounds], "s--", label="under the model trained on it (staleness)")
+    right.set_ylim(0, 1.05)
+    right.set_title(f"Share of chosen negatives {key.replace('_', ' ')}", fontsize=10)
+    right.set_xlabel("round")
+    right.legend(fontsize=7)
+    for ax in (left, right):
+        ax.set_xticks(x)
+        ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def audit_figure(summary: dict[str, Any]) -> str | None:
+    rounds = [r for r in summary["rounds"] if r.get("audit")]
+    if not rounds:
+        return None
+    plt = _plt()
+    x = [r["round"] for r in rounds]
+    rate = np.array([r["audit"]["false_negative_rate"] for r in rounds])
+    lo = np.array([r["audit"]["ci95"][0] for r in rounds])
+    hi = np.array([r["audit"]["ci95"][1] for r in rounds])
+    fig, ax = plt.subplots(figsize=(5, 3))
+    ax.errorbar(x, rate, yerr=[np.clip(rate - lo, 0, None), np.clip(hi - rate, 0, None)], fmt="o-", capsize=3)
+    ax.set_xticks(x)
+    ax.set_xlabel("round")
+    ax.set_ylabel("false-negative rate (95% CI)")
+    ax.set_title("Audit: hidden positives chosen as negatives", fontsize=10)
+    ax.grid(alpha=0.3)
+    return _png(fig)
+
+
+def fooling_figure(fooling: dict[str, Any]) -> str:
+    plt = _plt()
+    models, samplers = fooling["models"], fooling["negatives"]
+    matrix = np.array(fooling["triplet_accuracy"], dtype=float)
+    fig, ax = plt.subplots(figsize=(1.3 * len(samplers) + 2, 0.8 * len(models) + 1.5))
+    image = ax.imshow(matrix, cmap="viridis", vmin=min(0.5, float(np.nanmin(matrix))), vmax=1.0)
+    ax.set_xticks(range(len(samplers)), samplers)
+    ax.set_yticks(range(len(models)), [f"trained: {m}" for m in models])
+    ax.set_xlabel("negatives mined by")
+    for i in range(len(models)):
+        for j in range(len(samplers)):
+            ax.text(
+                j,
+                i,
+                f"{matrix[i, j]:.3f}",
+                ha="center",
+                va="center",
+                color="white" if matrix[i, j] < 0.8 else "black",
+                fontsize=8,
+            )
+    fig.colorbar(image, ax=ax, label="triplet accuracy")
+    ax.set_title("Fooling matrix: who fools whom", fontsize=10)
+    return _png(fig)
+
+
+# --- the page ---------------------------------------------------------------------------------
+
+STYLE = """
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1000px; color: #222; }
+table { border-collapse: collapse; margin: 1em 0; font-size: 0.9em; }
+th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+img { max-width: 100%; display: block; margin: 0.5em 0 1.5em; }
+.note { color: #555; font-size: 0.9em; }
+"""
+
+CHECK_IMAGES = (
+    "window.addEventListener('load', function () {"
+    " var ok = Array.prototype.every.call(document.images, function (i) { return i.complete && i.naturalWidth > 0; });"
+    " document.body.setAttribute('data-images-ok', ok ? 'true' : 'false'); });"
+)
+
+
+def _table(header: list[str], rows: list[list[Any]]) -> str:
+    def cell(v: Any) -> str:
+        if isinstance(v, float):
+            return f"{v:.4f}" if np.isfinite(v) else "-"
+        return html.escape("-" if v is None else str(v))
+
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def report_data(run: dict[str, Any]) -> dict[str, Any]:
+    """What the page shows, as JSON (numbers only, no images)."""
+    summary = run["summary"]
+    quality = [{"round": "base", **{f"{s}_{m}": v for s in ("dev", "test") for m, v in summary["base"].get(s, {}).items()}}]
+    for r in summary["rounds"]:
+        quality.append({"round": r["round"], **{f"{s}_{m}": v for s in ("dev", "test") for m, v in r.get(s, {}).items()}})
+    distributions = {}
+    for r, s in run["scores"].items():
+        distributions[str(r)] = {
+            name: {"mean": round(float(np.mean(v)), 4), "p50": round(float(np.median(v)), 4), "count": int(v.size)}
+            for name, v in s.items()
+            if v.size
+        }
+    return {
+        "run": summary["run"],
+        "best_round": summary["best_round"],
+        "best_model": summary["best_model"],
+        "stopped": summary["stopped"],
+        "quality": quality,
+        "hardness": [{"round": r["round"], **r["hardness"]} for r in summary["rounds"]],
+        "staleness": [{"round": r["round"], **r["staleness"]} for r in summary["rounds"]],
+        "audit": [{"round": r["round"], **r["audit"]} for r in summary["rounds"] if r.get("audit")],
+        "distributions": distributions,
+        "fooling": run["fooling"],
+    }
+
+
+def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
+    def img(name: str, alt: str) -> str:
+        return f'<img alt="{html.escape(alt)}" src="data:image/png;base64,{figures[name]}">' if name in figures else ""
+
+    quality_rows = [
+        [q["round"], q.get("dev_ndcg@10"), q.get("dev_recall@100"), q.get("test_ndcg@10"), q.get("test_recall@100")]
+        for q in data["quality"]
+    ]
+    key = next((k for k in (data["staleness"][0] if data["staleness"] else {}) if k.startswith("in_top_")), "in_top_100")
+    measure_rows = [
+        [h["round"], h.get("mean_rank"), h.get("mean_score"), h.get("mean_margin"), s.get("mean_rank"), s.get(key)]
+        for h, s in zip(data["hardness"], data["staleness"])
+    ]
+    parts = [
+        "<!DOCTYPE html>",
+        '<html lang="en"><head><meta charset="utf-8">',
+        '<link rel="icon" href="data:,">',  # no favicon request, hence no console error for it
+        f"<title>hardneg evolve report: {html.escape(data['run'])}</title><style>{STYLE}</style></head><body>",
+        f"<h1>Co-evolution run</h1><p class='note'>{html.escape(data['run'])} — best round {data['best_round']} "
+        f"({html.escape(str(data['best_model']))}); stopped: {html.escape(str(data['stopped']))}</p>",
+        "<h2>Quality per round</h2>",
+        _table(["round", "dev nDCG@10", "dev Recall@100", "test nDCG@10", "test Recall@100"], quality_rows),
+        img("quality", "quality per round"),
+        "<h2>Positive and negative scores</h2><p class='note'>Cosine scores under each round's miner.</p>",
+        img("distributions", "score distributions per round"),
+        "<h2>Hardness and staleness</h2>",
+        "<p class='note'>Hardness: the chosen negatives under the model that mined them. Staleness: the same negatives "
+        "under the model trained on them, which mines the next round.</p>",
+        _table(
+            ["round", "mean rank (miner)", "mean score", "mean margin to positive", "mean rank (trained)", f"{key} (trained)"],
+            measure_rows,
+        ),
+        img("hardness", "hardness and staleness"),
+    ]
+    if data["audit"]:
+        parts += [
+            "<h2>False-negative audit</h2>",
+            _table(
+                ["round", "rate", "95% CI", "hidden positives"],
+                [
+                    [a["round"], a["false_negative_rate"], f"{a['ci95'][0]:.3f}-{a['ci95'][1]:.3f}", a["hidden_positives"]]
+                    for a in data["audit"]
+                ],
+            ),
+            img("audit", "false-negative audit rate"),
+        ]
+    if data["fooling"]:
+        f = data["fooling"]
+        parts += [
+            "<h2>Fooling matrix</h2>",
+            f"<p class='note'>{html.escape(f.get('description', ''))}</p>",
+            _table(
+                ["trained with \\ negatives from", *f["negatives"]],
+                [[m, *row] for m, row in zip(f["models"], f["triplet_accuracy"])],
+            ),
+            img("fooling", "fooling matrix"),
+        ]
+    parts.append(f"<script>{CHECK_IMAGES}</script></body></html>")
+    return "\n".join(parts)
+
+
+def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> ReportResult:
+    """Write ``report.html`` and ``report.json`` for a run folder (into ``out`` when given)."""
+    run_dir = Path(run_dir)
+    run = load_run(run_dir)
+    target = Path(out) if out else run_dir
+    figures = {"quality": quality_figure(run["summary"]), "hardness": hardness_figure(run["summary"])}
+    if run["scores"]:
+        figures["distributions"] = distributions_figure(run["summary"], run["scores"])
+    audit = audit_figure(run["summary"])
+    if audit:
+        figures["audit"] = audit
+    if run["fooling"]:
+        figures["fooling"] = fooling_figure(run["fooling"])
+    data = report_data(run)
+    html_path, json_path = target / "report.html", target / "report.json"
+    with atomic_path(html_path) as tmp:
+        tmp.write_text(render_html(data, figures), encoding="utf-8")
+    write_json_atomic(json_path, data)
+    return ReportResult(html_path, json_path, sorted(figures))

@@ -1,0 +1,78 @@
+"""What one round of the co-evolution loop measures about its negatives, besides quality.
+
+- :func:`chosen_negatives` reads the negatives mining chose (``negative_ids`` of a candidates
+  file) as corpus indices aligned with a query list;
+- :func:`measure_negatives` puts ranks and scores on them under the model that mined them
+  (hardness) and under the model trained on them (staleness), see :mod:`hardneg.evolution.hardness`;
+- :func:`audit_rate` runs the false-negative audit of the round's mining configuration when the
+  ``hardneg.defence.audit`` module is installed, and returns ``None`` otherwise.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hardneg.data import RetrievalData
+from hardneg.encoding.retriever import DenseRetriever
+from hardneg.evolution.hardness import negative_ranks, positive_scores, summarize
+from hardneg.mining.config import FIELDS as MINE_FIELDS
+
+
+def chosen_negatives(candidates: Path, data: RetrievalData, width: int | None = None) -> np.ndarray:
+    """(queries, width) corpus indices of each query's chosen negatives, ``-1`` padded.
+
+    ``width`` defaults to the longest list in the file; longer lists are cut to it.
+    """
+    import pyarrow.parquet as pq
+
+    doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
+    table = pq.read_table(candidates, columns=["query_id", "negative_ids"])
+    rows = {r["query_id"]: r["negative_ids"] or [] for r in table.to_pylist()}
+    width = width or max((len(v) for v in rows.values()), default=1) or 1
+    out = np.full((len(data.query_ids), width), -1, dtype=np.int64)
+    for q, qid in enumerate(data.query_ids):
+        ids = rows.get(qid, [])[:width]
+        out[q, : len(ids)] = [doc_index[d] for d in ids]
+    return out
+
+
+def measure_negatives(
+    negatives: np.ndarray, data: RetrievalData, miner: DenseRetriever, trained: DenseRetriever, *, top_k: int
+) -> tuple[dict[str, Any], dict[str, np.ndarray]]:
+    """Hardness (under ``miner``) and staleness (under ``trained``) summaries, and the raw scores.
+
+    The raw arrays (``positive_miner``, ``negative_miner``, ``negative_rank_miner`` and the same
+    with ``_trained``) are what the report draws its score distributions from.
+    """
+    out: dict[str, Any] = {}
+    scores: dict[str, np.ndarray] = {}
+    for name, tag, retriever in (("hardness", "miner", miner), ("staleness", "trained", trained)):
+        queries = retriever.encode_queries(data.query_texts)
+        docs = retriever.encode_documents(data.corpus_texts)
+        ranks, neg_scores = negative_ranks(queries, docs, negatives, data.positives)
+        out[name] = summarize(ranks, neg_scores, positive_scores(queries, docs, data.positives), top_k=top_k)
+        scores[f"positive_{tag}"] = np.concatenate(
+            [docs.rows(np.asarray(p)) @ queries[q] for q, p in enumerate(data.positives)]
+        ).astype(np.float32)
+        scores[f"negative_{tag}"] = neg_scores[np.isfinite(neg_scores)].astype(np.float32)
+        scores[f"negative_rank_{tag}"] = ranks[np.isfinite(ranks)].astype(np.float32)
+    return out, scores
+
+
+def audit_rate(data: str, *, preset: str, split: str, mine_params: dict[str, Any], **overrides: Any) -> dict[str, Any] | None:
+    """The false-negative rate of a mining configuration, or ``None`` without ``hardneg.defence.audit``."""
+    try:
+        from hardneg.defence.audit import audit
+    except ImportError:
+        return None
+    params = {k: v for k, v in mine_params.items() if k in MINE_FIELDS}
+    params.update(overrides)
+    result = audit(data, preset=preset, split=split, **params)
+    return {
+        "false_negative_rate": result.false_negative_rate,
+        "ci95": list(result.ci95),
+        "hidden_positives": result.hidden_positives,
+    }

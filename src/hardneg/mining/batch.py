@@ -1,0 +1,357 @@
+"""Mining one batch of queries: search, filter, search deeper where needed, select.
+
+:class:`BatchMiner` holds everything a batch needs (the data, the candidate source and scorer,
+the false-negative defence, the filters and the selection) and nothing of the run around it (no
+model, no engine, no writer), so an engine can ship it to a worker as it is and every batch's
+rows are the same wherever it was mined.
+"""
+
+from __future__ import annotations
+
+import time
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hardneg.candidates import Candidates
+from hardneg.candidates.base import pad_to
+from hardneg.data import RetrievalData
+from hardneg.filters import CandidateFilter, FilterContext, member_mask, rank_window
+from hardneg.mining.config import MineConfig
+from hardneg.mining.summary import quantiles
+from hardneg.scoring import NoScorer, Scorer
+from hardneg.selection import Selection, SelectionContext, id_hashes
+from hardneg.text import normalize_text
+
+if TYPE_CHECKING:
+    from hardneg.encoding.encode import Encoder
+    from hardneg.writers import RowBuilder
+
+
+@dataclass
+class Timer:
+    """Seconds spent per stage; ``with timer("search"): ...`` adds to ``seconds["search"]``."""
+
+    seconds: dict[str, float] = field(default_factory=dict)
+
+    @contextmanager
+    def __call__(self, name: str):
+        start = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
+
+
+@dataclass
+class MinedBatch:
+    """What mining found for a batch of queries (indices into the data's queries and corpus)."""
+
+    queries: np.ndarray
+    positive_scores: list[np.ndarray]
+    """Per query, the score of each of its positives (same order as ``data.positives``)."""
+    negatives: np.ndarray
+    """(queries, n) chosen negatives in rank order, ``-1`` where a query is short."""
+    negative_scores: np.ndarray
+    candidates: np.ndarray
+    """(queries, depth) non-positive candidates in rank order, ``-1`` padded."""
+    candidate_scores: np.ndarray
+    candidate_kept: np.ndarray
+    promoted: list[np.ndarray] | None = None
+    """Per query, candidates promoted to positives by the teacher (RocketQA t_pos); ``None`` without promotion."""
+    promoted_scores: list[np.ndarray] | None = None
+
+
+
+@dataclass
+class BatchResult:
+    """What mining one batch of queries produced."""
+
+    mined: MinedBatch
+    stats: MiningStats
+    """The batch's counters, merged into the run's in order."""
+    seconds: dict[str, float] = field(default_factory=dict)
+    """Time spent per stage on this batch."""
+
+
+class BatchMiner:
+    """Mines batches of queries of ``data`` with a prepared candidate source, scorer, filters and selection.
+
+    Args:
+        config: the run's configuration.
+        data: the queries and corpus.
+        source: the candidate source (``None``: pairs only).
+        scorer: scores (query, document) pairs in the source's score space.
+        defence: the false-negative defence stage, or ``None``.
+        filters: the score and window filters after the defence's.
+        selection: how negatives are chosen among the survivors.
+    """
+
+    def __init__(
+        self,
+        config: MineConfig,
+        data: RetrievalData,
+        *,
+        source: Any,
+        scorer: Scorer,
+        defence: Any,
+        filters: list[CandidateFilter],
+        selection: Selection,
+    ):
+        self.config, self.data = config, data
+        self.source, self.scorer, self.defence, self.filters, self.selection = source, scorer, defence, filters, selection
+        self.observers: list[Any] = []
+        """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
+        self.timer = Timer()
+        self.query_hashes = id_hashes(data.query_ids)
+        self.doc_hashes = id_hashes(data.corpus_ids)
+        self._known_positives(data)
+
+    def _known_positives(self, data: RetrievalData) -> None:
+        """A query's known positives by id, and the text groups that make a document a positive by text."""
+        groups: dict[str, int] = {}
+        self.group = np.array([groups.setdefault(normalize_text(t), len(groups)) for t in data.corpus_texts], dtype=np.int64)
+        group_sizes = np.bincount(self.group, minlength=max(1, len(groups)))
+        # A query's known positives include those of every query with the same normalised text:
+        # one query's positive must never be a negative of its textual twin.
+        by_text: dict[str, list[int]] = {}
+        for q, text in enumerate(data.query_texts):
+            by_text.setdefault(normalize_text(text), []).append(q)
+        self.known_positives = [list(p) for p in data.positives]
+        for twins in (t for t in by_text.values() if len(t) > 1):
+            union = list(dict.fromkeys(d for q in twins for d in data.positives[q]))
+            for q in twins:
+                self.known_positives[q] = union
+        self.text_positive_count = np.array(
+            [int(group_sizes[np.unique(self.group[p])].sum()) for p in self.known_positives], dtype=np.int64
+        )
+
+    def mine_queries(self, queries: np.ndarray, n: int) -> BatchResult:
+        """Mine one batch of queries on its own, with its own counters and timings.
+
+        Every engine runs this for each batch (the Ray engine in its workers), so a batch's rows
+        are the same wherever it was mined.
+        """
+        self.timer = Timer()
+        stats = self.new_stats()
+        mined = self._mine_batch(queries, n, stats)
+        return BatchResult(mined, stats, self.timer.seconds)
+
+    def new_stats(self) -> MiningStats:
+        """Empty counters with a slot for every mask and filter of this miner."""
+        return MiningStats(self.filter_names)
+
+    @property
+    def filter_names(self) -> list[str]:
+        return [*(self.defence.mask_names if self.defence else []), *(f.name for f in self.filters)]
+
+    def _mine_batch(self, queries: np.ndarray, n: int, stats: MiningStats) -> MinedBatch:
+        data, c = self.data, self.config
+        positives = np.full((len(queries), max(len(data.positives[q]) for q in queries)), -1, dtype=np.int64)
+        for row, q in enumerate(queries):
+            positives[row, : len(data.positives[q])] = data.positives[q]
+        with self.timer("score"):
+            pos_scores = self.scorer.score(queries, positives)
+        reference = np.where(positives >= 0, pos_scores, np.inf).min(axis=1)
+        positive_scores = [pos_scores[row, : len(data.positives[q])] for row, q in enumerate(queries)]
+        if self.source is None:  # pairs only
+            empty = np.zeros((len(queries), 0))
+            return MinedBatch(
+                queries,
+                positive_scores,
+                empty.astype(np.int64),
+                empty.astype(np.float32),
+                empty.astype(np.int64),
+                empty.astype(np.float32),
+                empty.astype(bool),
+            )
+
+        window_end = c.effective_range_max
+        limit = len(data.corpus_ids) if c.max_depth is None else min(c.max_depth, len(data.corpus_ids))
+        extra = int(self.text_positive_count[queries].max())
+        if window_end is not None:
+            depth = window_end + extra
+        else:
+            depth = c.range_min + extra + n * (10 if c.uses_score_filters else 1)
+        depth = min(depth, limit)
+
+        cands = self._search(queries, depth)
+        searched = np.full(len(queries), depth)
+        # Each query's rank window; widened (doubled) for a query whose full window holds too few survivors.
+        window = None if window_end is None else np.full(len(queries), window_end, dtype=np.int64)
+        masks = self._evaluate(queries, cands, reference, window)
+        while True:
+            pending, widen = self._pending(masks, searched, n, window, limit)
+            if not pending.any():
+                break
+            if widen.any():
+                window[widen] *= 2
+                stats.widened.extend(int(q) for q in queries[widen])
+            depth = min(depth * 2, limit)
+            rows = np.nonzero(pending)[0]
+            deeper = self._search(queries[rows], depth)
+            cands = pad_to(cands, depth)
+            cands.indices[rows], cands.scores[rows] = deeper.indices, deeper.scores
+            searched[rows] = depth
+            masks = self._evaluate(queries, cands, reference, window)
+
+        scores = masks["scores"]  # the teacher's when there is one
+        if masks["positive_scores"] is not None:
+            positive_scores = [masks["positive_scores"][row, : len(data.positives[q])] for row, q in enumerate(queries)]
+        with self.timer("select"):
+            ctx = SelectionContext(
+                keep=masks["keep"],
+                scores=scores,
+                positive_score=masks["reference"],
+                query_hash=self.query_hashes[queries],
+                doc_hash=self.doc_hashes[np.maximum(cands.indices, 0)],
+            )
+            chosen = self.selection.select(ctx, n)
+            ok = chosen >= 0
+            safe = np.where(ok, chosen, 0)
+            negatives = np.where(ok, np.take_along_axis(cands.indices, safe, 1), -1)
+            negative_scores = np.where(ok, np.take_along_axis(scores, safe, 1), np.nan).astype(np.float32)
+        stats.add(queries, data, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
+        for observer in self.observers:
+            observer.observe(queries, cands, masks, negatives)
+        promoted, promoted_scores = (
+            self.defence.promoted_of(cands.indices, masks["teacher_scores"], masks["dropped"]) if self.defence else (None, None)
+        )
+        in_window = masks["in_window"]
+        return MinedBatch(
+            queries,
+            positive_scores,
+            negatives,
+            negative_scores,
+            np.where(in_window, cands.indices, -1),
+            scores,
+            masks["keep"],
+            promoted=promoted,
+            promoted_scores=promoted_scores,
+        )
+
+    def _search(self, queries: np.ndarray, depth: int) -> Candidates:
+        with self.timer("search"):
+            cands = self.source.search(queries, depth)
+        if self.config.sampler == "random" and not isinstance(self.scorer, NoScorer):
+            with self.timer("score"):
+                cands.scores = self.scorer.score(queries, cands.indices)
+        return cands
+
+    def _evaluate(self, queries: np.ndarray, cands: Candidates, reference: np.ndarray, window: np.ndarray | None) -> dict:
+        """Masks over the candidates: known positives, the rank window, and each filter's verdict."""
+        with self.timer("filter"):
+            idx = cands.indices
+            valid = idx >= 0
+            safe = np.maximum(idx, 0)
+            known = [self.known_positives[q] for q in queries]
+            is_pos_id = valid & member_mask(idx, known)
+            groups = np.where(valid, self.group[safe], -1)
+            is_pos_text = valid & ~is_pos_id & member_mask(groups, [self.group[p] for p in known])
+            # --- false-negative defence: near duplicates of a positive count as positives ---
+            dropped = {}
+            near_dup = np.zeros_like(valid)
+            if self.defence is not None and self.defence.near_duplicates is not None:
+                near_dup = dropped["near_duplicate"] = self.defence.near_duplicate_mask(
+                    queries, idx, valid & ~is_pos_id & ~is_pos_text
+                )
+            nonpos = valid & ~is_pos_id & ~is_pos_text & ~near_dup
+            ranks, in_window = rank_window(nonpos, window)
+            # --- false-negative defence: the teacher rescores the window; filters use its scores ---
+            scores, positive_scores, teacher_scores = cands.scores, None, None
+            if self.defence is not None and self.defence.teacher is not None:
+                with self.timer("teacher"):
+                    teacher_scores, teacher_positive_scores = self.defence.rescore(queries, idx, in_window)
+                if self.config.teacher_score_filters:
+                    scores, positive_scores = teacher_scores, teacher_positive_scores
+                    reference = np.where(np.isfinite(positive_scores), positive_scores, np.inf).min(axis=1)
+            ctx = FilterContext(scores=scores, ranks=ranks, positive_score=reference, indices=idx, teacher_scores=teacher_scores)
+            keep = in_window.copy()
+            for f in self.filters:
+                verdict = f.keep(ctx)
+                dropped[f.name] = keep & ~verdict
+                keep &= verdict
+            return {
+                "valid": valid,
+                "is_pos_id": is_pos_id,
+                "is_pos_text": is_pos_text,
+                "nonpos": nonpos,
+                "in_window": in_window,
+                "keep": keep,
+                "dropped": dropped,
+                "scores": scores,
+                "positive_scores": positive_scores,
+                "reference": reference,
+                "teacher_scores": teacher_scores,
+            }
+
+    def _pending(
+        self, masks: dict, searched: np.ndarray, n: int, window: np.ndarray | None, limit: int
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """Rows to search deeper, and among them those whose rank window must widen.
+
+        A row is done when it has ``n`` survivors (``top`` needs no more; ``random``/``simans`` also
+        need their whole window, the pool they draw from), or when nothing deeper can be found. A
+        full window with fewer than ``n`` survivors widens, unless ``extend_window`` is off.
+        """
+        exhausted = (masks["valid"].sum(1) < searched) | (searched >= limit)
+        enough = masks["keep"].sum(1) >= n
+        if window is None:
+            return ~(exhausted | enough), np.zeros(len(searched), bool)
+        window_full = masks["nonpos"].sum(1) >= window
+        widen = window_full & ~enough & ~exhausted & self.config.extend_window
+        if self.config.selection == "top":
+            done = exhausted | enough | (window_full & ~widen)
+        else:
+            done = exhausted | (window_full & ~widen)
+        return ~done, widen
+
+
+class MiningStats:
+    """A run's counters; each batch has its own, merged into the run's in query order."""
+
+    def __init__(self, filter_names: list[str]):
+        self.dropped = {"known_positive_id": 0, "known_positive_text": 0, **{name: 0 for name in filter_names}}
+        self.pos_scores: list[np.ndarray] = []
+        self.neg_scores: list[np.ndarray] = []
+        self.short_ids: list[str] = []
+        self.widened: list[int] = []  # query indices whose window widened (a query may repeat)
+        self.negatives_found = 0
+
+    def add(self, queries, data, masks, positive_scores, negative_scores, found, n) -> None:
+        self.dropped["known_positive_id"] += int(masks["is_pos_id"].sum())
+        self.dropped["known_positive_text"] += int(masks["is_pos_text"].sum())
+        for name, mask in masks["dropped"].items():
+            self.dropped[name] += int(mask.sum())
+        self.pos_scores.extend(positive_scores)
+        self.neg_scores.append(negative_scores)
+        self.negatives_found += int(found.sum())
+        self.short_ids.extend(data.query_ids[q] for q, f in zip(queries, found) if f < n)
+
+    def summary(
+        self, data: RetrievalData, n: int, rows: int, builder: RowBuilder, encoder: Encoder | None, seconds: dict[str, float]
+    ) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "queries": len(data.query_ids),
+            "pairs": data.num_pairs,
+            "documents": len(data.corpus_ids),
+            "rows": rows,
+            "negatives_per_query": n,
+            "negatives_found": self.negatives_found,
+            "queries_short": len(self.short_ids),
+            "queries_window_widened": len(set(self.widened)),
+            "short_query_ids": self.short_ids,
+            "pairs_dropped": builder.dropped_pairs,
+            "rows_padded": builder.padded_rows,
+            "skipped_input": data.skipped,
+            "positive_scores": quantiles(np.concatenate(self.pos_scores)) if self.pos_scores else None,
+            "negative_scores": quantiles(np.concatenate(self.neg_scores)) if self.neg_scores else None,
+            "dropped": self.dropped if n else {},
+            "seconds": seconds,
+        }
+        if encoder is not None:
+            out["texts_encoded"] = encoder.stats.encoded
+            out["texts_from_cache"] = encoder.stats.cached
+        return out

@@ -1,0 +1,87 @@
+"""The query batches of a mining run, in order: reused from a killed run's parts or mined by an engine.
+
+:class:`MinedBatches` is what :meth:`hardneg.mining.run.Miner.run` iterates over. It splits the queries
+into batches of ``query_chunk_size``, looks up which batches a previous run with the same key
+already finished (:mod:`hardneg.mining.resume`), has the engine mine the others, and yields every
+batch's :class:`~hardneg.writers.MinedBatch` in query order while adding its counters and
+timings to the run's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from hardneg.engines import Engine, make_engine
+from hardneg.mining.batch import MinedBatch
+from hardneg.mining.resume import PartStore, merge_into, run_key
+
+if TYPE_CHECKING:
+    from hardneg.mining.run import Miner
+
+
+class MinedBatches:
+    """Iterate over the mined batches of ``miner``'s run; call :meth:`finish` once the output is written.
+
+    Args:
+        miner: a :class:`~hardneg.mining.run.Miner` whose sources are built.
+        n: negatives per query.
+        stats: the run's statistics; each batch's are merged into it in order.
+        engine: runs the batches that are not already done (default: the local engine).
+    """
+
+    def __init__(self, miner: Miner, n: int, stats: Any, engine: Engine | None = None):
+        c = miner.config
+        n_queries = len(miner.batch_miner.data.query_ids)
+        self.miner, self.n, self.stats = miner, n, stats
+        self.batches = [np.arange(b, min(b + c.query_chunk_size, n_queries)) for b in range(0, n_queries, c.query_chunk_size)]
+        self._engine = engine
+        self.store: PartStore | None = None
+        self.done: set[int] = set()
+        self.reused = 0
+        if c.out and c.resume:
+            from hardneg import __version__
+
+            key = run_key(c.to_dict(), inputs=miner.batch_miner.data.inputs, model=miner.model_info, code=__version__)
+            self.store = PartStore(c.cache_root / "runs", c.out, key)
+            # Before the writer opens its temporary file: a killed run's leftovers are removed here.
+            self.done = self.store.open()
+
+    def __len__(self) -> int:
+        return len(self.batches)
+
+    def _make_engine(self) -> Engine:
+        if self._engine is None:
+            self._engine = make_engine("local")
+        return self._engine
+
+    def __iter__(self) -> Iterator[MinedBatch]:
+        done = self.done
+        todo = [self.batches[i] for i in range(len(self.batches)) if i not in done]
+        computed = self._make_engine().map(self.miner.batch_miner, self.n, todo) if todo else iter(())
+        stats_type = type(self.stats)
+        try:
+            for i in range(len(self.batches)):
+                if i in done:
+                    part = self.store.load(i, mined=MinedBatch, stats=stats_type)
+                    mined, stats = part["mined"], part["stats"]
+                    self.reused += 1
+                else:
+                    result = next(computed)
+                    mined, stats = result.mined, result.stats
+                    for stage, seconds in result.seconds.items():
+                        self.miner.timer.seconds[stage] = self.miner.timer.seconds.get(stage, 0.0) + seconds
+                    if self.store:
+                        self.store.save(i, mined=mined, stats=stats)
+                merge_into(self.stats, stats)
+                yield mined
+        finally:
+            if self._engine is not None:
+                self._engine.close()
+
+    def finish(self) -> None:
+        """The output is complete: the parts are no longer needed."""
+        if self.store:
+            self.store.remove()

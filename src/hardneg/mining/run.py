@@ -1,0 +1,218 @@
+"""One mining run: set up the stages, mine every query batch, write the rows, summarise.
+
+:class:`Miner` loads the data and the model, encodes (through the engine and the embedding
+cache), builds the candidate source, the false-negative defence, the filters and the selection
+into a :class:`~hardneg.mining.batch.BatchMiner`, and streams the batches an engine mines
+(:class:`~hardneg.mining.batches.MinedBatches`, which also resumes a killed run) into the writer.
+Queries are processed in batches of ``query_chunk_size``, so memory is bounded by the batch,
+never by queries × corpus.
+"""
+
+from __future__ import annotations
+
+import logging
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+
+from hardneg.candidates.factory import build_source, needs_dense
+from hardneg.data import RetrievalData
+from hardneg.defence.stage import Defence
+from hardneg.encoding.encode import Encoder
+from hardneg.encoding.precomputed import PrecomputedEmbeddings
+from hardneg.encoding.retriever import DenseRetriever
+from hardneg.engines import make_engine
+from hardneg.filters import build_filters
+from hardneg.io import write_json_atomic
+from hardneg.manifest import build_manifest
+from hardneg.mining.batch import BatchMiner, Timer
+from hardneg.mining.batches import MinedBatches
+from hardneg.mining.config import MineConfig
+from hardneg.mining.summary import format_summary
+from hardneg.options import EncodingOptions, values_of
+from hardneg.selection import build_selection, id_hashes
+from hardneg.writers import RowBuilder, StreamingWriter, schema_for
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass
+class MineResult:
+    config: MineConfig
+    summary: dict[str, Any]
+    manifest: dict[str, Any]
+    out: Path | None = None
+    manifest_path: Path | None = None
+    table: pa.Table | None = None
+    """The rows, when no ``out`` was given."""
+
+    def to_dataset(self):
+        """The rows as a ``datasets.Dataset`` (only when mined without ``out``)."""
+        import datasets
+
+        if self.table is None:
+            raise ValueError("rows were written to a file; load it with datasets.load_dataset or Dataset.from_parquet")
+        return datasets.Dataset(self.table)
+
+    def record(self, key: str, value: Any) -> None:
+        """Add ``key`` to the summary (and to the manifest on disk, when there is one)."""
+        self.summary[key] = value
+        self.manifest["summary"] = self.summary
+        if self.manifest_path is not None:
+            write_json_atomic(self.manifest_path, self.manifest)
+
+
+def manifest_path_for(out: str | Path) -> Path:
+    out = Path(out)
+    return out.with_name(out.name + ".manifest.json")
+
+
+class Miner:
+    """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
+
+    def __init__(self, config: MineConfig, *, teacher: Any = None, embeddings: PrecomputedEmbeddings | None = None):
+        """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
+        (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
+        document embeddings to search instead of encoding with a model."""
+        self.config = config
+        self.teacher = teacher
+        self.embeddings = embeddings
+        self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
+        self.timer = Timer()
+        self.encoder: Encoder | None = None
+        self.model_info: dict[str, Any] | None = None
+        self.observers: list[Any] = []
+        """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
+        self.batch_miner: BatchMiner | None = None
+
+    # --- set-up -----------------------------------------------------------------------------
+
+    def _encode(self, data: RetrievalData) -> tuple[np.ndarray, Any]:
+        c = self.config
+        if self.embeddings is not None:
+            self.embeddings.check(len(data.query_ids), len(data.corpus_ids))
+            self.model_info = self.embeddings.model_info()
+            return self.embeddings.queries.to_array(), self.embeddings.documents
+        with self.timer("load_model"):
+            retriever = DenseRetriever.load(EncodingOptions(**values_of(c, EncodingOptions)), shard_size=c.shard_size)
+        self.encoder, self.model_info = retriever.encoder, retriever.info
+        with self.timer("encode"):
+            queries = self.engine.encode(self.encoder, data.query_texts, "query").to_array()
+            docs = self.engine.encode(self.encoder, data.corpus_texts, "document")
+        return queries, docs
+
+    def prepare(self, data: RetrievalData) -> BatchMiner:
+        """Encode, build the candidate source, the defence, the filters and the selection for ``data``."""
+        c = self.config
+        dense = self._encode(data) if needs_dense(c) else None
+        built = build_source(
+            c,
+            data,
+            query_hashes=id_hashes(data.query_ids),
+            dense=dense,
+            cache_dir=c.cache_root if c.use_cache else None,
+            timer=self.timer,
+        )
+        self.index_report = built.index_report
+        # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
+        with self.timer("defence"):
+            defence = Defence.from_config(c, data, cache_dir=c.cache_root, teacher=self.teacher)
+        filters = (defence.filters if defence else []) + build_filters(
+            range_min=c.range_min,
+            max_score=c.max_score,
+            min_score=c.min_score,
+            absolute_margin=c.absolute_margin,
+            relative_margin=c.relative_margin,
+        )
+        selection = build_selection(
+            c.selection, seed=c.seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
+        )
+        miner = BatchMiner(
+            c, data, source=built.source, scorer=built.scorer, defence=defence, filters=filters, selection=selection
+        )
+        miner.observers = self.observers
+        return miner
+
+    # --- the run ----------------------------------------------------------------------------
+
+    def run(self, data: RetrievalData | None = None) -> MineResult:
+        """Mine ``data`` (default: load ``config.data``)."""
+        c = self.config
+        start = time.perf_counter()
+        with self.timer("load_data"):
+            if data is None:
+                data = c.load_data()
+        self.batch_miner = miner = self.prepare(data)
+        n = c.num_negatives if c.sampler != "none" else 0
+        sources = miner.defence is not None and miner.defence.promotes
+        builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
+        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
+        stats = miner.new_stats()
+
+        batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
+        rows_written, table = self._write(batches, builder, schema)
+
+        seconds = {k: round(v, 3) for k, v in self.timer.seconds.items()}
+        seconds["total"] = round(time.perf_counter() - start, 3)
+        summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
+        model_info = self.model_info
+        # --- false-negative defence: what it did, the teacher in the manifest ---
+        defence = miner.defence
+        summary["score_space"] = defence.score_space(miner.scorer.name, c.teacher_score_filters) if defence else miner.scorer.name
+        if defence is not None:
+            summary.update(defence.summary())
+            if defence.teacher is not None:
+                model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
+        summary["batches_resumed"] = batches.reused
+        if self.index_report:
+            summary["index"] = self.index_report
+        manifest = build_manifest(
+            command="mine",
+            parameters=c.to_dict(),
+            inputs=data.inputs,
+            model=model_info,
+            outputs={"out": c.out} if c.out else {},
+            summary=summary,
+        )
+        result = MineResult(config=c, summary=summary, manifest=manifest, table=table)
+        if c.out:
+            result.out = Path(c.out)
+            result.manifest_path = manifest_path_for(c.out)
+            write_json_atomic(result.manifest_path, manifest)
+        if c.show_progress:
+            print(format_summary(summary), file=sys.stderr)
+        return result
+
+    def _write(self, batches: MinedBatches, builder: RowBuilder, schema: pa.Schema) -> tuple[int, pa.Table | None]:
+        """Stream every batch's rows to ``config.out`` (or collect them in a table); the number of rows."""
+        c = self.config
+        progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
+        if not c.out:
+            tables = []
+            for mined in progress:
+                with self.timer("write"):
+                    rows = builder.rows(mined)
+                    if rows:
+                        tables.append(pa.Table.from_pylist(rows, schema=schema))
+            batches.finish()
+            table = pa.concat_tables(tables) if tables else schema.empty_table()
+            return table.num_rows, table
+        with StreamingWriter(c.out, schema) as writer:  # renamed into place only when every batch is written
+            for mined in progress:
+                with self.timer("write"):
+                    writer.write(builder.rows(mined))
+        batches.finish()
+        return writer.rows_written, None
+
+
+def _progress(iterable, enabled: bool, desc: str):
+    if not enabled:
+        return iterable
+    from tqdm.auto import tqdm
+
+    return tqdm(iterable, desc=desc, unit="batch")

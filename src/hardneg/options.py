@@ -1,0 +1,163 @@
+"""Options shared by several commands, each declared once.
+
+Every configuration dataclass (``MineConfig``, ``TrainConfig``, ``EvalConfig``, ...) is built from
+:func:`option` fields, from which the CLI generates its flags, so ``--batch-size 32`` and
+``batch_size=32`` are one parameter. Groups of options that several commands take
+(:class:`DataOptions`, :class:`ModelOptions`, :class:`EncodingOptions`) are dataclasses the
+configurations inherit, so a flag means the same thing, with the same help and checks, everywhere.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from hardneg.errors import ConfigError
+
+if TYPE_CHECKING:
+    from hardneg.data import RetrievalData
+
+PRECISIONS = ("float32", "bf16", "int8")
+"""Encoding arithmetic (:mod:`hardneg.encoding.precision`); the name is part of the embedding cache key."""
+TRAIN_PRECISIONS = ("float32", "bf16")
+"""Training arithmetic: bf16 trains under bfloat16 mixed precision."""
+PRECISION_ALIASES = {"fp32": "float32", "bfloat16": "bf16"}
+"""Other spellings accepted wherever a precision is asked for."""
+
+
+def default_cache_dir() -> Path:
+    """Where embeddings, indexes and run parts are cached: $HARDNEG_CACHE, else ~/.cache/hardneg."""
+    return Path(os.environ.get("HARDNEG_CACHE", Path.home() / ".cache" / "hardneg"))
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    aliases: dict[str, str] | None = None,
+    group: str = "mining",
+) -> Any:
+    """A configuration field with its CLI help text, allowed values (and other accepted spellings) and help group."""
+    return field(default=default, metadata={"help": help, "choices": choices, "aliases": aliases or {}, "group": group})
+
+
+def canonical_precision(value: str, allowed: tuple[str, ...] = PRECISIONS) -> str:
+    """``value`` in hardneg's spelling (``bfloat16`` -> ``bf16``), or a ConfigError naming the allowed ones."""
+    name = PRECISION_ALIASES.get(value, value)
+    if name not in allowed:
+        raise ConfigError(f"precision must be one of {', '.join(map(repr, allowed))}, got {value!r}")
+    return name
+
+
+def check_choices(config: Any, *names: str) -> None:
+    """Raise a ConfigError for any of ``names`` whose value is not among its field's choices."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    for name in names:
+        choices = fields[name].metadata["choices"]
+        if getattr(config, name) not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {getattr(config, name)!r}")
+
+
+def check_positive(config: Any, *names: str) -> None:
+    """Raise a ConfigError for any of ``names`` that is below 1 (``None`` means 'not set' and passes)."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be >= 1, got {value}")
+
+
+def values_of(config: Any, cls: type) -> dict[str, Any]:
+    """The values of ``cls``'s fields in ``config`` (to build a smaller options object from a larger one)."""
+    return {f.name: getattr(config, f.name) for f in dataclasses.fields(cls)}
+
+
+@dataclass
+class DataOptions:
+    """Where the (query, positive) data comes from: ``mine``, ``audit`` and ``teacher``."""
+
+    data: str = option("demo", "'demo', a BEIR folder, or a pair file (.jsonl, .csv, .tsv, .parquet)", group="data")
+    split: str = option("train", "qrels split of a BEIR folder", group="data")
+    anchor_column: str | None = option(None, "anchor column of a pair file (default: the first column)", group="data")
+    positive_column: str | None = option(None, "positive column of a pair file (default: the second column)", group="data")
+    corpus: str | None = option(
+        None, "extra negative candidates for a pair file: corpus.jsonl or a table with 'text'", group="data"
+    )
+    on_error: str = option(
+        "raise",
+        "bad input records: 'raise' stops with the file and line, 'skip' warns and skips them",
+        choices=("raise", "skip"),
+        group="data",
+    )
+
+    def load_data(self) -> RetrievalData:
+        """The data these options name."""
+        from hardneg.data import load_data
+
+        return load_data(
+            self.data,
+            split=self.split,
+            anchor_column=self.anchor_column,
+            positive_column=self.positive_column,
+            corpus=self.corpus,
+            on_error=self.on_error,
+        )
+
+
+@dataclass
+class ModelOptions:
+    """Which sentence-transformers model to load, and how."""
+
+    model: str | None = option(
+        None, "sentence-transformers model: local folder or name (default: offline all-MiniLM-L6-v2)", group="encoding"
+    )
+    device: str | None = option(None, "torch device (default: cuda if available, else cpu)", group="encoding")
+    max_seq_length: int | None = option(None, "truncate texts to this many tokens (default: the model's)", group="encoding")
+    trust_remote_code: bool = option(False, "allow model code from the model folder to run", group="encoding")
+
+    def __post_init__(self) -> None:
+        check_positive(self, "max_seq_length")
+
+
+@dataclass
+class EncodingOptions(ModelOptions):
+    """How texts are turned into vectors; shared by ``mine``, ``eval``, ``evolve`` and ``fooling``."""
+
+    batch_size: int = option(64, "texts per encoding batch", group="encoding")
+    query_prompt: str | None = option(None, "text prepended to every query, e.g. 'query: '", group="encoding")
+    document_prompt: str | None = option(None, "text prepended to every document, e.g. 'passage: '", group="encoding")
+    precision: str = option(
+        "float32",
+        "encoding arithmetic: 'bf16' (also 'bfloat16') and 'int8' encode faster (see docs/scale.md); "
+        "vectors of each precision are cached separately",
+        choices=PRECISIONS,
+        aliases=PRECISION_ALIASES,
+        group="encoding",
+    )
+    cache_dir: str | None = option(
+        None, "embedding cache folder (default: $HARDNEG_CACHE or ~/.cache/hardneg)", group="encoding"
+    )
+    use_cache: bool = option(True, "reuse and store embeddings keyed by the model's weights", group="encoding")
+    show_progress: bool = option(True, "progress bars", group="output")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.precision = canonical_precision(self.precision)
+        check_positive(self, "batch_size")
+
+    @property
+    def cache_root(self) -> Path:
+        """The cache folder: ``cache_dir``, else :func:`default_cache_dir`."""
+        return Path(self.cache_dir) if self.cache_dir else default_cache_dir()
+
+    @property
+    def embedding_cache(self) -> Path | None:
+        """The folder embeddings are cached in, ``None`` when ``use_cache`` is off."""
+        return self.cache_root if self.use_cache else None
+
+    def encoding_dict(self) -> dict[str, Any]:
+        """Only the encoding fields (to build another options object from a larger config)."""
+        return values_of(self, EncodingOptions)

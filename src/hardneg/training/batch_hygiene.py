@@ -1,0 +1,240 @@
+"""Batch hygiene for in-batch negatives: no two related queries in one batch.
+
+With ``MultipleNegativesRankingLoss`` (InfoNCE) every other row's positive and negatives in a
+batch are negatives for a query. When two queries of one batch share a positive, or one's positive
+is a candidate the miner found for the other (a document close to it, often an unlabelled positive)
+or a near copy of the other's positive, the loss pushes a relevant document away: a false negative
+that no mining filter can see, because the batch is put together after mining. GISTEmbed
+(Solatorio 2024) masks such in-batch negatives with a guide model; TAS-Balanced (Hofstätter et al.
+2021) builds batches on purpose. This sampler keeps such rows out of each other's batches.
+
+Rows ``i`` and ``j`` conflict when they have the same anchor, or when the positive of one is in the
+*related set* of the other's anchor: that anchor's positives, the negatives of its rows, the
+candidates mined for it (from a ``hardneg mine --output-format candidates`` file), and the near
+duplicates of its positives (:mod:`hardneg.defence.near_duplicates`). Texts are compared after
+:func:`hardneg.text.normalize_text`.
+
+Usage with the sentence-transformers trainer::
+
+    args = SentenceTransformerTrainingArguments(
+        ..., batch_sampler=ConflictFreeBatchSampler.factory(candidates="cands.parquet", data="scifact")
+    )
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+
+import numpy as np
+import torch
+from sentence_transformers.base.sampler import DefaultBatchSampler
+
+from hardneg.data import RetrievalData, load_data
+from hardneg.defence.near_duplicates import NearDuplicates
+from hardneg.errors import DataError
+from hardneg.text import normalize_text
+
+logger = logging.getLogger(__name__)
+
+NOT_TEXT_COLUMNS = {"label", "labels", "score", "scores", "positive_source"}
+
+
+def related_from_candidates(path: str | Path, data: str | Path | RetrievalData) -> dict[str, set[str]]:
+    """Normalised query text -> normalised texts of its candidates (and promoted positives) in a candidates file."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = Path(path)
+    if not path.is_file():
+        raise DataError("candidates file not found", path=str(path))
+    if not isinstance(data, RetrievalData):
+        data = load_data(data)
+    texts = dict(zip(data.corpus_ids, data.corpus_texts))
+    if path.suffix == ".parquet":
+        table = pq.read_table(path)
+    else:
+        from hardneg.io import iter_jsonl
+
+        table = pa.Table.from_pylist([r for _, r, e in iter_jsonl(path) if e is None])
+    if not {"query", "candidate_ids"} <= set(table.column_names):
+        raise DataError("not a `hardneg mine --output-format candidates` file: needs 'query' and 'candidate_ids'", path=str(path))
+    related: dict[str, set[str]] = {}
+    columns = [c for c in ("candidate_ids", "positive_ids", "promoted_ids") if c in table.column_names]
+    for row in table.select(["query", *columns]).to_pylist():
+        bucket = related.setdefault(normalize_text(row["query"]), set())
+        for column in columns:
+            bucket.update(normalize_text(texts[i]) for i in row[column] or [] if i in texts)
+    return related
+
+
+class ConflictFreeBatchSampler(DefaultBatchSampler):
+    """Shuffled batches in which no row's positive is related to another row's anchor.
+
+    Args:
+        dataset: rows of (anchor, positive, negatives...) texts; columns ``anchor`` and
+            ``positive`` when present, else the first two; other text columns are negatives.
+        batch_size / drop_last / valid_label_columns / generator / seed: as for every
+            sentence-transformers batch sampler.
+        related: normalised anchor text -> normalised texts related to it (e.g.
+            :func:`related_from_candidates`), on top of what the dataset itself shows.
+        near_duplicate_threshold: also treat positives whose character-shingle Jaccard is at least
+            this as one document (``None``: exact normalised text only).
+
+    A row that conflicts with the batch being filled waits for a later batch; batches may
+    therefore hold rows from further down the shuffled order, and the last ones may be smaller.
+    """
+
+    def __init__(
+        self,
+        dataset,
+        batch_size: int,
+        drop_last: bool,
+        valid_label_columns: list[str] | None = None,
+        generator: torch.Generator | None = None,
+        seed: int = 0,
+        *,
+        related: dict[str, set[str]] | None = None,
+        near_duplicate_threshold: float | None = None,
+    ):
+        super().__init__(
+            dataset,
+            batch_size=batch_size,
+            drop_last=drop_last,
+            valid_label_columns=valid_label_columns,
+            generator=generator,
+            seed=seed,
+        )
+        anchors, positives, negatives = _text_columns(dataset, valid_label_columns)
+        self._build(anchors, positives, negatives, related or {}, near_duplicate_threshold)
+
+    @classmethod
+    def factory(
+        cls,
+        *,
+        candidates: str | Path | None = None,
+        data: str | Path | RetrievalData | None = None,
+        near_duplicate_threshold: float | None = None,
+    ):
+        """A callable for ``SentenceTransformerTrainingArguments(batch_sampler=...)``.
+
+        ``candidates`` is a ``hardneg mine --output-format candidates`` file, ``data`` the dataset it
+        was mined from (to turn its ids into texts).
+        """
+        related = related_from_candidates(candidates, data if data is not None else "demo") if candidates else None
+
+        def make(dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
+            return cls(
+                dataset,
+                batch_size,
+                drop_last,
+                valid_label_columns,
+                generator,
+                seed,
+                related=related,
+                near_duplicate_threshold=near_duplicate_threshold,
+            )
+
+        return make
+
+    def _build(self, anchors, positives, negatives, related, threshold) -> None:
+        keys: dict[str, int] = {}
+
+        def key(text: str) -> int:
+            return keys.setdefault(normalize_text(text), len(keys))
+
+        self.anchor = np.array([key(a) for a in anchors], dtype=np.int64)
+        self.positive = np.array([key(p) for p in positives], dtype=np.int64)
+        by_anchor: dict[int, set[int]] = {}
+        for a, p, negs in zip(self.anchor.tolist(), self.positive.tolist(), negatives):
+            by_anchor.setdefault(a, set()).update([p, *(key(n) for n in negs)])
+        for text, docs in related.items():
+            a = keys.get(text)
+            if a is not None:
+                by_anchor.setdefault(a, set()).update(key(d) for d in docs)
+        if threshold is not None:
+            self._add_near_duplicates(by_anchor, positives, threshold)
+        self.related = by_anchor
+
+    def _add_near_duplicates(self, by_anchor: dict[int, set[int]], positives: Sequence[str], threshold: float) -> None:
+        key_of = {}
+        for text, k in zip(positives, self.positive.tolist()):
+            key_of.setdefault(text, k)
+        unique = list(key_of)
+        finder = NearDuplicates(unique, threshold=threshold)
+        partners: dict[int, set[int]] = {}
+        for group in finder.groups(range(len(unique))):
+            members = {key_of[unique[i]] for i in group}
+            for m in members:
+                partners.setdefault(int(m), set()).update(members)
+        for docs in by_anchor.values():
+            for d in list(docs):
+                docs.update(partners.get(d, ()))
+
+    def __iter__(self) -> Iterator[list[int]]:
+        if self.generator is not None and self.seed is not None:
+            self.generator.manual_seed(self.seed + self.epoch)
+        stream = iter(torch.randperm(len(self.anchor), generator=self.generator).tolist())
+        waiting: list[int] = []
+        exhausted = False
+        while True:
+            batch = _OpenBatch(self)
+            waiting = [i for i in waiting if not batch.offer(i)]
+            while not batch.full and not exhausted:
+                i = next(stream, None)
+                if i is None:
+                    exhausted = True
+                elif not batch.offer(i):
+                    waiting.append(i)
+            if not batch.rows:
+                return
+            if batch.full or not self.drop_last:
+                yield batch.rows
+            elif exhausted and not waiting:
+                return
+
+    def __len__(self) -> int:
+        n = len(self.anchor)
+        return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
+
+
+class _OpenBatch:
+    """The batch being filled: its rows, and the anchors, positives and related documents they bring."""
+
+    def __init__(self, sampler: ConflictFreeBatchSampler):
+        self.sampler = sampler
+        self.rows: list[int] = []
+        self.anchors: set[int] = set()
+        self.positives: set[int] = set()
+        self.related: set[int] = set()
+
+    @property
+    def full(self) -> bool:
+        return len(self.rows) >= self.sampler.batch_size
+
+    def offer(self, i: int) -> bool:
+        """Add row ``i`` unless the batch is full or the row conflicts with it."""
+        s = self.sampler
+        a, p = int(s.anchor[i]), int(s.positive[i])
+        mine = s.related.get(a, set())
+        if self.full or a in self.anchors or p in self.related or mine & self.positives:
+            return False
+        self.rows.append(i)
+        self.anchors.add(a)
+        self.positives.add(p)
+        self.related |= mine
+        return True
+
+
+def _text_columns(dataset, label_columns: list[str] | None) -> tuple[list[str], list[str], list[list[str]]]:
+    names = list(dataset.column_names)
+    skip = NOT_TEXT_COLUMNS | set(label_columns or [])
+    text_names = [n for n in names if n not in skip]
+    if len(text_names) < 2:
+        raise DataError(f"batch hygiene needs (anchor, positive, ...) text columns; found {names}")
+    anchor = "anchor" if "anchor" in text_names else text_names[0]
+    positive = "positive" if "positive" in text_names else [n for n in text_names if n != anchor][0]
+    others = [n for n in text_names if n not in (anchor, positive)]
+    negatives = [list(row) for row in zip(*(dataset[n] for n in others))] if others else [[] for _ in range(len(dataset))]
+    return list(dataset[anchor]), list(dataset[positive]), negatives

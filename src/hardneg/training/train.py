@@ -1,0 +1,340 @@
+"""Fine-tuning a bi-encoder on mined negatives with the sentence-transformers trainer.
+
+The loss is MultipleNegativesRankingLoss (InfoNCE, van den Oord et al. 2018; as used for dense
+retrieval by Henderson et al. 2017 and DPR, Karpukhin et al. 2020): for each anchor, a softmax over
+scaled cosine similarities to its positive, every other positive in the batch, and every mined
+negative in the batch. ``loss="cached-mnrl"`` is the GradCache variant (Gao et al. 2021): the same
+loss with large batches in small memory, computed in mini-batches of ``mini_batch_size``.
+
+The model folder is written atomically: it appears complete, with ``<out>.manifest.json`` beside
+it, or not at all. Checkpoints (``checkpoint_steps``) go to ``<out>.checkpoints/`` and a rerun of
+the same command resumes from the newest one.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import shutil
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_name
+from hardneg.errors import ConfigError
+from hardneg.io import atomic_path, write_json_atomic
+from hardneg.manifest import build_manifest
+from hardneg.options import PRECISION_ALIASES, TRAIN_PRECISIONS, ModelOptions, canonical_precision, check_choices
+from hardneg.options import option as _f
+from hardneg.training.data import POOLS, SAMPLINGS, TrainingInput, load_training_input
+from hardneg.training.inline_refresh import REFRESH_MODES
+
+logger = logging.getLogger(__name__)
+
+LOSSES = ("mnrl", "cached-mnrl")
+BATCH_SAMPLERS = ("no-duplicates", "default", "conflict-free")
+
+
+@dataclass
+class TrainConfig(ModelOptions):
+    """Every parameter of ``hardneg train``; CLI flags are these names with dashes."""
+
+    # data
+    data: str = _f(
+        "demo",
+        "mined rows (.parquet, .jsonl, dataset folder; n-tuple or triplet), a candidates file "
+        "(dynamic negatives), or 'demo' / a BEIR folder (pairs only)",
+        group="data",
+    )
+    split: str = _f("train", "qrels split when data (or corpus) is a BEIR folder", group="data")
+    corpus: str | None = _f(
+        None, "for a candidates file: the BEIR folder or 'demo' it was mined from (default: read from its manifest)", group="data"
+    )
+    num_negatives: int | None = _f(
+        None, "negatives per row (default: every negative column; for candidates, as many as mining chose)", group="data"
+    )
+    pool: str = _f(
+        "kept", "for candidates: draw from the candidates that passed the filters, or from all", choices=POOLS, group="data"
+    )
+    sampling: str = _f(
+        "auto",
+        "for candidates: how each epoch's negatives are drawn from the pool. auto follows the mining selection: "
+        "top trains on the top kept candidates (the mined choice), random and simans redraw uniformly every epoch",
+        choices=SAMPLINGS,
+        group="data",
+    )
+    out: str | None = _f(None, "output model folder (required)", group="output")
+    # optimisation
+    loss: str = _f("mnrl", "MultipleNegativesRankingLoss or its cached (GradCache) variant", choices=LOSSES, group="training")
+    mini_batch_size: int = _f(32, "cached-mnrl: texts per forward pass (memory), not the batch size", group="training")
+    scale: float = _f(20.0, "inverse temperature of the softmax over cosine similarities", group="training")
+    batch_size: int = _f(32, "rows per training batch (each row's positive is every other row's negative)", group="training")
+    learning_rate: float = _f(2e-5, "peak learning rate (AdamW, linear decay)", group="training")
+    epochs: float = _f(1.0, "passes over the data (ignored when max_steps is set)", group="training")
+    max_steps: int | None = _f(None, "stop after this many optimiser steps", group="training")
+    warmup: float = _f(0.1, "linear warm-up: a fraction of the steps if < 1, else a number of steps", group="training")
+    weight_decay: float = _f(0.01, "AdamW weight decay", group="training")
+    seed: int = _f(42, "seed of initialisation, batch order and negative draws", group="training")
+    batch_sampler: str = _f(
+        "no-duplicates",
+        "no-duplicates keeps a text from appearing twice in a batch (a duplicate would be a false in-batch negative); "
+        "conflict-free also keeps related queries apart (hardneg.training.batch_hygiene, when installed)",
+        choices=BATCH_SAMPLERS,
+        group="training",
+    )
+    precision: str = _f(
+        "float32",
+        "bf16 (also bfloat16) trains under bfloat16 mixed precision (faster on CPUs with AVX-512 BF16)",
+        choices=TRAIN_PRECISIONS,
+        aliases=PRECISION_ALIASES,
+        group="training",
+    )
+    # refresh inside the run (candidates input only)
+    refresh_steps: int | None = _f(
+        None,
+        "every this many steps, re-mine the negatives with the weights being trained (ANCE-style; see hardneg.training.inline_refresh)",
+        group="refresh",
+    )
+    refresh_mode: str = _f(
+        "full",
+        "full: re-encode the whole corpus (ANCE); pool: re-rank only the file's candidates plus BM25's top k",
+        choices=REFRESH_MODES,
+        group="refresh",
+    )
+    refresh_bm25_k: int = _f(100, "pool mode: BM25 documents per query added to the pool", group="refresh")
+    # checkpoints and logs
+    checkpoint_steps: int | None = _f(None, "save a resumable checkpoint every this many steps", group="output")
+    save_total_limit: int = _f(2, "checkpoints kept", group="output")
+    resume: bool = _f(True, "resume from the newest checkpoint in <out>.checkpoints when there is one", group="output")
+    keep_checkpoints: bool = _f(False, "keep <out>.checkpoints after a successful run", group="output")
+    logging_steps: int = _f(10, "log the loss every this many steps", group="output")
+    show_progress: bool = _f(True, "progress bar and loss logs", group="output")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        self.precision = canonical_precision(self.precision, TRAIN_PRECISIONS)
+        check_choices(self, "loss", "batch_sampler", "pool", "sampling", "refresh_mode")
+        for name in ("batch_size", "mini_batch_size", "save_total_limit", "logging_steps"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if self.refresh_bm25_k < 0:
+            raise ConfigError(f"refresh_bm25_k must be >= 0, got {self.refresh_bm25_k}")
+        for name in ("num_negatives", "max_steps", "checkpoint_steps", "max_seq_length", "refresh_steps"):
+            if getattr(self, name) is not None and getattr(self, name) < 1:
+                raise ConfigError(f"{name} must be >= 1 when given, got {getattr(self, name)}")
+        if self.learning_rate <= 0:
+            raise ConfigError(f"learning_rate must be > 0, got {self.learning_rate}")
+        if self.epochs <= 0:
+            raise ConfigError(f"epochs must be > 0, got {self.epochs}")
+        if self.warmup < 0:
+            raise ConfigError(f"warmup must be >= 0, got {self.warmup}")
+        if self.batch_size < 2 and self.num_negatives is None:
+            logger.warning("batch_size=1 leaves MultipleNegativesRankingLoss with no in-batch negatives")
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)
+
+
+@dataclass
+class TrainResult:
+    model: Any
+    """The trained ``SentenceTransformer`` (in memory)."""
+    out: Path
+    manifest_path: Path
+    summary: dict[str, Any]
+
+
+def train(
+    data: str | Path = "demo", out: str | Path | None = None, *, callbacks: Sequence[Any] = (), **params: Any
+) -> TrainResult:
+    """Fine-tune a model on ``data`` and write it to ``out``.
+
+    Args:
+        data: mined rows, an id-based candidates file, ``"demo"`` or a BEIR folder.
+        out: the model folder to write.
+        callbacks: extra ``transformers.TrainerCallback`` objects (e.g. an
+            :class:`~hardneg.training.inline_refresh.InlineRefresh`).
+        **params: any :class:`TrainConfig` field.
+
+    Example:
+        >>> hardneg.mine("demo", "cands.parquet", output_format="candidates")
+        >>> hardneg.train("cands.parquet", "model", max_steps=20).summary["steps"]
+        20
+    """
+    config = TrainConfig(data=str(data), out=None if out is None else str(out), **params)
+    return Trainer(config).run(callbacks=callbacks)
+
+
+class Trainer:
+    """Runs one :class:`TrainConfig`: read data, build loss and trainer, train, save atomically."""
+
+    def __init__(self, config: TrainConfig):
+        if not config.out:
+            raise ConfigError("out is required: the folder to write the trained model to")
+        self.config = config
+        self.out = Path(config.out)
+        self.checkpoints = self.out.with_name(self.out.name + ".checkpoints")
+        self.input: TrainingInput | None = None
+
+    def load_input(self) -> TrainingInput:
+        c = self.config
+        if self.input is None:
+            self.input = load_training_input(
+                c.data,
+                split=c.split,
+                corpus=c.corpus,
+                num_negatives=c.num_negatives,
+                pool=c.pool,
+                seed=c.seed,
+                sampling=c.sampling,
+            )
+        return self.input
+
+    def build_loss(self, model):
+        from sentence_transformers.sentence_transformer.losses import (
+            CachedMultipleNegativesRankingLoss,
+            MultipleNegativesRankingLoss,
+        )
+
+        c = self.config
+        if c.loss == "cached-mnrl":
+            return CachedMultipleNegativesRankingLoss(model, scale=c.scale, mini_batch_size=c.mini_batch_size)
+        return MultipleNegativesRankingLoss(model, scale=c.scale)
+
+    def batch_sampler(self, training_input: TrainingInput):
+        """The sentence-transformers batch sampler (an enum value or a factory) ``batch_sampler`` names."""
+        from sentence_transformers.base.sampler import BatchSamplers
+
+        c = self.config
+        if c.batch_sampler == "no-duplicates":
+            return BatchSamplers.NO_DUPLICATES
+        if c.batch_sampler == "default":
+            return BatchSamplers.BATCH_SAMPLER
+        try:
+            from hardneg.training.batch_hygiene import ConflictFreeBatchSampler
+        except ImportError as exc:
+            raise ConfigError("batch_sampler='conflict-free' needs the hardneg.training.batch_hygiene module") from exc
+        candidates = c.data if training_input.kind == "candidates" else None
+        return ConflictFreeBatchSampler.factory(candidates=candidates, data=training_input.data)
+
+    def training_arguments(self, training_input: TrainingInput):
+        from sentence_transformers import SentenceTransformerTrainingArguments
+
+        c = self.config
+        return SentenceTransformerTrainingArguments(
+            output_dir=str(self.checkpoints),
+            num_train_epochs=c.epochs,
+            max_steps=c.max_steps if c.max_steps is not None else -1,
+            per_device_train_batch_size=c.batch_size,
+            learning_rate=c.learning_rate,
+            warmup_steps=c.warmup if c.warmup < 1 else int(c.warmup),
+            weight_decay=c.weight_decay,
+            seed=c.seed,
+            data_seed=c.seed,
+            bf16=c.precision == "bf16",
+            use_cpu=c.device == "cpu" or (c.device is None and not _has_cuda()),
+            batch_sampler=self.batch_sampler(training_input),
+            save_strategy="steps" if c.checkpoint_steps else "no",
+            save_steps=c.checkpoint_steps or 500,
+            save_total_limit=c.save_total_limit,
+            logging_steps=c.logging_steps,
+            report_to="none",
+            disable_tqdm=not c.show_progress,
+            dataloader_pin_memory=_has_cuda(),
+        )
+
+    def inline_refresh(self, training_input: TrainingInput):
+        """The ANCE-style refresh callback ``refresh_steps`` asks for, or ``None``."""
+        c = self.config
+        if not c.refresh_steps:
+            return None
+        if training_input.pool is None:
+            raise ConfigError("refresh_steps needs a candidates file (hardneg mine --output-format candidates) as data")
+        if training_input.mined_with is None:
+            raise ConfigError(f"refresh_steps re-mines with the file's mining parameters, but {c.data!r} has no manifest")
+        from hardneg.training.inline_refresh import FullRefresher, InlineRefresh, PoolRefresher
+
+        pool = training_input.pool
+        if c.refresh_mode == "full":
+            refresher = FullRefresher(pool, training_input.mined_with, training_input.data.corpus_ids)
+        else:
+            refresher = PoolRefresher(pool, training_input.all_candidates, training_input.mined_with, bm25_k=c.refresh_bm25_k)
+        return InlineRefresh(pool, refresher, c.refresh_steps)
+
+    def _resume_from(self) -> str | None:
+        if not self.config.resume or not self.checkpoints.is_dir():
+            return None
+        found = sorted(self.checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
+        if found:
+            logger.info("resuming from %s", found[-1])
+            return str(found[-1])
+        return None
+
+    def run(self, *, callbacks: Sequence[Any] = ()) -> TrainResult:
+        from sentence_transformers import SentenceTransformerTrainer
+
+        from hardneg.training.callbacks import ResampleEachEpoch
+
+        c = self.config
+        start = time.perf_counter()
+        training_input = self.load_input()
+        if len(training_input.dataset) == 0:
+            raise ConfigError(
+                f"no training rows in {c.data!r}: no query has a candidate in its pool (pool={c.pool!r}); "
+                "use pool='all' or mine with looser filters"
+            )
+        model = load_model(c.model, device=c.device, max_seq_length=c.max_seq_length, trust_remote_code=c.trust_remote_code)
+        base = {"model": resolve_model_name(c.model), "fingerprint": fingerprint_model(model)}
+        all_callbacks = list(callbacks)
+        if training_input.pool is not None:
+            all_callbacks.insert(0, ResampleEachEpoch(training_input.pool))
+        refresh = self.inline_refresh(training_input)
+        if refresh is not None:
+            all_callbacks.append(refresh)
+        trainer = SentenceTransformerTrainer(
+            model=model,
+            args=self.training_arguments(training_input),
+            train_dataset=training_input.dataset,
+            loss=self.build_loss(model),
+            callbacks=all_callbacks,
+        )
+        output = trainer.train(resume_from_checkpoint=self._resume_from())
+        fingerprint = fingerprint_model(model)
+        with atomic_path(self.out, directory=True) as tmp:
+            model.save(str(tmp))
+        if not c.keep_checkpoints:
+            shutil.rmtree(self.checkpoints, ignore_errors=True)
+        summary = {
+            "rows": len(training_input.dataset),
+            "input": training_input.kind,
+            "negatives_per_row": training_input.num_negatives,
+            **training_input.info,
+            "steps": int(trainer.state.global_step),
+            "epochs": round(float(trainer.state.epoch or 0.0), 4),
+            "train_loss": round(float(output.training_loss), 6),
+            "loss_curve": [
+                {"step": e["step"], "loss": round(float(e["loss"]), 6)} for e in trainer.state.log_history if "loss" in e
+            ],
+            "seconds": round(time.perf_counter() - start, 3),
+        }
+        if refresh is not None:
+            summary["refreshes"] = refresh.history
+        manifest = build_manifest(
+            command="train",
+            parameters=c.to_dict(),
+            inputs=training_input.inputs,
+            model={"base": base, "trained": {"path": str(self.out), "fingerprint": fingerprint}},
+            outputs={},
+            summary=summary,
+        )
+        manifest_path = self.out.with_name(self.out.name + ".manifest.json")
+        write_json_atomic(manifest_path, manifest)
+        return TrainResult(model=model, out=self.out, manifest_path=manifest_path, summary=summary)
+
+
+def _has_cuda() -> bool:
+    import torch
+
+    return torch.cuda.is_available()
