@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from hardneg.candidates_file import read_candidates
 from hardneg.data import RetrievalData
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.evolution.hardness import negative_ranks, positive_scores, summarize
@@ -26,16 +27,12 @@ def chosen_negatives(candidates: Path, data: RetrievalData, width: int | None = 
 
     ``width`` defaults to the longest list in the file; longer lists are cut to it.
     """
-    import pyarrow.parquet as pq
-
-    doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
-    table = pq.read_table(candidates, columns=["query_id", "negative_ids"])
-    rows = {r["query_id"]: r["negative_ids"] or [] for r in table.to_pylist()}
+    rows = {r.query_id: r.negatives for r in read_candidates(candidates, data=data).rows}
     width = width or max((len(v) for v in rows.values()), default=1) or 1
     out = np.full((len(data.query_ids), width), -1, dtype=np.int64)
     for q, qid in enumerate(data.query_ids):
-        ids = rows.get(qid, [])[:width]
-        out[q, : len(ids)] = [doc_index[d] for d in ids]
+        found = rows.get(qid, [])[:width]
+        out[q, : len(found)] = found
     return out
 
 

@@ -31,6 +31,7 @@ import numpy as np
 import torch
 from sentence_transformers.base.sampler import DefaultBatchSampler
 
+from hardneg.candidates_file import read_candidates
 from hardneg.data import RetrievalData, load_data
 from hardneg.defence.near_duplicates import NearDuplicates
 from hardneg.errors import DataError
@@ -43,29 +44,12 @@ NOT_TEXT_COLUMNS = {"label", "labels", "score", "scores", "positive_source"}
 
 def related_from_candidates(path: str | Path, data: str | Path | RetrievalData) -> dict[str, set[str]]:
     """Normalised query text -> normalised texts of its candidates (and promoted positives) in a candidates file."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
-
-    path = Path(path)
-    if not path.is_file():
-        raise DataError("candidates file not found", path=str(path))
     if not isinstance(data, RetrievalData):
         data = load_data(data)
-    texts = dict(zip(data.corpus_ids, data.corpus_texts))
-    if path.suffix == ".parquet":
-        table = pq.read_table(path)
-    else:
-        from hardneg.io import iter_jsonl
-
-        table = pa.Table.from_pylist([r for _, r, e in iter_jsonl(path) if e is None])
-    if not {"query", "candidate_ids"} <= set(table.column_names):
-        raise DataError("not a `hardneg mine --output-format candidates` file: needs 'query' and 'candidate_ids'", path=str(path))
     related: dict[str, set[str]] = {}
-    columns = [c for c in ("candidate_ids", "positive_ids", "promoted_ids") if c in table.column_names]
-    for row in table.select(["query", *columns]).to_pylist():
-        bucket = related.setdefault(normalize_text(row["query"]), set())
-        for column in columns:
-            bucket.update(normalize_text(texts[i]) for i in row[column] or [] if i in texts)
+    for row in read_candidates(path, data=data).rows:
+        bucket = related.setdefault(normalize_text(row.query), set())
+        bucket.update(normalize_text(data.corpus_texts[d]) for d in (*row.candidates, *row.positives, *row.promoted))
     return related
 
 

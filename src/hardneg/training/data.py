@@ -15,20 +15,18 @@ Bad input raises :class:`~hardneg.errors.DataError` naming the file, the line or
 
 from __future__ import annotations
 
-import json
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hardneg.candidates_file import POOLS, CandidatesFile, order_pool, read_candidates
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
+from hardneg.data.tables import read_rows
 from hardneg.errors import DataError
-from hardneg.io import iter_jsonl
 from hardneg.training.negative_pool import NegativePool
 
-CANDIDATE_COLUMNS = ("query_id", "query", "positive_ids", "candidate_ids", "candidate_kept", "negative_ids")
 NEGATIVE_COLUMN = re.compile(r"^negative(_\d+)?$")
-POOLS = ("kept", "all")
 SAMPLINGS = ("auto", "random", "top")
 
 
@@ -48,48 +46,14 @@ class TrainingInput:
     info: dict[str, Any] = field(default_factory=dict)
     mined_with: dict[str, Any] | None = None
     """The mining parameters of a candidates file (from its manifest), when known."""
-    all_candidates: list[list[int]] | None = None
-    """For a candidates file: every candidate per query in rank order, kept or not."""
+    candidates: CandidatesFile | None = None
+    """For a candidates file: its rows (every candidate per query in rank order, kept or not)."""
+    pool_mode: str = "kept"
+    """For a candidates file: the pool negatives are drawn from (see :func:`hardneg.candidates_file.order_pool`)."""
 
 
 def _is_beir(path: Path) -> bool:
     return path.is_dir() and (path / "corpus.jsonl").is_file()
-
-
-def read_rows(path: Path) -> tuple[list[str], list[tuple[str, dict]]]:
-    """Columns and ``(where, record)`` rows of a parquet, JSONL or Hugging Face dataset input.
-
-    ``where`` is ``"line N"`` for JSONL and ``"row N"`` (1-based) otherwise, for error messages.
-    """
-    if path.is_dir():
-        import datasets
-
-        try:
-            ds = datasets.load_from_disk(str(path))
-        except Exception as exc:
-            raise DataError(f"not a Hugging Face dataset folder ({exc})", path=str(path)) from exc
-        if isinstance(ds, datasets.DatasetDict):
-            raise DataError(f"a dataset folder with splits {list(ds)}; pass the folder of one split", path=str(path))
-        table = ds.data.table
-        return table.column_names, [(f"row {i}", r) for i, r in enumerate(table.to_pylist(), start=1)]
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
-
-        table = pq.read_table(path)
-        return table.column_names, [(f"row {i}", r) for i, r in enumerate(table.to_pylist(), start=1)]
-    if suffix in (".jsonl", ".json"):
-        columns: list[str] = []
-        rows = []
-        for line, record, error in iter_jsonl(path):
-            if error:
-                raise DataError(error, path=str(path), line=line)
-            for key in record:
-                if key not in columns:
-                    columns.append(key)
-            rows.append((f"line {line}", record))
-        return columns, rows
-    raise DataError(f"unsupported training file type {suffix!r}: use .parquet, .jsonl or a dataset folder", path=str(path))
 
 
 def load_training_input(
@@ -115,7 +79,7 @@ def load_training_input(
         raise DataError("the training file has no rows", path=data)
     if "candidate_ids" in columns:
         return _from_candidates(
-            path, columns, rows, split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed,
+            path, (columns, rows), split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed,
             sampling=sampling,
         )  # fmt: skip
     return _from_mined_rows(path, columns, rows, num_negatives=num_negatives)
@@ -164,39 +128,9 @@ def _input_files(path: Path) -> dict[str, str]:
     return {"train": str(path)}
 
 
-def _mining_parameters(path: Path) -> dict[str, Any] | None:
-    manifest = path.with_name(path.name + ".manifest.json")
-    if not manifest.is_file():
-        return None
-    return json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {})
-
-
-def _mined_data(path: Path, split: str, corpus: str | None) -> RetrievalData:
-    """The corpus a candidates file refers to: ``corpus`` when given, else the data its manifest names."""
-    if corpus is not None:
-        return load_data(corpus, split=split)
-    params = _mining_parameters(path)
-    if params is None:
-        manifest = path.with_name(path.name + ".manifest.json")
-        raise DataError(
-            "a candidates file holds ids only: pass corpus= (the BEIR folder or 'demo' it was mined from); "
-            f"its manifest {manifest.name} is missing",
-            path=str(path),
-        )
-    return load_data(
-        params.get("data", DEMO_NAME),
-        split=params.get("split", split),
-        anchor_column=params.get("anchor_column"),
-        positive_column=params.get("positive_column"),
-        corpus=params.get("corpus"),
-        on_error=params.get("on_error", "raise"),
-    )
-
-
 def _from_candidates(
     path: Path,
-    columns: list[str],
-    rows: list[tuple[str, dict]],
+    table: tuple[list[str], list[tuple[str, dict]]],
     *,
     split: str,
     corpus: str | None,
@@ -209,53 +143,21 @@ def _from_candidates(
         raise DataError(f"pool must be one of {POOLS}, got {pool!r}")
     if sampling not in SAMPLINGS:
         raise DataError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
-    mined_with = _mining_parameters(path) or {}
-    if sampling == "auto":
-        # Follow the miner: a 'top' selection trains on the top kept candidates (what was chosen);
-        # 'random' and 'simans' redraw from the kept ones every epoch.
-        sampling = "top" if mined_with.get("selection") == "top" else "random"
-    missing = [c for c in CANDIDATE_COLUMNS if c not in columns]
-    if missing:
-        raise DataError(f"candidates file lacks columns {missing}", path=str(path))
-    data = _mined_data(path, split, corpus)
-    doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
-
-    def lookup(ids: list[str], where: str, column: str) -> list[int]:
-        out = []
-        for d in ids or []:
-            if d not in doc_index:
-                raise DataError(f"{where}: {column} has id {d!r}, which is not in the corpus", path=str(path))
-            out.append(doc_index[d])
-        return out
-
-    query_ids, query_texts, positives, candidates, everything = [], [], [], [], []
-    chosen = 0
-    for where, record in rows:
-        text = record.get("query")
-        if not isinstance(text, str) or not text.strip():
-            raise DataError(f"{where}: column 'query' must be a non-empty string", path=str(path))
-        pos = lookup(record.get("positive_ids"), where, "positive_ids")
-        if not pos:
-            raise DataError(f"{where}: positive_ids is empty", path=str(path))
-        cands = lookup(record.get("candidate_ids"), where, "candidate_ids")
-        kept = record.get("candidate_kept") or []
-        if len(kept) != len(cands):
-            raise DataError(f"{where}: candidate_kept has {len(kept)} values for {len(cands)} candidates", path=str(path))
-        everything.append(cands)
-        if pool == "kept":
-            cands = [d for d, k in zip(cands, kept) if k]
-        mined = lookup(record.get("negative_ids"), where, "negative_ids")
-        if sampling == "top":
-            # the mined choice first (it honours range_min and the miner's filters), then the rest of the pool
-            cands = list(dict.fromkeys(mined + cands))
-        chosen = max(chosen, len(mined))
-        query_ids.append(str(record.get("query_id")))
-        query_texts.append(text)
-        positives.append(pos)
-        candidates.append(cands)
+    file = read_candidates(path, split=split, corpus=corpus, table=table)
+    mined_with = file.mined_with or {}
+    sampling = resolve_sampling(sampling, mined_with)
+    candidates = [order_pool(r.candidates, r.kept, r.negatives, pool=pool, sampling=sampling) for r in file.rows]
+    chosen = max((len(r.negatives) for r in file.rows), default=0)
     n = num_negatives or max(1, chosen)
     negative_pool = NegativePool(
-        data.corpus_texts, query_ids, query_texts, positives, candidates, num_negatives=n, seed=seed, sampling=sampling
+        file.data.corpus_texts,
+        [r.query_id for r in file.rows],
+        [r.query for r in file.rows],
+        [r.positives for r in file.rows],
+        candidates,
+        num_negatives=n,
+        seed=seed,
+        sampling=sampling,
     )
     ds = negative_pool.dataset()
     dropped = int(len(negative_pool) - len(ds))
@@ -271,12 +173,21 @@ def _from_candidates(
         "candidates",
         n,
         pool=negative_pool,
-        data=data,
-        inputs={"train": str(path), **data.inputs},
+        data=file.data,
+        inputs={"train": str(path), **file.data.inputs},
         info=info,
         mined_with=mined_with or None,
-        all_candidates=everything,
+        candidates=file,
+        pool_mode=pool,
     )
+
+
+def resolve_sampling(sampling: str, mined_with: dict[str, Any]) -> str:
+    """``auto`` follows the miner: a ``top`` selection trains on the top of the pool (the mined choice);
+    ``random`` and ``simans`` redraw from the pool every epoch."""
+    if sampling != "auto":
+        return sampling
+    return "top" if mined_with.get("selection") == "top" else "random"
 
 
 def _mean_len(lists: list[list[int]]) -> float:

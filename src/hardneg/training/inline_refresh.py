@@ -31,11 +31,13 @@ import numpy as np
 from transformers import TrainerCallback
 
 from hardneg.candidates import BM25Search
+from hardneg.candidates_file import order_pool, read_candidates
+from hardneg.data import RetrievalData
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.mining.config import FIELDS, MineConfig
 from hardneg.options import EncodingOptions
 from hardneg.training.negative_pool import NegativePool
-from hardneg.training.refresh import build_pool, kept_candidates, rescore_pool
+from hardneg.training.refresh import build_pool, rescore_pool, window_candidates
 
 REFRESH_MODES = ("full", "pool")
 
@@ -48,16 +50,17 @@ class Refresher(Protocol):
 
 
 class FullRefresher:
-    """Re-mine with :func:`hardneg.mining.run` and the current weights (the whole corpus is re-encoded)."""
+    """Re-mine with :func:`hardneg.mining.api.mine` and the current weights (the whole corpus is re-encoded).
 
-    def __init__(self, pool: NegativePool, mine_parameters: dict[str, Any], corpus_ids: Sequence[str]):
-        self.pool = pool
+    The re-mined candidates become each query's pool by the same rule as the mined file's
+    (:func:`hardneg.candidates_file.order_pool` with the run's ``pool`` and sampling).
+    """
+
+    def __init__(self, pool: NegativePool, mine_parameters: dict[str, Any], data: RetrievalData, *, pool_mode: str = "kept"):
+        self.pool, self.data, self.pool_mode = pool, data, pool_mode
         self.parameters = {k: v for k, v in mine_parameters.items() if k not in ("out", "model", "use_cache", "show_progress")}
-        self.doc_index = {d: i for i, d in enumerate(corpus_ids)}
 
     def candidates(self, model: Any) -> tuple[list[np.ndarray], int]:
-        import pyarrow.parquet as pq
-
         from hardneg.mining.api import mine
 
         with tempfile.TemporaryDirectory(prefix="hardneg-refresh-") as tmp:
@@ -74,16 +77,22 @@ class FullRefresher:
                 show_progress=False,
                 **params,
             )
-            rows = pq.read_table(Path(tmp) / "c.parquet").to_pylist()
+            rows = read_candidates(Path(tmp) / "c.parquet", data=self.data).rows
         by_query = {
-            r["query_id"]: [self.doc_index[d] for d, k in zip(r["candidate_ids"], r["candidate_kept"]) if k] for r in rows
+            r.query_id: order_pool(r.candidates, r.kept, r.negatives, pool=self.pool_mode, sampling=self.pool.sampling)
+            for r in rows
         }
         out = [np.asarray(by_query.get(q, []), dtype=np.int64) for q in self.pool.query_ids]
         return out, int(result.summary.get("texts_encoded", 0))
 
 
 class PoolRefresher:
-    """Re-rank each query's pool (file candidates ∪ BM25 top k) with the current weights."""
+    """Re-rank each query's pool (file candidates ∪ BM25 top k) with the current weights.
+
+    The re-ranked window and filter verdicts become each query's pool by the same rule as the
+    mined file's (:func:`hardneg.candidates_file.order_pool`); for a ``top`` sampling the mined
+    choice is the first ``num_negatives`` kept candidates, as a ``top`` selection picks them.
+    """
 
     def __init__(
         self,
@@ -93,8 +102,9 @@ class PoolRefresher:
         *,
         bm25_k: int = 100,
         options: EncodingOptions | None = None,
+        pool_mode: str = "kept",
     ):
-        self.pool = pool
+        self.pool, self.pool_mode = pool, pool_mode
         self.config = MineConfig(**{k: v for k, v in mine_parameters.items() if k in FIELDS})
         sources: list[Any] = [file_candidates]
         if bm25_k > 0:
@@ -111,7 +121,7 @@ class PoolRefresher:
             [ranked.scores[q][np.isin(ranked.indices[q], pos)].min() for q, pos in enumerate(self.pool.positives)]
         )
         c = self.config
-        kept = kept_candidates(
+        window, kept = window_candidates(
             ranked,
             self.pool.positives,
             reference,
@@ -122,7 +132,12 @@ class PoolRefresher:
             absolute_margin=c.absolute_margin,
             relative_margin=c.relative_margin,
         )
-        return kept, retriever.encoder.stats.encoded
+        n = self.pool.num_negatives
+        pools = [
+            np.asarray(order_pool(w, k, w[k][:n], pool=self.pool_mode, sampling=self.pool.sampling), dtype=np.int64)
+            for w, k in zip(window, kept)
+        ]
+        return pools, retriever.encoder.stats.encoded
 
 
 class InlineRefresh(TrainerCallback):

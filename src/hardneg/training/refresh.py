@@ -15,6 +15,7 @@ of the full-search top-k the pool recovers and how much time it saves.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
@@ -76,7 +77,7 @@ def rescore_pool(
     return rank_pool(queries, docs, doc_index, pool)
 
 
-def kept_candidates(
+def window_candidates(
     ranked: Candidates,
     positives: Sequence[Sequence[int]],
     positive_score: np.ndarray,
@@ -87,15 +88,16 @@ def kept_candidates(
     min_score: float | None = None,
     absolute_margin: float | None = None,
     relative_margin: float | None = None,
-) -> list[np.ndarray]:
-    """Per query, the ranked non-positive candidates inside the rank window that every filter keeps.
+) -> tuple[list[np.ndarray], list[np.ndarray]]:
+    """Per query, the ranked non-positive candidates inside the rank window, and which of them every filter keeps.
 
-    The same window and filters as :mod:`hardneg.mining.run` (:func:`hardneg.filters.build_filters`),
-    applied to a re-ranked pool. Known positives are recognised by index.
+    The same window and filters as mining (:func:`hardneg.filters.rank_window`, :func:`hardneg.filters.build_filters`),
+    applied to a re-ranked pool: the two lists are what a candidates file's ``candidate_ids`` and
+    ``candidate_kept`` would hold. Known positives are recognised by index.
     """
     idx = ranked.indices
     nonpos = (idx >= 0) & ~member_mask(idx, positives)
-    ranks, keep = rank_window(nonpos, range_max)
+    ranks, in_window = rank_window(nonpos, range_max)
     ctx = FilterContext(scores=ranked.scores, ranks=ranks, positive_score=np.asarray(positive_score))
     filters = build_filters(
         range_min=range_min,
@@ -104,9 +106,16 @@ def kept_candidates(
         absolute_margin=absolute_margin,
         relative_margin=relative_margin,
     )
+    keep = in_window.copy()
     for f in filters:
         keep &= f.keep(ctx)
-    return [row[k] for row, k in zip(idx, keep)]
+    return [row[w] for row, w in zip(idx, in_window)], [k[w] for k, w in zip(keep, in_window)]
+
+
+def kept_candidates(ranked: Candidates, positives: Sequence[Sequence[int]], positive_score: np.ndarray, **window: Any) -> list[np.ndarray]:
+    """Per query, the ranked candidates of :func:`window_candidates` that every filter keeps."""
+    candidates, kept = window_candidates(ranked, positives, positive_score, **window)
+    return [c[k] for c, k in zip(candidates, kept)]
 
 
 def overlap_at_k(reference: Candidates, other: Candidates, k: int) -> float:

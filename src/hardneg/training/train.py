@@ -257,10 +257,12 @@ class Trainer:
         from hardneg.training.inline_refresh import FullRefresher, InlineRefresh, PoolRefresher
 
         pool = training_input.pool
+        mode = training_input.pool_mode
         if c.refresh_mode == "full":
-            refresher = FullRefresher(pool, training_input.mined_with, training_input.data.corpus_ids)
+            refresher = FullRefresher(pool, training_input.mined_with, training_input.data, pool_mode=mode)
         else:
-            refresher = PoolRefresher(pool, training_input.all_candidates, training_input.mined_with, bm25_k=c.refresh_bm25_k)
+            everything = [r.candidates for r in training_input.candidates.rows]
+            refresher = PoolRefresher(pool, everything, training_input.mined_with, bm25_k=c.refresh_bm25_k, pool_mode=mode)
         return InlineRefresh(pool, refresher, c.refresh_steps)
 
     def _resume_from(self) -> str | None:

@@ -1,0 +1,161 @@
+"""The candidates file (``hardneg mine --output-format candidates``): its one reader, and the one rule
+that turns a query's candidates into the pool training draws negatives from.
+
+A candidates file has one row per query: ``query_id``, ``query``, ``positive_ids``, the ranked
+non-positive ``candidate_ids`` of the rank window with their ``candidate_scores`` and
+``candidate_kept`` (whether every filter kept them), and the ``negative_ids`` mining chose. Rows
+hold ids only; texts come from the corpus the file was mined from, named in its manifest.
+
+Training (:mod:`hardneg.training.data`), its in-run refreshers (:mod:`hardneg.training.inline_refresh`),
+the co-evolution measures and batch hygiene all read it through :func:`read_candidates`, and every
+pool is ordered by :func:`order_pool`, so a refreshed pool follows the same rule as the mined one.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from hardneg.data import DEMO_NAME, RetrievalData, load_data
+from hardneg.data.tables import read_rows
+from hardneg.errors import DataError
+
+CANDIDATE_COLUMNS = ("query_id", "query", "positive_ids", "candidate_ids", "candidate_kept", "negative_ids")
+POOLS = ("kept", "all")
+"""``kept``: draw from the candidates every filter kept; ``all``: from every candidate of the rank window."""
+
+
+@dataclass
+class CandidateRow:
+    """One query of a candidates file, as corpus indices."""
+
+    where: str
+    """``"line N"`` or ``"row N"``, for error messages."""
+    query_id: str
+    query: str
+    positives: list[int]
+    candidates: list[int]
+    """The rank window's non-positive candidates, best first."""
+    kept: list[bool]
+    negatives: list[int]
+    """The negatives mining chose."""
+    promoted: list[int] = field(default_factory=list)
+
+
+@dataclass
+class CandidatesFile:
+    path: Path
+    rows: list[CandidateRow]
+    data: RetrievalData
+    """The corpus (and queries) the ids refer to."""
+    mined_with: dict[str, Any] | None
+    """The mining parameters from the file's manifest, when it has one."""
+
+
+def manifest_parameters(path: Path) -> dict[str, Any] | None:
+    """The ``parameters`` of ``<path>.manifest.json``, or ``None`` without a manifest."""
+    manifest = path.with_name(path.name + ".manifest.json")
+    if not manifest.is_file():
+        return None
+    return json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {})
+
+
+def mined_data(path: Path, *, split: str = "train", corpus: str | None = None) -> RetrievalData:
+    """The corpus a candidates file refers to: ``corpus`` when given, else the data its manifest names."""
+    if corpus is not None:
+        return load_data(corpus, split=split)
+    params = manifest_parameters(path)
+    if params is None:
+        manifest = path.with_name(path.name + ".manifest.json")
+        raise DataError(
+            "a candidates file holds ids only: pass corpus= (the BEIR folder or 'demo' it was mined from); "
+            f"its manifest {manifest.name} is missing",
+            path=str(path),
+        )
+    return load_data(
+        params.get("data", DEMO_NAME),
+        split=params.get("split", split),
+        anchor_column=params.get("anchor_column"),
+        positive_column=params.get("positive_column"),
+        corpus=params.get("corpus"),
+        on_error=params.get("on_error", "raise"),
+    )
+
+
+def read_candidates(
+    path: str | Path,
+    *,
+    data: RetrievalData | None = None,
+    split: str = "train",
+    corpus: str | None = None,
+    table: tuple[list[str], list[tuple[str, dict]]] | None = None,
+) -> CandidatesFile:
+    """Read a candidates file (parquet, JSONL or dataset folder); ids become corpus indices of ``data``
+    (default: the data :func:`mined_data` finds). An unknown id is an error naming the row and column.
+    ``table``: the file's ``(columns, rows)`` when the caller has already read them."""
+    path = Path(path)
+    if table is None and not path.exists():
+        raise DataError("candidates file not found", path=str(path))
+    columns, records = table if table is not None else read_rows(path)
+    missing = [c for c in CANDIDATE_COLUMNS if c not in columns]
+    if missing:
+        raise DataError(f"candidates file lacks columns {missing}", path=str(path))
+    if data is None:
+        data = mined_data(path, split=split, corpus=corpus)
+    doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
+
+    def lookup(record: dict, where: str, column: str) -> list[int]:
+        out = []
+        for d in record.get(column) or []:
+            if d not in doc_index:
+                raise DataError(f"{where}: {column} has id {d!r}, which is not in the corpus", path=str(path))
+            out.append(doc_index[d])
+        return out
+
+    rows = []
+    for where, record in records:
+        text = record.get("query")
+        if not isinstance(text, str) or not text.strip():
+            raise DataError(f"{where}: column 'query' must be a non-empty string", path=str(path))
+        positives = lookup(record, where, "positive_ids")
+        if not positives:
+            raise DataError(f"{where}: positive_ids is empty", path=str(path))
+        candidates = lookup(record, where, "candidate_ids")
+        kept = [bool(k) for k in record.get("candidate_kept") or []]
+        if len(kept) != len(candidates):
+            raise DataError(f"{where}: candidate_kept has {len(kept)} values for {len(candidates)} candidates", path=str(path))
+        rows.append(
+            CandidateRow(
+                where=where,
+                query_id=str(record.get("query_id")),
+                query=text,
+                positives=positives,
+                candidates=candidates,
+                kept=kept,
+                negatives=lookup(record, where, "negative_ids"),
+                promoted=lookup(record, where, "promoted_ids") if "promoted_ids" in columns else [],
+            )
+        )
+    return CandidatesFile(path, rows, data, manifest_parameters(path))
+
+
+def order_pool(
+    candidates: Sequence[int], kept: Sequence[bool], negatives: Sequence[int], *, pool: str, sampling: str
+) -> list[int]:
+    """A query's pool of negatives for training, in the order ``sampling`` reads it.
+
+    ``pool="kept"`` keeps the candidates every filter kept, ``"all"`` every candidate of the rank
+    window. With ``sampling="top"`` (a static set: the first ``n`` are the negatives) the mined
+    choice comes first, because it honours what the pool does not say by itself (``range_min``,
+    the selection); the rest of the pool follows in rank order. ``"random"`` draws from the pool,
+    so its order does not matter and stays the rank order.
+    """
+    if pool not in POOLS:
+        raise ValueError(f"pool must be one of {POOLS}, got {pool!r}")
+    chosen = list(candidates) if pool == "all" else [d for d, k in zip(candidates, kept) if k]
+    if sampling == "top":
+        chosen = list(dict.fromkeys([*negatives, *chosen]))
+    return chosen
