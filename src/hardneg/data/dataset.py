@@ -81,5 +81,3 @@ def document_text(title: str | None, text: str | None) -> str:
     title = (title or "").strip()
     text = (text or "").strip()
     return f"{title} {text}".strip() if title else text
-
-

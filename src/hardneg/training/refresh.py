@@ -112,7 +112,9 @@ def window_candidates(
     return [row[w] for row, w in zip(idx, in_window)], [k[w] for k, w in zip(keep, in_window)]
 
 
-def kept_candidates(ranked: Candidates, positives: Sequence[Sequence[int]], positive_score: np.ndarray, **window: Any) -> list[np.ndarray]:
+def kept_candidates(
+    ranked: Candidates, positives: Sequence[Sequence[int]], positive_score: np.ndarray, **window: Any
+) -> list[np.ndarray]:
     """Per query, the ranked candidates of :func:`window_candidates` that every filter keeps."""
     candidates, kept = window_candidates(ranked, positives, positive_score, **window)
     return [c[k] for c, k in zip(candidates, kept)]
