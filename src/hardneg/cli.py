@@ -48,7 +48,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from hardneg import __version__
+    from hardneg._version import __version__
 
     parser = argparse.ArgumentParser(prog="hardneg", description="Hard, clean negatives for dense-retrieval training.")
     parser.add_argument("--version", action="version", version=f"hardneg {__version__}")

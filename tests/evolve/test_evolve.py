@@ -110,7 +110,7 @@ def test_cli_evolve(tiny_model, cache_dir, tmp_path, capsys):
     assert len(summary["rounds"]) == 1 and summary["rounds"][0]["audit"] is None
 
 
-def test_audit_rate_is_recorded_when_the_audit_exists(tiny_model, cache_dir, tmp_path, monkeypatch):
+def test_audit_rate_is_recorded_each_round(tiny_model, cache_dir, tmp_path, monkeypatch):
     import sys
     import types
 

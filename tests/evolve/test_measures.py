@@ -8,8 +8,8 @@ import pytest
 from hardneg.candidates import Candidates
 from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
-from hardneg.evolution.hardness import negative_ranks, summarize
 from hardneg.evolution.splits import held_out
+from hardneg.hardness import negative_ranks, summarize
 from hardneg.training.refresh import build_pool, kept_candidates, overlap_at_k, rank_pool
 
 

@@ -192,9 +192,6 @@ def test_conflict_free_sampler_is_used_when_installed(tiny_model, tmp_path, monk
     )
     train("demo", tmp_path / "m", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
     assert made and made[0][0] is None and made[0][1].query_ids  # pairs input: no candidates file, the data itself
-    monkeypatch.setitem(sys.modules, "hardneg.training.batch_hygiene", None)
-    with pytest.raises(ConfigError, match="batch_hygiene"):
-        train("demo", tmp_path / "m2", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
 
 
 def test_triplet_rows_from_a_dataset_folder(tiny_model, cache_dir, tmp_path):

@@ -45,6 +45,7 @@ from hardneg.data import RetrievalData
 from hardneg.errors import DataError
 from hardneg.mining.config import MineConfig
 from hardneg.mining.presets import make_config
+from hardneg.options import EncodingOptions, values_of
 
 Z95 = 1.959963984540054
 
@@ -276,42 +277,27 @@ def negative_hardness(config: MineConfig, hidden: HiddenPositives, negatives: di
     empty = {"count": 0, "mean_rank": None, "median_rank": None, "mean_score": None, "model": None}
     if not queries:
         return empty
-    from hardneg.encoding.encode import Encoder, default_cache_dir
-    from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_name
+    from hardneg.encoding.retriever import DenseRetriever
+    from hardneg.hardness import negative_ranks
 
-    c = config
-    model = load_model(c.model, device=c.device, max_seq_length=c.max_seq_length, trust_remote_code=c.trust_remote_code)
-    cache = (Path(c.cache_dir) if c.cache_dir else default_cache_dir()) if c.use_cache else None
-    encoder = Encoder(
-        model,
-        fingerprint_model(model),
-        batch_size=c.batch_size,
-        query_prompt=c.query_prompt,
-        document_prompt=c.document_prompt,
-        cache_dir=cache,
-        shard_size=c.shard_size,
-        show_progress=False,
-    )
+    options = EncodingOptions(**{**values_of(config, EncodingOptions), "show_progress": False})
+    retriever = DenseRetriever.load(options, shard_size=config.shard_size)
     data = hidden.data
-    q_emb = encoder.encode([data.query_texts[q] for q in queries], "query").to_array()
-    docs = encoder.encode(data.corpus_texts, "document")
-    neg = [negatives[q] for q in queries]
-    scores = [q_emb[i] @ docs.rows(neg[i]).T for i in range(len(queries))]
-    ranks = [np.zeros(len(s), dtype=np.int64) for s in scores]
-    for offset, shard in docs.iter_shards():
-        sims = q_emb @ np.asarray(shard).T  # (queries, shard)
-        for i, q in enumerate(queries):
-            row = sims[i].copy()
-            local = np.array(hidden.all_positives[q], dtype=np.int64) - offset
-            row[local[(local >= 0) & (local < len(row))]] = -np.inf
-            ranks[i] += (row[None, :] > scores[i][:, None]).sum(axis=1)
-    all_ranks = np.concatenate(ranks)
+    q_emb = retriever.encode_queries([data.query_texts[q] for q in queries])
+    docs = retriever.encode_documents(data.corpus_texts)
+    width = max(len(negatives[q]) for q in queries)
+    padded = np.full((len(queries), width), -1, dtype=np.int64)
+    for i, q in enumerate(queries):
+        padded[i, : len(negatives[q])] = negatives[q]
+    # the hidden positive counts as a positive here: it is one, only unlabelled for the miner
+    ranks, scores = negative_ranks(q_emb, docs, padded, [hidden.all_positives[q] for q in queries])
+    found = np.isfinite(ranks)
     return {
-        "count": int(all_ranks.size),
-        "mean_rank": round(float(all_ranks.mean()), 2),
-        "median_rank": float(np.median(all_ranks)),
-        "mean_score": round(float(np.concatenate(scores).mean()), 4),
-        "model": resolve_model_name(c.model),
+        "count": int(found.sum()),
+        "mean_rank": round(float(ranks[found].mean()), 2),
+        "median_rank": float(np.median(ranks[found])),
+        "mean_score": round(float(scores[found].mean()), 4),
+        "model": retriever.info["model"],
     }
 
 

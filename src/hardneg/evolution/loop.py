@@ -98,9 +98,7 @@ class EvolveConfig(EncodingOptions):
         None, "JSON object of hardneg train parameters for every round, e.g. '{\"max_steps\": 30}'", group="loop"
     )
     staleness_k: int = _f(100, "staleness: share of a round's negatives still in the next model's top k", group="loop")
-    audit: bool = _f(
-        True, "record the false-negative audit rate of each round's mining (when hardneg.defence.audit exists)", group="loop"
-    )
+    audit: bool = _f(True, "record the false-negative audit rate of each round's mining (hardneg.defence.audit)", group="loop")
     seed: int = _f(42, "seed of the dev split, mining and training", group="loop")
 
     def __post_init__(self) -> None:

@@ -3,9 +3,8 @@
 - :func:`chosen_negatives` reads the negatives mining chose (``negative_ids`` of a candidates
   file) as corpus indices aligned with a query list;
 - :func:`measure_negatives` puts ranks and scores on them under the model that mined them
-  (hardness) and under the model trained on them (staleness), see :mod:`hardneg.evolution.hardness`;
-- :func:`audit_rate` runs the false-negative audit of the round's mining configuration when the
-  ``hardneg.defence.audit`` module is installed, and returns ``None`` otherwise.
+  (hardness) and under the model trained on them (staleness), see :mod:`hardneg.hardness`;
+- :func:`audit_rate` runs the false-negative audit of the round's mining configuration.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ import numpy as np
 from hardneg.candidates_file import read_candidates
 from hardneg.data import RetrievalData
 from hardneg.encoding.retriever import DenseRetriever
-from hardneg.evolution.hardness import negative_ranks, positive_scores, summarize
+from hardneg.hardness import negative_ranks, positive_scores, summarize
 from hardneg.mining.config import FIELDS as MINE_FIELDS
 
 
@@ -59,12 +58,10 @@ def measure_negatives(
     return out, scores
 
 
-def audit_rate(data: str, *, preset: str, split: str, mine_params: dict[str, Any], **overrides: Any) -> dict[str, Any] | None:
-    """The false-negative rate of a mining configuration, or ``None`` without ``hardneg.defence.audit``."""
-    try:
-        from hardneg.defence.audit import audit
-    except ImportError:
-        return None
+def audit_rate(data: str, *, preset: str, split: str, mine_params: dict[str, Any], **overrides: Any) -> dict[str, Any]:
+    """The false-negative rate of a mining configuration (:mod:`hardneg.defence.audit`)."""
+    from hardneg.defence.audit import audit
+
     params = {k: v for k, v in mine_params.items() if k in MINE_FIELDS}
     params.update(overrides)
     result = audit(data, preset=preset, split=split, **params)

@@ -42,7 +42,7 @@ class MinedBatches:
         self.done: set[int] = set()
         self.reused = 0
         if c.out and c.resume:
-            from hardneg import __version__
+            from hardneg._version import __version__
 
             key = run_key(c.to_dict(), inputs=miner.batch_miner.data.inputs, model=miner.model_info, code=__version__)
             self.store = PartStore(c.cache_root / "runs", c.out, key)

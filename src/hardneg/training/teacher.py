@@ -102,11 +102,10 @@ def training_pairs(c: TeacherConfig):
             )
         return table, {"negatives": str(path)}, {"pairs": str(path)}
 
-    from hardneg.data import load_data
     from hardneg.mining.presets import make_config
     from hardneg.mining.run import Miner
 
-    data = load_data(c.data, split=c.split, anchor_column=c.anchor_column, positive_column=c.positive_column, corpus=c.corpus)
+    data = c.load_data()
     inputs = dict(data.inputs)
     if c.hide_audit_positives:
         from hardneg.defence.audit import without_hidden

@@ -80,7 +80,7 @@ class TrainConfig(ModelOptions):
     batch_sampler: str = _f(
         "no-duplicates",
         "no-duplicates keeps a text from appearing twice in a batch (a duplicate would be a false in-batch negative); "
-        "conflict-free also keeps related queries apart (hardneg.training.batch_hygiene, when installed)",
+        "conflict-free also keeps related queries apart (hardneg.training.batch_hygiene)",
         choices=BATCH_SAMPLERS,
         group="training",
     )
@@ -212,10 +212,8 @@ class Trainer:
             return BatchSamplers.NO_DUPLICATES
         if c.batch_sampler == "default":
             return BatchSamplers.BATCH_SAMPLER
-        try:
-            from hardneg.training.batch_hygiene import ConflictFreeBatchSampler
-        except ImportError as exc:
-            raise ConfigError("batch_sampler='conflict-free' needs the hardneg.training.batch_hygiene module") from exc
+        from hardneg.training.batch_hygiene import ConflictFreeBatchSampler
+
         candidates = c.data if training_input.kind == "candidates" else None
         return ConflictFreeBatchSampler.factory(candidates=candidates, data=training_input.data)
 
