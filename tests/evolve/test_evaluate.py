@@ -61,7 +61,7 @@ def test_graded_qrels_keep_their_grades(tmp_path):
 
 def test_config_rejects_bad_values():
     with pytest.raises(ConfigError, match="precision"):
-        EvalConfig(precision="int8")
+        EvalConfig(precision="fp8")
     with pytest.raises(ConfigError, match="batch_size"):
         EvalConfig(batch_size=0)
 
