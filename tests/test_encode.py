@@ -96,8 +96,8 @@ def test_mining_twice_encodes_nothing_the_second_time(tiny_beir, tmp_path):
 def test_mining_with_changed_weights_encodes_again(tiny_beir, tmp_path, model, perturbed, monkeypatch):
     kwargs = dict(preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
     base = hardneg.mine(tiny_beir, **kwargs)
-    mine_module = importlib.import_module("hardneg.mining.run")  # hardneg.mining.run is also the function's name
-    monkeypatch.setattr(mine_module, "load_model", lambda *args, **kw: perturbed)
+    retriever_module = importlib.import_module("hardneg.encoding.retriever")  # where the miner loads its model
+    monkeypatch.setattr(retriever_module, "load_model", lambda *args, **kw: perturbed)
     tuned = hardneg.mine(tiny_beir, **kwargs)
     assert tuned.summary["texts_encoded"] == 34 and tuned.summary["texts_from_cache"] == 0
     assert tuned.manifest["model"]["fingerprint"] == fingerprint_model(perturbed) != base.manifest["model"]["fingerprint"]
