@@ -18,7 +18,7 @@ import numpy as np
 from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
 from hardneg.data import RetrievalData
-from hardneg.filters import CandidateFilter, FilterContext, member_mask, rank_window
+from hardneg.filters import VERDICTS, CandidateFilter, FilterContext, member_mask, rank_window
 from hardneg.mining.config import MineConfig
 from hardneg.mining.summary import quantiles
 from hardneg.scoring import NoScorer, Scorer
@@ -28,6 +28,29 @@ from hardneg.text import normalize_text
 if TYPE_CHECKING:
     from hardneg.encoding.encode import Encoder
     from hardneg.writers import RowBuilder
+
+
+VERDICT_CODE = {name: code for code, name in enumerate(VERDICTS)}
+
+
+def verdict_codes(masks: dict, chosen_positions: np.ndarray) -> np.ndarray:
+    """Per searched candidate, its :data:`VERDICTS` code from :meth:`BatchMiner._evaluate`'s masks.
+
+    ``chosen_positions``: (queries, n) positions into the searched candidates, ``-1`` where a query is short.
+    """
+    codes = np.full(masks["valid"].shape, VERDICT_CODE["beyond_window"], dtype=np.int8)
+    codes[masks["keep"]] = VERDICT_CODE["kept"]
+    # reversed so that the first filter to drop a candidate names it
+    for name, mask in reversed(list(masks["dropped"].items())):
+        if name not in VERDICT_CODE:
+            raise ValueError(f"filter {name!r} has no verdict in hardneg.mining.batch.VERDICTS")
+        codes[mask] = VERDICT_CODE[name]
+    codes[masks["is_pos_text"]] = VERDICT_CODE["known_positive_text"]
+    codes[masks["is_pos_id"]] = VERDICT_CODE["known_positive_id"]
+    rows, cols = np.nonzero(chosen_positions >= 0)
+    codes[rows, chosen_positions[rows, cols]] = VERDICT_CODE["chosen"]
+    codes[~masks["valid"]] = -1
+    return codes
 
 
 @dataclass
@@ -62,7 +85,13 @@ class MinedBatch:
     promoted: list[np.ndarray] | None = None
     """Per query, candidates promoted to positives by the teacher (RocketQA t_pos); ``None`` without promotion."""
     promoted_scores: list[np.ndarray] | None = None
-
+    verdicts: np.ndarray | None = None
+    """(queries, depth) int8 codes into :data:`VERDICTS`: what became of each searched candidate."""
+    excluded: np.ndarray | None = None
+    """(queries, depth) the searched candidates that never entered the rank window (known positives,
+    near duplicates, candidates beyond the window), at their search positions; ``-1`` elsewhere."""
+    teacher_scores: np.ndarray | None = None
+    """(queries, depth) the teacher's score of each candidate (NaN where it scored none); ``None`` without a teacher."""
 
 
 @dataclass
@@ -220,6 +249,7 @@ class BatchMiner:
             self.defence.promoted_of(cands.indices, masks["teacher_scores"], masks["dropped"]) if self.defence else (None, None)
         )
         in_window = masks["in_window"]
+        teacher_scores = masks["teacher_scores"]
         return MinedBatch(
             queries,
             positive_scores,
@@ -230,6 +260,9 @@ class BatchMiner:
             masks["keep"],
             promoted=promoted,
             promoted_scores=promoted_scores,
+            verdicts=verdict_codes(masks, chosen),
+            excluded=np.where(masks["valid"] & ~in_window, cands.indices, -1),
+            teacher_scores=None if teacher_scores is None else np.asarray(teacher_scores, dtype=np.float32),
         )
 
     def _search(self, queries: np.ndarray, depth: int) -> Candidates:

@@ -151,7 +151,8 @@ class Miner:
         n = c.num_negatives if c.sampler != "none" else 0
         sources = miner.defence is not None and miner.defence.promotes
         builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
-        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
+        teacher_scores = miner.defence is not None and miner.defence.teacher is not None
+        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources, teacher_scores=teacher_scores)
         stats = miner.new_stats()
 
         batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
