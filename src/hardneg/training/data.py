@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
-from hardneg.errors import DataError
+from hardneg.errors import ConfigError, DataError
 from hardneg.io import iter_jsonl
 from hardneg.training.negative_pool import NegativePool
 
@@ -101,11 +101,17 @@ def load_training_input(
     pool: str = "kept",
     sampling: str = "auto",
     seed: int = 42,
+    extra_positives: str | None = None,
 ) -> TrainingInput:
-    """Read ``data`` (see the module docstring) into a :class:`TrainingInput`."""
+    """Read ``data`` (see the module docstring) into a :class:`TrainingInput`.
+
+    ``extra_positives``: a qrels-style TSV of more positives (:mod:`hardneg.data.extra_positives`); they
+    train as positives and are removed from a candidates file's negatives. Rows of texts (n-tuple,
+    triplet) carry no ids to match it against, so it needs a candidates file, ``demo`` or a BEIR folder.
+    """
     path = Path(data)
     if data == DEMO_NAME or _is_beir(path):
-        return _from_pairs(load_data(data, split=split))
+        return _from_pairs(load_data(data, split=split, extra_positives=extra_positives))
     if not path.exists():
         raise DataError(
             "training data not found: pass a mined file/folder, a candidates file, 'demo' or a BEIR folder", path=data
@@ -116,8 +122,13 @@ def load_training_input(
     if "candidate_ids" in columns:
         return _from_candidates(
             path, columns, rows, split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed,
-            sampling=sampling,
+            sampling=sampling, extra_positives=extra_positives,
         )  # fmt: skip
+    if extra_positives:
+        raise ConfigError(
+            "extra_positives names documents by id: train from a candidates file, 'demo' or a BEIR folder, "
+            f"not from rows of texts ({path})"
+        )
     return _from_mined_rows(path, columns, rows, num_negatives=num_negatives)
 
 
@@ -171,10 +182,10 @@ def _mining_parameters(path: Path) -> dict[str, Any] | None:
     return json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {})
 
 
-def _mined_data(path: Path, split: str, corpus: str | None) -> RetrievalData:
+def _mined_data(path: Path, split: str, corpus: str | None, extra_positives: str | None = None) -> RetrievalData:
     """The corpus a candidates file refers to: ``corpus`` when given, else the data its manifest names."""
     if corpus is not None:
-        return load_data(corpus, split=split)
+        return load_data(corpus, split=split, extra_positives=extra_positives)
     params = _mining_parameters(path)
     if params is None:
         manifest = path.with_name(path.name + ".manifest.json")
@@ -190,6 +201,7 @@ def _mined_data(path: Path, split: str, corpus: str | None) -> RetrievalData:
         positive_column=params.get("positive_column"),
         corpus=params.get("corpus"),
         on_error=params.get("on_error", "raise"),
+        extra_positives=extra_positives or params.get("extra_positives"),
     )
 
 
@@ -204,6 +216,7 @@ def _from_candidates(
     pool: str,
     seed: int,
     sampling: str = "auto",
+    extra_positives: str | None = None,
 ) -> TrainingInput:
     if pool not in POOLS:
         raise DataError(f"pool must be one of {POOLS}, got {pool!r}")
@@ -217,7 +230,9 @@ def _from_candidates(
     missing = [c for c in CANDIDATE_COLUMNS if c not in columns]
     if missing:
         raise DataError(f"candidates file lacks columns {missing}", path=str(path))
-    data = _mined_data(path, split, corpus)
+    data = _mined_data(path, split, corpus, extra_positives)
+    # with extra positives, a query's positives are the data's (its own plus the extra ones)
+    data_positives = dict(zip(data.query_ids, data.positives)) if extra_positives else {}
     doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
 
     def lookup(ids: list[str], where: str, column: str) -> list[int]:
@@ -241,10 +256,15 @@ def _from_candidates(
         kept = record.get("candidate_kept") or []
         if len(kept) != len(cands):
             raise DataError(f"{where}: candidate_kept has {len(kept)} values for {len(cands)} candidates", path=str(path))
+        extra = [d for d in data_positives.get(str(record.get("query_id")), []) if d not in pos]
+        if extra:
+            pos = pos + extra
+            kept = [k for d, k in zip(cands, kept) if d not in extra]
+            cands = [d for d in cands if d not in extra]
         everything.append(cands)
         if pool == "kept":
             cands = [d for d, k in zip(cands, kept) if k]
-        mined = lookup(record.get("negative_ids"), where, "negative_ids")
+        mined = [d for d in lookup(record.get("negative_ids"), where, "negative_ids") if d not in extra]
         if sampling == "top":
             # the mined choice first (it honours range_min and the miner's filters), then the rest of the pool
             cands = list(dict.fromkeys(mined + cands))
