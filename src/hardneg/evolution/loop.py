@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -269,8 +268,7 @@ class Evolution:
                 stopped = f"dev nDCG@10 did not improve for {c.patience} round(s)"
                 break
         summary = self._write_summary(base, records, best_round, stopped)
-        if c.show_progress:
-            print(format_rounds(summary), file=sys.stderr)
+        logger.info("%s", format_rounds(summary))
         return EvolveResult(self.run_dir, summary)
 
     def _round_dir(self, r: int) -> Path:

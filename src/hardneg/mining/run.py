@@ -11,7 +11,6 @@ never by queries × corpus.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,11 +74,20 @@ def manifest_path_for(out: str | Path) -> Path:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig, *, teacher: Any = None, embeddings: PrecomputedEmbeddings | None = None):
+    def __init__(
+        self,
+        config: MineConfig,
+        *,
+        teacher: Any = None,
+        embeddings: PrecomputedEmbeddings | None = None,
+        log_summary: bool = True,
+    ):
         """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
         (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
-        document embeddings to search instead of encoding with a model."""
+        document embeddings to search instead of encoding with a model. ``log_summary``: log the end-of-run
+        summary at INFO (``False``: at DEBUG, for a run inside another command, such as the audit's)."""
         self.config = config
+        self.log_summary = log_summary
         self.teacher = teacher
         self.embeddings = embeddings
         self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
@@ -185,8 +193,7 @@ class Miner:
             result.out = Path(c.out)
             result.manifest_path = manifest_path_for(c.out)
             write_json_atomic(result.manifest_path, manifest)
-        if c.show_progress:
-            print(format_summary(summary), file=sys.stderr)
+        logger.log(logging.INFO if self.log_summary else logging.DEBUG, "%s", format_summary(summary))
         return result
 
     def _write(self, batches: MinedBatches, builder: RowBuilder, schema: pa.Schema) -> tuple[int, pa.Table | None]:
