@@ -46,7 +46,7 @@ tr.kept td.verdict{color:#1e7e34}
 tr.marked td{background:#e6f4ea}
 .doc{max-width:620px}
 .positive{background:#eef6ff;padding:6px 8px;margin:4px 0;font-size:13px;border-left:3px solid #1f77b4}
-#bar{position:sticky;top:0;background:#fafafa;padding:6px 0;display:flex;gap:10px;align-items:center}
+#bar{position:fixed;bottom:12px;right:16px;background:#fff;border:1px solid #ccc;padding:8px 12px;display:flex;gap:10px;align-items:center;box-shadow:0 1px 4px rgba(0,0,0,.15);font-size:13px}
 .note{color:#666;font-size:12px}
 """
 
@@ -190,7 +190,7 @@ def render_page(
 <section id="detail"><p class="note">Pick a query. Tick "relevant?" on a candidate that answers it; download the marks and
 pass them to <code>hardneg mine --extra-positives {MARKS_FILE}</code> (also train, evolve, audit).</p></section>
 </main>
-<div id="bar" style="position:fixed;bottom:0;right:0;padding:8px 14px;background:#fff;border:1px solid #ddd">
+<div id="bar">
 <span id="mark-count"></span><button id="download" type="button">download marks ({MARKS_FILE})</button>
 </div>
 <script type="application/json" id="inspect-data">{payload}</script>

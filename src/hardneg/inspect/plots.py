@@ -19,7 +19,7 @@ POSITIVE, NEGATIVE, BAR = "#1f77b4", "#d62728", "#6b6b6b"
 def _frame(title: str, body: str, x_label: str, y_label: str) -> str:
     return (
         f'<svg class="plot" role="img" aria-label="{html.escape(title)}" viewBox="0 0 {WIDTH} {HEIGHT + 30}" '
-        f'width="{WIDTH}" height="{HEIGHT + 30}" xmlns="http://www.w3.org/2000/svg">'
+        f'width="{WIDTH}" height="{HEIGHT + 30}">'
         f'<text x="{WIDTH / 2}" y="14" text-anchor="middle" font-size="13" font-weight="bold">{html.escape(title)}</text>'
         f'<line x1="{PAD}" y1="{HEIGHT}" x2="{WIDTH - 8}" y2="{HEIGHT}" stroke="#333"/>'
         f'<line x1="{PAD}" y1="24" x2="{PAD}" y2="{HEIGHT}" stroke="#333"/>'
