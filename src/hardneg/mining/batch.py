@@ -8,6 +8,7 @@ rows are the same wherever it was mined.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -24,6 +25,8 @@ from hardneg.mining.summary import quantiles
 from hardneg.scoring import NoScorer, Scorer
 from hardneg.selection import Selection, SelectionContext, id_hashes
 from hardneg.text import normalize_text
+
+logger = logging.getLogger(__name__)
 
 if TYPE_CHECKING:
     from hardneg.encoding.encode import Encoder
@@ -166,6 +169,15 @@ class BatchMiner:
         self.timer = Timer()
         stats = self.new_stats()
         mined = self._mine_batch(queries, n, stats)
+        if logger.isEnabledFor(logging.DEBUG):
+            found = (mined.negatives >= 0).sum(1) if mined.negatives.size else np.zeros(len(queries), int)
+            logger.debug(
+                "batch of %d queries (first %s): searched to depth %d, %d window(s) widened, negatives per query "
+                "min %d mean %.2f of %d; seconds %s",
+                len(queries), self.data.query_ids[queries[0]], mined.candidates.shape[1], len(stats.widened),
+                int(found.min()) if found.size else 0, float(found.mean()) if found.size else 0.0, n,
+                " ".join(f"{k} {v:.3f}" for k, v in self.timer.seconds.items()),
+            )  # fmt: skip
         return BatchResult(mined, stats, self.timer.seconds)
 
     def new_stats(self) -> MiningStats:
@@ -220,6 +232,7 @@ class BatchMiner:
                 stats.widened.extend(int(q) for q in queries[widen])
             depth = min(depth * 2, limit)
             rows = np.nonzero(pending)[0]
+            logger.debug("%d queries have too few survivors: searching deeper, to depth %d", len(rows), depth)
             deeper = self._search(queries[rows], depth)
             cands = pad_to(cands, depth)
             cands.indices[rows], cands.scores[rows] = deeper.indices, deeper.scores

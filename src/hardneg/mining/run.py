@@ -112,6 +112,11 @@ class Miner:
         with self.timer("encode"):
             queries = self.engine.encode(self.encoder, data.query_texts, "query").to_array()
             docs = self.engine.encode(self.encoder, data.corpus_texts, "document")
+        logger.debug(
+            "encoded %d queries and %d documents (dimension %d) in %.2f s; %d texts encoded, %d from the cache",
+            len(data.query_texts), len(data.corpus_texts), queries.shape[1], self.timer.seconds["encode"],
+            self.encoder.stats.encoded, self.encoder.stats.cached,
+        )  # fmt: skip
         return queries, docs
 
     def prepare(self, data: RetrievalData) -> BatchMiner:
@@ -127,6 +132,9 @@ class Miner:
             timer=self.timer,
         )
         self.index_report = built.index_report
+        logger.debug(
+            "candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if needs_dense(c) else "-"
+        )
         # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
         with self.timer("defence"):
             defence = Defence.from_config(c, data, cache_dir=c.cache_root, teacher=self.teacher)
@@ -155,7 +163,15 @@ class Miner:
         with self.timer("load_data"):
             if data is None:
                 data = c.load_data()
+        logger.debug(
+            "data %s: %d queries, %d documents, %d pairs, loaded in %.2f s",
+            c.data, len(data.query_ids), len(data.corpus_ids), data.num_pairs, self.timer.seconds["load_data"],
+        )  # fmt: skip
         self.batch_miner = miner = self.prepare(data)
+        logger.debug(
+            "filters: %s; selection %s; %d negatives per query",
+            ", ".join(miner.filter_names) or "none", c.selection, c.num_negatives if c.sampler != "none" else 0,
+        )  # fmt: skip
         n = c.num_negatives if c.sampler != "none" else 0
         sources = miner.defence is not None and miner.defence.promotes
         builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
