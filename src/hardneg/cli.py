@@ -377,6 +377,9 @@ COMMANDS = {
 NOISY_LOGGERS = ("sentence_transformers", "transformers", "httpx", "urllib3", "bm25s", "faiss", "datasets", "filelock")
 
 
+_HANDLER_NAME = "hardneg-cli"
+
+
 class _Formatter(logging.Formatter):
     """INFO lines as they are (the summaries read as text); other levels with their level and logger."""
 
@@ -395,8 +398,10 @@ def configure_output(ns: argparse.Namespace) -> bool:
     level = logging.DEBUG if _flag(ns, "verbose") else logging.WARNING if _flag(ns, "quiet") else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(_Formatter("%(message)s"))
+    handler.set_name(_HANDLER_NAME)
     root = logging.getLogger()
-    root.handlers[:] = [handler]
+    # replace only the handler an earlier call installed (a host's own handlers stay)
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
     root.setLevel(level)
     for noisy in NOISY_LOGGERS:
         logging.getLogger(noisy).setLevel(logging.WARNING)
