@@ -193,6 +193,8 @@ class Miner:
             summary.update(defence.summary())
             if defence.teacher is not None:
                 model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
+        if c.extra_positives:
+            summary["extra_positives"] = data.extra_positives
         summary["batches_resumed"] = batches.reused
         if self.index_report:
             summary["index"] = self.index_report

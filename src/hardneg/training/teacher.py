@@ -106,7 +106,14 @@ def training_pairs(c: TeacherConfig):
     from hardneg.mining.presets import make_config
     from hardneg.mining.run import Miner
 
-    data = load_data(c.data, split=c.split, anchor_column=c.anchor_column, positive_column=c.positive_column, corpus=c.corpus)
+    data = load_data(
+        c.data,
+        split=c.split,
+        anchor_column=c.anchor_column,
+        positive_column=c.positive_column,
+        corpus=c.corpus,
+        extra_positives=c.extra_positives,
+    )
     inputs = dict(data.inputs)
     if c.hide_audit_positives:
         from hardneg.defence.audit import without_hidden
