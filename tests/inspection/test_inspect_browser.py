@@ -85,3 +85,25 @@ def test_search_sort_mark_download_and_mine_again(demo_candidates, tmp_path, cap
     assert not set(marked) & set(after["negative_ids"])
     assert not set(marked) & set(after["candidate_ids"])
     assert set(marked) <= set(after["positive_ids"])
+
+
+def test_served_page_loads_each_query_when_opened(demo_candidates, tmp_path):
+    import threading
+
+    from hardneg.inspect.serve import make_server
+
+    server = make_server(demo_candidates, port=0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    try:
+        with Browser(tmp_path / "profile") as browser:
+            browser.navigate(f"http://127.0.0.1:{server.server_address[1]}/")
+            assert browser.evaluate("document.querySelectorAll('#queries li').length") == 36
+            browser.click("#queries li:nth-child(3)")
+            browser.wait_for("document.querySelectorAll('#candidates tr[data-verdict=chosen]').length === 3")
+            wanted = browser.evaluate("document.querySelectorAll('#queries li')[2].dataset.id")
+            assert browser.evaluate("document.querySelector('#detail h2').textContent").startswith(wanted)
+            assert "(text not in the page)" not in browser.evaluate("document.querySelector('#candidates').textContent")
+            assert not browser.console, browser.console
+    finally:
+        server.shutdown()
+        server.server_close()
