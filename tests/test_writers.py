@@ -36,6 +36,10 @@ COLUMNS = {
         "candidate_scores",
         "candidate_kept",
         "negative_ids",
+        "candidate_verdicts",
+        "excluded_ids",
+        "excluded_scores",
+        "excluded_verdicts",
     ],
 }
 SCORE_COLUMN = {"n-tuple": "score", "triplet": "score", "labeled-pair": "score", "labeled-list": "scores"}

@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
-from hardneg.data.tables import read_rows
+from hardneg.data.tables import Records
 from hardneg.errors import DataError
 
 CANDIDATE_COLUMNS = ("query_id", "query", "positive_ids", "candidate_ids", "candidate_kept", "negative_ids")
@@ -55,18 +55,30 @@ class CandidatesFile:
     """The mining parameters from the file's manifest, when it has one."""
 
 
-def manifest_parameters(path: Path) -> dict[str, Any] | None:
-    """The ``parameters`` of ``<path>.manifest.json``, or ``None`` without a manifest."""
+def read_manifest(path: Path) -> dict[str, Any]:
+    """The manifest written beside a candidates file (``{}`` when there is none)."""
     manifest = path.with_name(path.name + ".manifest.json")
     if not manifest.is_file():
-        return None
-    return json.loads(manifest.read_text(encoding="utf-8")).get("parameters", {})
+        return {}
+    try:
+        return json.loads(manifest.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as exc:
+        raise DataError(f"manifest is not JSON: {exc.msg} at line {exc.lineno}", path=str(manifest)) from exc
 
 
-def mined_data(path: Path, *, split: str = "train", corpus: str | None = None) -> RetrievalData:
-    """The corpus a candidates file refers to: ``corpus`` when given, else the data its manifest names."""
+def manifest_parameters(path: Path) -> dict[str, Any] | None:
+    """The ``parameters`` of ``<path>.manifest.json``, or ``None`` without a manifest."""
+    manifest = read_manifest(path)
+    return manifest.get("parameters", {}) if manifest else None
+
+
+def mined_data(
+    path: Path, *, split: str = "train", corpus: str | None = None, extra_positives: str | None = None
+) -> RetrievalData:
+    """The corpus a candidates file refers to: ``corpus`` when given, else the data its manifest names
+    (with the extra positives it was mined with, or ``extra_positives`` when given)."""
     if corpus is not None:
-        return load_data(corpus, split=split)
+        return load_data(corpus, split=split, extra_positives=extra_positives)
     params = manifest_parameters(path)
     if params is None:
         manifest = path.with_name(path.name + ".manifest.json")
@@ -82,6 +94,7 @@ def mined_data(path: Path, *, split: str = "train", corpus: str | None = None) -
         positive_column=params.get("positive_column"),
         corpus=params.get("corpus"),
         on_error=params.get("on_error", "raise"),
+        extra_positives=extra_positives or params.get("extra_positives"),
     )
 
 
@@ -92,19 +105,25 @@ def read_candidates(
     split: str = "train",
     corpus: str | None = None,
     table: tuple[list[str], list[tuple[str, dict]]] | None = None,
+    extra_positives: str | None = None,
 ) -> CandidatesFile:
     """Read a candidates file (parquet, JSONL or dataset folder); ids become corpus indices of ``data``
     (default: the data :func:`mined_data` finds). An unknown id is an error naming the row and column.
-    ``table``: the file's ``(columns, rows)`` when the caller has already read them."""
+    ``table``: the file's ``(columns, rows)`` when the caller has already read them. ``extra_positives``:
+    a qrels-style TSV of documents found relevant after mining (:mod:`hardneg.data.extra_positives`); they
+    join their query's positives and leave its candidates and chosen negatives."""
     path = Path(path)
-    if table is None and not path.exists():
-        raise DataError("candidates file not found", path=str(path))
-    columns, records = table if table is not None else read_rows(path)
+    if table is None:
+        raw = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
+        table = raw.columns, [(raw.where(i), record) for i, record in enumerate(raw.rows())]
+    columns, records = table
     missing = [c for c in CANDIDATE_COLUMNS if c not in columns]
     if missing:
         raise DataError(f"candidates file lacks columns {missing}", path=str(path))
     if data is None:
-        data = mined_data(path, split=split, corpus=corpus)
+        data = mined_data(path, split=split, corpus=corpus, extra_positives=extra_positives)
+    # with extra positives, a query's positives are the data's (its own plus the extra ones)
+    data_positives = dict(zip(data.query_ids, data.positives)) if extra_positives else {}
     doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
 
     def lookup(record: dict, where: str, column: str) -> list[int]:
@@ -127,15 +146,23 @@ def read_candidates(
         kept = [bool(k) for k in record.get("candidate_kept") or []]
         if len(kept) != len(candidates):
             raise DataError(f"{where}: candidate_kept has {len(kept)} values for {len(candidates)} candidates", path=str(path))
+        negatives = lookup(record, where, "negative_ids")
+        query_id = str(record.get("query_id"))
+        extra = [d for d in data_positives.get(query_id, []) if d not in positives]
+        if extra:
+            positives = positives + extra
+            kept = [k for d, k in zip(candidates, kept) if d not in extra]
+            candidates = [d for d in candidates if d not in extra]
+            negatives = [d for d in negatives if d not in extra]
         rows.append(
             CandidateRow(
                 where=where,
-                query_id=str(record.get("query_id")),
+                query_id=query_id,
                 query=text,
                 positives=positives,
                 candidates=candidates,
                 kept=kept,
-                negatives=lookup(record, where, "negative_ids"),
+                negatives=negatives,
                 promoted=lookup(record, where, "promoted_ids") if "promoted_ids" in columns else [],
             )
         )

@@ -4,21 +4,32 @@ Python API takes, so ``--range-max 50`` and ``mine(range_max=50)`` are one param
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
+import functools
 import json
 import logging
+import os
 import sys
 import typing
 from collections.abc import Sequence
+from typing import Any
 
 from hardneg.errors import HardnegError
 from hardneg.mining.config import FIELDS, MineConfig
 
+logger = logging.getLogger("hardneg")
 AUDIT_SKIP = ("out", "output_format", "include_scores", "audit")
 
 
-def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence[str] = ()) -> None:
-    """One flag per dataclass field; defaults are SUPPRESSed so only given flags override a preset."""
+def add_dataclass_arguments(
+    parser: argparse.ArgumentParser, cls, skip: Sequence[str] = (), *, preset: tuple[str, dict] | None = None
+) -> None:
+    """One flag per dataclass field; defaults are SUPPRESSed so only given flags override a preset.
+
+    ``preset``: ``(name, values)`` of the preset that applies when ``--preset`` is not given; help then
+    shows the value that preset sets, not the dataclass default it overrides.
+    """
     hints = typing.get_type_hints(cls)
     groups: dict[str, argparse._ArgumentGroup] = {}
     for f in dataclasses.fields(cls):
@@ -32,7 +43,11 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence
         base = next((a for a in args if a is not type(None)), hint) if args else hint
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
-        if f.default is not dataclasses.MISSING and f.default is not None:
+        if preset is not None and f.name == "preset":
+            help_text += f" (default: {preset[0]})"
+        elif preset is not None and f.name in preset[1]:
+            help_text += f" (default: from --preset; {preset[0]!r} sets {preset[1][f.name]})"
+        elif f.default is not dataclasses.MISSING and f.default is not None:
             help_text += f" (default: {f.default})"
         kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}  # argparse %-formats help
         if base is bool:
@@ -47,98 +62,169 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence
         group.add_argument(flag, **kwargs)
 
 
+def common_options() -> argparse.ArgumentParser:
+    """The flags every command takes: output (--json), verbosity (-q, -v) and progress bars.
+
+    Their defaults are SUPPRESSed, so a flag given before the command (``hardneg -v mine``) is not
+    reset by the command's own parser; read them with :func:`_flag`.
+    """
+    common = argparse.ArgumentParser(add_help=False)
+    group = common.add_argument_group("output and logging (every command)")
+    group.add_argument(
+        "--json",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="print the result as exactly one JSON document on stdout; everything else goes to stderr",
+    )
+    group.add_argument(
+        "-q",
+        "--quiet",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="only warnings and errors on stderr, no progress bars",
+    )
+    group.add_argument(
+        "-v",
+        "--verbose",
+        action="store_true",
+        default=argparse.SUPPRESS,
+        help="DEBUG logging: per stage sizes, depths and timings",
+    )
+    group.add_argument(
+        "--progress",
+        action=argparse.BooleanOptionalAction,
+        default=argparse.SUPPRESS,
+        help="progress bars, the datasets library's too (default: only when stderr is a terminal)",
+    )
+    return common
+
+
+def _flag(ns: argparse.Namespace, name: str) -> bool:
+    return bool(getattr(ns, name, False))
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hardneg._version import __version__
+    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
 
-    parser = argparse.ArgumentParser(prog="hardneg", description="Hard, clean negatives for dense-retrieval training.")
+    common = common_options()
+    parser = argparse.ArgumentParser(
+        prog="hardneg", description="Hard, clean negatives for dense-retrieval training.", parents=[common]
+    )
     parser.add_argument("--version", action="version", version=f"hardneg {__version__}")
-    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
     sub = parser.add_subparsers(dest="command", required=True)
+    add = functools.partial(sub.add_parser, parents=[common])
 
-    mine = sub.add_parser(
+    mine = add(
         "mine",
         help="mine hard negatives for (query, positive) data",
         description="Mine hard negatives. Flags mirror hardneg.mine(); a preset sets several at once.",
     )
-    add_dataclass_arguments(mine, MineConfig)
-    mine.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
+    add_dataclass_arguments(mine, MineConfig, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
 
-    sub.add_parser("presets", help="list the presets and their values")
-    _add_defence_commands(sub)
-    _add_loop_commands(sub)
+    add("presets", help="list the presets and their values")
+    _add_defence_commands(add)
+    _add_loop_commands(add)
+    _add_inspect_command(add)
     return parser
 
 
-def _add_defence_commands(sub) -> None:
+def _add_inspect_command(add) -> None:
+    from hardneg.inspect import DEFAULT_SAMPLE
+    from hardneg.inspect.records import SUSPECT_RATIO
+
+    ins = add(
+        "inspect",
+        help="a page to see every query's mined candidates and why each was kept or dropped, and to mark false negatives",
+        description="Write one self-contained HTML page about a candidates file (hardneg mine --output-format candidates): "
+        "the run's summary and plots, then every query's positives and ranked candidates with score, verdict and a "
+        "'relevant?' mark. The marks download as a qrels-style TSV for --extra-positives.",
+    )
+    ins.add_argument("candidates", metavar="CANDIDATES_FILE", help="output of hardneg mine --output-format candidates")
+    ins.add_argument("--out", help="the HTML page (default: CANDIDATES_FILE.html)")
+    ins.add_argument("--corpus", help="the data the file was mined from, when its manifest is missing ('demo', a BEIR folder)")
+    ins.add_argument(
+        "--sample",
+        type=int,
+        default=DEFAULT_SAMPLE,
+        help=f"most queries on the page; the most suspicious half always among them (default: {DEFAULT_SAMPLE}; 0 for all)",
+    )
+    ins.add_argument("--seed", type=int, default=42, help="seed of the sample's random draw (default: 42)")
+    ins.add_argument(
+        "--suspect-ratio",
+        type=float,
+        default=SUSPECT_RATIO,
+        help=f"flag candidates scored at least this share of the positive's score (default: {SUSPECT_RATIO})",
+    )
+    ins.add_argument("--serve", action="store_true", help="serve every query on http://127.0.0.1:PORT, reading the file lazily")
+    ins.add_argument("--port", type=int, default=8000, help="port of --serve (default: 8000)")
+
+
+def _add_defence_commands(add) -> None:
     """Subcommands of the false-negative defence: audit, teacher."""
+    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
     from hardneg.training.teacher import TeacherConfig
 
-    audit = sub.add_parser(
+    audit = add(
         "audit",
         help="measure the false-negative rate of a mining configuration",
         description="Hide one positive of every query with two or more, mine with the given preset and flags, "
         "and report how often a hidden positive was picked as a negative, what stopped the others, "
         "and how hard the chosen negatives are.",
     )
-    add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP)
-    audit.add_argument("--json", action="store_true", help="print the result as one JSON object on stdout")
+    add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
     audit.add_argument(
         "--no-hardness", dest="hardness", action="store_false", help="skip the rank and score of the chosen negatives"
     )
 
-    teacher = sub.add_parser(
+    teacher = add(
         "teacher",
         help="train a cross-encoder teacher from labelled pairs and mined negatives",
         description="Fine-tune a cross-encoder (binary cross-entropy) on the labelled pairs and negatives mined "
         "with a preset, starting from a local model. Writes the model folder and a manifest beside it.",
     )
     add_dataclass_arguments(teacher, TeacherConfig)
-    teacher.add_argument("--json", action="store_true", help="print the manifest's summary as one JSON object")
 
 
-def _add_loop_commands(sub) -> None:
+def _add_loop_commands(add) -> None:
     """Subcommands of the training loop: eval, train, evolve, fooling, report."""
     from hardneg.evolution.evaluate import EvalConfig
 
-    ev = sub.add_parser(
+    ev = add(
         "eval",
         help="retrieval quality of a model on a BEIR split (nDCG@10, Recall@100, MRR@10, MAP@100)",
         description="Exact-search evaluation with trec_eval measures. Flags mirror hardneg.evaluate().",
     )
     add_dataclass_arguments(ev, EvalConfig)
-    ev.add_argument("--json", action="store_true", help="print the metrics as one JSON object on stdout")
 
     from hardneg.training.train import TrainConfig
 
-    tr = sub.add_parser(
+    tr = add(
         "train",
         help="fine-tune a bi-encoder on mined negatives (MultipleNegativesRankingLoss)",
         description="Train with the sentence-transformers trainer. Flags mirror hardneg.train().",
     )
     add_dataclass_arguments(tr, TrainConfig)
-    tr.add_argument("--json", action="store_true", help="print the summary as one JSON object on stdout")
 
     from hardneg.evolution.loop import EvolveConfig
 
-    evo = sub.add_parser(
+    evo = add(
         "evolve",
         help="rounds of mine -> train -> evaluate, each round mining with the previous round's model",
         description="The co-evolution loop. Rerunning the same command resumes the run folder.",
     )
     add_dataclass_arguments(evo, EvolveConfig)
-    evo.add_argument("--json", action="store_true", help="print the run summary as one JSON object on stdout")
 
     from hardneg.evolution.fooling import FoolingConfig
 
-    fool = sub.add_parser(
+    fool = add(
         "fooling",
         help="the fooling matrix of an evolve run: models trained with each sampler vs each sampler's negatives",
         description="Trains random/BM25/dense sampler models with the run's budget and measures triplet accuracy on dev.",
     )
     add_dataclass_arguments(fool, FoolingConfig)
-    fool.add_argument("--json", action="store_true", help="print the matrix as one JSON object on stdout")
 
-    rep = sub.add_parser(
+    rep = add(
         "report",
         help="one self-contained HTML page (and JSON) about an evolve run",
         description="Quality per round, score distributions, hardness and staleness curves, audit rate, fooling matrix.",
@@ -147,7 +233,15 @@ def _add_loop_commands(sub) -> None:
     rep.add_argument("--out", help="write report.html and report.json here instead of RUN_DIR")
 
 
-def _cmd_mine(ns: argparse.Namespace) -> int:
+@dataclasses.dataclass
+class Output:
+    """What a command reports: ``payload`` is printed as one JSON document with ``--json``, ``text`` otherwise."""
+
+    payload: Any
+    text: str
+
+
+def _cmd_mine(ns: argparse.Namespace) -> Output:
     from hardneg.mining.api import mine
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
@@ -155,22 +249,21 @@ def _cmd_mine(ns: argparse.Namespace) -> int:
     out = params.pop("out", None)
     preset = params.pop("preset", None)
     result = mine(data, out, preset=preset, **params)
-    if ns.json:
-        print(json.dumps(result.summary))
-    elif result.out:
-        print(f"wrote {result.summary['rows']:,} rows to {result.out} (manifest: {result.manifest_path})")
+    if result.out:
+        text = f"wrote {result.summary['rows']:,} rows to {result.out} (manifest: {result.manifest_path})"
     else:
-        print(result.table.to_pandas().head(20).to_string() if result.table.num_rows else "no rows")
-    return 0
+        text = result.table.to_pandas().head(20).to_string() if result.table.num_rows else "no rows"
+    return Output(result.summary, text)
 
 
-def _cmd_presets(ns: argparse.Namespace) -> int:
+def _cmd_presets(ns: argparse.Namespace) -> Output:
     from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
 
+    lines = []
     for name, values in PRESETS.items():
         mark = " (default)" if name == DEFAULT_PRESET else ""
-        print(f"{name}{mark}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
-    return 0
+        lines.append(f"{name}{mark}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
+    return Output({"default": DEFAULT_PRESET, "presets": PRESETS}, "\n".join(lines))
 
 
 def _config_from(ns: argparse.Namespace, cls):
@@ -179,85 +272,94 @@ def _config_from(ns: argparse.Namespace, cls):
     return cls(**{k: v for k, v in vars(ns).items() if k in names})
 
 
-def _cmd_eval(ns: argparse.Namespace) -> int:
+def _cmd_eval(ns: argparse.Namespace) -> Output:
     from hardneg.evolution.evaluate import EvalConfig, Evaluator
 
     result = Evaluator(_config_from(ns, EvalConfig)).run()
-    if ns.json:
-        print(json.dumps(result.to_dict()))
-    else:
-        print(f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s")
-        for name, value in result.metrics.items():
-            print(f"  {name:<12}{value:.4f}")
-    return 0
+    lines = [f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s"]
+    lines += [f"  {name:<12}{value:.4f}" for name, value in result.metrics.items()]
+    return Output(result.to_dict(), "\n".join(lines))
 
 
-def _cmd_train(ns: argparse.Namespace) -> int:
+def _cmd_train(ns: argparse.Namespace) -> Output:
     from hardneg.training.train import TrainConfig, Trainer
 
     result = Trainer(_config_from(ns, TrainConfig)).run()
-    if ns.json:
-        print(json.dumps(result.summary))
-    else:
-        s = result.summary
-        print(f"trained {s['steps']} steps on {s['rows']:,} rows (loss {s['train_loss']:.4f}) -> {result.out}")
-    return 0
+    s = result.summary
+    return Output(s, f"trained {s['steps']} steps on {s['rows']:,} rows (loss {s['train_loss']:.4f}) -> {result.out}")
 
 
-def _cmd_evolve(ns: argparse.Namespace) -> int:
+def _cmd_evolve(ns: argparse.Namespace) -> Output:
     from hardneg.evolution.loop import Evolution, EvolveConfig
 
     result = Evolution(_config_from(ns, EvolveConfig)).run()
-    if ns.json:
-        print(json.dumps(result.summary))
-    else:
-        print(f"best round {result.summary['best_round']}: {result.summary['best_model']} ({result.summary['stopped']})")
-    return 0
+    s = result.summary
+    return Output(s, f"best round {s['best_round']}: {s['best_model']} ({s['stopped']})")
 
 
-def _cmd_fooling(ns: argparse.Namespace) -> int:
+def _cmd_fooling(ns: argparse.Namespace) -> Output:
     from hardneg.evolution.fooling import Fooling, FoolingConfig
 
     result = Fooling(_config_from(ns, FoolingConfig)).run()
-    if ns.json:
-        print(json.dumps(result))
-    else:
-        print(f"{'trained with':<14}" + "".join(f"{n:>10}" for n in result["negatives"]))
-        for name, row in zip(result["models"], result["triplet_accuracy"]):
-            print(f"{name:<14}" + "".join(f"{v:>10.4f}" for v in row))
-    return 0
+    lines = [f"{'trained with':<14}" + "".join(f"{n:>10}" for n in result["negatives"])]
+    for name, row in zip(result["models"], result["triplet_accuracy"]):
+        lines.append(f"{name:<14}" + "".join(f"{v:>10.4f}" for v in row))
+    return Output(result, "\n".join(lines))
 
 
-def _cmd_report(ns: argparse.Namespace) -> int:
+def _cmd_report(ns: argparse.Namespace) -> Output:
     from hardneg.evolution.report import write_report
 
     result = write_report(ns.run_dir, out=ns.out)
-    print(f"wrote {result.html} and {result.json} ({len(result.figures)} figures)")
-    return 0
+    payload = {"html": str(result.html), "json": str(result.json), "figures": result.figures}
+    return Output(payload, f"wrote {result.html} and {result.json} ({len(result.figures)} figures)")
 
 
-def _cmd_audit(ns: argparse.Namespace) -> int:
+def _cmd_audit(ns: argparse.Namespace) -> Output:
     from hardneg.defence.audit import audit
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     data = params.pop("data", "demo")
     preset = params.pop("preset", None)
-    params.setdefault("show_progress", not ns.json)
     result = audit(data, preset=preset, hardness=ns.hardness, **params)
-    print(json.dumps(result.to_dict()) if ns.json else result.format_table())
-    return 0
+    return Output(result.to_dict(), result.format_table())
 
 
-def _cmd_teacher(ns: argparse.Namespace) -> int:
+def _cmd_teacher(ns: argparse.Namespace) -> Output:
     from hardneg.training.teacher import TeacherConfig, train_teacher
 
     manifest = train_teacher(_config_from(ns, TeacherConfig))
-    if ns.json:
-        print(json.dumps(manifest["summary"]))
-    else:
-        s = manifest["summary"]
-        print(f"trained a cross-encoder on {s['pairs']:,} pairs ({s['steps']} steps, loss {s['train_loss']}) -> {ns.out}")
-    return 0
+    s = manifest["summary"]
+    return Output(s, f"trained a cross-encoder on {s['pairs']:,} pairs ({s['steps']} steps, loss {s['train_loss']}) -> {ns.out}")
+
+
+def _cmd_inspect(ns: argparse.Namespace) -> Output:
+    if ns.serve:
+        from hardneg.inspect.serve import make_server
+
+        server = make_server(ns.candidates, corpus=ns.corpus, port=ns.port, suspect_ratio=ns.suspect_ratio)
+        host, port = server.server_address[:2]
+        url = f"http://{host}:{port}/"
+        logger.info("serving %s on %s (Ctrl-C stops)", ns.candidates, url)
+        try:
+            server.serve_forever()
+        except KeyboardInterrupt:
+            pass
+        finally:
+            server.server_close()
+        return Output({"served": url}, f"stopped serving {url}")
+    from hardneg.inspect import inspect_candidates
+
+    result = inspect_candidates(
+        ns.candidates, ns.out, corpus=ns.corpus, sample=ns.sample or None, seed=ns.seed, suspect_ratio=ns.suspect_ratio
+    )
+    s = result.summary
+    payload = {"html": str(result.html), "manifest": str(result.manifest), **s}
+    return Output(
+        payload,
+        f"wrote {result.html}: {s['queries_on_page']:,} of {s['queries']:,} queries, "
+        f"{s['suspicious_queries']:,} suspicious, {s['suspect_candidates']:,} suspect candidates",
+    )
 
 
 COMMANDS = {
@@ -270,23 +372,80 @@ COMMANDS = {
     "evolve": _cmd_evolve,
     "fooling": _cmd_fooling,
     "report": _cmd_report,
+    "inspect": _cmd_inspect,
 }
+NOISY_LOGGERS = ("sentence_transformers", "transformers", "httpx", "urllib3", "bm25s", "faiss", "datasets", "filelock")
+
+
+_HANDLER_NAME = "hardneg-cli"
+
+
+class _Formatter(logging.Formatter):
+    """INFO lines as they are (the summaries read as text); other levels with their level and logger."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        if record.levelno == logging.INFO:
+            return record.getMessage()
+        return f"{record.levelname} {record.name}: {super().format(record)}"
+
+
+def configure_output(ns: argparse.Namespace) -> bool:
+    """Logging to stderr at the level -q/-v ask for, and progress bars on or off; whether bars are on.
+
+    Bars are on with --progress, off with --no-progress or -q, else on only when stderr is a terminal.
+    An explicit --show-progress/--no-show-progress of a command still wins over this.
+    """
+    level = logging.DEBUG if _flag(ns, "verbose") else logging.WARNING if _flag(ns, "quiet") else logging.INFO
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(_Formatter("%(message)s"))
+    handler.set_name(_HANDLER_NAME)
+    root = logging.getLogger()
+    # replace only the handler an earlier call installed (a host's own handlers stay)
+    root.handlers[:] = [h for h in root.handlers if h.get_name() != _HANDLER_NAME] + [handler]
+    root.setLevel(level)
+    for noisy in NOISY_LOGGERS:
+        logging.getLogger(noisy).setLevel(logging.WARNING)
+    progress = ns.progress if hasattr(ns, "progress") else (not _flag(ns, "quiet") and sys.stderr.isatty())
+    if not hasattr(ns, "show_progress"):
+        ns.show_progress = progress
+    set_library_progress(progress)
+    return progress
+
+
+def set_library_progress(enabled: bool) -> None:
+    """Progress bars of the datasets and huggingface_hub libraries on or off (their own switches)."""
+    os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "0" if enabled else "1"
+    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "0" if enabled else "1"
+    if "datasets" in sys.modules:
+        import datasets
+
+        datasets.enable_progress_bars() if enabled else datasets.disable_progress_bars()
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
-    logging.basicConfig(level=logging.DEBUG if ns.verbose else logging.INFO, format="%(levelname)s %(name)s: %(message)s")
-    for noisy in ("sentence_transformers", "transformers", "httpx", "urllib3", "bm25s", "faiss"):
-        logging.getLogger(noisy).setLevel(logging.WARNING)
+    as_json = _flag(ns, "json")
+    configure_output(ns)
+    stdout = sys.stdout
     try:
-        return COMMANDS[ns.command](ns)
+        # With --json, anything a library prints (transformers' loss dicts, for one) goes to stderr,
+        # so stdout holds exactly the one JSON document.
+        with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
+            output = COMMANDS[ns.command](ns)
     except HardnegError as exc:
         print(f"hardneg: error: {exc}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"error": str(exc)}), file=stdout)
         return 2
     except KeyboardInterrupt:
         print("hardneg: interrupted; outputs are written atomically, rerun the same command to finish", file=sys.stderr)
         return 130
+    if as_json:
+        print(json.dumps(output.payload, default=str), file=stdout)
+    else:
+        print(output.text, file=stdout)
+    return 0
 
 
 if __name__ == "__main__":

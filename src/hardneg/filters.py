@@ -40,6 +40,28 @@ def member_mask(candidates: np.ndarray, members: list[np.ndarray] | list[list[in
     return (candidates >= 0) & np.isin(row_col * width + np.maximum(candidates, 0), rows * width + keys)
 
 
+VERDICTS = (
+    "kept",
+    "chosen",
+    "known_positive_id",
+    "known_positive_text",
+    "near_duplicate",
+    "beyond_window",
+    "exclude_qrels",
+    "denoise",
+    "promote",
+    "rank_window",
+    "max_score",
+    "min_score",
+    "absolute_margin",
+    "relative_margin",
+)
+"""What became of a searched candidate: ``chosen`` as a negative, ``kept`` (survived every filter, not
+chosen), a known positive by id or by normalised text, a near duplicate of a positive, ``beyond_window``
+(ranked past the rank window's end), or the name of the filter that dropped it (the first one, in the
+order they run; ``promote`` means the teacher made it a positive)."""
+
+
 def rank_window(nonpositive: np.ndarray, window_end: int | np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
     """Each candidate's rank among its row's non-positive candidates (0 = best), and the mask of the
     non-positive candidates ranked below ``window_end`` (one end for all rows, one per row, or ``None``: no end)."""

@@ -28,6 +28,12 @@ PRECISION_ALIASES = {"fp32": "float32", "bfloat16": "bf16"}
 """Other spellings accepted wherever a precision is asked for."""
 
 
+EXTRA_POSITIVES_HELP = (
+    "qrels-style TSV (query-id, corpus-id, score) of more positives, e.g. the marks downloaded from `hardneg inspect`; "
+    "they are never negatives and count as positives"
+)
+
+
 def default_cache_dir() -> Path:
     """Where embeddings, indexes and run parts are cached: $HARDNEG_CACHE, else ~/.cache/hardneg."""
     return Path(os.environ.get("HARDNEG_CACHE", Path.home() / ".cache" / "hardneg"))
@@ -92,6 +98,7 @@ class DataOptions:
         choices=("raise", "skip"),
         group="data",
     )
+    extra_positives: str | None = option(None, EXTRA_POSITIVES_HELP, group="data")
 
     def load_data(self) -> RetrievalData:
         """The data these options name."""
@@ -104,6 +111,7 @@ class DataOptions:
             positive_column=self.positive_column,
             corpus=self.corpus,
             on_error=self.on_error,
+            extra_positives=self.extra_positives,
         )
 
 

@@ -20,6 +20,7 @@ import pyarrow.parquet as pq
 
 from hardneg.data import RetrievalData
 from hardneg.errors import ConfigError
+from hardneg.filters import VERDICTS
 from hardneg.io import atomic_path
 
 if TYPE_CHECKING:
@@ -163,16 +164,42 @@ class RowBuilder:
             "candidate_kept": batch.candidate_kept[i][valid].tolist(),
             "negative_ids": [ids[d] for d in negs],
         }
+        row.update(_verdict_columns(batch, i, ids, valid))
         if self.sources:
             row["promoted_ids"] = [ids[d] for d in batch.promoted[i]]
             row["promoted_scores"] = [_f(s) for s in batch.promoted_scores[i]]
         return [row]
 
 
-def schema_for(output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False) -> pa.Schema:
+def _verdict_columns(batch: MinedBatch, i: int, ids: list[str], valid: np.ndarray) -> dict[str, list]:
+    """Why each candidate was kept, chosen or dropped (see :data:`hardneg.mining.batch.VERDICTS`), the
+    teacher's score of each when a teacher rescored them, and the searched candidates that never entered
+    the rank window (known positives, near duplicates, beyond the window) with their scores and reasons."""
+    if batch.verdicts is None:  # a batch mined without verdicts: only kept / dropped is known
+        kept = batch.candidate_kept[i][valid].tolist()
+        return {"candidate_verdicts": ["kept" if k else "dropped" for k in kept], **_no_excluded()}
+    codes = batch.verdicts[i]
+    out: dict[str, list] = {"candidate_verdicts": [VERDICTS[c] for c in codes[valid]]}
+    if batch.teacher_scores is not None:
+        out["candidate_teacher_scores"] = [_f(s) for s in batch.teacher_scores[i][valid]]
+    excluded = batch.excluded[i] >= 0
+    out["excluded_ids"] = [ids[d] for d in batch.excluded[i][excluded]]
+    out["excluded_scores"] = [_f(s) for s in batch.candidate_scores[i][excluded]]
+    out["excluded_verdicts"] = [VERDICTS[c] for c in codes[excluded]]
+    return out
+
+
+def _no_excluded() -> dict[str, list]:
+    return {"excluded_ids": [], "excluded_scores": [], "excluded_verdicts": []}
+
+
+def schema_for(
+    output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False, teacher_scores: bool = False
+) -> pa.Schema:
     """Columns of a format. ``positive_sources`` adds where each positive came from (``labelled`` or
     ``promoted``): a ``positive_source`` column, ``pos_sources`` for FlagEmbedding, and
-    ``promoted_ids`` / ``promoted_scores`` for candidates."""
+    ``promoted_ids`` / ``promoted_scores`` for candidates. ``teacher_scores`` adds the teacher's score of
+    each candidate (``candidate_teacher_scores``) to candidates."""
     s, ls, li = pa.string(), pa.list_(pa.string()), pa.list_(pa.float32())
     if output_format == "n-tuple":
         fields = [("anchor", s), ("positive", s)] + [(f"negative_{j}", s) for j in range(1, num_negatives + 1)]
@@ -196,6 +223,11 @@ def schema_for(output_format: str, num_negatives: int, include_scores: bool, *, 
             ("candidate_scores", li),
             ("candidate_kept", pa.list_(pa.bool_())),
             ("negative_ids", ls),
+            ("candidate_verdicts", ls),
+            *([("candidate_teacher_scores", li)] if teacher_scores else []),
+            ("excluded_ids", ls),
+            ("excluded_scores", li),
+            ("excluded_verdicts", ls),
         ]
     else:
         raise ConfigError(f"unknown output_format {output_format!r}")

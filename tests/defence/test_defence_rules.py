@@ -184,3 +184,18 @@ def test_every_format_says_which_positives_are_promoted(beir, fmt):
     assert "promoted" in text or data.corpus_ids[7] in text
     if fmt in ("n-tuple", "triplet", "labeled-list"):
         assert [r["positive_source"] for r in rows] == ["labelled", "promoted"]
+
+
+def test_candidates_file_names_the_defence_rule_behind_each_verdict(beir, stub_teacher):
+    result = _mine_with_teacher(beir, stub_teacher, promote_threshold=0.9, near_duplicate_threshold=0.8)
+    row = next(r for r in result.table.to_pylist() if r["query_id"] == "q3")
+    verdicts = dict(zip(row["candidate_ids"], row["candidate_verdicts"]))
+    teacher = dict(zip(row["candidate_ids"], row["candidate_teacher_scores"]))
+    assert verdicts["d08"] == "promote" and teacher["d08"] == pytest.approx(0.95)
+    assert all(teacher[d] == pytest.approx(0.05) for d in verdicts if d != "d08")  # the stub's other pairs
+    assert {verdicts[d] for d in row["negative_ids"]} == {"chosen"}
+    excluded = dict(zip(row["excluded_ids"], row["excluded_verdicts"]))
+    assert excluded["d05"] == "known_positive_id"
+    assert excluded["d06"] == "known_positive_text"
+    assert excluded["d07"] == "near_duplicate"
+    assert result.table.schema.field("candidate_teacher_scores").type.value_type == "float"

@@ -135,3 +135,33 @@ def test_bfloat16_rounds_mine_from_the_evaluations_cache(tiny_model, cache_dir, 
     assert manifest["parameters"]["precision"] == "bf16"
     # round 1 mines with round 0's model, whose corpus vectors its dev evaluation already encoded
     assert manifest["summary"]["texts_from_cache"] >= 300  # the demo corpus
+
+
+def test_extra_positives_reach_train_and_dev_never_test(tmp_path):
+    from hardneg.data import load_data
+    from hardneg.errors import DataError
+    from hardneg.evolution.loop import Evolution, _check_extra_positives
+    from hardneg.evolution.splits import make_run_view, source_folder
+
+    marks = tmp_path / "marks.tsv"
+    evo = Evolution(EvolveConfig(data="demo", out=str(tmp_path / "run"), extra_positives=str(marks), dev_fraction=0.25))
+    make_run_view(source_folder("demo"), evo.view, dev_fraction=0.25, test_split="test", seed=42)
+    plain = {split: load_data(evo.view, split=split) for split in ("train", "dev", "test")}
+    train_q, dev_q, test_q = (plain[s].query_ids[0] for s in ("train", "dev", "test"))
+    free = next(
+        d
+        for d in plain["train"].corpus_ids
+        if all(d != plain[s].corpus_ids[p] for s in plain for ps in plain[s].positives for p in ps)
+    )
+    marks.write_text(f"query-id\tcorpus-id\tscore\n{train_q}\t{free}\t1\n{dev_q}\t{free}\t1\n", encoding="utf-8")
+
+    evo.train_data = evo._split("train")
+    doc = evo.train_data.corpus_ids.index(free)
+    assert doc in evo.train_data.positives[0] and doc in evo._split("dev").positives[0]
+    assert evo._split("test").positives == plain["test"].positives
+    mined_with = evo._train_extra_positives()  # what each round's mining reads: the train rows only
+    assert open(mined_with, encoding="utf-8").read().splitlines()[1:] == [f"{train_q}\t{free}\t1"]
+
+    marks.write_text(f"query-id\tcorpus-id\tscore\n{test_q}\t{free}\t1\n", encoding="utf-8")
+    with pytest.raises(DataError, match=r"marks\.tsv:2: query-id .* is not a train or dev query"):
+        _check_extra_positives(str(marks), plain["train"], plain["dev"])

@@ -123,10 +123,12 @@ def test_cli_train(tiny_model, tmp_path, capsys):
     out = tmp_path / "m"
     code = main(
         ["train", "--data", "demo", "--out", str(out), "--model", str(tiny_model), "--max-steps", "1"]
-        + ["--batch-size", "4", "--no-show-progress", "--json"]
+        + ["--batch-size", "4", "--no-show-progress", "--logging-steps", "1", "--json"]
     )
     assert code == 0
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    captured = capsys.readouterr()
+    summary = json.loads(captured.out)  # exactly one document: the trainer's printed loss dicts went to stderr
+    assert "'loss'" in captured.err
     assert summary["steps"] == 1
     assert out.is_dir()
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from hardneg.data.beir import load_beir, read_qrels
 from hardneg.data.dataset import DEMO_NAME, OnError, Problems, RetrievalData, demo_path, document_text
+from hardneg.data.extra_positives import add_extra_positives
 from hardneg.data.pairs import load_pairs
 from hardneg.data.tables import PAIR_SUFFIXES
 from hardneg.errors import ConfigError, DataError
@@ -22,6 +23,7 @@ __all__ = [
     "OnError",
     "Problems",
     "RetrievalData",
+    "add_extra_positives",
     "demo_path",
     "document_text",
     "load_beir",
@@ -39,8 +41,30 @@ def load_data(
     positive_column: str | None = None,
     corpus: str | Path | None = None,
     on_error: OnError = "raise",
+    extra_positives: str | Path | None = None,
 ) -> RetrievalData:
-    """Load ``data``: ``"demo"``, a BEIR folder, or a pair file (.jsonl/.csv/.tsv/.parquet)."""
+    """Load ``data``: ``"demo"``, a BEIR folder, or a pair file (.jsonl/.csv/.tsv/.parquet).
+
+    ``extra_positives``: a qrels-style TSV of more positives (what ``hardneg inspect`` downloads), added
+    to the data's own (see :mod:`hardneg.data.extra_positives`).
+    """
+    loaded = _load(
+        data, split=split, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, on_error=on_error
+    )
+    if extra_positives:
+        loaded = add_extra_positives(loaded, extra_positives, on_error=on_error)
+    return loaded
+
+
+def _load(
+    data: str | Path,
+    *,
+    split: str,
+    anchor_column: str | None,
+    positive_column: str | None,
+    corpus: str | Path | None,
+    on_error: OnError,
+) -> RetrievalData:
     if str(data) == DEMO_NAME:
         data = demo_path()
     path = Path(data)

@@ -30,6 +30,8 @@ class RetrievalData:
     """Role -> path of every file read, for the manifest."""
     skipped: dict[str, int] = field(default_factory=dict)
     """What ``on_error="skip"`` skipped, by kind."""
+    extra_positives: int = 0
+    """Positives added from an extra-positives file (:mod:`hardneg.data.extra_positives`)."""
 
     def __post_init__(self) -> None:
         if len(self.corpus_ids) != len(self.corpus_texts):
@@ -51,6 +53,7 @@ class RetrievalData:
             positives=[self.positives[i] for i in query_indices],
             inputs=dict(self.inputs),
             skipped=dict(self.skipped),
+            extra_positives=self.extra_positives,
         )
 
 

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import csv
+from collections.abc import Iterator, Sequence
+from functools import lru_cache
 from pathlib import Path
+from typing import Any
 
 from hardneg.data.dataset import Problems
 from hardneg.errors import DataError
@@ -46,32 +49,91 @@ def read_rows(path: Path) -> tuple[list[str], list[tuple[str, dict]]]:
 
     ``where`` is ``"line N"`` for JSONL and ``"row N"`` (1-based) otherwise, for error messages.
     """
-    if path.is_dir():
-        import datasets
+    records = Records(path, "training file")
+    return records.columns, [(records.where(i), r) for i, r in enumerate(records.rows())]
 
-        try:
-            ds = datasets.load_from_disk(str(path))
-        except Exception as exc:
-            raise DataError(f"not a Hugging Face dataset folder ({exc})", path=str(path)) from exc
-        if isinstance(ds, datasets.DatasetDict):
-            raise DataError(f"a dataset folder with splits {list(ds)}; pass the folder of one split", path=str(path))
-        table = ds.data.table
-        return table.column_names, [(f"row {i}", r) for i, r in enumerate(table.to_pylist(), start=1)]
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        import pyarrow.parquet as pq
 
-        table = pq.read_table(path)
-        return table.column_names, [(f"row {i}", r) for i, r in enumerate(table.to_pylist(), start=1)]
-    if suffix in (".jsonl", ".json"):
-        columns: list[str] = []
-        rows = []
-        for line, record, error in iter_jsonl(path):
-            if error:
-                raise DataError(error, path=str(path), line=line)
-            for key in record:
-                if key not in columns:
-                    columns.append(key)
-            rows.append((f"line {line}", record))
-        return columns, rows
-    raise DataError(f"unsupported training file type {suffix!r}: use .parquet, .jsonl or a dataset folder", path=str(path))
+class Records:
+    """The records of a parquet file, a JSONL file or a Hugging Face dataset folder: ``len()``,
+    :meth:`row` (random access), :meth:`rows` (a scan), :meth:`where` (a row as errors name it).
+
+    A parquet file is read one row group at a time, so serving a large run keeps only the groups
+    being looked at in memory; JSONL and dataset folders are read whole.
+    """
+
+    def __init__(self, path: str | Path, what: str = "file"):
+        self.path = Path(path)
+        if not self.path.exists():
+            raise DataError(f"{what} not found", path=str(path))
+        self._rows: list[dict[str, Any]] | None = None
+        self._parquet = None
+        if self.path.is_file() and self.path.suffix.lower() == ".parquet":
+            import pyarrow.parquet as pq
+
+            try:
+                self._parquet = pq.ParquetFile(self.path)
+            except Exception as exc:  # pyarrow raises several types for a damaged file
+                raise DataError(f"not a readable parquet file ({exc})", path=str(path)) from exc
+            sizes = [self._parquet.metadata.row_group(g).num_rows for g in range(self._parquet.num_row_groups)]
+            self._starts = [sum(sizes[:g]) for g in range(len(sizes))]
+            self._count = sum(sizes)
+        else:
+            self._rows = self._read_whole()
+            self._count = len(self._rows)
+
+    def where(self, i: int) -> str:
+        """Row ``i`` (0-based) as an error message names it."""
+        return f"line {i + 1}" if self.path.suffix.lower() in (".jsonl", ".json") else f"row {i + 1}"
+
+    def __len__(self) -> int:
+        return self._count
+
+    @property
+    def columns(self) -> list[str]:
+        if self._parquet is not None:
+            return list(self._parquet.schema_arrow.names)
+        return list(dict.fromkeys(k for r in self._rows for k in r))
+
+    def row(self, i: int) -> dict[str, Any]:
+        if not 0 <= i < self._count:
+            raise IndexError(i)
+        if self._rows is not None:
+            return self._rows[i]
+        group = max(g for g, start in enumerate(self._starts) if start <= i)
+        return self._group(group)[i - self._starts[group]]
+
+    def rows(self, columns: Sequence[str] | None = None) -> Iterator[dict[str, Any]]:
+        """Every row in order (only ``columns`` of a parquet file when given)."""
+        if self._rows is not None:
+            yield from self._rows
+            return
+        names = self._parquet.schema_arrow.names
+        wanted = None if columns is None else [c for c in columns if c in names]
+        for g in range(self._parquet.num_row_groups):
+            yield from self._parquet.read_row_group(g, columns=wanted).to_pylist()
+
+    @lru_cache(maxsize=4)  # noqa: B019 - one file object per command, the cache dies with it
+    def _group(self, g: int) -> list[dict[str, Any]]:
+        return self._parquet.read_row_group(g).to_pylist()
+
+    def _read_whole(self) -> list[dict[str, Any]]:
+        if self.path.is_dir():
+            import datasets
+
+            try:
+                ds = datasets.load_from_disk(str(self.path))
+            except Exception as exc:
+                raise DataError(f"not a Hugging Face dataset folder ({exc})", path=str(self.path)) from exc
+            if isinstance(ds, datasets.DatasetDict):
+                raise DataError(f"a dataset folder with splits {list(ds)}; pass the folder of one split", path=str(self.path))
+            return ds.data.table.to_pylist()
+        if self.path.suffix.lower() in (".jsonl", ".json"):
+            rows = []
+            for line, record, error in iter_jsonl(self.path):
+                if error:
+                    raise DataError(error, path=str(self.path), line=line)
+                rows.append(record)
+            return rows
+        raise DataError(
+            f"unsupported file type {self.path.suffix!r}: use .parquet, .jsonl or a dataset folder", path=str(self.path)
+        )

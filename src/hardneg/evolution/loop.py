@@ -40,7 +40,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -48,7 +47,7 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.data import RetrievalData, load_data
+from hardneg.data import RetrievalData, add_extra_positives, load_data
 from hardneg.encoding.model import resolve_model_name
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.errors import ConfigError
@@ -58,7 +57,7 @@ from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.mining.presets import make_config
-from hardneg.options import EncodingOptions
+from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions
 from hardneg.options import option as _f
 
 logger = logging.getLogger(__name__)
@@ -90,6 +89,9 @@ class EvolveConfig(EncodingOptions):
     continue_training: bool = _f(
         True, "round r fine-tunes round r-1's model (ANCE); otherwise every round starts from the base model", group="loop"
     )
+    extra_positives: str | None = _f(
+        None, EXTRA_POSITIVES_HELP + " (added to the train and dev queries, never to test)", group="data"
+    )
     preset: str = _f("default", "mining preset of every round (see `hardneg presets`)", group="loop")
     mine_options: str | None = _f(
         None, "JSON object of hardneg mine parameters overriding the preset, e.g. '{\"range_max\": 50}'", group="loop"
@@ -120,6 +122,23 @@ class EvolveConfig(EncodingOptions):
     def comparable(self) -> dict[str, Any]:
         """The values a resumed run must share with the run it resumes."""
         return {k: v for k, v in dataclasses.asdict(self).items() if k not in RESUMABLE_KEYS}
+
+
+def _qrels_rows(path: str) -> list[tuple[str, str, float]]:
+    from hardneg.data import Problems, read_qrels
+
+    return [(q, d, s) for q, d, s, _ in read_qrels(Path(path), Problems("raise"))]
+
+
+def _check_extra_positives(path: str, train: RetrievalData, dev: RetrievalData) -> None:
+    """Every row of the extra positives must be a train or dev query: a mark must not be lost silently."""
+    from hardneg.data import Problems, read_qrels
+    from hardneg.errors import DataError
+
+    known = set(train.query_ids) | set(dev.query_ids)
+    for qid, _, score, line in read_qrels(Path(path), Problems("raise")):
+        if score > 0 and qid not in known:
+            raise DataError(f"query-id {qid!r} is not a train or dev query of the run", path=path, line=line)
 
 
 def _json_options(name: str, value: Any, forbidden: set[str]) -> dict[str, Any]:
@@ -195,7 +214,10 @@ class Evolution:
         return DenseRetriever.load(self._options(model))
 
     def _split(self, split: str) -> RetrievalData:
-        return load_data(self.view, split=split)
+        data = load_data(self.view, split=split)
+        if self.config.extra_positives and split in ("train", "dev"):
+            data = add_extra_positives(data, self.config.extra_positives, other_queries=True)
+        return data
 
     def _evaluate(self, retriever: DenseRetriever) -> dict[str, Any]:
         out = {"dev": evaluate_retriever(retriever, self.dev).metrics}
@@ -220,6 +242,8 @@ class Evolution:
         )
         self.train_data = self._split("train")
         self.dev = self._split("dev")
+        if c.extra_positives:
+            _check_extra_positives(c.extra_positives, self.train_data, self.dev)
         self.test = self._split("test") if c.test_split else None
 
         base_path = self.run_dir / "base.json"
@@ -242,8 +266,7 @@ class Evolution:
                 stopped = f"dev nDCG@10 did not improve for {c.patience} round(s)"
                 break
         summary = self._write_summary(base, records, best_round, stopped)
-        if c.show_progress:
-            print(format_rounds(summary), file=sys.stderr)
+        logger.info("%s", format_rounds(summary))
         return EvolveResult(self.run_dir, summary)
 
     def _round_dir(self, r: int) -> Path:
@@ -298,6 +321,8 @@ class Evolution:
             }
             if sampler:
                 overrides["sampler"] = sampler
+            if c.extra_positives:
+                overrides["extra_positives"] = self._train_extra_positives()
             audit = audit_rate(str(self.view), preset=c.preset, split="train", mine_params=c.mine_params, **overrides)
 
         record = {
@@ -335,7 +360,20 @@ class Evolution:
         }
         if sampler:
             params["sampler"] = sampler
+        if c.extra_positives:
+            params["extra_positives"] = self._train_extra_positives()
         mine(str(self.view), out, preset=c.preset, **params)
+
+    def _train_extra_positives(self) -> str:
+        """The rows of ``extra_positives`` whose query is a training query (the dev ones stay out of mining)."""
+        from hardneg.io import atomic_path
+
+        path = self.run_dir / "extra_positives.train.tsv"
+        train = set(self.train_data.query_ids)
+        rows = [r for r in _qrels_rows(self.config.extra_positives) if r[0] in train]
+        with atomic_path(path) as tmp:
+            tmp.write_text("query-id\tcorpus-id\tscore\n" + "".join(f"{q}\t{d}\t{s:g}\n" for q, d, s in rows), encoding="utf-8")
+        return str(path)
 
     def _train(self, r: int, candidates: Path, out: Path, start_from: str | None) -> None:
         from hardneg.training.train import TrainConfig, Trainer

@@ -29,7 +29,7 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.errors import DataError
+from hardneg.errors import ConfigError, DataError
 from hardneg.io import atomic_path, write_json_atomic
 
 
@@ -61,7 +61,7 @@ def load_run(run_dir: Path) -> dict[str, Any]:
 
 
 def _png(fig) -> str:
-    import matplotlib.pyplot as plt
+    plt = _plt()
 
     buffer = io.BytesIO()
     fig.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
@@ -70,7 +70,10 @@ def _png(fig) -> str:
 
 
 def _plt():
-    import matplotlib
+    try:
+        import matplotlib
+    except ImportError as exc:
+        raise ConfigError("the report's figures need matplotlib: pip install 'hardneg[plots]'") from exc
 
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt

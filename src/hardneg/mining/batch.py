@@ -8,6 +8,7 @@ rows are the same wherever it was mined.
 
 from __future__ import annotations
 
+import logging
 import time
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -18,16 +19,41 @@ import numpy as np
 from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
 from hardneg.data import RetrievalData
-from hardneg.filters import CandidateFilter, FilterContext, member_mask, rank_window
+from hardneg.filters import VERDICTS, CandidateFilter, FilterContext, member_mask, rank_window
 from hardneg.mining.config import MineConfig
 from hardneg.mining.summary import quantiles
 from hardneg.scoring import NoScorer, Scorer
 from hardneg.selection import Selection, SelectionContext, id_hashes
 from hardneg.text import normalize_text
 
+logger = logging.getLogger(__name__)
+
 if TYPE_CHECKING:
     from hardneg.encoding.encode import Encoder
     from hardneg.writers import RowBuilder
+
+
+VERDICT_CODE = {name: code for code, name in enumerate(VERDICTS)}
+
+
+def verdict_codes(masks: dict, chosen_positions: np.ndarray) -> np.ndarray:
+    """Per searched candidate, its :data:`VERDICTS` code from :meth:`BatchMiner._evaluate`'s masks.
+
+    ``chosen_positions``: (queries, n) positions into the searched candidates, ``-1`` where a query is short.
+    """
+    codes = np.full(masks["valid"].shape, VERDICT_CODE["beyond_window"], dtype=np.int8)
+    codes[masks["keep"]] = VERDICT_CODE["kept"]
+    # reversed so that the first filter to drop a candidate names it
+    for name, mask in reversed(list(masks["dropped"].items())):
+        if name not in VERDICT_CODE:
+            raise ValueError(f"filter {name!r} has no verdict in hardneg.mining.batch.VERDICTS")
+        codes[mask] = VERDICT_CODE[name]
+    codes[masks["is_pos_text"]] = VERDICT_CODE["known_positive_text"]
+    codes[masks["is_pos_id"]] = VERDICT_CODE["known_positive_id"]
+    rows, cols = np.nonzero(chosen_positions >= 0)
+    codes[rows, chosen_positions[rows, cols]] = VERDICT_CODE["chosen"]
+    codes[~masks["valid"]] = -1
+    return codes
 
 
 @dataclass
@@ -62,6 +88,13 @@ class MinedBatch:
     promoted: list[np.ndarray] | None = None
     """Per query, candidates promoted to positives by the teacher (RocketQA t_pos); ``None`` without promotion."""
     promoted_scores: list[np.ndarray] | None = None
+    verdicts: np.ndarray | None = None
+    """(queries, depth) int8 codes into :data:`VERDICTS`: what became of each searched candidate."""
+    excluded: np.ndarray | None = None
+    """(queries, depth) the searched candidates that never entered the rank window (known positives,
+    near duplicates, candidates beyond the window), at their search positions; ``-1`` elsewhere."""
+    teacher_scores: np.ndarray | None = None
+    """(queries, depth) the teacher's score of each candidate (NaN where it scored none); ``None`` without a teacher."""
 
 
 @dataclass
@@ -136,6 +169,15 @@ class BatchMiner:
         self.timer = Timer()
         stats = self.new_stats()
         mined = self._mine_batch(queries, n, stats)
+        if logger.isEnabledFor(logging.DEBUG):
+            found = (mined.negatives >= 0).sum(1) if mined.negatives.size else np.zeros(len(queries), int)
+            logger.debug(
+                "batch of %d queries (first %s): searched to depth %d, %d window(s) widened, negatives per query "
+                "min %d mean %.2f of %d; seconds %s",
+                len(queries), self.data.query_ids[queries[0]], mined.candidates.shape[1], len(stats.widened),
+                int(found.min()) if found.size else 0, float(found.mean()) if found.size else 0.0, n,
+                " ".join(f"{k} {v:.3f}" for k, v in self.timer.seconds.items()),
+            )  # fmt: skip
         return BatchResult(mined, stats, self.timer.seconds)
 
     def new_stats(self) -> MiningStats:
@@ -190,6 +232,7 @@ class BatchMiner:
                 stats.widened.extend(int(q) for q in queries[widen])
             depth = min(depth * 2, limit)
             rows = np.nonzero(pending)[0]
+            logger.debug("%d queries have too few survivors: searching deeper, to depth %d", len(rows), depth)
             deeper = self._search(queries[rows], depth)
             cands = pad_to(cands, depth)
             cands.indices[rows], cands.scores[rows] = deeper.indices, deeper.scores
@@ -219,6 +262,7 @@ class BatchMiner:
             self.defence.promoted_of(cands.indices, masks["teacher_scores"], masks["dropped"]) if self.defence else (None, None)
         )
         in_window = masks["in_window"]
+        teacher_scores = masks["teacher_scores"]
         return MinedBatch(
             queries,
             positive_scores,
@@ -229,6 +273,9 @@ class BatchMiner:
             masks["keep"],
             promoted=promoted,
             promoted_scores=promoted_scores,
+            verdicts=verdict_codes(masks, chosen),
+            excluded=np.where(masks["valid"] & ~in_window, cands.indices, -1),
+            teacher_scores=None if teacher_scores is None else np.asarray(teacher_scores, dtype=np.float32),
         )
 
     def _search(self, queries: np.ndarray, depth: int) -> Candidates:

@@ -29,7 +29,7 @@ class MineConfig(EncodingOptions, DataOptions):
     sampler: str = _f("dense", "where candidates come from", choices=SAMPLERS)
     num_negatives: int = _f(3, "negatives per query")
     range_min: int = _f(0, "skip this many best-ranked non-positive candidates")
-    range_max: int | None = _f(None, "look no deeper than this rank (default: as deep as needed for top, 100 for random/simans)")
+    range_max: int | None = _f(None, "look no deeper than this rank; unset, as deep as needed for top and 100 for random/simans")
     max_score: float | None = _f(None, "drop candidates scored above this")
     min_score: float | None = _f(None, "drop candidates scored below this")
     absolute_margin: float | None = _f(None, "drop candidates scored above positive - margin (TopK-MarginPos)")

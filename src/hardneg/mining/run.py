@@ -11,7 +11,6 @@ never by queries × corpus.
 from __future__ import annotations
 
 import logging
-import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -75,11 +74,20 @@ def manifest_path_for(out: str | Path) -> Path:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig, *, teacher: Any = None, embeddings: PrecomputedEmbeddings | None = None):
+    def __init__(
+        self,
+        config: MineConfig,
+        *,
+        teacher: Any = None,
+        embeddings: PrecomputedEmbeddings | None = None,
+        log_summary: bool = True,
+    ):
         """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
         (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
-        document embeddings to search instead of encoding with a model."""
+        document embeddings to search instead of encoding with a model. ``log_summary``: log the end-of-run
+        summary at INFO (``False``: at DEBUG, for a run inside another command, such as the audit's)."""
         self.config = config
+        self.log_summary = log_summary
         self.teacher = teacher
         self.embeddings = embeddings
         self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
@@ -104,6 +112,11 @@ class Miner:
         with self.timer("encode"):
             queries = self.engine.encode(self.encoder, data.query_texts, "query").to_array()
             docs = self.engine.encode(self.encoder, data.corpus_texts, "document")
+        logger.debug(
+            "encoded %d queries and %d documents (dimension %d) in %.2f s; %d texts encoded, %d from the cache",
+            len(data.query_texts), len(data.corpus_texts), queries.shape[1], self.timer.seconds["encode"],
+            self.encoder.stats.encoded, self.encoder.stats.cached,
+        )  # fmt: skip
         return queries, docs
 
     def prepare(self, data: RetrievalData) -> BatchMiner:
@@ -119,6 +132,9 @@ class Miner:
             timer=self.timer,
         )
         self.index_report = built.index_report
+        logger.debug(
+            "candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if needs_dense(c) else "-"
+        )
         # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
         with self.timer("defence"):
             defence = Defence.from_config(c, data, cache_dir=c.cache_root, teacher=self.teacher)
@@ -147,11 +163,20 @@ class Miner:
         with self.timer("load_data"):
             if data is None:
                 data = c.load_data()
+        logger.debug(
+            "data %s: %d queries, %d documents, %d pairs, loaded in %.2f s",
+            c.data, len(data.query_ids), len(data.corpus_ids), data.num_pairs, self.timer.seconds["load_data"],
+        )  # fmt: skip
         self.batch_miner = miner = self.prepare(data)
+        logger.debug(
+            "filters: %s; selection %s; %d negatives per query",
+            ", ".join(miner.filter_names) or "none", c.selection, c.num_negatives if c.sampler != "none" else 0,
+        )  # fmt: skip
         n = c.num_negatives if c.sampler != "none" else 0
         sources = miner.defence is not None and miner.defence.promotes
         builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
-        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
+        teacher_scores = miner.defence is not None and miner.defence.teacher is not None
+        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources, teacher_scores=teacher_scores)
         stats = miner.new_stats()
 
         batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
@@ -168,6 +193,8 @@ class Miner:
             summary.update(defence.summary())
             if defence.teacher is not None:
                 model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
+        if c.extra_positives:
+            summary["extra_positives"] = data.extra_positives
         summary["batches_resumed"] = batches.reused
         if self.index_report:
             summary["index"] = self.index_report
@@ -184,8 +211,7 @@ class Miner:
             result.out = Path(c.out)
             result.manifest_path = manifest_path_for(c.out)
             write_json_atomic(result.manifest_path, manifest)
-        if c.show_progress:
-            print(format_summary(summary), file=sys.stderr)
+        logger.log(logging.INFO if self.log_summary else logging.DEBUG, "%s", format_summary(summary))
         return result
 
     def _write(self, batches: MinedBatches, builder: RowBuilder, schema: pa.Schema) -> tuple[int, pa.Table | None]:

@@ -31,6 +31,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         "queries_window_widened",
         "pairs_dropped",
         "rows_padded",
+        "extra_positives",
     )
     for key in keys:
         if key in summary:

@@ -23,7 +23,7 @@ from typing import Any
 from hardneg.candidates_file import POOLS, CandidatesFile, order_pool, read_candidates
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
 from hardneg.data.tables import read_rows
-from hardneg.errors import DataError
+from hardneg.errors import ConfigError, DataError
 from hardneg.training.negative_pool import NegativePool
 
 NEGATIVE_COLUMN = re.compile(r"^negative(_\d+)?$")
@@ -65,11 +65,17 @@ def load_training_input(
     pool: str = "kept",
     sampling: str = "auto",
     seed: int = 42,
+    extra_positives: str | None = None,
 ) -> TrainingInput:
-    """Read ``data`` (see the module docstring) into a :class:`TrainingInput`."""
+    """Read ``data`` (see the module docstring) into a :class:`TrainingInput`.
+
+    ``extra_positives``: a qrels-style TSV of more positives (:mod:`hardneg.data.extra_positives`); they
+    train as positives and are removed from a candidates file's negatives. Rows of texts (n-tuple,
+    triplet) carry no ids to match it against, so it needs a candidates file, ``demo`` or a BEIR folder.
+    """
     path = Path(data)
     if data == DEMO_NAME or _is_beir(path):
-        return _from_pairs(load_data(data, split=split))
+        return _from_pairs(load_data(data, split=split, extra_positives=extra_positives))
     if not path.exists():
         raise DataError(
             "training data not found: pass a mined file/folder, a candidates file, 'demo' or a BEIR folder", path=data
@@ -80,8 +86,13 @@ def load_training_input(
     if "candidate_ids" in columns:
         return _from_candidates(
             path, (columns, rows), split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed,
-            sampling=sampling,
+            sampling=sampling, extra_positives=extra_positives,
         )  # fmt: skip
+    if extra_positives:
+        raise ConfigError(
+            "extra_positives names documents by id: train from a candidates file, 'demo' or a BEIR folder, "
+            f"not from rows of texts ({path})"
+        )
     return _from_mined_rows(path, columns, rows, num_negatives=num_negatives)
 
 
@@ -138,12 +149,13 @@ def _from_candidates(
     pool: str,
     seed: int,
     sampling: str = "auto",
+    extra_positives: str | None = None,
 ) -> TrainingInput:
     if pool not in POOLS:
         raise DataError(f"pool must be one of {POOLS}, got {pool!r}")
     if sampling not in SAMPLINGS:
         raise DataError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
-    file = read_candidates(path, split=split, corpus=corpus, table=table)
+    file = read_candidates(path, split=split, corpus=corpus, table=table, extra_positives=extra_positives)
     mined_with = file.mined_with or {}
     sampling = resolve_sampling(sampling, mined_with)
     candidates = [order_pool(r.candidates, r.kept, r.negatives, pool=pool, sampling=sampling) for r in file.rows]

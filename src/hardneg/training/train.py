@@ -26,7 +26,14 @@ from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_
 from hardneg.errors import ConfigError
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
-from hardneg.options import PRECISION_ALIASES, TRAIN_PRECISIONS, ModelOptions, canonical_precision, check_choices
+from hardneg.options import (
+    EXTRA_POSITIVES_HELP,
+    PRECISION_ALIASES,
+    TRAIN_PRECISIONS,
+    ModelOptions,
+    canonical_precision,
+    check_choices,
+)
 from hardneg.options import option as _f
 from hardneg.training.data import POOLS, SAMPLINGS, TrainingInput, load_training_input
 from hardneg.training.inline_refresh import REFRESH_MODES
@@ -65,6 +72,7 @@ class TrainConfig(ModelOptions):
         choices=SAMPLINGS,
         group="data",
     )
+    extra_positives: str | None = _f(None, EXTRA_POSITIVES_HELP, group="data")
     out: str | None = _f(None, "output model folder (required)", group="output")
     # optimisation
     loss: str = _f("mnrl", "MultipleNegativesRankingLoss or its cached (GradCache) variant", choices=LOSSES, group="training")
@@ -189,6 +197,7 @@ class Trainer:
                 pool=c.pool,
                 seed=c.seed,
                 sampling=c.sampling,
+                extra_positives=c.extra_positives,
             )
         return self.input
 

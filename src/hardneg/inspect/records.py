@@ -1,0 +1,154 @@
+"""What the inspect page shows about one query, read from a candidates file.
+
+A candidates file (``hardneg mine --output-format candidates``) names documents by id; the texts
+come from the data it was mined from (its manifest's ``data``, or ``corpus=``). Each row becomes a
+:class:`QueryView`: the query, its positives, and its ranked candidates with score, teacher score,
+verdict (``chosen``, ``kept``, or what dropped it: :data:`hardneg.filters.VERDICTS`) and whether the
+candidate looks like an unlabelled positive (*suspect*).
+
+How suspicious a query is (:attr:`QueryView.suspicion`) orders the page's "most suspicious" sort:
+the highest score of a non-positive candidate divided by the query's lowest positive score, plus 1
+when a teacher flagged a candidate (denoised or promoted) and plus 1 when a candidate is a near
+duplicate of a positive or has a positive's text under another id.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from hardneg.errors import DataError
+
+SUSPECT_RATIO = 0.85
+"""A candidate scored at or above this share of the query's lowest positive score is flagged suspect."""
+TEACHER_FLAGS = ("denoise", "promote")
+"""Verdicts that mean a teacher judged the candidate relevant."""
+TWIN_FLAGS = ("near_duplicate", "known_positive_text")
+"""Verdicts that mean the candidate repeats a positive's text."""
+REQUIRED = ("query_id", "query", "positive_ids", "positive_scores", "candidate_ids", "candidate_scores", "negative_ids")
+
+
+@dataclass
+class QueryView:
+    """One query of a candidates file, ready to show."""
+
+    query_id: str
+    query: str
+    positives: list[dict[str, Any]]
+    """``{"id", "score"}`` per positive."""
+    candidates: list[dict[str, Any]]
+    """``{"id", "rank", "score", "teacher", "ratio", "verdict", "suspect"}`` in search order; ``rank`` counts
+    from 1 among the non-positive candidates (the rank ``range_min``/``range_max`` refer to)."""
+    excluded: list[dict[str, Any]] = field(default_factory=list)
+    """Searched candidates that never entered the rank window: ``{"id", "score", "verdict", "suspect"}``."""
+    suspicion: float = 0.0
+    flags: list[str] = field(default_factory=list)
+    """``ratio`` (a candidate at or above :data:`SUSPECT_RATIO`), ``teacher``, ``twin``."""
+
+    def doc_ids(self) -> set[str]:
+        return {p["id"] for p in self.positives} | {c["id"] for c in self.candidates} | {c["id"] for c in self.excluded}
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "id": self.query_id,
+            "text": self.query,
+            "positives": self.positives,
+            "candidates": self.candidates,
+            "excluded": self.excluded,
+            "suspicion": _round(self.suspicion),
+            "flags": self.flags,
+        }
+
+
+def _round(x: float | None) -> float | None:
+    return None if x is None or not math.isfinite(x) else round(float(x), 4)
+
+
+def query_view(record: dict[str, Any], *, where: str, path: str, suspect_ratio: float = SUSPECT_RATIO) -> QueryView:
+    """The :class:`QueryView` of one row of a candidates file (``where``: its row or line, for errors)."""
+    missing = [c for c in REQUIRED if c not in record]
+    if missing:
+        raise DataError(f"{where}: not a candidates file row, columns {missing} are missing", path=path)
+    cand_ids = list(record["candidate_ids"] or [])
+    scores = _column(record, "candidate_scores", len(cand_ids), where, path)
+    teacher = _column(record, "candidate_teacher_scores", len(cand_ids), where, path, required=False)
+    verdicts = record.get("candidate_verdicts")
+    if verdicts is None:  # written before verdicts were recorded
+        kept = record.get("candidate_kept") or [True] * len(cand_ids)
+        verdicts = ["kept" if k else "dropped" for k in kept]
+    elif len(verdicts) != len(cand_ids):
+        raise DataError(f"{where}: candidate_verdicts has {len(verdicts)} values for {len(cand_ids)} candidates", path=path)
+    chosen = set(record["negative_ids"] or [])
+    pos_scores = [s for s in (record["positive_scores"] or []) if s is not None]
+    reference = min(pos_scores) if pos_scores else None
+
+    def ratio(score: float | None) -> float | None:
+        if score is None or reference is None or reference <= 0:
+            return None
+        return score / reference
+
+    candidates = []
+    for rank, (doc, score, verdict) in enumerate(zip(cand_ids, scores, verdicts), start=1):
+        if doc in chosen and verdict in ("kept", "dropped"):
+            verdict = "chosen"
+        r = ratio(score)
+        suspect = (r is not None and r >= suspect_ratio) or verdict in TEACHER_FLAGS or verdict in TWIN_FLAGS
+        candidates.append(
+            {
+                "id": doc,
+                "rank": rank,
+                "score": _round(score),
+                "teacher": _round(teacher[rank - 1]) if teacher else None,
+                "ratio": _round(r),
+                "verdict": verdict,
+                "suspect": bool(suspect),
+            }
+        )
+    positives = [{"id": d, "score": _round(s)} for d, s in zip(record["positive_ids"] or [], record["positive_scores"] or [])]
+    positive_ids = {p["id"] for p in positives}
+    excluded = []
+    ex_ids = record.get("excluded_ids") or []
+    ex_scores = _column(record, "excluded_scores", len(ex_ids), where, path, required=False) or [None] * len(ex_ids)
+    ex_verdicts = record.get("excluded_verdicts") or ["excluded"] * len(ex_ids)
+    for doc, score, verdict in zip(ex_ids, ex_scores, ex_verdicts):
+        if doc in positive_ids:
+            continue  # the labelled positives are shown as such
+        excluded.append({"id": doc, "score": _round(score), "verdict": verdict, "suspect": verdict in TWIN_FLAGS})
+    best = max((c["ratio"] for c in candidates if c["ratio"] is not None), default=0.0)
+    flags = []
+    if best >= suspect_ratio:
+        flags.append("ratio")
+    if any(c["verdict"] in TEACHER_FLAGS for c in candidates):
+        flags.append("teacher")
+    if any(c["verdict"] in TWIN_FLAGS for c in candidates + excluded):
+        flags.append("twin")
+    suspicion = best + ("teacher" in flags) + ("twin" in flags)
+    return QueryView(
+        str(record["query_id"]), str(record["query"]), positives, candidates, excluded, suspicion=suspicion, flags=flags
+    )
+
+
+def _column(record: dict, name: str, n: int, where: str, path: str, *, required: bool = True) -> list[float | None]:
+    values = record.get(name)
+    if values is None:
+        if required:
+            raise DataError(f"{where}: column {name!r} is missing", path=path)
+        return []
+    if len(values) != n:
+        raise DataError(f"{where}: {name} has {len(values)} values for {n} candidates", path=path)
+    return [None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v) for v in values]
+
+
+def sample_queries(views: list[QueryView], size: int | None, seed: int) -> list[int]:
+    """Indices of the queries the page holds: all when ``size`` is ``None`` or covers them, else the
+    ``size // 2`` most suspicious and a seeded random draw of the rest, in file order."""
+    if size is None or len(views) <= size:
+        return list(range(len(views)))
+    order = sorted(range(len(views)), key=lambda i: (-views[i].suspicion, i))
+    top = order[: size // 2]
+    rest = np.array(order[size // 2 :])
+    drawn = np.random.default_rng(seed).choice(rest, size=size - len(top), replace=False).tolist()
+    return sorted(top + drawn)

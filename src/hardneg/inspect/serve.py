@@ -1,0 +1,73 @@
+"""``hardneg inspect --serve``: the inspect page for every query of a large run, on localhost.
+
+The page is sent with the query list only (id, text, how suspicious); a query's candidates and
+texts are read from the candidates file when the reader opens it (``GET query/<n>``), a parquet
+file one row group at a time. Only ``127.0.0.1`` is bound: the page shows the corpus's text.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
+
+from hardneg.candidates_file import mined_data, read_manifest
+from hardneg.data.tables import Records
+from hardneg.inspect.build import header_facts, read_views
+from hardneg.inspect.page import render_page
+from hardneg.inspect.records import SUSPECT_RATIO, query_view
+
+logger = logging.getLogger(__name__)
+
+
+def make_server(
+    candidates: str | Path, *, corpus: str | None = None, port: int = 8000, suspect_ratio: float = SUSPECT_RATIO
+) -> ThreadingHTTPServer:
+    """A server (not yet started: call ``serve_forever``) of the page of ``candidates`` on ``127.0.0.1:port``
+    (``port=0``: any free port, see ``server.server_address``)."""
+    path = Path(candidates)
+    source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
+    manifest = read_manifest(path)
+    data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
+    texts = dict(zip(data.corpus_ids, data.corpus_texts))
+    views, overview = read_views(source, suspect_ratio)
+    index = [{"id": v.query_id, "text": v.query, "suspicion": v.to_dict()["suspicion"] or 0, "flags": v.flags} for v in views]
+    del views  # only the index stays in memory; each query is read again when opened
+    page = render_page(
+        title=f"hardneg inspect: {path.name}",
+        summary=header_facts(manifest, overview, len(index), len(index)),
+        plots=overview.figures(),
+        queries=index,
+        docs=None,
+        note=f"Serving all {len(index):,} queries of {path}; each is read from the file when opened.",
+        served=True,
+    ).encode("utf-8")
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - the http.server name
+            if self.path in ("/", "/index.html"):
+                return self._send(200, "text/html; charset=utf-8", page)
+            if self.path.startswith("/query/"):
+                try:
+                    i = int(self.path.removeprefix("/query/"))
+                    record = source.row(i)
+                except (ValueError, IndexError):
+                    return self._send(404, "text/plain", b"no such query")
+                view = query_view(record, where=source.where(i), path=str(path), suspect_ratio=suspect_ratio)
+                docs = {d: texts[d] for d in view.doc_ids() if d in texts}
+                body = json.dumps({"query": view.to_dict(), "docs": docs}, ensure_ascii=False).encode("utf-8")
+                return self._send(200, "application/json", body)
+            return self._send(404, "text/plain", b"not found")
+
+        def _send(self, status: int, kind: str, body: bytes) -> None:
+            self.send_response(status)
+            self.send_header("Content-Type", kind)
+            self.send_header("Content-Length", str(len(body)))
+            self.end_headers()
+            self.wfile.write(body)
+
+        def log_message(self, format: str, *args) -> None:  # noqa: A002 - the http.server signature
+            logger.debug(format, *args)
+
+    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
