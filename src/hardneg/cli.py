@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from hardneg.errors import HardnegError
 from hardneg.mining.config import FIELDS, MineConfig
 
-AUDIT_SKIP = ("out", "output_format", "include_scores", "audit")
+AUDIT_SKIP = ("out", "overwrite", "output_format", "include_scores", "audit")
 
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, skip: Sequence[str] = ()) -> None:
@@ -283,6 +283,10 @@ def main(argv: Sequence[str] | None = None) -> int:
         return COMMANDS[ns.command](ns)
     except HardnegError as exc:
         print(f"hardneg: error: {exc}", file=sys.stderr)
+        return 2
+    except OSError as exc:  # a file that cannot be read or written: one line naming it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"hardneg: error: {where}{exc.strerror or exc}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("hardneg: interrupted; outputs are written atomically, rerun the same command to finish", file=sys.stderr)

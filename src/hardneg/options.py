@@ -92,6 +92,9 @@ class DataOptions:
         choices=("raise", "skip"),
         group="data",
     )
+    tsv_quotes: bool = option(
+        False, "read a .tsv pair file with CSV quoting rules (default: literally, quotes are text)", group="data"
+    )
 
     def load_data(self) -> RetrievalData:
         """The data these options name."""
@@ -104,6 +107,7 @@ class DataOptions:
             positive_column=self.positive_column,
             corpus=self.corpus,
             on_error=self.on_error,
+            tsv_quotes=self.tsv_quotes,
         )
 
 

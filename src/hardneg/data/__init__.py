@@ -39,6 +39,7 @@ def load_data(
     positive_column: str | None = None,
     corpus: str | Path | None = None,
     on_error: OnError = "raise",
+    tsv_quotes: bool = False,
 ) -> RetrievalData:
     """Load ``data``: ``"demo"``, a BEIR folder, or a pair file (.jsonl/.csv/.tsv/.parquet)."""
     if str(data) == DEMO_NAME:
@@ -55,6 +56,7 @@ def load_data(
             positive_column=positive_column,
             corpus=corpus,
             on_error=on_error,
+            tsv_quotes=tsv_quotes,
         )
     raise DataError(
         "no such file or folder: data must be 'demo', a BEIR folder (corpus.jsonl, queries.jsonl, "
