@@ -98,22 +98,24 @@ class OutputGuard:
         folder: bool = False,
         claim: bool = True,
     ):
-        self.out = Path(out)
+        self.shown = str(out)
+        self.out = Path(os.path.abspath(Path(out).expanduser()))
         self.command = command
         self.inputs = [p for p in inputs if p not in (None, "")]
         self.overwrite = overwrite
-        self.marker = Path(marker) if marker is not None else manifest_path_for(self.out)
+        name = self.out.name or "root"  # "/" has no name; check() refuses it
+        self.marker = Path(marker) if marker is not None else self.out.parent / (name + ".manifest.json")
         self.folder = folder
         self.claim = claim
-        self.lock_path = self.out.with_name(f".{self.out.name}.lock")
+        self.lock_path = self.out.parent / f".{name}.lock"
         self._claimed = False
 
     # --- checks -------------------------------------------------------------------------------
 
     def check(self) -> None:
         """Raise a ConfigError when the target may not be written; writes nothing."""
-        out, shown = _resolved(self.out), str(self.out)
-        if str(self.out).strip() in ("", "."):
+        out, shown = _resolved(self.out), self.shown
+        if shown.strip() in ("", "."):
             raise ConfigError(f"--out {shown!r} is the current folder; name a new file or folder inside it")
         for name, protected in (
             ("the root folder", Path("/")),
