@@ -100,13 +100,15 @@ def read_qrels(path: Path, problems: Problems) -> list[tuple[str, str, float, in
             path=str(path),
             line=four,
         )
-    trec = counts == {4}
+    trec = 4 in counts and 3 not in counts
+    width = 4 if trec else 3
     rows = []
     for line, fields in lines:
-        if len(fields) not in (3, 4):
+        if len(fields) != width:
+            expected = "4 (TREC: query-id, iteration, corpus-id, score)" if trec else "3 (query-id, corpus-id, score)"
             problems.report(
                 "malformed_line",
-                f"expected 3 tab-separated fields (query-id, corpus-id, score) or TREC's 4, got {len(fields)}",
+                f"expected {expected} tab-separated fields, got {len(fields)}; does an id hold a tab?",
                 path=str(path),
                 line=line,
             )
