@@ -326,9 +326,9 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Repor
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     target = Path(out) if out else run_dir
-    if target.resolve() != run_dir.resolve():
-        # another folder: new, empty, or one holding an earlier report; never inside-out of the run
-        OutputGuard(target, "report", inputs=[run_dir], folder=True, marker=target / "report.json", claim=False).check()
+    # Only report.html and report.json are written: a report.html without hardneg's report.json
+    # beside it is someone else's page and is refused; an unwritable target is refused before plotting.
+    OutputGuard(target / "report.html", "report", marker=target / "report.json", claim=False).check()
     figures = {"quality": quality_figure(run["summary"]), "hardness": hardness_figure(run["summary"])}
     if run["scores"]:
         figures["distributions"] = distributions_figure(run["summary"], run["scores"])
