@@ -95,6 +95,7 @@ def mined_data(
         corpus=params.get("corpus"),
         on_error=params.get("on_error", "raise"),
         extra_positives=extra_positives or params.get("extra_positives"),
+        tsv_quotes=params.get("tsv_quotes", False),
     )
 
 

@@ -19,7 +19,7 @@ from hardneg.errors import HardnegError
 from hardneg.mining.config import FIELDS, MineConfig
 
 logger = logging.getLogger("hardneg")
-AUDIT_SKIP = ("out", "output_format", "include_scores", "audit")
+AUDIT_SKIP = ("out", "overwrite", "output_format", "include_scores", "audit")
 
 
 def add_dataclass_arguments(
@@ -437,6 +437,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"hardneg: error: {exc}", file=sys.stderr)
         if as_json:
             print(json.dumps({"error": str(exc)}), file=stdout)
+        return 2
+    except OSError as exc:  # a file that cannot be read or written: one line naming it, no traceback
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"hardneg: error: {where}{exc.strerror or exc}", file=sys.stderr)
+        if as_json:
+            print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
         return 2
     except KeyboardInterrupt:
         print("hardneg: interrupted; outputs are written atomically, rerun the same command to finish", file=sys.stderr)

@@ -1,10 +1,11 @@
-"""Small file helpers: atomic writes, hashing, and line-numbered JSONL reading."""
+"""Small file helpers: atomic writes, checksums, hashing, and exact, line-numbered text reading."""
 
 from __future__ import annotations
 
 import contextlib
 import hashlib
 import json
+import logging
 import os
 import shutil
 import tempfile
@@ -14,12 +15,34 @@ from typing import Any
 
 from hardneg.errors import DataError
 
+logger = logging.getLogger(__name__)
+BOM = "\ufeff"
+
+
+def _umask() -> int:
+    """The process's umask (reading it means setting it, so it is set straight back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
+
+
+def _as_if_created(path: Path, directory: bool) -> None:
+    """Give a temporary file or folder the mode a plain ``open``/``mkdir`` would have given it.
+
+    ``mkstemp`` and ``mkdtemp`` create 0600 files and 0700 folders whatever the umask; an output
+    must keep the user's umask like any file they write themselves.
+    """
+    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
+
 
 @contextlib.contextmanager
-def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterator[Path]:
+def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success move it over ``target`` in one step.
 
-    A crash leaves the previous ``target`` (or nothing) in place, never a half-written file.
+    A crash leaves the previous ``target`` (or nothing) in place, never a half-written file. The
+    temporary name is unique (``.NAME.tmp-XXXX``), so two writers never share one. With
+    ``checksum`` (files only) the SHA-256 of the new file is written to ``target.sha256`` before
+    the file is moved into place; :func:`verify_checksum` checks it on reading.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -30,8 +53,14 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False) -> Iterat
         fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
+    _as_if_created(tmp, directory)
     try:
         yield tmp
+        if checksum and not directory:
+            digest = sha256_file(tmp)
+            sidecar = checksum_path(target)
+            with atomic_path(sidecar) as side_tmp:
+                side_tmp.write_text(digest + "\n", encoding="ascii")
         if directory:
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}")
@@ -63,21 +92,66 @@ def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     return h.hexdigest()
 
 
+def checksum_path(path: str | os.PathLike) -> Path:
+    """Where the SHA-256 of ``path`` is kept: ``path.sha256`` beside it."""
+    path = Path(path)
+    return path.with_name(path.name + ".sha256")
+
+
+def verify_checksum(path: str | os.PathLike) -> bool:
+    """Whether ``path`` still has the SHA-256 recorded when it was written (a missing record fails).
+
+    On a mismatch the file and its record are removed with a warning, so the caller recomputes it.
+    """
+    path = Path(path)
+    sidecar = checksum_path(path)
+    try:
+        expected = sidecar.read_text(encoding="ascii").strip()
+        ok = sha256_file(path) == expected
+    except (OSError, UnicodeDecodeError):
+        ok = False
+    if not ok:
+        logger.warning("%s is damaged or has no checksum; it is recomputed", path)
+        path.unlink(missing_ok=True)
+        sidecar.unlink(missing_ok=True)
+    return ok
+
+
+def iter_text_lines(path: str | os.PathLike) -> Iterator[str]:
+    """The lines of a UTF-8 text file, newline characters kept, a leading byte order mark dropped.
+
+    Invalid UTF-8 is a :class:`DataError` naming the file, the line and the byte offset in the file,
+    never a bare ``UnicodeDecodeError``. Lines are decoded one at a time, so a large file is streamed.
+    """
+    offset = 0
+    with open(path, "rb") as fh:
+        for number, raw in enumerate(fh, start=1):
+            try:
+                line = raw.decode("utf-8")
+            except UnicodeDecodeError as exc:
+                raise DataError(
+                    f"invalid UTF-8 (byte {offset + exc.start} of the file); save it as UTF-8", path=str(path), line=number
+                ) from None
+            if number == 1 and line.startswith(BOM):
+                line = line[1:]
+            offset += len(raw)
+            yield line
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict | None, str | None]]:
     """Yield ``(line_number, record, error)`` for each non-blank line; exactly one of record/error is set."""
-    with open(path, encoding="utf-8") as fh:
-        for number, line in enumerate(fh, start=1):
-            if not line.strip():
-                continue
-            try:
-                record = json.loads(line)
-            except json.JSONDecodeError as exc:
-                yield number, None, f"malformed JSON ({exc.msg} at column {exc.colno})"
-                continue
-            if not isinstance(record, dict):
-                yield number, None, f"expected a JSON object, got {type(record).__name__}"
-                continue
-            yield number, record, None
+    for number, line in enumerate(iter_text_lines(path), start=1):
+        if not line.strip():
+            continue
+        try:
+            record = json.loads(line)
+        except json.JSONDecodeError as exc:
+            yield number, None, f"malformed JSON ({exc.msg} at column {exc.colno})"
+            continue
+        if not isinstance(record, dict):
+            yield number, None, f"expected a JSON object, got {type(record).__name__}"
+            continue
+        yield number, record, None
 
 
 def require_file(path: str | os.PathLike, what: str) -> Path:

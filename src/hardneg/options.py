@@ -99,6 +99,9 @@ class DataOptions:
         group="data",
     )
     extra_positives: str | None = option(None, EXTRA_POSITIVES_HELP, group="data")
+    tsv_quotes: bool = option(
+        False, "read a .tsv pair file with CSV quoting rules (default: literally, quotes are text)", group="data"
+    )
 
     def load_data(self) -> RetrievalData:
         """The data these options name."""
@@ -112,6 +115,7 @@ class DataOptions:
             corpus=self.corpus,
             on_error=self.on_error,
             extra_positives=self.extra_positives,
+            tsv_quotes=self.tsv_quotes,
         )
 
 

@@ -42,14 +42,22 @@ def load_data(
     corpus: str | Path | None = None,
     on_error: OnError = "raise",
     extra_positives: str | Path | None = None,
+    tsv_quotes: bool = False,
 ) -> RetrievalData:
     """Load ``data``: ``"demo"``, a BEIR folder, or a pair file (.jsonl/.csv/.tsv/.parquet).
 
     ``extra_positives``: a qrels-style TSV of more positives (what ``hardneg inspect`` downloads), added
-    to the data's own (see :mod:`hardneg.data.extra_positives`).
+    to the data's own (see :mod:`hardneg.data.extra_positives`). ``tsv_quotes``: read a ``.tsv`` pair
+    file with CSV quoting rules instead of literally.
     """
     loaded = _load(
-        data, split=split, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, on_error=on_error
+        data,
+        split=split,
+        anchor_column=anchor_column,
+        positive_column=positive_column,
+        corpus=corpus,
+        on_error=on_error,
+        tsv_quotes=tsv_quotes,
     )
     if extra_positives:
         loaded = add_extra_positives(loaded, extra_positives, on_error=on_error)
@@ -64,6 +72,7 @@ def _load(
     positive_column: str | None,
     corpus: str | Path | None,
     on_error: OnError,
+    tsv_quotes: bool,
 ) -> RetrievalData:
     if str(data) == DEMO_NAME:
         data = demo_path()
@@ -79,6 +88,7 @@ def _load(
             positive_column=positive_column,
             corpus=corpus,
             on_error=on_error,
+            tsv_quotes=tsv_quotes,
         )
     raise DataError(
         "no such file or folder: data must be 'demo', a BEIR folder (corpus.jsonl, queries.jsonl, "

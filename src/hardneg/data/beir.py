@@ -2,13 +2,12 @@
 
 from __future__ import annotations
 
-import csv
 from pathlib import Path
 
 from hardneg.data.corpus import read_corpus_jsonl
 from hardneg.data.dataset import OnError, Problems, RetrievalData
 from hardneg.errors import DataError
-from hardneg.io import iter_jsonl, require_file
+from hardneg.io import iter_jsonl, iter_text_lines, require_file
 
 
 def _read_queries_jsonl(path: Path, problems: Problems) -> dict[str, str]:
@@ -21,7 +20,7 @@ def _read_queries_jsonl(path: Path, problems: Problems) -> dict[str, str]:
         if qid is None or str(qid).strip() == "":
             problems.report("missing_id", "query has no '_id' field", path=str(path), line=line)
             continue
-        qid = str(qid)
+        qid = str(qid).strip()  # ids are stripped in every file, as in qrels
         text = record.get("text")
         if not isinstance(text, str) or not text.strip():
             problems.report("empty_text", f"query {qid!r} has an empty text", path=str(path), line=line)
@@ -37,32 +36,101 @@ def _read_queries_jsonl(path: Path, problems: Problems) -> dict[str, str]:
     return queries
 
 
+HEADER_NAMES = {
+    "query-id",
+    "query_id",
+    "qid",
+    "query",
+    "corpus-id",
+    "corpus_id",
+    "doc-id",
+    "doc_id",
+    "docid",
+    "score",
+    "relevance",
+    "label",
+    "rel",
+    "iteration",
+    "iter",
+    "q0",
+}
+"""Column names a qrels header may use (lower-cased)."""
+
+
+def _is_number(text: str) -> bool:
+    try:
+        float(text)
+    except ValueError:
+        return False
+    return True
+
+
 def read_qrels(path: Path, problems: Problems) -> list[tuple[str, str, float, int]]:
-    """Rows ``(query_id, doc_id, score, line)`` of a BEIR qrels TSV, header optional."""
+    """Rows ``(query_id, doc_id, score, line)`` of a qrels file, BEIR (3 fields) or TREC (4), header optional.
+
+    Lines are split on tabs literally (an id may hold quotes). The format is decided once per file:
+    every line has 3 fields (``query-id corpus-id score``) or every line has 4 (TREC's
+    ``query-id iteration corpus-id score``, whose iteration is a number or ``Q0``); a file that
+    mixes them is refused, since a 4-field line could as well be an id holding a tab. The first line
+    is a header only when its score is not a number and it is recognisably one (known column names,
+    or a score column with no digit in it while every other line parses); ``1x`` on line 1 is an
+    error at line 1, not a header. Ids are stripped of surrounding whitespace, as in every file.
+    """
+    lines: list[tuple[int, list[str]]] = []
+    for number, text in enumerate(iter_text_lines(path), start=1):
+        text = text.rstrip("\n").rstrip("\r")
+        if text.strip():
+            lines.append((number, [f.strip() for f in text.split("\t")]))
+    if not lines:
+        return []
+    first_line, first = lines[0]
+    if len(first) in (3, 4) and not _is_number(first[-1]):
+        named = {f.lower() for f in first} & HEADER_NAMES
+        others_parse = all(len(f) == len(first) and _is_number(f[-1]) for _, f in lines[1:])
+        if named or (others_parse and not any(ch.isdigit() for ch in first[-1])):
+            lines = lines[1:]
+    counts = {len(f) for _, f in lines}
+    if counts == {3, 4}:
+        three = next(n for n, f in lines if len(f) == 3)
+        four = next(n for n, f in lines if len(f) == 4)
+        raise DataError(
+            f"line {four} has 4 tab-separated fields and line {three} has 3: a qrels file is either BEIR "
+            "(query-id, corpus-id, score) or TREC (query-id, iteration, corpus-id, score), not both; "
+            "or an id holds a tab",
+            path=str(path),
+            line=four,
+        )
+    trec = 4 in counts and 3 not in counts
+    width = 4 if trec else 3
     rows = []
-    with open(path, encoding="utf-8", newline="") as fh:
-        for line, fields in enumerate(csv.reader(fh, delimiter="\t"), start=1):
-            if not fields or all(not f.strip() for f in fields):
-                continue
-            if len(fields) == 4:  # TREC style: qid 0 docid score
-                fields = [fields[0], fields[2], fields[3]]
-            if len(fields) != 3:
+    for line, fields in lines:
+        if len(fields) != width:
+            expected = "4 (TREC: query-id, iteration, corpus-id, score)" if trec else "3 (query-id, corpus-id, score)"
+            problems.report(
+                "malformed_line",
+                f"expected {expected} tab-separated fields, got {len(fields)}; does an id hold a tab?",
+                path=str(path),
+                line=line,
+            )
+            continue
+        if trec:
+            if not (fields[1].upper() == "Q0" or fields[1].lstrip("-").isdigit()):
                 problems.report(
                     "malformed_line",
-                    f"expected 3 tab-separated fields (query-id, corpus-id, score), got {len(fields)}",
+                    f"TREC qrels: the second field is the iteration (0 or Q0), got {fields[1]!r}; does an id hold a tab?",
                     path=str(path),
                     line=line,
                 )
                 continue
-            qid, did, score = (f.strip() for f in fields)
-            try:
-                value = float(score)
-            except ValueError:
-                if line == 1:  # a header line
-                    continue
-                problems.report("malformed_line", f"score {score!r} is not a number", path=str(path), line=line)
-                continue
-            rows.append((qid, did, value, line))
+            fields = [fields[0], fields[2], fields[3]]
+        qid, did, score = fields
+        if not _is_number(score):
+            problems.report("malformed_line", f"score {score!r} is not a number", path=str(path), line=line)
+            continue
+        if not qid or not did:
+            problems.report("missing_id", "empty query-id or corpus-id", path=str(path), line=line)
+            continue
+        rows.append((qid, did, float(score), line))
     return rows
 
 

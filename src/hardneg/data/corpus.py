@@ -62,7 +62,7 @@ def _add_document(
     if doc_id is None or str(doc_id).strip() == "":
         problems.report("missing_id", "document has no '_id' field", path=str(path), line=line)
         return
-    doc_id = str(doc_id)
+    doc_id = str(doc_id).strip()  # ids are stripped in every file, as in qrels
     title, body = record.get("title"), record.get("text")
     if (title is not None and not isinstance(title, str)) or (body is not None and not isinstance(body, str)):
         problems.report("bad_field", f"document {doc_id!r}: 'title' and 'text' must be strings", path=str(path), line=line)

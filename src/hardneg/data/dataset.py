@@ -73,6 +73,11 @@ class Problems:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         logger.warning("skipped: %s", error)
 
+    def count(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` records dropped for a reason that is not an error (e.g. an exact duplicate row)."""
+        if n > 0:
+            self.counts[kind] = self.counts.get(kind, 0) + n
+
 
 def demo_path() -> Path:
     """The folder of the demo dataset that ships with hardneg (BEIR layout)."""

@@ -28,6 +28,7 @@ def load_pairs(
     positive_column: str | None = None,
     corpus: str | Path | None = None,
     on_error: OnError = "raise",
+    tsv_quotes: bool = False,
 ) -> RetrievalData:
     """Load (anchor, positive) pairs; a repeated anchor means several positives.
 
@@ -36,10 +37,14 @@ def load_pairs(
     corpus.jsonl, or a table with a ``text`` column), which are extra negative candidates.
     Query ids are ``q<n>`` in order of first appearance; documents keep a corpus file's ``_id``,
     and otherwise get ``d<n>``.
+
+    Every row is accounted for: it becomes a pair, or it is counted in ``skipped`` (a bad row under
+    ``on_error="skip"``, or ``duplicate_pair`` for a row that repeats an earlier (anchor, positive)).
+    TSV is read literally unless ``tsv_quotes`` (see :mod:`hardneg.data.tables`).
     """
     path = require_file(path, "pair file")
     problems = Problems(on_error)
-    columns, rows = read_table(path, problems)
+    columns, rows = read_table(path, problems, tsv_quotes=tsv_quotes)
     anchor_col = _pick_column(columns, anchor_column, 0, "anchor", path)
     positive_col = _pick_column(columns, positive_column, 1, "positive", path)
 
@@ -94,7 +99,9 @@ def load_pairs(
             q = query_index[anchor] = len(query_texts)
             query_texts.append(anchor)
             positives.append([])
-        if doc_by_text[positive] not in positives[q]:
+        if doc_by_text[positive] in positives[q]:
+            problems.count("duplicate_pair")
+        else:
             positives[q].append(doc_by_text[positive])
     if not query_texts:
         raise DataError("no usable (anchor, positive) pair", path=str(path))

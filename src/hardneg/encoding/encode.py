@@ -5,6 +5,10 @@ saved as a ``.npy`` file whose name is a hash of the model's weight fingerprint,
 maximum sequence length and the shard's texts, then memory-mapped. A re-run with the same model
 encodes nothing, a fine-tuned checkpoint never reuses its base model's vectors, and a run killed
 half-way resumes from the shards it finished.
+
+Each shard's SHA-256 is kept beside it (``KEY.npy.sha256``) and checked before the shard is used:
+a shard damaged on disk (truncated, overwritten) is dropped with a warning and encoded again,
+never used silently. docs/reliability.md gives the cost of the check.
 """
 
 from __future__ import annotations
@@ -20,7 +24,7 @@ from typing import Literal
 import numpy as np
 
 from hardneg.encoding.precision import encode_normalised, model_for_precision
-from hardneg.io import atomic_path
+from hardneg.io import atomic_path, verify_checksum
 from hardneg.options import default_cache_dir  # noqa: F401  (re-exported: the cache folder encoders default to)
 
 logger = logging.getLogger(__name__)
@@ -132,7 +136,7 @@ class Encoder:
         if self.cache_dir is None:
             return None
         path = Path(self.cache_dir) / "embeddings" / f"{key}.npy"
-        if path.is_file():
+        if path.is_file() and verify_checksum(path):
             try:
                 arr = np.load(path, mmap_mode="r", allow_pickle=False)
                 if arr.shape[0] == n:
@@ -146,7 +150,7 @@ class Encoder:
         if self.cache_dir is None:
             return emb
         path = Path(self.cache_dir) / "embeddings" / f"{key}.npy"
-        with atomic_path(path) as tmp:
+        with atomic_path(path, checksum=True) as tmp:
             with open(tmp, "wb") as fh:
                 np.save(fh, np.ascontiguousarray(emb, dtype=np.float32), allow_pickle=False)
         return np.load(path, mmap_mode="r", allow_pickle=False)

@@ -35,6 +35,34 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or os.sep + os.sep in name or name.count("/") > 1 or "\\" in name
 
 
+def in_hub_cache(name: str) -> bool:
+    """Whether ``name`` is a model id already in the local Hugging Face cache (no network is used)."""
+    try:
+        from huggingface_hub import try_to_load_from_cache
+
+        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+    except Exception:  # noqa: BLE001 - an invalid id is simply not cached
+        return False
+
+
+def check_model_source(name: str, what: str = "model") -> str:
+    """``name`` as a local folder, or a hub id already cached; otherwise a one-line ModelError.
+
+    A relative path such as ``models/mine`` that does not exist is reported as "no such folder",
+    not as a failed hub connection.
+    """
+    path = Path(name).expanduser()
+    if path.exists():
+        if not path.is_dir():
+            raise ModelError(f"{what} path {name!r} is a file; pass the folder that holds the model")
+        return str(path)
+    if _looks_like_path(name) or not in_hub_cache(name):
+        raise ModelError(
+            f"{what} {name!r}: no such folder ({path.absolute()}), and no model of that name in the local Hugging Face cache"
+        )
+    return name
+
+
 def resolve_model_name(model: str | None) -> str:
     return default_model_path() if model in (None, "", "default") else str(model)
 
@@ -56,14 +84,7 @@ def load_model(
 
     name = resolve_model_name(model)
     path = Path(name).expanduser()
-    if path.exists():
-        if not path.is_dir():
-            raise ModelError(f"model path {name!r} is a file; pass the folder that holds the model")
-        source = str(path)
-    elif _looks_like_path(name):
-        raise ModelError(f"model path {name!r} does not exist")
-    else:
-        source = name
+    source = check_model_source(name)
     try:
         with _progress_bars(show_progress):
             st = SentenceTransformer(source, device=device, trust_remote_code=trust_remote_code)

@@ -32,7 +32,10 @@ Layout of the run folder::
     RUN/summary.json         every round so far, the best round, why the loop stopped
 
 Every file is written atomically; a rerun skips rounds with a ``DONE`` marker and, inside an
-unfinished round, reuses the candidates and model already written.
+unfinished round, reuses the candidates and model already written when their manifests are
+complete. An output whose manifest is missing or still the stub of a killed run
+(:func:`hardneg.outputs.is_complete`) is removed (the loop wrote it, in its own run folder) and
+that step is redone. The run folder is locked while the loop runs.
 """
 
 from __future__ import annotations
@@ -40,6 +43,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import logging
+import shutil
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,6 +63,7 @@ from hardneg.manifest import build_manifest
 from hardneg.mining.presets import make_config
 from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions
 from hardneg.options import option as _f
+from hardneg.outputs import OutputGuard, is_complete, manifest_path_for
 
 logger = logging.getLogger(__name__)
 
@@ -228,6 +233,21 @@ class Evolution:
     # --- the loop -----------------------------------------------------------------------------
 
     def run(self) -> EvolveResult:
+        """Run or resume the loop; the run folder is checked and locked first (:class:`~hardneg.outputs.OutputGuard`)."""
+        c = self.config
+        inputs = [c.data if c.data != "demo" else None, c.model]
+        guard = OutputGuard(
+            self.run_dir,
+            "evolve",
+            inputs=[p for p in inputs if p and Path(p).exists()],
+            folder=True,
+            marker=self.run_dir / "evolve.json",
+            claim=False,
+        )
+        with guard:
+            return self._run()
+
+    def _run(self) -> EvolveResult:
         c = self.config
         self.run_dir.mkdir(parents=True, exist_ok=True)
         self._check_config()
@@ -291,13 +311,13 @@ class Evolution:
 
         start = time.perf_counter()
         candidates = folder / "candidates.parquet"
-        if not candidates.is_file():
+        if not _reusable(candidates):
             self._mine(miner, sampler, candidates)
         seconds["mine"] = round(time.perf_counter() - start, 3)
 
         start = time.perf_counter()
         model_dir = folder / "model"
-        if not model_dir.is_dir():
+        if not _reusable(model_dir):
             self._train(r, candidates, model_dir, miner if c.continue_training else self.base_model)
         train_manifest = json.loads((folder / "model.manifest.json").read_text(encoding="utf-8"))
         seconds["train"] = round(time.perf_counter() - start, 3)
@@ -415,6 +435,18 @@ class Evolution:
             )
             write_json_atomic(self.run_dir / "evolve.manifest.json", manifest)
         return summary
+
+
+def _reusable(output: Path) -> bool:
+    """Whether a round's output is finished; an unfinished one (and its manifest) is removed to be redone."""
+    if is_complete(output):
+        return True
+    if output.is_dir():
+        shutil.rmtree(output)
+    else:
+        output.unlink(missing_ok=True)
+    manifest_path_for(output).unlink(missing_ok=True)
+    return False
 
 
 def format_rounds(summary: dict[str, Any]) -> str:

@@ -45,7 +45,10 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
         raise DataError("not a run folder: summary.json is missing (run `hardneg evolve --out RUN_DIR` first)", path=str(run_dir))
-    summary = json.loads(summary_path.read_text(encoding="utf-8"))
+    summary = _read_json(summary_path)
+    missing = [k for k in ("run", "base", "rounds", "best_round", "best_model", "stopped") if k not in summary]
+    if missing or not isinstance(summary["rounds"], list):
+        raise DataError(f"not a summary of `hardneg evolve`: missing {missing or ['rounds (a list)']}", path=str(summary_path))
     scores = {}
     for record in summary["rounds"]:
         path = run_dir / f"round-{record['round']:03d}" / "scores.npz"
@@ -53,8 +56,23 @@ def load_run(run_dir: Path) -> dict[str, Any]:
             with np.load(path, allow_pickle=False) as npz:
                 scores[record["round"]] = {k: npz[k] for k in npz.files}
     fooling_path = run_dir / "fooling.json"
-    fooling = json.loads(fooling_path.read_text(encoding="utf-8")) if fooling_path.is_file() else None
+    fooling = _read_json(fooling_path) if fooling_path.is_file() else None
     return {"summary": summary, "scores": scores, "fooling": fooling}
+
+
+def _read_json(path: Path) -> dict[str, Any]:
+    """A JSON object from ``path``; a truncated or non-UTF-8 file is a one-line DataError."""
+    try:
+        value = json.loads(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"invalid UTF-8 at byte {exc.start}", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); is it truncated?", path=str(path)
+        ) from None
+    if not isinstance(value, dict):
+        raise DataError(f"expected a JSON object, got {type(value).__name__}", path=str(path))
+    return value
 
 
 # --- figures ----------------------------------------------------------------------------------
@@ -210,7 +228,7 @@ def _table(header: list[str], rows: list[list[Any]]) -> str:
             return f"{v:.4f}" if np.isfinite(v) else "-"
         return html.escape("-" if v is None else str(v))
 
-    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    head = "".join(f"<th>{html.escape(str(h))}</th>" for h in header)
     body = "".join("<tr>" + "".join(f"<td>{cell(v)}</td>" for v in row) + "</tr>" for row in rows)
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
@@ -259,8 +277,9 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
         "<!DOCTYPE html>",
         '<html lang="en"><head><meta charset="utf-8">',
         '<link rel="icon" href="data:,">',  # no favicon request, hence no console error for it
-        f"<title>hardneg evolve report: {html.escape(data['run'])}</title><style>{STYLE}</style></head><body>",
-        f"<h1>Co-evolution run</h1><p class='note'>{html.escape(data['run'])} — best round {data['best_round']} "
+        f"<title>hardneg evolve report: {html.escape(str(data['run']))}</title><style>{STYLE}</style></head><body>",
+        f"<h1>Co-evolution run</h1><p class='note'>{html.escape(str(data['run']))} — best round "
+        f"{html.escape(str(data['best_round']))} "
         f"({html.escape(str(data['best_model']))}); stopped: {html.escape(str(data['stopped']))}</p>",
         "<h2>Quality per round</h2>",
         _table(["round", "dev nDCG@10", "dev Recall@100", "test nDCG@10", "test Recall@100"], quality_rows),
@@ -292,7 +311,7 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
         f = data["fooling"]
         parts += [
             "<h2>Fooling matrix</h2>",
-            f"<p class='note'>{html.escape(f.get('description', ''))}</p>",
+            f"<p class='note'>{html.escape(str(f.get('description', '')))}</p>",
             _table(
                 ["trained with \\ negatives from", *f["negatives"]],
                 [[m, *row] for m, row in zip(f["models"], f["triplet_accuracy"])],
@@ -305,9 +324,14 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
 
 def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> ReportResult:
     """Write ``report.html`` and ``report.json`` for a run folder (into ``out`` when given)."""
+    from hardneg.outputs import OutputGuard
+
     run_dir = Path(run_dir)
     run = load_run(run_dir)
     target = Path(out) if out else run_dir
+    # Only report.html and report.json are written: a report.html without hardneg's report.json
+    # beside it is someone else's page and is refused; an unwritable target is refused before plotting.
+    OutputGuard(target / "report.html", "report", marker=target / "report.json", claim=False).check()
     figures = {"quality": quality_figure(run["summary"]), "hardness": hardness_figure(run["summary"])}
     if run["scores"]:
         figures["distributions"] = distributions_figure(run["summary"], run["scores"])

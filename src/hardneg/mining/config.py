@@ -24,6 +24,11 @@ class MineConfig(EncodingOptions, DataOptions):
     out: str | None = _f(None, "output: FILE.parquet, FILE.jsonl, or a folder for a Hugging Face dataset", group="output")
     output_format: str = _f("n-tuple", "rows to write", choices=OUTPUT_FORMATS, group="output")
     include_scores: bool = _f(False, "add the scores of positives and negatives to the rows", group="output")
+    overwrite: bool = _f(
+        False,
+        "replace an existing out file that hardneg did not write (a folder of other files is never replaced)",
+        group="output",
+    )
     # mining
     preset: str | None = _f(None, "named method; explicit flags override its values (see `hardneg presets`)")
     sampler: str = _f("dense", "where candidates come from", choices=SAMPLERS)
@@ -125,6 +130,17 @@ class MineConfig(EncodingOptions, DataOptions):
                 f"num_negatives={self.num_negatives} cannot fit in the rank window [{self.range_min}, {self.range_max})"
             )
         check_positive(self, "shard_size", "query_chunk_size", "max_depth")
+        if self.min_score is not None and self.max_score is not None and self.min_score > self.max_score:
+            raise ConfigError(
+                f"min_score={self.min_score} is above max_score={self.max_score}: no candidate can pass both; "
+                "nothing would be mined"
+            )
+        for name in ("simans_a", "bm25_k1", "bm25_b"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        check_positive(self, "rrf_k", "teacher_batch_size", "teacher_max_length")
+        if self.absolute_margin is not None and self.absolute_margin < 0:
+            raise ConfigError(f"absolute_margin must be >= 0, got {self.absolute_margin}")
         if self.relative_margin is not None and not 0 <= self.relative_margin < 1:
             raise ConfigError(f"relative_margin must be in [0, 1), got {self.relative_margin}")
         if self.sampler == "bm25" and self.selection == "simans" and not self.simans_normalize:
@@ -138,6 +154,14 @@ class MineConfig(EncodingOptions, DataOptions):
 
         validate_defence(self)
         _validate_scale(self)
+
+    def check_against(self, data: Any) -> None:
+        """Settings that are impossible for this data (known once it is loaded, before any encoding)."""
+        documents = len(data.corpus_ids)
+        if self.sampler != "none" and self.range_min >= documents:
+            raise ConfigError(
+                f"range_min={self.range_min} skips every candidate: the corpus has {documents} documents; nothing would be mined"
+            )
 
     @property
     def uses_score_filters(self) -> bool:

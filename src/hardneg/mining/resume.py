@@ -9,6 +9,10 @@ old parts. Rows are always built from the batches in order, from a part or fresh
 so a resumed run writes a file byte-identical to an uninterrupted one. The parts are removed once
 the output is complete.
 
+Each part's SHA-256 is kept beside it (``part-N.npz.sha256``). A part that is truncated, damaged or
+lacks its checksum is dropped with a warning when the run opens the folder and mined again: a bad
+part never stops a rerun.
+
 Encoding resumes on its own: the :class:`~hardneg.encoding.encode.Encoder` cache keeps every finished
 embedding shard. Parts hold indices and scores, never texts, and are stored without pickle.
 
@@ -28,13 +32,24 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.io import atomic_path, sha256_file
+from hardneg.io import atomic_path, sha256_file, verify_checksum
 
 logger = logging.getLogger(__name__)
 
 # Parameters that never change the rows: where things run, what is printed, where caches live.
 NOT_IN_KEY = frozenset(
-    {"out", "show_progress", "resume", "engine", "ray_address", "num_cpus", "cache_dir", "use_cache", "recall_sample"}
+    {
+        "out",
+        "overwrite",
+        "show_progress",
+        "resume",
+        "engine",
+        "ray_address",
+        "num_cpus",
+        "cache_dir",
+        "use_cache",
+        "recall_sample",
+    }
 )
 _JSON = "__json__"
 
@@ -149,7 +164,7 @@ class PartStore:
         if not marker.is_file():
             with atomic_path(marker) as tmp:
                 tmp.write_text(json.dumps({"key": self.key, "output": str(self.out)}) + "\n", encoding="utf-8")
-        done = {int(p.stem.split("-")[1]) for p in self.folder.glob("part-*.npz")}
+        done = {int(p.stem.split("-")[1]) for p in self.folder.glob("part-*.npz") if self._readable(p)}
         if done:
             logger.info("resuming: %d query batches already mined in %s", len(done), self.folder)
         return done
@@ -176,13 +191,27 @@ class PartStore:
             else:
                 path.unlink(missing_ok=True)
 
+    @staticmethod
+    def _readable(path: Path) -> bool:
+        """Whether a part has its checksum and opens; a bad one is removed (with a warning) to be mined again."""
+        if not verify_checksum(path):
+            return False
+        try:
+            with np.load(path, allow_pickle=False) as npz:
+                _ = npz.files
+        except Exception as exc:  # noqa: BLE001 - any unreadable part is recomputed, whatever numpy raises
+            logger.warning("dropping unreadable resume part %s (%s); it is mined again", path, exc)
+            path.unlink(missing_ok=True)
+            return False
+        return True
+
     def _path(self, i: int) -> Path:
         return self.folder / f"part-{i:07d}.npz"
 
     def save(self, i: int, **objects: Any) -> None:
         """Store ``objects`` (name -> object, see :func:`pack`) as part ``i``."""
         arrays = {f"{name}/{key}": value for name, obj in objects.items() for key, value in pack(obj).items()}
-        with atomic_path(self._path(i)) as tmp:
+        with atomic_path(self._path(i), checksum=True) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **arrays)
 

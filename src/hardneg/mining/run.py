@@ -34,8 +34,9 @@ from hardneg.mining.batches import MinedBatches
 from hardneg.mining.config import MineConfig
 from hardneg.mining.summary import format_summary
 from hardneg.options import EncodingOptions, values_of
+from hardneg.outputs import OutputGuard, manifest_path_for
 from hardneg.selection import build_selection, id_hashes
-from hardneg.writers import RowBuilder, StreamingWriter, schema_for
+from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
 
 logger = logging.getLogger(__name__)
 
@@ -66,9 +67,21 @@ class MineResult:
             write_json_atomic(self.manifest_path, self.manifest)
 
 
-def manifest_path_for(out: str | Path) -> Path:
-    out = Path(out)
-    return out.with_name(out.name + ".manifest.json")
+__all__ = ["MineResult", "Miner", "manifest_path_for", "output_guard"]
+
+
+def output_guard(config: MineConfig) -> OutputGuard:
+    """The :class:`~hardneg.outputs.OutputGuard` of a run's ``out``: checked before any model loads.
+
+    Every file and folder the run reads is an input the output may not be (or hold).
+    """
+    from hardneg.data import DEMO_NAME
+
+    c = config
+    container_of(c.out)  # an unsupported suffix is refused now, not after mining
+    inputs: list[str | None] = [None if c.data == DEMO_NAME else c.data, c.corpus, str(c.cache_root)]
+    inputs += [p for p in (c.model, *(c.teacher or "").split(","), *(c.exclude_qrels or "").split(",")) if p and Path(p).exists()]
+    return OutputGuard(c.out, "mine", inputs=inputs, overwrite=c.overwrite)
 
 
 class Miner:
@@ -157,7 +170,17 @@ class Miner:
     # --- the run ----------------------------------------------------------------------------
 
     def run(self, data: RetrievalData | None = None) -> MineResult:
-        """Mine ``data`` (default: load ``config.data``)."""
+        """Mine ``data`` (default: load ``config.data``).
+
+        With an ``out``, the target is checked, locked and claimed (:class:`~hardneg.outputs.OutputGuard`)
+        before anything is loaded.
+        """
+        if not self.config.out:
+            return self._run(data)
+        with output_guard(self.config):
+            return self._run(data)
+
+    def _run(self, data: RetrievalData | None) -> MineResult:
         c = self.config
         start = time.perf_counter()
         with self.timer("load_data"):
@@ -167,6 +190,7 @@ class Miner:
             "data %s: %d queries, %d documents, %d pairs, loaded in %.2f s",
             c.data, len(data.query_ids), len(data.corpus_ids), data.num_pairs, self.timer.seconds["load_data"],
         )  # fmt: skip
+        c.check_against(data)
         self.batch_miner = miner = self.prepare(data)
         logger.debug(
             "filters: %s; selection %s; %d negatives per query",

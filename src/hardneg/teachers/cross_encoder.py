@@ -16,7 +16,6 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -36,13 +35,11 @@ def load_cross_encoder(path: str, *, device: str | None = None, max_length: int 
     """
     from sentence_transformers import CrossEncoder
 
-    from hardneg.encoding.model import _looks_like_path
+    from hardneg.encoding.model import check_model_source
 
-    local = Path(path).expanduser()
-    if not local.exists() and _looks_like_path(path):
-        raise ModelError(f"teacher path {path!r} does not exist")
+    source = check_model_source(path, "teacher")
     try:
-        model = CrossEncoder(str(local) if local.exists() else path, device=device, max_length=max_length)
+        model = CrossEncoder(source, device=device, max_length=max_length)
     except Exception as exc:
         raise ModelError(f"could not load cross-encoder teacher {path!r}: {exc}") from exc
     if model.num_labels != 1:

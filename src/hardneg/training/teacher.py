@@ -138,7 +138,18 @@ def _read_jsonl(path: Path) -> list[dict]:
 
 
 def train_teacher(c: TeacherConfig) -> dict[str, Any]:
-    """Fine-tune a cross-encoder on labelled pairs and mined negatives; returns the manifest."""
+    """Fine-tune a cross-encoder on labelled pairs and mined negatives; returns the manifest.
+
+    ``out`` is checked, locked and claimed first (:class:`~hardneg.outputs.OutputGuard`).
+    """
+    from hardneg.outputs import OutputGuard
+
+    inputs = [c.data if c.data != "demo" else None, c.corpus, c.negatives, c.base_model]
+    with OutputGuard(c.out, "teacher", inputs=[p for p in inputs if p and Path(p).exists()], folder=True):
+        return _train_teacher(c)
+
+
+def _train_teacher(c: TeacherConfig) -> dict[str, Any]:
     import datasets
     import torch
     import transformers
@@ -148,7 +159,7 @@ def train_teacher(c: TeacherConfig) -> dict[str, Any]:
     from hardneg.encoding.model import fingerprint_model, resolve_model_name
     from hardneg.io import atomic_path, write_json_atomic
     from hardneg.manifest import build_manifest
-    from hardneg.mining.run import manifest_path_for
+    from hardneg.outputs import manifest_path_for
 
     start = time.perf_counter()
     table, origin, inputs = training_pairs(c)

@@ -282,6 +282,15 @@ class Trainer:
         return None
 
     def run(self, *, callbacks: Sequence[Any] = ()) -> TrainResult:
+        """Train and save; ``out`` is checked, locked and claimed first (:class:`~hardneg.outputs.OutputGuard`)."""
+        from hardneg.outputs import OutputGuard
+
+        c = self.config
+        inputs = [c.data if c.data != "demo" else None, c.corpus if c.corpus != "demo" else None, c.model]
+        with OutputGuard(self.out, "train", inputs=[p for p in inputs if p and Path(p).exists()], folder=True):
+            return self._run(callbacks)
+
+    def _run(self, callbacks: Sequence[Any]) -> TrainResult:
         from sentence_transformers import SentenceTransformerTrainer
 
         from hardneg.training.callbacks import ResampleEachEpoch

@@ -1,0 +1,236 @@
+"""Keeping a user's files safe: what an ``--out`` may be, and one writer per output at a time.
+
+Every command that writes an output goes through :class:`OutputGuard` before it loads a model or
+encodes a text. The guard refuses, with a one-line :class:`~hardneg.errors.ConfigError`:
+
+- a target that is ``/``, the home folder or the current folder, or that is (or holds) an input:
+  the data, a corpus, a model, a teacher, a qrels file or the cache;
+- a target whose parent is a file, or where nothing can be written;
+- an existing target that is not an earlier output of the same command. hardneg recognises its
+  own output by the manifest beside it (``OUT.manifest.json`` with the same ``command``; for
+  ``evolve``, ``RUN/evolve.json``). ``overwrite`` lets a *file* be replaced; a folder that holds
+  files hardneg did not write is never replaced, whatever the flags.
+
+It then takes a lock (``.OUT.lock`` beside the target, holding the process id): a second run on
+the same target stops with "another hardneg run is writing OUT (pid N)" instead of removing the
+first one's temporary files. A lock left by a dead process is taken over, and the temporaries a
+dead run left beside the target are removed.
+
+Finally it *claims* the target: before any work, a manifest stub ``{"command": ..., "state":
+"incomplete"}`` is written where the manifest goes, unless one is there. A run killed at any point
+therefore leaves an output that its rerun recognises as its own, and a reader (``evolve``) can tell
+a finished output (complete manifest) from one whose manifest was never written.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Any
+
+from hardneg.errors import ConfigError
+from hardneg.io import write_json_atomic
+
+INCOMPLETE = "incomplete"
+_HELD: dict[Path, int] = {}  # lock files this process holds -> depth (a command may guard a path twice)
+
+
+def manifest_path_for(out: str | os.PathLike) -> Path:
+    """``OUT.manifest.json``: where the manifest of an output file or folder is written."""
+    out = Path(out)
+    return out.with_name(out.name + ".manifest.json")
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The JSON object at ``path``, or ``None`` when it is missing or unreadable."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return value if isinstance(value, dict) else None
+
+
+def is_complete(out: str | os.PathLike) -> bool:
+    """Whether ``out`` exists with a finished manifest beside it (not a stub of a killed run)."""
+    manifest = read_manifest(manifest_path_for(out))
+    return Path(out).exists() and manifest is not None and manifest.get("state") != INCOMPLETE
+
+
+def _resolved(path: str | os.PathLike) -> Path:
+    return Path(os.path.abspath(Path(path).expanduser())).resolve()
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # exists, owned by someone else
+        return True
+    return True
+
+
+class OutputGuard:
+    """Check, lock and claim one output target; use as a context manager around the whole run.
+
+    Args:
+        out: the target file or folder.
+        command: the command writing it (``"mine"``, ``"train"``, ...), as in its manifest.
+        inputs: paths the run reads (files or folders); the target may be none of them, nor hold one.
+        overwrite: allow replacing an existing *file* that is not an earlier output of ``command``.
+        marker: the file that marks an earlier output of ``command`` (default ``OUT.manifest.json``).
+        folder: the target is a folder the command writes into (``evolve``): an existing one must
+            be empty or carry ``marker``.
+        claim: write the manifest stub (see the module docstring).
+    """
+
+    def __init__(
+        self,
+        out: str | os.PathLike,
+        command: str,
+        *,
+        inputs: Iterable[str | os.PathLike | None] = (),
+        overwrite: bool = False,
+        marker: str | os.PathLike | None = None,
+        folder: bool = False,
+        claim: bool = True,
+    ):
+        self.shown = str(out)
+        self.out = Path(os.path.abspath(Path(out).expanduser()))
+        self.command = command
+        self.inputs = [p for p in inputs if p not in (None, "")]
+        self.overwrite = overwrite
+        name = self.out.name or "root"  # "/" has no name; check() refuses it
+        self.marker = Path(marker) if marker is not None else self.out.parent / (name + ".manifest.json")
+        self.folder = folder
+        self.claim = claim
+        self.lock_path = self.out.parent / f".{name}.lock"
+        self._claimed = False
+
+    # --- checks -------------------------------------------------------------------------------
+
+    def check(self) -> None:
+        """Raise a ConfigError when the target may not be written; writes nothing."""
+        out, shown = _resolved(self.out), self.shown
+        if shown.strip() in ("", "."):
+            raise ConfigError(f"--out {shown!r} is the current folder; name a new file or folder inside it")
+        for name, protected in (
+            ("the root folder", Path("/")),
+            ("your home folder", Path.home()),
+            ("the current folder", Path.cwd()),
+        ):
+            if out == _resolved(protected):
+                raise ConfigError(f"--out {shown!r} is {name}; name a new file or folder inside it")
+        for source in self.inputs:
+            path = _resolved(source)
+            if out == path:
+                raise ConfigError(f"--out {shown!r} is an input of this run ({source}); choose another output")
+            if out in path.parents:
+                raise ConfigError(f"--out {shown!r} holds an input of this run ({source}); choose another output")
+        self._check_writable(out, shown)
+        if out.exists() or out.is_symlink():
+            self._check_existing(out, shown)
+
+    def _check_writable(self, out: Path, shown: str) -> None:
+        ancestor = out.parent
+        while not ancestor.exists():
+            ancestor = ancestor.parent
+        if not ancestor.is_dir():
+            raise ConfigError(f"cannot write --out {shown!r}: {ancestor} is a file, not a folder")
+        if not os.access(ancestor, os.W_OK | os.X_OK):
+            raise ConfigError(f"cannot write --out {shown!r}: {ancestor} is not writable (permission denied)")
+        if self.folder and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
+            raise ConfigError(f"cannot write --out {shown!r}: the folder is not writable (permission denied)")
+
+    def _is_own(self) -> bool:
+        manifest = read_manifest(self.marker)
+        if manifest is None:
+            return False
+        return manifest.get("command", self.command) == self.command
+
+    def _check_existing(self, out: Path, shown: str) -> None:
+        if self._is_own():
+            return
+        if out.is_dir() and not any(out.iterdir()):
+            return
+        if out.is_dir() or self.folder:
+            if out.is_file():
+                raise ConfigError(f"--out {shown!r} is a file; `hardneg {self.command}` writes a folder there")
+            raise ConfigError(
+                f"--out {shown!r} is a folder that holds files hardneg did not write (no {self.marker.name}); "
+                "hardneg never replaces such a folder: choose a new or empty folder"
+            )
+        if not self.overwrite:
+            raise ConfigError(
+                f"--out {shown!r} exists and is not an output of `hardneg {self.command}` (no {self.marker.name}); "
+                "pass --overwrite to replace it, or choose another output"
+            )
+
+    # --- lock and claim -----------------------------------------------------------------------
+
+    def _lock(self) -> None:
+        key = _resolved(self.lock_path)
+        if key in _HELD:
+            _HELD[key] += 1
+            return
+        self.lock_path.parent.mkdir(parents=True, exist_ok=True)
+        for _ in range(2):
+            try:
+                fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
+            except FileExistsError:
+                try:
+                    pid = int(self.lock_path.read_text(encoding="ascii").strip() or 0)
+                except (OSError, ValueError):
+                    pid = 0
+                if pid and pid != os.getpid() and _pid_alive(pid):
+                    raise ConfigError(f"another hardneg run is writing {self.out} (pid {pid})") from None
+                self.lock_path.unlink(missing_ok=True)  # left by a dead run
+                continue
+            with os.fdopen(fd, "w", encoding="ascii") as fh:
+                fh.write(f"{os.getpid()}\n")
+            _HELD[key] = 1
+            self._remove_orphans()
+            return
+        raise ConfigError(f"another hardneg run is writing {self.out} (its lock {self.lock_path} keeps reappearing)")
+
+    def _unlock(self) -> None:
+        key = _resolved(self.lock_path)
+        _HELD[key] -= 1
+        if _HELD[key] == 0:
+            del _HELD[key]
+            self.lock_path.unlink(missing_ok=True)
+
+    def _remove_orphans(self) -> None:
+        """Temporaries a dead run left beside the target (no live run holds the lock: they are orphans)."""
+        names = (self.out.name, self.marker.name)
+        for name in names:
+            for stale in list(self.out.parent.glob(f".{name}.tmp-*")) + list(self.out.parent.glob(f".{name}.old-*")):
+                if stale.is_dir():
+                    shutil.rmtree(stale, ignore_errors=True)
+                else:
+                    stale.unlink(missing_ok=True)
+
+    def __enter__(self) -> OutputGuard:
+        self.check()
+        self._lock()
+        try:
+            if self.claim and read_manifest(self.marker) is None:
+                write_json_atomic(self.marker, {"command": self.command, "state": INCOMPLETE, "output": str(self.out)})
+                self._claimed = True
+        except BaseException:
+            self._unlock()
+            raise
+        return self
+
+    def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            # A run that failed before writing anything leaves no stub behind it.
+            if exc_type is not None and self._claimed and not self.out.exists():
+                manifest = read_manifest(self.marker)
+                if manifest is not None and manifest.get("state") == INCOMPLETE:
+                    self.marker.unlink(missing_ok=True)
+        finally:
+            self._unlock()

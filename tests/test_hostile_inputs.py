@@ -1,0 +1,60 @@
+"""A table of hostile-but-realistic invocations, one or more per command: each must end with exit
+code 2 and one readable line naming the problem, no traceback, and nothing outside hardneg's own
+outputs changed. To add a case, append a row: (command line, text the error must contain). ``{tmp}``
+is a fresh folder holding ``victim/`` (a folder of someone else's files), ``notes.txt`` (a file that
+is not hardneg's), ``bad.jsonl`` (invalid UTF-8) and ``summary.json`` (truncated)."""
+
+from __future__ import annotations
+
+import pytest
+
+from hardneg.cli import main
+
+CASES = [
+    ("mine --data demo --preset in-batch --out {tmp}/victim", "hardneg did not write"),
+    ("mine --data demo --out {tmp}/notes.txt", ".parquet"),
+    ("mine --data demo --out {tmp}/notes.txt/rows.parquet", "is a file"),
+    ("mine --data {tmp}/bad.jsonl --out {tmp}/rows.parquet", "invalid UTF-8"),
+    ("mine --data demo --max-seq-length -5", "max_seq_length must be >= 1"),
+    ("mine --data demo --min-score 0.9 --max-score 0.1", "above max_score"),
+    ("mine --data demo --model ./no/such/model --out {tmp}/rows.parquet", "no such folder"),
+    ("audit --data demo --max-seq-length -5", "max_seq_length must be >= 1"),
+    ("audit --data {tmp}/bad.jsonl", "invalid UTF-8"),
+    ("teacher --data demo --out {tmp}/victim", "hardneg did not write"),
+    ("teacher --data demo --num-negatives 0 --out {tmp}/t", "num_negatives must be >= 1"),
+    ("train --data demo --out {tmp}/victim", "hardneg did not write"),
+    ("train --data demo --out {tmp}/m --batch-size 0", "batch_size must be >= 1"),
+    ("eval --data demo --batch-size 0", "batch_size must be >= 1"),
+    ("eval --data {tmp}/bad.jsonl", "invalid UTF-8"),
+    ("evolve --data demo --out {tmp}/victim", "hardneg did not write"),
+    ("evolve --data demo --out {tmp}/run --rounds 0", "rounds must be >= 1"),
+    ("fooling --run {tmp}/victim", "victim"),
+    ("report {tmp}", "malformed JSON"),
+    ("report {tmp}/victim", "summary.json is missing"),
+]
+
+
+@pytest.fixture
+def hostile(tmp_path):
+    victim = tmp_path / "victim"
+    victim.mkdir()
+    (victim / "thesis.tex").write_text("years of work")
+    (tmp_path / "notes.txt").write_text("mine, not hardneg's")
+    (tmp_path / "bad.jsonl").write_bytes(b'{"a": "caf\xe9", "b": "x"}\n')
+    (tmp_path / "summary.json").write_text('{"run": "x", "rounds": [')
+    return tmp_path
+
+
+def _snapshot(root):
+    return {p.relative_to(root): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.mark.parametrize(("command", "expected"), CASES, ids=[c for c, _ in CASES])
+def test_hostile_invocation_fails_cleanly(hostile, command, expected, capsys):
+    before = _snapshot(hostile)
+    code = main(command.format(tmp=hostile).split())
+    err = capsys.readouterr().err
+    assert code == 2, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert expected in err
+    assert _snapshot(hostile) == before  # nothing the user had was changed, nothing was left behind
