@@ -137,9 +137,7 @@ class EncodingOptions(ModelOptions):
         aliases=PRECISION_ALIASES,
         group="encoding",
     )
-    cache_dir: str | None = option(
-        None, "embedding cache folder (default: $HARDNEG_CACHE or ~/.cache/hardneg)", group="encoding"
-    )
+    cache_dir: str | None = option(None, "embedding cache folder (default: $HARDNEG_CACHE or ~/.cache/hardneg)", group="encoding")
     use_cache: bool = option(True, "reuse and store embeddings keyed by the model's weights", group="encoding")
     show_progress: bool = option(True, "progress bars", group="output")
 

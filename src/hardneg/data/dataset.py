@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hardneg.errors import ConfigError, DataError
 
@@ -30,12 +30,17 @@ class RetrievalData:
     """Role -> path of every file read, for the manifest."""
     skipped: dict[str, int] = field(default_factory=dict)
     """What ``on_error="skip"`` skipped, by kind."""
+    query_fields: list[dict[str, Any]] | None = None
+    """For each query, input fields the writers carry through unchanged (FlagEmbedding's ``prompt``
+    and ``type``); ``None`` when the input has none."""
 
     def __post_init__(self) -> None:
         if len(self.corpus_ids) != len(self.corpus_texts):
             raise ValueError("corpus_ids and corpus_texts differ in length")
         if not (len(self.query_ids) == len(self.query_texts) == len(self.positives)):
             raise ValueError("query_ids, query_texts and positives differ in length")
+        if self.query_fields is not None and len(self.query_fields) != len(self.query_ids):
+            raise ValueError("query_fields and query_ids differ in length")
 
     @property
     def num_pairs(self) -> int:
@@ -51,6 +56,7 @@ class RetrievalData:
             positives=[self.positives[i] for i in query_indices],
             inputs=dict(self.inputs),
             skipped=dict(self.skipped),
+            query_fields=None if self.query_fields is None else [self.query_fields[i] for i in query_indices],
         )
 
 
@@ -81,5 +87,3 @@ def document_text(title: str | None, text: str | None) -> str:
     title = (title or "").strip()
     text = (text or "").strip()
     return f"{title} {text}".strip() if title else text
-
-

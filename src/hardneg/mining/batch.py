@@ -64,7 +64,6 @@ class MinedBatch:
     promoted_scores: list[np.ndarray] | None = None
 
 
-
 @dataclass
 class BatchResult:
     """What mining one batch of queries produced."""

@@ -75,13 +75,22 @@ def manifest_path_for(out: str | Path) -> Path:
 class Miner:
     """Runs one mining configuration. Build with a :class:`MineConfig`, then :meth:`run`."""
 
-    def __init__(self, config: MineConfig, *, teacher: Any = None, embeddings: PrecomputedEmbeddings | None = None):
+    def __init__(
+        self,
+        config: MineConfig,
+        *,
+        teacher: Any = None,
+        embeddings: PrecomputedEmbeddings | None = None,
+        model: Any = None,
+    ):
         """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
         (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
-        document embeddings to search instead of encoding with a model."""
+        document embeddings to search instead of encoding with a model. ``model``: a loaded
+        ``SentenceTransformer`` to encode with instead of loading ``config.model`` (which then only names it)."""
         self.config = config
         self.teacher = teacher
         self.embeddings = embeddings
+        self.model = model
         self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
         self.timer = Timer()
         self.encoder: Encoder | None = None
@@ -98,8 +107,14 @@ class Miner:
             self.embeddings.check(len(data.query_ids), len(data.corpus_ids))
             self.model_info = self.embeddings.model_info()
             return self.embeddings.queries.to_array(), self.embeddings.documents
+        options = EncodingOptions(**values_of(c, EncodingOptions))
         with self.timer("load_model"):
-            retriever = DenseRetriever.load(EncodingOptions(**values_of(c, EncodingOptions)), shard_size=c.shard_size)
+            if self.model is not None:
+                if c.max_seq_length is not None:
+                    self.model.max_seq_length = int(c.max_seq_length)
+                retriever = DenseRetriever(self.model, options, shard_size=c.shard_size)
+            else:
+                retriever = DenseRetriever.load(options, shard_size=c.shard_size)
         self.encoder, self.model_info = retriever.encoder, retriever.info
         with self.timer("encode"):
             queries = self.engine.encode(self.encoder, data.query_texts, "query").to_array()
@@ -150,8 +165,9 @@ class Miner:
         self.batch_miner = miner = self.prepare(data)
         n = c.num_negatives if c.sampler != "none" else 0
         sources = miner.defence is not None and miner.defence.promotes
-        builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
-        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources)
+        scores = c.include_scores or (c.output_format == "flagembedding" and bool(c.teacher) and c.teacher_score_filters)
+        builder = RowBuilder(data, c.output_format, n, scores, positive_sources=sources)
+        schema = schema_for(c.output_format, n, scores, positive_sources=sources, data=data)
         stats = miner.new_stats()
 
         batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
