@@ -187,7 +187,9 @@ def test_conflict_free_sampler_is_used_when_installed(tiny_model, tmp_path, monk
 
             return make
 
-    monkeypatch.setitem(sys.modules, "hardneg.training.batch_hygiene", types.SimpleNamespace(ConflictFreeBatchSampler=FakeConflictFree))
+    monkeypatch.setitem(
+        sys.modules, "hardneg.training.batch_hygiene", types.SimpleNamespace(ConflictFreeBatchSampler=FakeConflictFree)
+    )
     train("demo", tmp_path / "m", model=str(tiny_model), max_steps=1, batch_sampler="conflict-free", **FAST)
     assert made and made[0][0] is None and made[0][1].query_ids  # pairs input: no candidates file, the data itself
     monkeypatch.setitem(sys.modules, "hardneg.training.batch_hygiene", None)
