@@ -61,7 +61,10 @@ def _write_fe(path, demo, with_scores: bool):
         line = {"query": q, "pos": [demo.corpus_texts[d] for d in pos], "neg": [demo.corpus_texts[(i * 7) % 300]]}
         if with_scores:
             line |= {"pos_scores": [1.0] * len(pos), "neg_scores": [0.0]}
-        line |= {"prompt": "Represent this sentence for searching relevant passages: ", "type": "normal" if i % 2 else "symmetric"}
+        line |= {
+            "prompt": "Represent this sentence for searching relevant passages: ",
+            "type": "normal" if i % 2 else "symmetric",
+        }
         lines.append(json.dumps(line))
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return [json.loads(x) for x in lines]
