@@ -221,8 +221,8 @@ def compare_rows(peer: list[dict], ours: list[dict], n: int, tie_eps: float) -> 
             continue
         a = [row[f"negative_{i}"] for i in range(1, n + 1)]
         b = [other[f"negative_{i}"] for i in range(1, n + 1)]
-        sa, sb = np.array(row["score"][1:], float), np.array(other["scores"][1:], float)
-        pos_diff = max(pos_diff, abs(row["score"][0] - other["scores"][0]))
+        sa, sb = np.array(row["scores"][1:], float), np.array(other["scores"][1:], float)
+        pos_diff = max(pos_diff, abs(row["scores"][0] - other["scores"][0]))
         if a == b:
             counts["identical"] += 1
         elif set(a) == set(b):

@@ -101,7 +101,7 @@ def test_flags_mirror_the_python_api(tmp_path, capsys, tiny_beir):
     summary = json.loads(capsys.readouterr().out)
     assert summary["rows"] == 4 and summary["negatives_per_query"] == 1
     rows = [json.loads(line) for line in out.read_text().splitlines()]
-    assert list(rows[0]) == ["query", "pos", "neg", "pos_scores", "neg_scores"]
+    assert list(rows[0]) == ["query", "pos", "neg"]  # scores only when asked for or from a teacher
 
 
 def test_presets_command_lists_every_preset(capsys):

@@ -18,7 +18,7 @@ from hardneg.mining.batch import MinedBatch
 from hardneg.mining.run import manifest_path_for
 from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
 
-FORMATS = ["n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "candidates"]
+FORMATS = ["n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "tevatron", "candidates"]
 CONTAINERS = {"parquet": "out.parquet", "jsonl": "out.jsonl", "hf": "out_dataset"}
 
 COLUMNS = {
@@ -26,7 +26,8 @@ COLUMNS = {
     "triplet": ["anchor", "positive", "negative"],
     "labeled-pair": ["anchor", "positive", "label"],
     "labeled-list": ["anchor", "positive", "labels"],
-    "flagembedding": ["query", "pos", "neg", "pos_scores", "neg_scores"],
+    "flagembedding": ["query", "pos", "neg"],
+    "tevatron": ["query_id", "query", "positive_passages", "negative_passages"],
     "candidates": [
         "query_id",
         "query",
@@ -42,7 +43,15 @@ COLUMNS = {
         "excluded_verdicts",
     ],
 }
-SCORE_COLUMN = {"n-tuple": "score", "triplet": "score", "labeled-pair": "score", "labeled-list": "scores"}
+SCORE_COLUMNS = {
+    "n-tuple": ["scores"],
+    "triplet": ["scores"],
+    "labeled-pair": ["score"],
+    "labeled-list": ["scores"],
+    "flagembedding": ["pos_scores", "neg_scores"],
+}
+LABEL_COLUMN = {"labeled-pair": "label", "labeled-list": "labels"}
+"""With scores, the score column replaces the label column, as sentence-transformers' losses expect."""
 
 
 @pytest.fixture
@@ -113,9 +122,8 @@ def test_round_trip(tmp_path, data, batch, output_format, container, include_sco
         writer.write(rows[1:])  # several batches stream into one output
     assert writer.rows_written == len(rows)
     back = read_back(path, container)
-    expected_columns = COLUMNS[output_format] + (
-        [SCORE_COLUMN[output_format]] if include_scores and output_format in SCORE_COLUMN else []
-    )
+    expected_columns = [c for c in COLUMNS[output_format] if not (include_scores and c == LABEL_COLUMN.get(output_format))]
+    expected_columns += SCORE_COLUMNS.get(output_format, []) if include_scores else []
     assert schema.names == expected_columns
     assert all(list(row) == expected_columns for row in back)
     assert_same(back, rows)
@@ -129,17 +137,23 @@ def test_row_shapes(data, batch):
     assert [r["positive"] for r in rows] == [data.corpus_texts[0], data.corpus_texts[1], data.corpus_texts[2]]
     assert rows[0]["negative_1"] == "The economy of France." and rows[0]["negative_2"] == "Lyon is a city in France."
     assert rows[2]["negative_1"] == rows[2]["negative_2"] == "Knead the bread dough."  # padded by repetition
-    assert rows[0]["score"] == pytest.approx([0.8, 0.5, 0.25])
+    assert rows[0]["scores"] == pytest.approx([0.8, 0.5, 0.25])
     assert n_tuple.padded_rows == 1
 
     assert len(RowBuilder(data, "triplet", 2, False).rows(batch)) == 2 * 2 + 1
-    labeled = RowBuilder(data, "labeled-pair", 2, True).rows(batch)
+    labeled = RowBuilder(data, "labeled-pair", 2, False).rows(batch)
     assert [r["label"] for r in labeled] == [1, 1, 0, 0, 1, 0]
+    scored = RowBuilder(data, "labeled-pair", 2, True).rows(batch)
+    assert [r["score"] for r in scored] == pytest.approx([0.8, 0.7, 0.5, 0.25, 0.9, 0.4]) and "label" not in scored[0]
     lists = RowBuilder(data, "labeled-list", 2, False).rows(batch)
     assert [r["labels"] for r in lists] == [[1, 0, 0], [1, 0, 0], [1, 0]]
     flag = RowBuilder(data, "flagembedding", 2, False).rows(batch)
     assert flag[0]["pos"] == data.corpus_texts[:2] and flag[1]["neg"] == ["Knead the bread dough."]
-    assert flag[1]["neg_scores"] == pytest.approx([0.4])
+    assert "neg_scores" not in flag[1]  # the miner's own scores only when asked for
+    assert RowBuilder(data, "flagembedding", 2, True).rows(batch)[1]["neg_scores"] == pytest.approx([0.4])
+    tevatron = RowBuilder(data, "tevatron", 2, False).rows(batch)
+    assert tevatron[0]["positive_passages"][1] == {"docid": "paris2", "title": "", "text": data.corpus_texts[1]}
+    assert [p["docid"] for p in tevatron[1]["negative_passages"]] == ["bread"]
     cands = RowBuilder(data, "candidates", 2, False).rows(batch)
     assert cands[0]["positive_ids"] == ["paris", "paris2"]
     assert cands[0]["candidate_ids"] == ["economy", "lyon", "cookies"] and cands[0]["candidate_kept"] == [True, True, False]
@@ -206,8 +220,8 @@ def test_mine_writes_each_container(tiny_beir, tmp_path, container):
     result = hardneg.mine(tiny_beir, out, preset="top", num_negatives=2, include_scores=True, show_progress=False)
     rows = read_back(out, container)
     assert len(rows) == result.summary["rows"] == 5
-    assert list(rows[0]) == ["anchor", "positive", "negative_1", "negative_2", "score"]
-    assert all(len(r["score"]) == 3 for r in rows)
+    assert list(rows[0]) == ["anchor", "positive", "negative_1", "negative_2", "scores"]
+    assert all(len(r["scores"]) == 3 for r in rows)
     assert manifest_path_for(out).is_file()
 
 

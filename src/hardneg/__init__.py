@@ -8,6 +8,7 @@ from hardneg.errors import ConfigError, DataError, HardnegError, ModelError
 from hardneg.evolution.evaluate import EvalResult, evaluate  # noqa: E402
 from hardneg.evolution.loop import EvolveResult, evolve  # noqa: E402
 from hardneg.mining.api import mine
+from hardneg.mining.compat import mine_hard_negatives
 from hardneg.mining.config import MineConfig
 from hardneg.mining.presets import PRESETS
 from hardneg.mining.run import MineResult
@@ -27,6 +28,7 @@ __all__ = [
     "load_data",
     "load_pairs",
     "mine",
+    "mine_hard_negatives",
     "EvalResult",
     "EvolveResult",
     "TrainResult",

@@ -9,9 +9,9 @@ import dataclasses
 import functools
 import json
 import logging
-import os
 import sys
 import typing
+import warnings
 from collections.abc import Sequence
 from typing import Any
 
@@ -413,13 +413,22 @@ def configure_output(ns: argparse.Namespace) -> bool:
 
 
 def set_library_progress(enabled: bool) -> None:
-    """Progress bars of the datasets and huggingface_hub libraries on or off (their own switches)."""
-    os.environ["HF_DATASETS_DISABLE_PROGRESS_BARS"] = "0" if enabled else "1"
-    os.environ["HF_HUB_DISABLE_PROGRESS_BARS"] = "0" if enabled else "1"
-    if "datasets" in sys.modules:
-        import datasets
+    """Progress bars of the datasets and huggingface_hub libraries on or off, through their own switches.
 
-        datasets.enable_progress_bars() if enabled else datasets.disable_progress_bars()
+    Not through their environment variables: those are read once, at import, and would then refuse a
+    later switch back on. A user's own ``HF_*_DISABLE_PROGRESS_BARS=1`` still wins (quietly).
+    """
+    import datasets
+    from huggingface_hub import utils as hub
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # "cannot enable progress bars: the environment variable has priority"
+        if enabled:
+            hub.enable_progress_bars()
+            datasets.enable_progress_bars()
+        else:
+            hub.disable_progress_bars()
+            datasets.disable_progress_bars()
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -138,6 +138,20 @@ def iter_text_lines(path: str | os.PathLike) -> Iterator[str]:
             yield line
 
 
+MEMORY_PREFIX = "memory:"
+"""Inputs that are not files (a ``datasets.Dataset``, a list of texts) are named ``memory:<sha256 of their content>``."""
+
+
+def memory_input(*parts: object) -> str:
+    """The ``memory:<sha256>`` name of in-memory content (``parts`` are JSON-serialised)."""
+    return MEMORY_PREFIX + hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()
+
+
+def input_sha256(source: str) -> str:
+    """SHA-256 of an input: of the file's bytes, or the digest an in-memory input's name carries."""
+    return source[len(MEMORY_PREFIX) :] if source.startswith(MEMORY_PREFIX) else sha256_file(source)
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict | None, str | None]]:
     """Yield ``(line_number, record, error)`` for each non-blank line; exactly one of record/error is set."""
     for number, line in enumerate(iter_text_lines(path), start=1):

@@ -10,7 +10,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hardneg.io import sha256_file
+from hardneg.io import input_sha256, sha256_file
 
 PACKAGES = ("hardneg", "numpy", "torch", "sentence-transformers", "transformers", "faiss-cpu", "bm25s", "pyarrow", "datasets")
 
@@ -26,7 +26,7 @@ def package_versions() -> dict[str, str | None]:
 
 
 def input_hashes(inputs: dict[str, str]) -> dict[str, dict[str, str]]:
-    return {role: {"path": path, "sha256": sha256_file(path)} for role, path in inputs.items()}
+    return {role: {"path": path, "sha256": input_sha256(path)} for role, path in inputs.items()}
 
 
 def build_manifest(

@@ -1,4 +1,9 @@
-"""Writing mined rows: sentence-transformers formats, FlagEmbedding JSONL, and id-based candidates.
+"""Writing mined rows: sentence-transformers formats, FlagEmbedding and Tevatron JSONL, and id-based candidates.
+
+Columns follow what each trainer reads. The sentence-transformers formats are laid out as
+``sentence_transformers.util.mine_hard_negatives`` lays them out: scores go in a ``scores`` column
+(n-tuple, triplet), and in ``labeled-pair`` / ``labeled-list`` the score *replaces* the label
+(``score`` / ``scores``), since the trainer passes that one column to the loss as its label.
 
 Rows are built per batch of queries and streamed to a temporary file that replaces the output in
 one step at the end. The container follows the output name: ``.parquet``, ``.jsonl``, or any
@@ -86,7 +91,7 @@ class RowBuilder:
             for j, d in enumerate(negs, start=1):
                 row[f"negative_{j}"] = texts[d]
             if self.scores:
-                row["score"] = [_f(pos_scores[p])] + [_f(s) for s in neg_scores]
+                row["scores"] = [_f(pos_scores[p])] + [_f(s) for s in neg_scores]
             if self.sources:
                 row["positive_source"] = sources[p]
             rows.append(row)
@@ -102,7 +107,7 @@ class RowBuilder:
             for d, s in zip(negs, neg_scores):
                 row = {"anchor": query, "positive": texts[pos], "negative": texts[d]}
                 if self.scores:
-                    row["score"] = [_f(pos_scores[p]), _f(s)]
+                    row["scores"] = [_f(pos_scores[p]), _f(s)]
                 if self.sources:
                     row["positive_source"] = sources[p]
                 rows.append(row)
@@ -115,9 +120,11 @@ class RowBuilder:
         items += [(d, 0, s, None) for d, s in zip(negs, neg_scores)]
         rows = []
         for doc, label, score, source in items:
-            row = {"anchor": query, "positive": texts[doc], "label": label}
+            row = {"anchor": query, "positive": texts[doc]}
             if self.scores:
                 row["score"] = _f(score)
+            else:
+                row["label"] = label
             if self.sources:
                 row["positive_source"] = source
             rows.append(row)
@@ -128,9 +135,11 @@ class RowBuilder:
         positives, pos_scores, sources = self._positives(batch, i, q)
         rows = []
         for p, pos in enumerate(positives):
-            row = {"anchor": query, "positive": [texts[pos]] + [texts[d] for d in negs], "labels": [1] + [0] * len(negs)}
+            row = {"anchor": query, "positive": [texts[pos]] + [texts[d] for d in negs]}
             if self.scores:
                 row["scores"] = [_f(pos_scores[p])] + [_f(s) for s in neg_scores]
+            else:
+                row["labels"] = [1] + [0] * len(negs)
             if self.sources:
                 row["positive_source"] = sources[p]
             rows.append(row)
@@ -140,15 +149,27 @@ class RowBuilder:
     def _flagembedding(self, batch, i, q, negs, neg_scores):
         texts = self.data.corpus_texts
         positives, pos_scores, sources = self._positives(batch, i, q)
-        row = {
-            "query": self.data.query_texts[q],
-            "pos": [texts[d] for d in positives],
-            "neg": [texts[d] for d in negs],
-            "pos_scores": [_f(s) for s in pos_scores],
-            "neg_scores": [_f(s) for s in neg_scores],
-        }
+        row = {"query": self.data.query_texts[q], "pos": [texts[d] for d in positives], "neg": [texts[d] for d in negs]}
+        if self.scores:
+            row["pos_scores"] = [_f(s) for s in pos_scores]
+            row["neg_scores"] = [_f(s) for s in neg_scores]
+        if self.data.query_fields is not None:
+            row.update(self.data.query_fields[q])
         if self.sources:
             row["pos_sources"] = sources
+        return [row]
+
+    def _tevatron(self, batch, i, q, negs, neg_scores):
+        ids, texts = self.data.corpus_ids, self.data.corpus_texts
+        positives, _, _ = self._positives(batch, i, q)
+        row = {
+            "query_id": self.data.query_ids[q],
+            "query": self.data.query_texts[q],
+            "positive_passages": [{"docid": ids[d], "title": "", "text": texts[d]} for d in positives],
+            "negative_passages": [{"docid": ids[d], "title": "", "text": texts[d]} for d in negs],
+        }
+        if self.sources:
+            row["positive_sources"] = self._positives(batch, i, q)[2]
         return [row]
 
     def _candidates(self, batch, i, q, negs, neg_scores):
@@ -194,25 +215,36 @@ def _no_excluded() -> dict[str, list]:
 
 
 def schema_for(
-    output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False, teacher_scores: bool = False
+    output_format: str,
+    num_negatives: int,
+    include_scores: bool,
+    *,
+    positive_sources: bool = False,
+    teacher_scores: bool = False,
+    data: RetrievalData | None = None,
 ) -> pa.Schema:
     """Columns of a format. ``positive_sources`` adds where each positive came from (``labelled`` or
-    ``promoted``): a ``positive_source`` column, ``pos_sources`` for FlagEmbedding, and
-    ``promoted_ids`` / ``promoted_scores`` for candidates. ``teacher_scores`` adds the teacher's score of
-    each candidate (``candidate_teacher_scores``) to candidates."""
+    ``promoted``): a ``positive_source`` column, ``pos_sources`` for FlagEmbedding, ``positive_sources``
+    for Tevatron, and ``promoted_ids`` / ``promoted_scores`` for candidates. ``teacher_scores`` adds the
+    teacher's score of each candidate (``candidate_teacher_scores``) to candidates. ``data``'s
+    :attr:`~hardneg.data.RetrievalData.query_fields` become FlagEmbedding columns."""
     s, ls, li = pa.string(), pa.list_(pa.string()), pa.list_(pa.float32())
     if output_format == "n-tuple":
         fields = [("anchor", s), ("positive", s)] + [(f"negative_{j}", s) for j in range(1, num_negatives + 1)]
         if include_scores:
-            fields.append(("score", li))
+            fields.append(("scores", li))
     elif output_format == "triplet":
-        fields = [("anchor", s), ("positive", s), ("negative", s)] + ([("score", li)] if include_scores else [])
+        fields = [("anchor", s), ("positive", s), ("negative", s)] + ([("scores", li)] if include_scores else [])
     elif output_format == "labeled-pair":
-        fields = [("anchor", s), ("positive", s), ("label", pa.int8())] + ([("score", pa.float32())] if include_scores else [])
+        fields = [("anchor", s), ("positive", s), ("score", pa.float32()) if include_scores else ("label", pa.int8())]
     elif output_format == "labeled-list":
-        fields = [("anchor", s), ("positive", ls), ("labels", pa.list_(pa.int8()))] + ([("scores", li)] if include_scores else [])
+        fields = [("anchor", s), ("positive", ls), ("scores", li) if include_scores else ("labels", pa.list_(pa.int8()))]
     elif output_format == "flagembedding":
-        fields = [("query", s), ("pos", ls), ("neg", ls), ("pos_scores", li), ("neg_scores", li)]
+        fields = [("query", s), ("pos", ls), ("neg", ls)] + ([("pos_scores", li), ("neg_scores", li)] if include_scores else [])
+        fields += _query_field_types(data)
+    elif output_format == "tevatron":
+        passage = pa.list_(pa.struct([("docid", s), ("title", s), ("text", s)]))
+        fields = [("query_id", s), ("query", s), ("positive_passages", passage), ("negative_passages", passage)]
     elif output_format == "candidates":
         fields = [
             ("query_id", s),
@@ -234,11 +266,21 @@ def schema_for(
     if positive_sources:
         if output_format == "flagembedding":
             fields.append(("pos_sources", ls))
+        elif output_format == "tevatron":
+            fields.append(("positive_sources", ls))
         elif output_format == "candidates":
             fields += [("promoted_ids", ls), ("promoted_scores", li)]
         else:
             fields.append(("positive_source", s))
     return pa.schema(fields)
+
+
+def _query_field_types(data: RetrievalData | None) -> list[tuple[str, pa.DataType]]:
+    """Columns for the input fields carried through (their types as pyarrow infers them)."""
+    if data is None or data.query_fields is None:
+        return []
+    names = list(dict.fromkeys(k for f in data.query_fields for k in f))
+    return [(name, pa.array([f.get(name) for f in data.query_fields]).type) for name in names]
 
 
 def container_of(path: str | os.PathLike) -> str:

@@ -9,10 +9,13 @@ skipped with a warning that says the same.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from hardneg.data.beir import load_beir, read_qrels
 from hardneg.data.dataset import DEMO_NAME, OnError, Problems, RetrievalData, demo_path, document_text
 from hardneg.data.extra_positives import add_extra_positives
+from hardneg.data.flagembedding import is_flagembedding, load_flagembedding
+from hardneg.data.memory import Corpus, from_pairs, is_dataset_folder, is_in_memory, load_hf_dataset
 from hardneg.data.pairs import load_pairs
 from hardneg.data.tables import PAIR_SUFFIXES
 from hardneg.errors import ConfigError, DataError
@@ -25,6 +28,9 @@ __all__ = [
     "RetrievalData",
     "add_extra_positives",
     "demo_path",
+    "from_pairs",
+    "load_flagembedding",
+    "load_hf_dataset",
     "document_text",
     "load_beir",
     "load_data",
@@ -34,18 +40,21 @@ __all__ = [
 
 
 def load_data(
-    data: str | Path,
+    data: Any,
     *,
     split: str = "train",
     anchor_column: str | None = None,
     positive_column: str | None = None,
-    corpus: str | Path | None = None,
+    corpus: Corpus = None,
     on_error: OnError = "raise",
     extra_positives: str | Path | None = None,
     tsv_quotes: bool = False,
 ) -> RetrievalData:
-    """Load ``data``: ``"demo"``, a BEIR folder, or a pair file (.jsonl/.csv/.tsv/.parquet).
+    """Load ``data``: ``"demo"``, a BEIR folder, a pair file (.jsonl/.csv/.tsv/.parquet), a FlagEmbedding
+    JSONL file, a Hugging Face dataset (a ``save_to_disk`` folder, a folder of data files, or a Hub
+    name ``datasets`` can load), or an in-memory ``Dataset``/``DatasetDict``/dict/list of pairs.
 
+    ``corpus`` (extra negative candidates, a file or a list of texts) goes with pair data only.
     ``extra_positives``: a qrels-style TSV of more positives (what ``hardneg inspect`` downloads), added
     to the data's own (see :mod:`hardneg.data.extra_positives`). ``tsv_quotes``: read a ``.tsv`` pair
     file with CSV quoting rules instead of literally.
@@ -65,23 +74,40 @@ def load_data(
 
 
 def _load(
-    data: str | Path,
+    data: Any,
     *,
     split: str,
     anchor_column: str | None,
     positive_column: str | None,
-    corpus: str | Path | None,
+    corpus: Corpus,
     on_error: OnError,
     tsv_quotes: bool,
 ) -> RetrievalData:
+    if is_in_memory(data):
+        return from_pairs(
+            data, split=split, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, on_error=on_error
+        )
     if str(data) == DEMO_NAME:
         data = demo_path()
     path = Path(data)
+    if path.is_dir() and not _is_beir(path) and (is_dataset_folder(path) or _has_data_files(path)):
+        return from_pairs(
+            load_hf_dataset(path, split=split),
+            anchor_column=anchor_column,
+            positive_column=positive_column,
+            corpus=corpus,
+            on_error=on_error,
+            source=str(path),
+        )
     if path.is_dir():
         if corpus is not None:
             raise ConfigError("corpus is for pair files; a BEIR folder brings its own corpus.jsonl")
         return load_beir(path, split=split, on_error=on_error)
     if path.is_file():
+        if is_flagembedding(path) and anchor_column is None and positive_column is None:
+            if corpus is not None:
+                raise ConfigError("corpus is for pair files; a FlagEmbedding file's pos and neg texts are its corpus")
+            return load_flagembedding(path, on_error=on_error)
         return load_pairs(
             path,
             anchor_column=anchor_column,
@@ -90,8 +116,36 @@ def _load(
             on_error=on_error,
             tsv_quotes=tsv_quotes,
         )
+    if _looks_like_hub_name(str(data)):
+        return from_pairs(
+            load_hf_dataset(str(data), split=split),
+            anchor_column=anchor_column,
+            positive_column=positive_column,
+            corpus=corpus,
+            on_error=on_error,
+            source=str(data),
+        )
     raise DataError(
         "no such file or folder: data must be 'demo', a BEIR folder (corpus.jsonl, queries.jsonl, "
-        "qrels/<split>.tsv) or a pair file (.jsonl, .csv, .tsv, .parquet)",
+        "qrels/<split>.tsv), a pair file (.jsonl, .csv, .tsv, .parquet) or a Hugging Face dataset",
         path=str(path),
+    )
+
+
+def _is_beir(path: Path) -> bool:
+    return any((path / name).exists() for name in ("corpus.jsonl", "queries.jsonl", "qrels"))
+
+
+def _has_data_files(path: Path) -> bool:
+    return any(p.suffix.lower() in PAIR_SUFFIXES for p in path.rglob("*") if p.is_file())
+
+
+def _looks_like_hub_name(name: str) -> bool:
+    """``owner/name`` or ``name``: no path syntax, no file suffix."""
+    return (
+        bool(name)
+        and name.count("/") <= 1
+        and not name.startswith((".", "/", "~"))
+        and "\\" not in name
+        and Path(name).suffix.lower() not in PAIR_SUFFIXES
     )

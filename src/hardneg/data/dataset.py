@@ -6,7 +6,7 @@ import logging
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from hardneg.errors import ConfigError, DataError
 
@@ -32,12 +32,17 @@ class RetrievalData:
     """What ``on_error="skip"`` skipped, by kind."""
     extra_positives: int = 0
     """Positives added from an extra-positives file (:mod:`hardneg.data.extra_positives`)."""
+    query_fields: list[dict[str, Any]] | None = None
+    """For each query, input fields the writers carry through unchanged (FlagEmbedding's ``prompt``
+    and ``type``); ``None`` when the input has none."""
 
     def __post_init__(self) -> None:
         if len(self.corpus_ids) != len(self.corpus_texts):
             raise ValueError("corpus_ids and corpus_texts differ in length")
         if not (len(self.query_ids) == len(self.query_texts) == len(self.positives)):
             raise ValueError("query_ids, query_texts and positives differ in length")
+        if self.query_fields is not None and len(self.query_fields) != len(self.query_ids):
+            raise ValueError("query_fields and query_ids differ in length")
 
     @property
     def num_pairs(self) -> int:
@@ -54,6 +59,7 @@ class RetrievalData:
             inputs=dict(self.inputs),
             skipped=dict(self.skipped),
             extra_positives=self.extra_positives,
+            query_fields=None if self.query_fields is None else [self.query_fields[i] for i in query_indices],
         )
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from pathlib import Path
 
 from hardneg.data.corpus import read_corpus
@@ -45,23 +46,52 @@ def load_pairs(
     path = require_file(path, "pair file")
     problems = Problems(on_error)
     columns, rows = read_table(path, problems, tsv_quotes=tsv_quotes)
+    inputs = {"pairs": str(path)}
+    documents = None
+    if corpus is not None:
+        corpus_path = require_file(corpus, "corpus file")
+        inputs["corpus"] = str(corpus_path)
+        documents = read_corpus(corpus_path, problems)
+    return pairs_from_records(
+        columns,
+        rows,
+        anchor_column=anchor_column,
+        positive_column=positive_column,
+        documents=documents,
+        problems=problems,
+        source=str(path),
+        inputs=inputs,
+    )
+
+
+def pairs_from_records(
+    columns: list[str],
+    rows: Iterable[tuple[int, dict]],
+    *,
+    anchor_column: str | None,
+    positive_column: str | None,
+    documents: tuple[list[str], list[str]] | None,
+    problems: Problems,
+    source: str,
+    inputs: dict[str, str],
+) -> RetrievalData:
+    """(anchor, positive) records -> :class:`RetrievalData`; shared by pair files and in-memory datasets.
+
+    ``rows`` are ``(line_or_row, record)``; ``documents`` are ``(ids, texts)`` of an extra corpus,
+    which come first in the corpus, in their order. ``source`` names the input in error messages.
+    """
+    path = Path(source)
     anchor_col = _pick_column(columns, anchor_column, 0, "anchor", path)
     positive_col = _pick_column(columns, positive_column, 1, "positive", path)
 
     corpus_ids: list[str] = []
     corpus_texts: list[str] = []
     doc_by_text: dict[str, int] = {}
-    inputs = {"pairs": str(path)}
-
-    if corpus is not None:
-        corpus_path = require_file(corpus, "corpus file")
-        inputs["corpus"] = str(corpus_path)
-        ids, texts = read_corpus(corpus_path, problems)
-        for doc_id, text in zip(ids, texts):
-            if text not in doc_by_text:
-                doc_by_text[text] = len(corpus_ids)
-                corpus_ids.append(doc_id)
-                corpus_texts.append(text)
+    for doc_id, text in zip(*(documents or ([], []))):
+        if text not in doc_by_text:
+            doc_by_text[text] = len(corpus_ids)
+            corpus_ids.append(doc_id)
+            corpus_texts.append(text)
 
     query_index: dict[str, int] = {}
     query_texts: list[str] = []
@@ -74,16 +104,16 @@ def load_pairs(
         ]
         if bad:
             col, value = bad[0]
-            problems.report("bad_field", f"column {col!r} must hold text, got {type(value).__name__}", path=str(path), line=line)
+            problems.report("bad_field", f"column {col!r} must hold text, got {type(value).__name__}", path=source, line=line)
             continue
         anchor = anchor.strip() if anchor else anchor
         positive = positive.strip() if positive else positive
         if not anchor:
-            problems.report("empty_text", f"empty or missing anchor in column {anchor_col!r}", path=str(path), line=line)
+            problems.report("empty_text", f"empty or missing anchor in column {anchor_col!r}", path=source, line=line)
             continue
         if not positive:
             problems.report(
-                "no_positive", f"anchor has an empty or missing positive in column {positive_col!r}", path=str(path), line=line
+                "no_positive", f"anchor has an empty or missing positive in column {positive_col!r}", path=source, line=line
             )
             continue
         if positive not in doc_by_text:
@@ -104,7 +134,7 @@ def load_pairs(
         else:
             positives[q].append(doc_by_text[positive])
     if not query_texts:
-        raise DataError("no usable (anchor, positive) pair", path=str(path))
+        raise DataError("no usable (anchor, positive) pair", path=source)
     return RetrievalData(
         corpus_ids=corpus_ids,
         corpus_texts=corpus_texts,

@@ -129,3 +129,19 @@ def fingerprint_model(model: SentenceTransformer) -> str:
         if flat.numel():
             h.update(flat.view(torch.uint8).numpy())  # hashed in place: no 90 MB copy for MiniLM
     return h.hexdigest()
+
+
+def describe_model(model: object) -> str:
+    """A name for a model passed as an object, for manifests: ``SentenceTransformer(<name or path>)``.
+
+    The name is the one the model was loaded from where it says (``model_card_data.base_model``,
+    ``name_or_path``, the transformer's ``_name_or_path``); the weights' fingerprint identifies it exactly.
+    """
+    card = getattr(model, "model_card_data", None)
+    candidates = [getattr(card, "base_model", None), getattr(model, "name_or_path", None)]
+    try:
+        candidates.append(model[0].auto_model.config._name_or_path)  # type: ignore[index]
+    except Exception:
+        pass
+    name = next((str(c) for c in candidates if c), "in memory")
+    return f"{type(model).__name__}({name})"

@@ -5,38 +5,93 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from hardneg.data import load_data
+from hardneg.data.memory import is_in_memory
+from hardneg.encoding.model import describe_model
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
+from hardneg.errors import ConfigError
 from hardneg.mining.presets import make_config
 from hardneg.mining.run import Miner, MineResult
 
 
 def mine(
-    data: str | Path = "demo",
+    data: Any = "demo",
     out: str | Path | None = None,
     *,
     preset: str | None = None,
     embeddings: PrecomputedEmbeddings | None = None,
+    model: Any = None,
+    teacher: Any = None,
+    corpus: Any = None,
     **params: Any,
 ) -> MineResult:
     """Mine hard negatives for the (query, positive) pairs of ``data``.
 
     Args:
-        data: ``"demo"``, a BEIR folder or a pair file.
+        data: ``"demo"``, a BEIR folder, a pair file, a FlagEmbedding JSONL file, a Hugging Face dataset
+            (a ``save_to_disk`` folder, a folder of data files, or a name ``datasets.load_dataset`` can
+            load), or in memory: a ``datasets.Dataset``, a ``DatasetDict`` (its ``split``), a dict of
+            columns, or a list of ``(anchor, positive)`` tuples.
         out: ``FILE.parquet``, ``FILE.jsonl`` or a folder (Hugging Face dataset). ``None`` returns
             the rows in :attr:`MineResult.table`.
         preset: a named method from :data:`hardneg.mining.presets.PRESETS` (default ``"default"``).
         embeddings: vectors made elsewhere (:class:`~hardneg.encoding.precomputed.PrecomputedEmbeddings`);
             no model is loaded.
+        model: a model path or name, or a loaded ``SentenceTransformer`` (encoded as it is: its
+            device, prompts and weights).
+        teacher: a teacher path (comma-separated: an ensemble), or a loaded one-output ``CrossEncoder``.
+        corpus: extra negative candidates for pair data: a corpus file or a list of texts.
         **params: any :class:`~hardneg.mining.config.MineConfig` field; overrides the preset.
 
     Example:
         >>> result = hardneg.mine("demo", "train.parquet", preset="nv-retriever", seed=1)
         >>> result.summary["queries_short"]
         0
+        >>> from datasets import Dataset
+        >>> from sentence_transformers import SentenceTransformer
+        >>> pairs = Dataset.from_dict({"query": [...], "answer": [...]})
+        >>> hardneg.mine(pairs, model=SentenceTransformer("path/to/model"), corpus=more_texts).to_dataset()
     """
-    config = make_config(preset, data=str(data), out=None if out is None else str(out), **params)
-    miner = Miner(config, embeddings=embeddings)
-    result = miner.run()
+    model_object = None if model is None or isinstance(model, str | Path) else model
+    teacher_object = None if teacher is None or isinstance(teacher, str | Path) else teacher
+    memory_corpus = corpus is not None and not isinstance(corpus, str | Path)
+    labels: dict[str, Any] = {
+        "data": f"<in-memory {type(data).__name__}>" if is_in_memory(data) else str(data),
+        "model": describe_model(model_object) if model_object is not None else (None if model is None else str(model)),
+        "corpus": f"<{len(corpus)} texts in memory>" if memory_corpus else (None if corpus is None else str(corpus)),
+    }
+    if teacher is not None:
+        labels["teacher"] = describe_model(teacher_object) if teacher_object is not None else str(teacher)
+    config = make_config(preset, out=None if out is None else str(out), **labels, **params)
+    if model_object is not None and (config.audit or config.engine != "local"):
+        raise ConfigError("a model passed as an object works with engine='local' and without audit; pass its path instead")
+    loaded = None
+    if is_in_memory(data) or memory_corpus or teacher_object is not None:
+        loaded = load_data(
+            data,
+            split=config.split,
+            anchor_column=config.anchor_column,
+            positive_column=config.positive_column,
+            corpus=corpus,
+            on_error=config.on_error,
+        )
+    built_teacher = None
+    if teacher_object is not None:
+        from hardneg.teachers.cross_encoder import CrossEncoderScorer
+
+        if getattr(teacher_object, "num_labels", 1) != 1:
+            raise ConfigError(f"teacher has {teacher_object.num_labels} outputs; a relevance teacher needs exactly one")
+        built_teacher = CrossEncoderScorer(
+            teacher_object,
+            loaded.query_texts,
+            loaded.corpus_texts,
+            activation=config.teacher_activation,
+            batch_size=config.teacher_batch_size,
+            show_progress=config.show_progress,
+            bf16=config.teacher_bf16,
+        )
+    miner = Miner(config, embeddings=embeddings, model=model_object, teacher=built_teacher)
+    result = miner.run(loaded)
     if config.audit:
         from hardneg.defence.audit import audit_config
 

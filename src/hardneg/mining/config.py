@@ -13,7 +13,7 @@ from hardneg.options import option as _f
 SAMPLERS = ("dense", "bm25", "random", "hybrid", "none")
 SELECTIONS = ("top", "random", "simans")
 ENGINES = ("local", "ray")
-OUTPUT_FORMATS = ("n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "candidates")
+OUTPUT_FORMATS = ("n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "tevatron", "candidates")
 
 
 @dataclass
@@ -23,7 +23,12 @@ class MineConfig(EncodingOptions, DataOptions):
     # output
     out: str | None = _f(None, "output: FILE.parquet, FILE.jsonl, or a folder for a Hugging Face dataset", group="output")
     output_format: str = _f("n-tuple", "rows to write", choices=OUTPUT_FORMATS, group="output")
-    include_scores: bool = _f(False, "add the scores of positives and negatives to the rows", group="output")
+    include_scores: bool = _f(
+        False,
+        "add the scores of positives and negatives to the rows (in labeled-pair/labeled-list they replace the labels; "
+        "flagembedding rows get the teacher's scores without this flag)",
+        group="output",
+    )
     overwrite: bool = _f(
         False,
         "replace an existing out file that hardneg did not write (a folder of other files is never replaced)",

@@ -32,7 +32,7 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.io import atomic_path, sha256_file, verify_checksum
+from hardneg.io import atomic_path, input_sha256, verify_checksum
 
 logger = logging.getLogger(__name__)
 
@@ -67,7 +67,7 @@ def run_key(parameters: dict[str, Any], *, inputs: dict[str, str], model: dict[s
     kept = {k: v for k, v in sorted(parameters.items()) if k not in NOT_IN_KEY}
     h.update(json.dumps(kept, sort_keys=True, default=str).encode())
     for role, path in sorted(inputs.items()):
-        h.update(f"{role}={sha256_file(path)}".encode())
+        h.update(f"{role}={input_sha256(path)}".encode())
     h.update(json.dumps(model, sort_keys=True, default=str).encode())
     h.update(code.encode())
     return h.hexdigest()

@@ -94,15 +94,19 @@ class Miner:
         teacher: Any = None,
         embeddings: PrecomputedEmbeddings | None = None,
         log_summary: bool = True,
+        model: Any = None,
     ):
         """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
         (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
         document embeddings to search instead of encoding with a model. ``log_summary``: log the end-of-run
-        summary at INFO (``False``: at DEBUG, for a run inside another command, such as the audit's)."""
+        summary at INFO (``False``: at DEBUG, for a run inside another command, such as the audit's).
+        ``model``: a loaded ``SentenceTransformer`` to encode with instead of loading ``config.model`` (which
+        then only names it)."""
         self.config = config
         self.log_summary = log_summary
         self.teacher = teacher
         self.embeddings = embeddings
+        self.model = model
         self.engine = make_engine(config.engine, address=config.ray_address, num_cpus=config.num_cpus)
         self.timer = Timer()
         self.encoder: Encoder | None = None
@@ -119,8 +123,14 @@ class Miner:
             self.embeddings.check(len(data.query_ids), len(data.corpus_ids))
             self.model_info = self.embeddings.model_info()
             return self.embeddings.queries.to_array(), self.embeddings.documents
+        options = EncodingOptions(**values_of(c, EncodingOptions))
         with self.timer("load_model"):
-            retriever = DenseRetriever.load(EncodingOptions(**values_of(c, EncodingOptions)), shard_size=c.shard_size)
+            if self.model is not None:
+                if c.max_seq_length is not None:
+                    self.model.max_seq_length = int(c.max_seq_length)
+                retriever = DenseRetriever(self.model, options, shard_size=c.shard_size)
+            else:
+                retriever = DenseRetriever.load(options, shard_size=c.shard_size)
         self.encoder, self.model_info = retriever.encoder, retriever.info
         with self.timer("encode"):
             queries = self.engine.encode(self.encoder, data.query_texts, "query").to_array()
@@ -198,9 +208,10 @@ class Miner:
         )  # fmt: skip
         n = c.num_negatives if c.sampler != "none" else 0
         sources = miner.defence is not None and miner.defence.promotes
-        builder = RowBuilder(data, c.output_format, n, c.include_scores, positive_sources=sources)
+        scores = c.include_scores or (c.output_format == "flagembedding" and bool(c.teacher) and c.teacher_score_filters)
+        builder = RowBuilder(data, c.output_format, n, scores, positive_sources=sources)
         teacher_scores = miner.defence is not None and miner.defence.teacher is not None
-        schema = schema_for(c.output_format, n, c.include_scores, positive_sources=sources, teacher_scores=teacher_scores)
+        schema = schema_for(c.output_format, n, scores, positive_sources=sources, teacher_scores=teacher_scores, data=data)
         stats = miner.new_stats()
 
         batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run

@@ -1,0 +1,237 @@
+"""``hardneg.mine_hard_negatives``: the call of ``sentence_transformers.util.mine_hard_negatives``, mined by hardneg.
+
+A user of sentence-transformers switches by changing one import::
+
+    from sentence_transformers.util import mine_hard_negatives   # before
+    from hardneg import mine_hard_negatives                       # after
+
+The function takes the same 29 parameters (sentence-transformers v6.2), in the same order, with the
+same defaults, the same errors for invalid values and the same warnings for the deprecated ones
+(``as_triplets``, ``margin``, ``output_format="n-tuple-scores"``), and returns a ``datasets.Dataset``
+with the same columns: the dataset's own anchor and positive column names, then ``negative`` /
+``negative_1 … negative_n``, ``label`` / ``labels``, or, with ``output_scores``, ``scores`` (the score
+replaces the label in ``labeled-pair`` (``score``) and ``labeled-list``). hardneg's own parameters
+(``seed``, ``preset``, any :class:`~hardneg.mining.config.MineConfig` field such as
+``near_duplicate_threshold`` or ``exclude_qrels``) follow as keyword arguments.
+
+Where the rows differ on purpose (docs/migrating.md lists each case with what was measured):
+
+- **No dropped pairs.** When a query has fewer than ``num_negatives`` candidates that pass the
+  filters inside ``range_max``, sentence-transformers drops the row (n-tuple) or writes fewer rows;
+  hardneg searches deeper (doubling the rank window) until it finds enough or has searched the whole
+  corpus. Without an explicit ``range_max`` there is no fixed window at all for ``top``; ``random``
+  draws from the top 100 (sentence-transformers: from ``range_min + num_negatives + max_positives``).
+- **Text-normalised positives.** A candidate whose text equals a positive's after Unicode NFKC, case
+  folding and whitespace collapsing is never a negative (sentence-transformers only drops byte-equal
+  texts). Anchors, positives and corpus texts are stripped of surrounding whitespace.
+- **Seeded.** ``sampling_strategy="random"`` draws with ``seed`` (default 42), so two calls give the
+  same rows; sentence-transformers draws from Python's global ``random``.
+- ``include_positives=True`` (a reranking *evaluation* set, positives among the candidates) is not
+  a training-negative job: it raises a ``ValueError`` naming the peer function to use.
+- ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
+  chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in this process.
+  ``cache_folder`` is hardneg's embedding cache (keyed by the weights' fingerprint, not the model's
+  name).
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from datasets import Dataset
+
+logger = logging.getLogger(__name__)
+
+PEER_FORMATS = ("triplet", "n-tuple", "labeled-pair", "labeled-list")
+SCORE_FILTERS = ("max_score", "min_score", "absolute_margin", "relative_margin")
+
+
+def _prompt(model: Any, prompt: str | None, name: str | None, defaults: tuple[str, ...]) -> str | None:
+    """The prompt sentence-transformers' ``encode_query`` / ``encode_document`` would prepend."""
+    if prompt is not None:
+        return prompt
+    prompts = getattr(model, "prompts", None) or {}
+    if name is not None:
+        if name not in prompts:
+            raise ValueError(
+                f"Prompt name '{name}' not found in the configured prompts dictionary with keys {list(prompts.keys())!r}."
+            )
+        return prompts[name]
+    return next((prompts[d] for d in defaults if d in prompts), None)
+
+
+def mine_hard_negatives(
+    dataset: Dataset,
+    model: Any,
+    anchor_column_name: str | None = None,
+    positive_column_name: str | None = None,
+    corpus: list[str] | None = None,
+    cross_encoder: Any = None,
+    range_min: int = 0,
+    range_max: int | None = None,
+    max_score: float | None = None,
+    min_score: float | None = None,
+    absolute_margin: float | None = None,
+    relative_margin: float | None = None,
+    num_negatives: int = 3,
+    sampling_strategy: str = "top",
+    query_prompt_name: str | None = None,
+    query_prompt: str | None = None,
+    corpus_prompt_name: str | None = None,
+    corpus_prompt: str | None = None,
+    include_positives: bool = False,
+    output_format: str = "triplet",
+    output_scores: bool = False,
+    batch_size: int = 32,
+    faiss_batch_size: int = 16384,
+    use_faiss: bool = False,
+    use_multi_process: list[str] | bool = False,
+    verbose: bool = True,
+    cache_folder: str | None = None,
+    as_triplets: bool | None = None,
+    margin: float | None = None,
+    *,
+    seed: int = 42,
+    preset: str | None = "top",
+    **params: Any,
+) -> Dataset:
+    """Add hard negatives to a ``datasets.Dataset`` of (anchor, positive) pairs, as
+    ``sentence_transformers.util.mine_hard_negatives`` does (see the module docstring for the
+    differences), mined by :func:`hardneg.mine`.
+
+    Args:
+        dataset: (anchor, positive) pairs; a repeated anchor means several positives.
+        model: a ``SentenceTransformer``; texts are encoded with it, normalised, compared by cosine.
+        anchor_column_name / positive_column_name: default to the first / second column (also when
+            the name given is not a column, as in sentence-transformers).
+        corpus: more texts to draw negatives from, besides the positives.
+        cross_encoder: a ``CrossEncoder`` that rescores the candidates when a score filter
+            (``max_score``, ``min_score``, ``absolute_margin``, ``relative_margin``) is set; negatives
+            are then ranked, filtered and returned with its scores (sigmoid probabilities).
+        range_min / range_max: the rank window among non-positive candidates.
+        max_score / min_score / absolute_margin / relative_margin: score filters; the margins are
+            relative to the query's lowest-scored positive.
+        num_negatives: negatives per row (``n-tuple``) or per (anchor, positive) (others).
+        sampling_strategy: ``"top"``, ``"random"`` (seeded), or hardneg's ``"simans"``.
+        query_prompt_name / query_prompt / corpus_prompt_name / corpus_prompt: prompts, resolved
+            from ``model.prompts`` as ``encode_query`` / ``encode_document`` resolve them.
+        include_positives: not supported (raises); see the module docstring.
+        output_format: ``"triplet"`` (default), ``"n-tuple"``, ``"labeled-pair"`` or ``"labeled-list"``.
+        output_scores: add a ``scores`` column (the score replaces the label in the labeled formats).
+        batch_size: texts per encoding batch. faiss_batch_size: queries searched at once.
+        use_faiss / use_multi_process: accepted for compatibility; see the module docstring.
+        verbose: progress bars and the run's summary on stderr.
+        cache_folder: embedding cache folder (default: hardneg's, $HARDNEG_CACHE or ~/.cache/hardneg).
+        as_triplets / margin: deprecated, as in sentence-transformers.
+        seed: seed of every random choice. preset: the hardneg preset the parameters start from.
+        **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
+            ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
+
+    Returns:
+        The mined rows in sentence-transformers' column layout.
+
+    Example:
+        >>> from hardneg import mine_hard_negatives
+        >>> mined = mine_hard_negatives(pairs, model, corpus=corpus, num_negatives=3, output_format="n-tuple")
+        >>> mined.column_names
+        ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
+    """
+    from hardneg.mining.api import mine
+
+    if len(dataset) == 0:
+        raise ValueError("The dataset is empty. Please provide a non-empty dataset.")
+    if faiss_batch_size <= 0:
+        raise ValueError(f"faiss_batch_size must be a positive integer, got {faiss_batch_size}.")
+    columns = list(dataset.column_names)
+    if not anchor_column_name or anchor_column_name not in columns:
+        anchor_column_name = columns[0]
+    if not positive_column_name or positive_column_name not in columns:
+        if len(columns) < 2:
+            raise ValueError("Dataset must contain at least two columns to select the positive column automatically.")
+        positive_column_name = columns[1]
+    if as_triplets is not None:
+        output_format = "triplet" if as_triplets else "n-tuple"
+        logger.warning(
+            "The `as_triplets` parameter is deprecated. Use the `output_format` parameter instead. "
+            f"Setting `output_format` to `{output_format}`."
+        )
+    if include_positives:
+        raise ValueError(
+            "include_positives=True builds reranking evaluation sets with the positives among the candidates; hardneg "
+            "mines training negatives and never returns a positive as one. Use sentence_transformers.util."
+            "mine_hard_negatives for that."
+        )
+    if output_format == "n-tuple-scores":
+        logger.warning(
+            '`output_format="n-tuple-scores"` is deprecated. Use `output_format="n-tuple"` with '
+            "`output_scores=True` instead for equivalent output formats."
+        )
+        output_format, output_scores = "n-tuple", True
+    if output_format not in PEER_FORMATS:
+        raise ValueError(
+            f"Invalid output_format: {output_format}. Must be one of 'triplet', 'n-tuple', 'labeled-pair', or 'labeled-list'."
+        )
+    if margin is not None:
+        absolute_margin = margin
+        logger.warning(
+            "The `margin` parameter is deprecated. Use the `absolute_margin` and/or `relative_margin` parameter instead. "
+            f"Setting `absolute_margin` to `{absolute_margin}`."
+        )
+    if num_negatives < 1:
+        raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
+    if sampling_strategy not in ("top", "random", "simans"):
+        raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
+    if use_multi_process:
+        logger.info("use_multi_process: hardneg encodes in this process (use engine='ray' with a model path to spread it)")
+
+    filters = {
+        "max_score": max_score,
+        "min_score": min_score,
+        "absolute_margin": absolute_margin,
+        "relative_margin": relative_margin,
+    }
+    teacher = cross_encoder if cross_encoder is not None and any(v is not None for v in filters.values()) else None
+    if teacher is not None:
+        params.setdefault("teacher_batch_size", batch_size)
+    pairs = dataset.select_columns([anchor_column_name, positive_column_name])
+    result = mine(
+        pairs,
+        preset=preset,
+        model=model,
+        teacher=teacher,
+        corpus=corpus,
+        range_min=range_min,
+        range_max=range_max,
+        **filters,
+        num_negatives=num_negatives,
+        selection=sampling_strategy,
+        seed=seed,
+        query_prompt=_prompt(model, query_prompt, query_prompt_name, ("query",)),
+        document_prompt=_prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
+        output_format=output_format,
+        include_scores=output_scores,
+        batch_size=batch_size,
+        query_chunk_size=faiss_batch_size,
+        show_progress=verbose,
+        **({"cache_dir": cache_folder} if cache_folder else {}),
+        **params,
+    )
+    mined = result.to_dataset() if result.table is not None else _load_written(result)
+    renames = {"anchor": anchor_column_name, "positive": positive_column_name}
+    renames = {a: b for a, b in renames.items() if a != b and a in mined.column_names}
+    return mined.rename_columns(renames) if renames else mined
+
+
+def _load_written(result: Any) -> Dataset:
+    """The rows of a run that was given ``out`` (a hardneg extra), read back."""
+    import datasets
+
+    from hardneg.writers import container_of
+
+    out = str(result.out)
+    kind = container_of(out)
+    if kind == "hf":
+        return datasets.load_from_disk(out)
+    return datasets.Dataset.from_parquet(out) if kind == "parquet" else datasets.Dataset.from_json(out)
