@@ -110,3 +110,16 @@ def test_cache_mode_needs_a_candidates_file_and_plain_mnrl(tiny_model, tmp_path)
         train("demo", tmp_path / "m", model=str(tiny_model), max_steps=1, refresh_mode="cache", **FAST)
     with pytest.raises(ConfigError, match="cached-mnrl"):
         train("demo", tmp_path / "m", refresh_mode="cache", loss="cached-mnrl", **FAST)
+
+
+def test_curve_probe_scores_and_measures_staleness_along_a_run(candidates, tiny_model, tmp_path):
+    from hardneg.data import load_data
+    from hardneg.evolution.curve import CurveProbe
+
+    training = load_training_input(str(candidates), num_negatives=2)
+    probe = CurveProbe(load_data("demo", split="test"), [1, 3, 99], pool=training.pool)
+    train(candidates, tmp_path / "model", model=str(tiny_model), max_steps=3, callbacks=[probe], **FAST)
+    assert [p["step"] for p in probe.points] == [1, 3]  # step 99 is never reached
+    for p in probe.points:
+        assert 0 <= p["ndcg@10"] <= 1
+        assert p["staleness"]["negatives"] > 0 and p["staleness"]["mean_rank"] >= 0 and "in_top_10" in p["staleness"]
