@@ -33,8 +33,8 @@ recommended arm beats every other arm by more than the larger std. Writes every 
 step count and probes test nDCG@10 and the staleness of the negatives along it
 (:class:`hardneg.evolution.curve.CurveProbe`); results go to ``quality_<dataset>_curve.json``.
 
-``--smoke`` proves the plumbing in minutes (one seed, a handful of pairs, 4 steps, few arms, texts
-cut to 32 tokens): its numbers are not results.
+``--smoke`` proves the plumbing in minutes (one seed, 64 pairs, 4 steps, few arms, texts cut to 32
+tokens, 20 dev and 20 test queries, the corpus cut to the judged documents): its numbers are not results.
 
 Examples (docs/evolve.md lists what was run and measured):
 
@@ -88,15 +88,42 @@ def benchmark_view(args, seed: int, work: Path) -> tuple[Path, dict]:
         picked = np.sort(np.random.default_rng(seed).choice(len(positives), size=args.pairs, replace=False))
         positives = [positives[i] for i in picked]
         _write_qrels(folder / "qrels" / "train.tsv", positives)
+    if args.eval_queries:
+        for split in ("dev", "test"):
+            rows = read_qrels(folder / "qrels" / f"{split}.tsv", Problems("raise"))
+            queries = sorted({r[0] for r in rows})
+            if len(queries) > args.eval_queries:
+                kept = set(np.random.default_rng(seed).choice(queries, size=args.eval_queries, replace=False).tolist())
+                _write_qrels(folder / "qrels" / f"{split}.tsv", [r for r in rows if r[0] in kept])
+    if args.corpus_sample:
+        _sample_corpus(folder, args.corpus_sample, seed)
     info = {
+        "corpus_sample": args.corpus_sample or None,
         "dev": f"qrels/{dev_split}.tsv (separate queries)" if dev_split else f"{args.dev_fraction:.0%} of the training queries",
-        "dev_judgements": counts["dev"],
+        "dev_judgements": len(read_qrels(folder / "qrels" / "dev.tsv", Problems("raise"))),
+        "test_queries": len({r[0] for r in read_qrels(folder / "qrels" / "test.tsv", Problems("raise"))}),
         "train_pairs": len(positives),
         "train_queries": len({r[0] for r in positives}),
         "pairs_drawn": bool(args.pairs and args.pairs < counts["train"]),
     }
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     return folder, info
+
+
+def _sample_corpus(folder: Path, size: int, seed: int) -> None:
+    """Replace the view's corpus link by a file of every judged document plus seeded others, ``size`` in all
+    (smoke runs only: a smaller corpus is a different, easier task)."""
+    judged = {
+        r[1] for split in ("train", "dev", "test") for r in read_qrels(folder / "qrels" / f"{split}.tsv", Problems("raise"))
+    }
+    lines = (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    ids = [json.loads(line)["_id"] for line in lines]
+    others = [i for i, d in enumerate(ids) if d not in judged]
+    extra = max(0, size - (len(ids) - len(others)))
+    keep = {i for i, d in enumerate(ids) if d in judged}
+    keep |= set(np.random.default_rng(seed).choice(others, size=min(extra, len(others)), replace=False).tolist())
+    (folder / "corpus.jsonl").unlink()  # the link this view made, not the source
+    (folder / "corpus.jsonl").write_text("\n".join(lines[i] for i in sorted(keep)) + "\n", encoding="utf-8")
 
 
 def arm_names(args) -> list[str]:
@@ -277,6 +304,8 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--recommended", default=RECOMMENDED, help="the evolve configuration the bar is checked for")
     parser.add_argument("--curve-steps", default=None, help="comma-separated steps: probe one run per --curve-arm instead")
     parser.add_argument("--curve-arm", action="append", help="arms of the curve (default top, nv-retriever, evolve)")
+    parser.add_argument("--eval-queries", type=int, default=0, help="smoke: a seeded sample of this many dev and test queries")
+    parser.add_argument("--corpus-sample", type=int, default=0, help="smoke: judged documents plus seeded others, this many")
     parser.add_argument("--smoke", action="store_true", help="minutes-long plumbing check; its numbers are not results")
     parser.add_argument(
         "--work", default=None, help="views, models and per-arm results (default /tmp/hardneg-bench-quality-<data>)"
@@ -296,6 +325,8 @@ def parse_args(argv: list[str] | None):
         args.steps = args.steps or 4
         args.batch_size, args.max_seq_length = 16, 32
         args.encode_max_seq_length = args.encode_max_seq_length or 32
+        args.corpus_sample = args.corpus_sample or 1
+        args.eval_queries = args.eval_queries or 20
         args.evolve_configs["evolve-cache"] = {
             **args.evolve_configs["evolve-cache"],
             "train": {"refresh_mode": "cache", "refresh_budget": 16},
