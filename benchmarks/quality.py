@@ -1,53 +1,151 @@
-"""Which negatives train the best retriever? nDCG@10 on SciFact test, arm by arm, seed by seed.
+"""Which negatives train the best retriever? nDCG@10 on a BEIR test split, arm by arm, seed by seed.
 
-Arms (all start from all-MiniLM-L6-v2 and get the same training budget: ``--steps`` optimiser
-steps of ``--batch-size`` rows, learning rate ``--lr``, max length ``--max-seq-length``, one mined
-negative per row where the arm mines; MultipleNegativesRankingLoss, so every arm also has the
-in-batch negatives):
+Every arm starts from all-MiniLM-L6-v2, trains with MultipleNegativesRankingLoss (so every arm also
+has the in-batch negatives) for the same ``--steps`` optimiser steps of ``--batch-size`` rows, on
+the **same training pairs**: per seed, a benchmark view of ``--data`` is written (links to the
+corpus and queries, its own qrels) and every arm of that seed mines and trains on it.
 
-- ``zero-shot``: the base model, no training;
-- ``in-batch``: (query, positive) pairs only;
-- ``dpr``: static BM25 negatives (preset ``dpr``: the top BM25 document that is not a positive);
-- ``dense-static``: the base model's top non-positive document (preset ``top``, what
-  sentence-transformers ``mine_hard_negatives`` does by default), mined once;
-- ``nv-retriever``: the base model's top document below 95 % of the positive's score (preset
-  ``nv-retriever``, TopK-PercPos), mined once;
-- ``evolve``: ``hardneg evolve`` with ``--evolve-rounds`` rounds sharing the step budget, each
-  round mining with the previous round's model (preset ``--evolve-preset``), negatives re-drawn
-  each epoch from the kept candidates; the model reported is the run's best by dev nDCG@10 (dev
-  = 10 % of the training queries, held out, so this arm trains on fewer queries).
+- Dev queries: the evolve arms choose their best round on dev. So that no arm trains on fewer
+  queries, the dev queries are held out of **every** arm: the data's ``dev`` qrels when it has
+  them (NFCorpus: separate queries, nothing is taken from train), else a seeded ``--dev-fraction``
+  of the training queries (SciFact: 10 %, out of every arm).
+- Training pairs: all of them (``--pairs 0``, SciFact), or a seeded draw of ``--pairs`` pairs
+  (NFCorpus has 110,575; the default budget draws 2,048, which is 64 steps of 32: one pass).
+- ``--steps`` defaults to one pass over the view's training pairs.
 
-Training uses SciFact train queries only; test queries are used only for the final score.
-Prints a table of mean ± std over seeds and writes every number to ``--out``.
+Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``):
 
-Example (see docs/evolve.md for what was run and measured):
+- ``zero-shot``: the base model, no training; ``in-batch``: (query, positive) pairs only;
+- static, mined once by the base model: ``top`` (sentence-transformers ``mine_hard_negatives``'
+  default), ``nv-retriever`` (TopK-PercPos 95 %), ``default`` (what ``hardneg mine`` does without
+  flags), ``dpr`` (BM25);
+- evolve configurations (``--evolve-config LABEL=JSON`` adds or replaces one; JSON keys ``rounds``,
+  ``preset``, ``train``, ``mine``): ``evolve`` (the README's recommended run: one round of
+  nv-retriever, re-mined with the weights being trained every 10 steps), ``evolve-cache`` (the
+  same with the live negative cache, ``refresh_mode=cache``), ``evolve-2r`` (two rounds, each mining
+  with the previous round's model).
 
-    HARDNEG_CACHE=/tmp/hncache python benchmarks/quality.py --seed 1 --seed 2 --seed 3 \\
-        --out benchmarks/results/quality.json
+Prints mean ± std per arm over seeds, each arm's margin to the recommended arm, and whether the
+recommended arm beats every other arm by more than the larger std. Writes every number to
+``benchmarks/results/quality_<dataset>.json`` (``--out``). Finished arms are reused on rerun.
+
+``--curve-steps 26,52,104,208`` instead trains one run per ``--curve-arm`` and seed for the last
+step count and probes test nDCG@10 and the staleness of the negatives along it
+(:class:`hardneg.evolution.curve.CurveProbe`); results go to ``quality_<dataset>_curve.json``.
+
+``--smoke`` proves the plumbing in minutes (one seed, 64 pairs, 4 steps, few arms, texts cut to 32
+tokens, 20 dev and 20 test queries, the corpus cut to the judged documents): its numbers are not results.
+
+Examples (docs/evolve.md lists what was run and measured):
+
+    HARDNEG_CACHE=/tmp/hncache python benchmarks/quality.py --data ../shared/data/scifact --seed 1 --seed 2 --seed 3
+    HARDNEG_CACHE=/tmp/hncache python benchmarks/quality.py --data ../shared/data/nfcorpus --seed 1 --seed 2 --seed 3
+    HARDNEG_CACHE=/tmp/hncache python benchmarks/quality.py --data ../shared/data/scifact --smoke
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import math
 import sys
 import time
 from pathlib import Path
 
 import numpy as np
 
+from hardneg.data import load_data
+from hardneg.data.beir import read_qrels
+from hardneg.data.dataset import Problems
 from hardneg.evolution.evaluate import evaluate
 from hardneg.evolution.loop import evolve
+from hardneg.evolution.splits import _write_qrels, make_run_view
 from hardneg.mining.api import mine
-from hardneg.training.train import train
+from hardneg.training.train import TrainConfig, Trainer, train
 
-ARMS = ("zero-shot", "in-batch", "dpr", "dense-static", "nv-retriever", "evolve")
-STATIC_PRESETS = {"dpr": "dpr", "dense-static": "top", "nv-retriever": "nv-retriever"}
+STATIC = ("top", "nv-retriever", "default", "dpr")
+EVOLVE = {
+    "evolve": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_steps": 10}},
+    "evolve-cache": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_mode": "cache", "refresh_budget": 64}},
+    "evolve-2r": {"rounds": 2, "preset": "nv-retriever", "train": {}},
+}
+RECOMMENDED = "evolve"
+"""The configuration the README tells users to run; the bar is checked for it at 3 negatives."""
 
 
-def run_arm(arm: str, seed: int, args, work: Path) -> dict:
+def benchmark_view(args, seed: int, work: Path) -> tuple[Path, dict]:
+    """Seed ``seed``'s view of ``--data``: dev held out of every arm, a seeded draw of the training pairs."""
+    folder = work / f"data-seed{seed}"
+    info_path = folder / "view.json"
+    if info_path.is_file():
+        return folder, json.loads(info_path.read_text())
+    source = Path(args.data).resolve()
+    dev_split = "dev" if (source / "qrels" / "dev.tsv").is_file() and not args.dev_from_train else None
+    counts = make_run_view(source, folder, dev_split=dev_split, dev_fraction=args.dev_fraction, seed=seed)
+    rows = read_qrels(folder / "qrels" / "train.tsv", Problems("raise"))
+    positives = [r for r in rows if r[2] > 0]
+    if args.pairs and args.pairs < len(positives):
+        picked = np.sort(np.random.default_rng(seed).choice(len(positives), size=args.pairs, replace=False))
+        positives = [positives[i] for i in picked]
+        _write_qrels(folder / "qrels" / "train.tsv", positives)
+    if args.eval_queries:
+        for split in ("dev", "test"):
+            rows = read_qrels(folder / "qrels" / f"{split}.tsv", Problems("raise"))
+            queries = sorted({r[0] for r in rows})
+            if len(queries) > args.eval_queries:
+                kept = set(np.random.default_rng(seed).choice(queries, size=args.eval_queries, replace=False).tolist())
+                _write_qrels(folder / "qrels" / f"{split}.tsv", [r for r in rows if r[0] in kept])
+    if args.corpus_sample:
+        _sample_corpus(folder, args.corpus_sample, seed)
+    info = {
+        "corpus_sample": args.corpus_sample or None,
+        "dev": f"qrels/{dev_split}.tsv (separate queries)" if dev_split else f"{args.dev_fraction:.0%} of the training queries",
+        "dev_judgements": len(read_qrels(folder / "qrels" / "dev.tsv", Problems("raise"))),
+        "test_queries": len({r[0] for r in read_qrels(folder / "qrels" / "test.tsv", Problems("raise"))}),
+        "train_pairs": len(positives),
+        "train_queries": len({r[0] for r in positives}),
+        "pairs_drawn": bool(args.pairs and args.pairs < counts["train"]),
+    }
+    info_path.write_text(json.dumps(info, indent=2) + "\n")
+    return folder, info
+
+
+def _sample_corpus(folder: Path, size: int, seed: int) -> None:
+    """Replace the view's corpus link by a file of every judged document plus seeded others, ``size`` in all
+    (smoke runs only: a smaller corpus is a different, easier task)."""
+    judged = {
+        r[1] for split in ("train", "dev", "test") for r in read_qrels(folder / "qrels" / f"{split}.tsv", Problems("raise"))
+    }
+    lines = (folder / "corpus.jsonl").read_text(encoding="utf-8").splitlines()
+    ids = [json.loads(line)["_id"] for line in lines]
+    others = [i for i, d in enumerate(ids) if d not in judged]
+    extra = max(0, size - (len(ids) - len(others)))
+    keep = {i for i, d in enumerate(ids) if d in judged}
+    keep |= set(np.random.default_rng(seed).choice(others, size=min(extra, len(others)), replace=False).tolist())
+    (folder / "corpus.jsonl").unlink()  # the link this view made, not the source
+    (folder / "corpus.jsonl").write_text("\n".join(lines[i] for i in sorted(keep)) + "\n", encoding="utf-8")
+
+
+def arm_names(args) -> list[str]:
+    names = []
+    for arm in args.arm:
+        if arm in ("zero-shot", "in-batch"):
+            names.append(arm)
+        else:
+            names += [f"{arm}-n{n}" for n in args.negatives]
+    return names
+
+
+def split_name(name: str) -> tuple[str, int | None]:
+    if name in ("zero-shot", "in-batch"):
+        return name, None
+    family, n = name.rsplit("-n", 1)
+    return family, int(n)
+
+
+def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     """Train (when the arm trains) and score one arm for one seed; reuses finished outputs."""
-    name = f"{arm}-{args.evolve_label}" if arm == "evolve" and args.evolve_label else arm
+    family, negatives = split_name(name)
     folder = work / f"{name}-seed{seed}"
     result_path = folder / "result.json"
     if result_path.is_file():
@@ -55,6 +153,7 @@ def run_arm(arm: str, seed: int, args, work: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     common = {"show_progress": False, "device": args.device}
+    encoding = {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
     training = {
         "max_steps": args.steps,
         "batch_size": args.batch_size,
@@ -64,35 +163,32 @@ def run_arm(arm: str, seed: int, args, work: Path) -> dict:
         "seed": seed,
     }
     model, extra = None, {}
-    if arm == "in-batch":
+    if family == "in-batch":
         model = folder / "model"
         if not model.is_dir():
-            train(args.data, model, split="train", **training, **common)
-    elif arm in STATIC_PRESETS:
+            train(view, model, split="train", **training, **common)
+    elif family in STATIC:
         rows = folder / "train.parquet"
         if not rows.is_file():
-            mine(args.data, rows, preset=STATIC_PRESETS[arm], split="train", num_negatives=args.negatives, seed=seed, **common)
+            mine(view, rows, preset=family, split="train", num_negatives=negatives, seed=seed, **encoding, **common)
         model = folder / "model"
         if not model.is_dir():
             train(rows, model, **training, **common)
-    elif arm == "evolve":
-        negatives = args.evolve_negatives or args.negatives
-        per_round = {
-            **training,
-            "max_steps": args.steps // args.evolve_rounds,
-            "num_negatives": negatives,
-            **json.loads(args.evolve_train_options or "{}"),
-        }
-        mine_options = {"num_negatives": negatives, **json.loads(args.evolve_mine_options or "{}")}
+    elif family in args.evolve_configs:
+        cfg = args.evolve_configs[family]
+        rounds = int(cfg.get("rounds", 1))
+        per_round = {**training, "max_steps": max(1, args.steps // rounds), "num_negatives": negatives, **cfg.get("train", {})}
         run = evolve(
-            args.data, folder / "run", rounds=args.evolve_rounds, patience=args.evolve_rounds, preset=args.evolve_preset,
-            mine_options=mine_options, train_options=per_round, seed=seed, audit=False,
-            precision=args.eval_precision, **common,
+            view, folder / "run", rounds=rounds, patience=rounds, preset=cfg.get("preset", "nv-retriever"), dev_split="dev",
+            mine_options={"num_negatives": negatives, **encoding, **cfg.get("mine", {})}, train_options=per_round, seed=seed,
+            audit=False, precision=args.eval_precision, **encoding, **common,
         )  # fmt: skip
         model = run.best_model
         extra = {"best_round": run.summary["best_round"], "dev": [r["dev"]["ndcg@10"] for r in run.summary["rounds"]]}
+    elif family != "zero-shot":
+        raise SystemExit(f"unknown arm {family!r}")
     metrics = evaluate(
-        args.data, split="test", model=None if model is None else str(model), precision=args.eval_precision, **common
+        view, split="test", model=None if model is None else str(model), precision=args.eval_precision, **encoding, **common
     )
     result = {
         "arm": name,
@@ -106,82 +202,206 @@ def run_arm(arm: str, seed: int, args, work: Path) -> dict:
     return result
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scifact"))
-    parser.add_argument("--arm", action="append", choices=ARMS, help="arms to run (repeatable; default all)")
-    parser.add_argument("--seed", type=int, action="append", help="seeds (repeatable; default 1, 2, 3)")
-    parser.add_argument("--steps", type=int, default=29, help="optimiser steps per arm (29 = one epoch of SciFact train at 32)")
-    parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--lr", type=float, default=2e-5)
-    parser.add_argument("--max-seq-length", type=int, default=256)
-    # bfloat16 (mixed-precision training, bf16 encoding) keeps all arms under 2 hours on 2 CPU cores
-    parser.add_argument("--train-precision", default="bfloat16", choices=("float32", "bfloat16"))
-    parser.add_argument("--eval-precision", default="bfloat16", choices=("float32", "bfloat16"))
-    parser.add_argument("--negatives", type=int, default=1, help="mined negatives per training row (mining arms)")
-    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
-    parser.add_argument("--evolve-rounds", type=int, default=1)
-    parser.add_argument("--evolve-negatives", type=int, default=3, help="negatives per row in the evolve arm (0: --negatives)")
-    parser.add_argument(
-        "--evolve-train-options",
-        default='{"refresh_steps": 10}',
-        help="JSON object of training overrides for the evolve arm's rounds (default: re-mine every 10 steps)",
-    )
-    parser.add_argument("--evolve-label", default="", help="name suffix of the evolve arm, to keep several configurations apart")
-    parser.add_argument("--evolve-preset", default="nv-retriever")
-    parser.add_argument("--evolve-mine-options", default=None, help="JSON object of mining overrides for the evolve arm")
-    parser.add_argument("--work", default="/tmp/hardneg-bench-quality", help="models and per-arm results (reused on rerun)")
-    parser.add_argument("--out", help="write all results as JSON here")
-    args = parser.parse_args(argv)
-    arms = args.arm or list(ARMS)
-    seeds = args.seed or [1, 2, 3]
-    work = Path(args.work)
+def run_curve(name: str, seed: int, args, view: Path, work: Path) -> dict:
+    """One run of ``args.curve_steps[-1]`` steps, probed at every curve step (quality and staleness)."""
+    from hardneg.evolution.curve import CurveProbe
+    from hardneg.options import EncodingOptions
 
-    results = []
-    for seed in seeds:
-        for arm in arms:
-            if arm == "zero-shot" and seed != seeds[0]:
-                continue  # no randomness: one evaluation is every seed's
-            r = run_arm(arm, seed, args, work)
-            results.append(r)
-            print(json.dumps(r), file=sys.stderr, flush=True)
+    family, negatives = split_name(name)
+    folder = work / f"curve-{name}-seed{seed}"
+    result_path = folder / "curve.json"
+    if result_path.is_file():
+        return json.loads(result_path.read_text())
+    folder.mkdir(parents=True, exist_ok=True)
+    encoding = {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
+    preset, extra_train = family, {}
+    if family in args.evolve_configs:  # one round: mined by the base model, re-mined inside the run as configured
+        preset, extra_train = (
+            args.evolve_configs[family].get("preset", "nv-retriever"),
+            args.evolve_configs[family].get("train", {}),
+        )
+    elif family not in STATIC:
+        raise SystemExit(f"--curve-arm takes a static or evolve arm, got {family!r}")
+    candidates = folder / "candidates.parquet"
+    if not candidates.is_file():
+        mine(
+            view, candidates, preset=preset, split="train", num_negatives=negatives, seed=seed, output_format="candidates",
+            show_progress=False, device=args.device, **encoding,
+        )  # fmt: skip
+    start = time.perf_counter()
+    config = TrainConfig(
+        data=str(candidates), out=str(folder / "model"), max_steps=max(args.curve_steps), batch_size=args.batch_size,
+        learning_rate=args.lr, max_seq_length=args.max_seq_length, precision=args.train_precision, seed=seed,
+        num_negatives=negatives, show_progress=False, device=args.device, **extra_train,
+    )  # fmt: skip
+    trainer = Trainer(config)
+    options = EncodingOptions(precision=args.eval_precision, use_cache=False, show_progress=False, device=args.device, **encoding)
+    probe = CurveProbe(load_data(str(view), split="test"), args.curve_steps, pool=trainer.load_input().pool, options=options)
+    trainer.run(callbacks=[probe])
+    result = {"arm": name, "seed": seed, "points": probe.points, "seconds": round(time.perf_counter() - start, 1)}
+    result_path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
 
-    print(f"\n{'arm':<14}{'nDCG@10 mean':>14}{'std':>8}{'seeds':>7}{'Recall@100':>12}")
+
+def table_of(results: list[dict]) -> dict:
     table = {}
     for arm in dict.fromkeys(r["arm"] for r in results):
         values = [r["ndcg@10"] for r in results if r["arm"] == arm]
-        recall = [r["recall@100"] for r in results if r["arm"] == arm]
         std = float(np.std(values, ddof=1)) if len(values) > 1 else float("nan")
-        table[arm] = {"mean": round(float(np.mean(values)), 4), "std": round(std, 4), "n": len(values)}
-        print(f"{arm:<14}{np.mean(values):>14.4f}{std:>8.4f}{len(values):>7}{np.mean(recall):>12.4f}")
-    for name, row in table.items():
-        if not name.startswith("evolve"):
-            continue
-        # the bar: beat every other arm's mean by more than the larger of the two stds
-        margins = {
-            other: round(float(row["mean"] - o["mean"] - max(np.nan_to_num(row["std"]), np.nan_to_num(o["std"]))), 4)
-            for other, o in table.items()
-            if not other.startswith("evolve") and o["n"] and row["n"] > 1
+        table[arm] = {
+            "mean": round(float(np.mean(values)), 4),
+            "std": round(std, 4),
+            "n": len(values),
+            "recall@100": round(float(np.mean([r["recall@100"] for r in results if r["arm"] == arm])), 4),
         }
-        row["margin_over_larger_std"] = margins
-        if margins:
-            verdict = (
-                "beats every arm"
-                if min(margins.values()) > 0
-                else "does not beat " + ", ".join(k for k, v in margins.items() if v <= 0)
+    return table
+
+
+def verdict(table: dict, recommended: str) -> dict:
+    """The bar: ``recommended`` beats every other arm's mean by more than the larger of the two stds."""
+    if recommended not in table:
+        return {"recommended": recommended, "checked": False, "why": "the recommended arm was not run"}
+    row = table[recommended]
+    margins, over_std = {}, {}
+    for other, o in table.items():
+        if other == recommended:
+            continue
+        margins[other] = round(row["mean"] - o["mean"], 4)
+        over_std[other] = round(margins[other] - max(np.nan_to_num(row["std"]), np.nan_to_num(o["std"])), 4)
+    enough_seeds = row["n"] >= 3 and all(table[o]["n"] >= 3 for o in margins if o != "zero-shot")
+    beaten = [o for o, v in over_std.items() if v <= 0]
+    return {
+        "recommended": recommended,
+        "checked": enough_seeds,
+        "margins": margins,
+        "margin_over_larger_std": over_std,
+        "beats_every_arm": enough_seeds and not beaten,
+        "not_beaten": beaten,
+    }
+
+
+def parse_args(argv: list[str] | None):
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", default=str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scifact"))
+    parser.add_argument("--arm", action="append", help="zero-shot, in-batch, a static preset or an evolve configuration")
+    parser.add_argument("--negatives", type=int, action="append", help="negatives per row of the mining arms (default 1 and 3)")
+    parser.add_argument("--seed", type=int, action="append", help="seeds (repeatable; default 1, 2, 3)")
+    parser.add_argument(
+        "--pairs", type=int, default=None, help="seeded draw of training pairs (0: all; default 0, NFCorpus 2048)"
+    )
+    parser.add_argument("--steps", type=int, default=None, help="optimiser steps per arm (default: one pass over the pairs)")
+    parser.add_argument("--dev-fraction", type=float, default=0.1, help="dev share of the training queries without dev qrels")
+    parser.add_argument("--dev-from-train", action="store_true", help="hold dev out of train even when the data has dev qrels")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--lr", type=float, default=2e-5)
+    parser.add_argument("--max-seq-length", type=int, default=256, help="training")
+    parser.add_argument("--encode-max-seq-length", type=int, default=None, help="mining and evaluation (default: the model's)")
+    # bfloat16 (mixed-precision training, bf16 encoding) keeps all arms affordable on 2 CPU cores
+    parser.add_argument("--train-precision", default="bfloat16", choices=("float32", "bfloat16"))
+    parser.add_argument("--eval-precision", default="bfloat16", choices=("float32", "bfloat16"))
+    parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
+    parser.add_argument("--evolve-config", action="append", default=[], help="LABEL=JSON: add or replace an evolve arm")
+    parser.add_argument("--recommended", default=RECOMMENDED, help="the evolve configuration the bar is checked for")
+    parser.add_argument("--curve-steps", default=None, help="comma-separated steps: probe one run per --curve-arm instead")
+    parser.add_argument("--curve-arm", action="append", help="arms of the curve (default top, nv-retriever, evolve)")
+    parser.add_argument("--eval-queries", type=int, default=0, help="smoke: a seeded sample of this many dev and test queries")
+    parser.add_argument("--corpus-sample", type=int, default=0, help="smoke: judged documents plus seeded others, this many")
+    parser.add_argument("--smoke", action="store_true", help="minutes-long plumbing check; its numbers are not results")
+    parser.add_argument(
+        "--work", default=None, help="views, models and per-arm results (default /tmp/hardneg-bench-quality-<data>)"
+    )
+    parser.add_argument("--out", help="results JSON (default benchmarks/results/quality_<dataset>[_curve|_smoke].json)")
+    args = parser.parse_args(argv)
+    args.dataset = Path(args.data).resolve().name
+    args.evolve_configs = dict(EVOLVE)
+    for item in args.evolve_config:
+        label, _, spec = item.partition("=")
+        args.evolve_configs[label] = json.loads(spec)
+    if args.smoke:
+        args.seed = args.seed or [1]
+        args.arm = args.arm or ["zero-shot", "in-batch", "top", "evolve-cache"]
+        args.negatives = args.negatives or [1]
+        args.pairs = args.pairs or 64
+        args.steps = args.steps or 4
+        args.batch_size, args.max_seq_length = 16, 32
+        args.encode_max_seq_length = args.encode_max_seq_length or 32
+        args.corpus_sample = args.corpus_sample or 1
+        args.eval_queries = args.eval_queries or 20
+        args.evolve_configs["evolve-cache"] = {
+            **args.evolve_configs["evolve-cache"],
+            "train": {"refresh_mode": "cache", "refresh_budget": 16},
+        }
+    args.seed = args.seed or [1, 2, 3]
+    args.arm = args.arm or ["zero-shot", "in-batch", *STATIC, *args.evolve_configs]
+    args.negatives = sorted(set(args.negatives or [1, 3]))
+    if args.pairs is None:
+        args.pairs = 2048 if args.dataset == "nfcorpus" else 0
+    args.curve_steps = [int(s) for s in args.curve_steps.split(",")] if args.curve_steps else None
+    args.curve_arm = args.curve_arm or ["top", "nv-retriever", RECOMMENDED]
+    suffix = "_curve" if args.curve_steps else "_smoke" if args.smoke else ""
+    args.work = Path(args.work or f"/tmp/hardneg-bench-quality-{args.dataset}{suffix}")
+    args.out = args.out or str(Path(__file__).resolve().parent / "results" / f"quality_{args.dataset}{suffix}.json")
+    return args
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(argv)
+    views = {}
+    for seed in args.seed:
+        views[seed] = benchmark_view(args, seed, args.work)
+        if args.steps is None:
+            args.steps = max(1, math.ceil(views[seed][1]["train_pairs"] / args.batch_size))
+    print(f"{args.dataset}: {views[args.seed[0]][1]} -> {args.steps} steps of {args.batch_size}", file=sys.stderr)
+
+    if args.curve_steps:
+        names = [f"{a}-n{n}" for a in args.curve_arm for n in args.negatives]
+        runs = [run_curve(name, seed, args, views[seed][0], args.work) for seed in args.seed for name in names]
+        from hardneg.evolution.report import curve_means
+
+        payload = {"dataset": args.dataset, "views": {s: v[1] for s, v in views.items()}, "runs": runs}
+        payload["means"] = curve_means(payload)
+        for arm, rows in payload["means"].items():
+            for r in rows:
+                print(
+                    f"{arm:<20} step {r['step']:>5}  nDCG@10 {r['ndcg@10']:.4f}  negatives' mean rank {r['negative_mean_rank']}"
+                )
+    else:
+        results = []
+        for seed in args.seed:
+            for name in arm_names(args):
+                if name == "zero-shot" and seed != args.seed[0]:
+                    continue  # no randomness: one evaluation is every seed's
+                r = run_arm(name, seed, args, views[seed][0], args.work)
+                results.append(r)
+                print(json.dumps(r), file=sys.stderr, flush=True)
+        table = table_of(results)
+        print(f"\n{'arm':<22}{'nDCG@10 mean':>14}{'std':>8}{'seeds':>7}{'Recall@100':>12}")
+        for arm, row in table.items():
+            print(f"{arm:<22}{row['mean']:>14.4f}{row['std']:>8.4f}{row['n']:>7}{row['recall@100']:>12.4f}")
+        recommended = f"{args.recommended}-n{max(args.negatives)}"
+        bar = verdict(table, recommended)
+        if bar["checked"]:
+            print(
+                f"\n{recommended} {'BEATS' if bar['beats_every_arm'] else 'does NOT beat'} every other arm by more than the "
+                f"larger std" + ("" if bar["beats_every_arm"] else f" (not beaten: {', '.join(bar['not_beaten'])})")
             )
-            print(f"{name}: {verdict} by more than the larger std (margins {margins})")
-    total = sum(r["seconds"] for r in results)
-    print(f"\nseconds, all arms and seeds as first run (reused results count their first run): {total:.0f}")
-    if args.out:
-        Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-        settings = {k: v for k, v in vars(args).items() if k not in ("out",)}
-        Path(args.out).write_text(
-            json.dumps(
-                {"settings": settings, "seeds": seeds, "table": table, "total_seconds": round(total), "runs": results}, indent=2
-            )
-            + "\n"
-        )
+            print(f"margins (mean difference): {bar['margins']}")
+        else:
+            print(f"\nthe bar is not checked: {bar.get('why', 'fewer than 3 seeds')}; margins {bar.get('margins')}")
+        payload = {
+            "dataset": args.dataset,
+            "views": {s: v[1] for s, v in views.items()},
+            "table": table,
+            "bar": bar,
+            "runs": results,
+        }
+        payload["total_seconds"] = round(sum(r["seconds"] for r in results))
+    settings = {k: v for k, v in vars(args).items() if k not in ("out", "work")}
+    settings["work"] = str(args.work)
+    payload = {"settings": settings, "smoke": args.smoke, **payload}
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    Path(args.out).write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
     return 0
 
 

@@ -140,3 +140,25 @@ def test_report_from_a_handmade_run(tmp_path):
     data = json.loads(result.json.read_text())
     assert data["audit"][0]["false_negative_rate"] == 0.1
     assert data["distributions"]["1"]["negative_miner"]["count"] == 150
+
+
+def test_report_draws_the_curve_when_the_run_has_one(tmp_path):
+    run = _handmade_run(tmp_path / "run")
+    points = lambda ndcg, rank: [  # noqa: E731
+        {"step": s, "ndcg@10": n, "staleness": {"negatives": 10, "mean_rank": r, "in_top_10": 0.5}}
+        for s, n, r in zip((10, 20), ndcg, rank)
+    ]
+    curve = {
+        "runs": [
+            {"arm": "top-n3", "seed": 1, "points": points((0.60, 0.61), (3.0, 9.0))},
+            {"arm": "top-n3", "seed": 2, "points": points((0.62, 0.63), (5.0, 11.0))},
+            {"arm": "evolve-n3", "seed": 1, "points": points((0.60, 0.65), (2.0, 2.5))},
+        ]
+    }
+    (run / "curve.json").write_text(json.dumps(curve))
+    result = write_report(run, out=tmp_path)
+    assert "curve" in result.figures and "Quality and staleness along training" in result.html.read_text()
+    data = json.loads(result.json.read_text())
+    top = data["curve"]["top-n3"]
+    assert [r["step"] for r in top] == [10, 20] and top[1]["ndcg@10"] == 0.62 and top[1]["negative_mean_rank"] == 10.0
+    assert top[0]["seeds"] == 2 and data["curve"]["evolve-n3"][0]["ndcg@10_std"] is None

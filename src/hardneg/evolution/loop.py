@@ -353,7 +353,10 @@ class Evolution:
             **quality,
             **measures,
             "audit": audit,
-            "train": {k: train_manifest["summary"].get(k) for k in ("steps", "rows", "train_loss", "refreshes", "seconds")},
+            "train": {
+                k: train_manifest["summary"].get(k)
+                for k in ("steps", "rows", "train_loss", "refreshes", "negative_cache", "seconds")
+            },
             "seconds": seconds,
         }
         with atomic_path(folder / "scores.npz") as tmp:

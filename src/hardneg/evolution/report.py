@@ -57,7 +57,9 @@ def load_run(run_dir: Path) -> dict[str, Any]:
                 scores[record["round"]] = {k: npz[k] for k in npz.files}
     fooling_path = run_dir / "fooling.json"
     fooling = _read_json(fooling_path) if fooling_path.is_file() else None
-    return {"summary": summary, "scores": scores, "fooling": fooling}
+    curve_path = run_dir / "curve.json"
+    curve = _read_json(curve_path) if curve_path.is_file() else None
+    return {"summary": summary, "scores": scores, "fooling": fooling, "curve": curve}
 
 
 def _read_json(path: Path) -> dict[str, Any]:
@@ -160,6 +162,57 @@ def hardness_figure(summary: dict[str, Any]) -> str:
     return _png(fig)
 
 
+def curve_means(curve: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Per arm, per probed step: mean test nDCG@10, mean staleness rank and its share in the top k, over seeds.
+
+    ``curve`` is what ``benchmarks/quality.py --curve-steps`` writes (``curve.json``): ``runs``, each
+    with an ``arm``, a ``seed`` and the ``points`` of :class:`hardneg.evolution.curve.CurveProbe`.
+    """
+    by_arm: dict[str, dict[int, list[dict[str, Any]]]] = {}
+    for run in curve.get("runs", []):
+        for point in run["points"]:
+            by_arm.setdefault(run["arm"], {}).setdefault(point["step"], []).append(point)
+    out = {}
+    for arm, steps in by_arm.items():
+        rows = []
+        for step, points in sorted(steps.items()):
+            stale = [p["staleness"] for p in points if p.get("staleness", {}).get("negatives")]
+            key = next((k for k in (stale[0] if stale else {}) if k.startswith("in_top_")), None)
+            rows.append(
+                {
+                    "step": step,
+                    "seeds": len(points),
+                    "ndcg@10": round(float(np.mean([p["ndcg@10"] for p in points])), 4),
+                    "ndcg@10_std": round(float(np.std([p["ndcg@10"] for p in points], ddof=1)), 4) if len(points) > 1 else None,
+                    "negative_mean_rank": round(float(np.mean([s["mean_rank"] for s in stale])), 2) if stale else None,
+                    "negatives_in_top_k": round(float(np.mean([s[key] for s in stale])), 4) if key else None,
+                }
+            )
+        out[arm] = rows
+    return out
+
+
+def curve_figure(curve: dict[str, Any]) -> str:
+    """Test nDCG@10 and the staleness of the negatives against training steps, one line per arm."""
+    plt = _plt()
+    means = curve_means(curve)
+    fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
+    for arm, rows in means.items():
+        x = [r["step"] for r in rows]
+        left.plot(x, [r["ndcg@10"] for r in rows], "o-", label=arm)
+        right.plot(x, [np.nan if r["negative_mean_rank"] is None else r["negative_mean_rank"] for r in rows], "o-", label=arm)
+    left.set_xlabel("optimiser step")
+    left.set_ylabel("test nDCG@10 (mean over seeds)")
+    left.set_title("Quality along one run")
+    right.set_xlabel("optimiser step")
+    right.set_ylabel("mean rank of the negatives trained on")
+    right.set_title("Staleness: rank under the current weights")
+    for ax in (left, right):
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    return _png(fig)
+
+
 def audit_figure(summary: dict[str, Any]) -> str | None:
     rounds = [r for r in summary["rounds"] if r.get("audit")]
     if not rounds:
@@ -257,6 +310,7 @@ def report_data(run: dict[str, Any]) -> dict[str, Any]:
         "audit": [{"round": r["round"], **r["audit"]} for r in summary["rounds"] if r.get("audit")],
         "distributions": distributions,
         "fooling": run["fooling"],
+        "curve": curve_means(run["curve"]) if run.get("curve") else None,
     }
 
 
@@ -318,6 +372,21 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
             ),
             img("fooling", "fooling matrix"),
         ]
+    if data.get("curve"):
+        parts += [
+            "<h2>Quality and staleness along training</h2>",
+            "<p class='note'>Test nDCG@10 and the mean rank of the negatives being trained on under the current weights, "
+            "probed along one run per arm and seed (benchmarks/quality.py --curve-steps).</p>",
+            _table(
+                ["arm", "step", "seeds", "test nDCG@10", "std", "negatives' mean rank", "negatives in top k"],
+                [
+                    [arm, r["step"], r["seeds"], r["ndcg@10"], r["ndcg@10_std"], r["negative_mean_rank"], r["negatives_in_top_k"]]
+                    for arm, rows in data["curve"].items()
+                    for r in rows
+                ],
+            ),
+            img("curve", "quality and staleness against training steps"),
+        ]
     parts.append(f"<script>{CHECK_IMAGES}</script></body></html>")
     return "\n".join(parts)
 
@@ -340,6 +409,8 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Repor
         figures["audit"] = audit
     if run["fooling"]:
         figures["fooling"] = fooling_figure(run["fooling"])
+    if run.get("curve"):
+        figures["curve"] = curve_figure(run["curve"])
     data = report_data(run)
     html_path, json_path = target / "report.html", target / "report.json"
     with atomic_path(html_path) as tmp:

@@ -97,6 +97,27 @@ class MinedBatch:
     """(queries, depth) the teacher's score of each candidate (NaN where it scored none); ``None`` without a teacher."""
 
 
+def text_groups(corpus_texts: list[str]) -> np.ndarray:
+    """Per document, a group number shared by every document with the same normalised text: a copy of a
+    positive is a positive too."""
+    groups: dict[str, int] = {}
+    return np.array([groups.setdefault(normalize_text(t), len(groups)) for t in corpus_texts], dtype=np.int64)
+
+
+def twin_positives(query_texts: list[str], positives: list[list[int]]) -> list[list[int]]:
+    """Per query, its known positives: its own and those of every query with the same normalised text
+    (one query's positive must never be a negative of its textual twin)."""
+    by_text: dict[str, list[int]] = {}
+    for q, text in enumerate(query_texts):
+        by_text.setdefault(normalize_text(text), []).append(q)
+    known = [list(p) for p in positives]
+    for twins in (t for t in by_text.values() if len(t) > 1):
+        union = list(dict.fromkeys(d for q in twins for d in positives[q]))
+        for q in twins:
+            known[q] = union
+    return known
+
+
 @dataclass
 class BatchResult:
     """What mining one batch of queries produced."""
@@ -143,19 +164,9 @@ class BatchMiner:
 
     def _known_positives(self, data: RetrievalData) -> None:
         """A query's known positives by id, and the text groups that make a document a positive by text."""
-        groups: dict[str, int] = {}
-        self.group = np.array([groups.setdefault(normalize_text(t), len(groups)) for t in data.corpus_texts], dtype=np.int64)
-        group_sizes = np.bincount(self.group, minlength=max(1, len(groups)))
-        # A query's known positives include those of every query with the same normalised text:
-        # one query's positive must never be a negative of its textual twin.
-        by_text: dict[str, list[int]] = {}
-        for q, text in enumerate(data.query_texts):
-            by_text.setdefault(normalize_text(text), []).append(q)
-        self.known_positives = [list(p) for p in data.positives]
-        for twins in (t for t in by_text.values() if len(t) > 1):
-            union = list(dict.fromkeys(d for q in twins for d in data.positives[q]))
-            for q in twins:
-                self.known_positives[q] = union
+        self.group = text_groups(data.corpus_texts)
+        group_sizes = np.bincount(self.group, minlength=max(1, int(self.group.max(initial=-1)) + 1))
+        self.known_positives = twin_positives(data.query_texts, data.positives)
         self.text_positive_count = np.array(
             [int(group_sizes[np.unique(self.group[p])].sum()) for p in self.known_positives], dtype=np.int64
         )

@@ -39,7 +39,8 @@ from hardneg.options import EncodingOptions
 from hardneg.training.negative_pool import NegativePool
 from hardneg.training.refresh import build_pool, rescore_pool, window_candidates
 
-REFRESH_MODES = ("full", "pool")
+REFRESH_MODES = ("full", "pool", "cache")
+"""``cache`` is :mod:`hardneg.training.negative_cache`; ``full`` and ``pool`` are refreshed here."""
 
 
 class Refresher(Protocol):

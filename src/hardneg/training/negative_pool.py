@@ -80,6 +80,8 @@ class NegativePool:
             np.array(queries, dtype=np.int64), np.array([d for pos in self.positives for d in pos], dtype=np.int64)
         )
         self.epoch = -1
+        self.emit_rows = False
+        """When set, batches also carry each row's index in a ``label`` column (the live negative cache reads it)."""
         self.negatives = np.full((len(self.query_ids), num_negatives), -1, dtype=np.int64)
         self.resample(0)
 
@@ -125,7 +127,7 @@ class NegativePool:
     def dataset(self):
         """A ``datasets.Dataset`` of rows whose negatives are looked up when a batch is read.
 
-        The stored columns are ``anchor``, ``positive`` and the row's query index; a transform
+        The stored columns are ``anchor``, ``positive``, the row's query index and the row's index; a transform
         replaces the index by ``negative_1 … negative_n`` from :attr:`negatives`, so a
         :meth:`resample` or :meth:`set_candidates` takes effect from the next batch on.
         """
@@ -138,6 +140,7 @@ class NegativePool:
                 "anchor": [self.query_texts[self.rows.query[r]] for r in rows],
                 "positive": [self.corpus_texts[self.rows.positive[r]] for r in rows],
                 "query_index": self.rows.query[rows].tolist(),
+                "row_index": rows.tolist(),
             }
         )
         ds.set_transform(self.transform)
@@ -148,6 +151,8 @@ class NegativePool:
         negs = self.negatives[np.asarray(batch["query_index"], dtype=np.int64)]
         for j in range(self.num_negatives):
             out[f"negative_{j + 1}"] = [self.corpus_texts[d] for d in negs[:, j]]
+        if self.emit_rows:
+            out["label"] = list(batch["row_index"])
         return out
 
     def snapshot(self) -> dict[str, Any]:

@@ -37,6 +37,7 @@ from hardneg.options import (
 from hardneg.options import option as _f
 from hardneg.training.data import POOLS, SAMPLINGS, TrainingInput, load_training_input
 from hardneg.training.inline_refresh import REFRESH_MODES
+from hardneg.training.negative_cache import CACHE_DTYPES
 
 logger = logging.getLogger(__name__)
 
@@ -107,8 +108,19 @@ class TrainConfig(ModelOptions):
     )
     refresh_mode: str = _f(
         "full",
-        "full: re-encode the whole corpus (ANCE); pool: re-rank only the file's candidates plus BM25's top k",
+        "full: re-encode the whole corpus (ANCE); pool: re-rank only the file's candidates plus BM25's top k; "
+        "cache: re-mine every batch (every refresh_steps steps, default 1) from a live table of corpus embeddings "
+        "that each step's own document embeddings and a refresher keep fresh (hardneg.training.negative_cache)",
         choices=REFRESH_MODES,
+        group="refresh",
+    )
+    refresh_budget: int = _f(64, "cache mode: stalest documents re-encoded after every step", group="refresh")
+    cache_dtype: str = _f("float16", "cache mode: storage of the embedding table", choices=CACHE_DTYPES, group="refresh")
+    cache_memmap_mb: int = _f(512, "cache mode: memory-map the table (a file beside out) when larger than this", group="refresh")
+    cache_check_steps: int | None = _f(
+        None,
+        "cache mode: every this many steps, re-encode the whole corpus and record the share of the cache's negatives "
+        "a full refresh would have chosen (costly; for measurement)",
         group="refresh",
     )
     refresh_bm25_k: int = _f(100, "pool mode: BM25 documents per query added to the pool", group="refresh")
@@ -123,13 +135,16 @@ class TrainConfig(ModelOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.precision = canonical_precision(self.precision, TRAIN_PRECISIONS)
-        check_choices(self, "loss", "batch_sampler", "pool", "sampling", "refresh_mode")
+        check_choices(self, "loss", "batch_sampler", "pool", "sampling", "refresh_mode", "cache_dtype")
         for name in ("batch_size", "mini_batch_size", "save_total_limit", "logging_steps"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.refresh_bm25_k < 0:
-            raise ConfigError(f"refresh_bm25_k must be >= 0, got {self.refresh_bm25_k}")
-        for name in ("num_negatives", "max_steps", "checkpoint_steps", "max_seq_length", "refresh_steps"):
+        for name in ("refresh_bm25_k", "refresh_budget", "cache_memmap_mb"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if self.refresh_mode == "cache" and self.loss != "mnrl":
+            raise ConfigError("refresh_mode='cache' wraps loss='mnrl'; cached-mnrl is not supported with it")
+        for name in ("num_negatives", "max_steps", "checkpoint_steps", "max_seq_length", "refresh_steps", "cache_check_steps"):
             if getattr(self, name) is not None and getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1 when given, got {getattr(self, name)}")
         if self.learning_rate <= 0:
@@ -252,15 +267,56 @@ class Trainer:
             dataloader_pin_memory=_has_cuda(),
         )
 
+    def _check_refreshable(self, training_input: TrainingInput, what: str) -> None:
+        c = self.config
+        if training_input.pool is None:
+            raise ConfigError(f"{what} needs a candidates file (hardneg mine --output-format candidates) as data")
+        if training_input.mined_with is None:
+            raise ConfigError(f"{what} re-mines with the file's mining parameters, but {c.data!r} has no manifest")
+
+    def negative_cache(self, training_input: TrainingInput, model):
+        """The live cache ``refresh_mode='cache'`` asks for (its loss and its callback), or ``None``."""
+        c = self.config
+        if c.refresh_mode != "cache":
+            return None
+        self._check_refreshable(training_input, "refresh_mode='cache'")
+        from hardneg.encoding.retriever import DenseRetriever
+        from hardneg.options import EncodingOptions
+        from hardneg.training.negative_cache import CacheRefresh, EmbeddingTable, LiveNegativeCache, cached_negatives_loss
+
+        mined = training_input.mined_with
+        # The table starts as the training model's corpus vectors through the embedding cache: when training
+        # starts from the mining model (as evolve does), these are the vectors mining computed and cached.
+        options = EncodingOptions(
+            model=mined.get("model") or c.model,
+            precision=mined.get("precision", "float32"),
+            batch_size=int(mined.get("batch_size", 64)),
+            cache_dir=mined.get("cache_dir"),
+            use_cache=True,
+            show_progress=c.show_progress,
+        )
+        vectors = DenseRetriever(model, options).encode_documents(list(training_input.data.corpus_texts)).to_array()
+        folder = self.out.parent if self.out.parent.is_dir() else None
+        table = EmbeddingTable(vectors, dtype=c.cache_dtype, memmap_dir=folder, memmap_bytes=c.cache_memmap_mb << 20)
+        pool = training_input.pool
+        pool.emit_rows = True
+        cache = LiveNegativeCache(
+            pool,
+            table,
+            training_input.data.corpus_ids,
+            mined,
+            pool_mode=training_input.pool_mode,
+            every_steps=c.refresh_steps or 1,
+        )
+        callback = CacheRefresh(cache, budget=c.refresh_budget, check_steps=c.cache_check_steps)
+        return cached_negatives_loss(model, cache, scale=c.scale), callback
+
     def inline_refresh(self, training_input: TrainingInput):
         """The ANCE-style refresh callback ``refresh_steps`` asks for, or ``None``."""
         c = self.config
-        if not c.refresh_steps:
+        if not c.refresh_steps or c.refresh_mode == "cache":
             return None
-        if training_input.pool is None:
-            raise ConfigError("refresh_steps needs a candidates file (hardneg mine --output-format candidates) as data")
-        if training_input.mined_with is None:
-            raise ConfigError(f"refresh_steps re-mines with the file's mining parameters, but {c.data!r} has no manifest")
+        self._check_refreshable(training_input, "refresh_steps")
         from hardneg.training.inline_refresh import FullRefresher, InlineRefresh, PoolRefresher
 
         pool = training_input.pool
@@ -311,14 +367,21 @@ class Trainer:
         refresh = self.inline_refresh(training_input)
         if refresh is not None:
             all_callbacks.append(refresh)
+        live = self.negative_cache(training_input, model)
+        if live is not None:
+            all_callbacks.append(live[1])
         trainer = SentenceTransformerTrainer(
             model=model,
             args=self.training_arguments(training_input),
             train_dataset=training_input.dataset,
-            loss=self.build_loss(model),
+            loss=self.build_loss(model) if live is None else live[0],
             callbacks=all_callbacks,
         )
-        output = trainer.train(resume_from_checkpoint=self._resume_from())
+        try:
+            output = trainer.train(resume_from_checkpoint=self._resume_from())
+        finally:
+            if live is not None:
+                live[1].cache.table.close()
         fingerprint = fingerprint_model(model)
         with atomic_path(self.out, directory=True) as tmp:
             model.save(str(tmp))
@@ -339,6 +402,8 @@ class Trainer:
         }
         if refresh is not None:
             summary["refreshes"] = refresh.history
+        if live is not None:
+            summary["negative_cache"] = live[1].summary()
         manifest = build_manifest(
             command="train",
             parameters=c.to_dict(),
