@@ -101,7 +101,9 @@ def checksum_path(path: str | os.PathLike) -> Path:
 def verify_checksum(path: str | os.PathLike) -> bool:
     """Whether ``path`` still has the SHA-256 recorded when it was written (a missing record fails).
 
-    On a mismatch the file and its record are removed with a warning, so the caller recomputes it.
+    A mismatch is logged; the caller recomputes the file and writes it again atomically (with its
+    record). Nothing is deleted here: another process sharing a cache may be replacing the file at
+    this very moment, and its work must not be undone.
     """
     path = Path(path)
     sidecar = checksum_path(path)
@@ -112,8 +114,6 @@ def verify_checksum(path: str | os.PathLike) -> bool:
         ok = False
     if not ok:
         logger.warning("%s is damaged or has no checksum; it is recomputed", path)
-        path.unlink(missing_ok=True)
-        sidecar.unlink(missing_ok=True)
     return ok
 
 

@@ -195,6 +195,7 @@ class PartStore:
     def _readable(path: Path) -> bool:
         """Whether a part has its checksum and opens; a bad one is removed (with a warning) to be mined again."""
         if not verify_checksum(path):
+            path.unlink(missing_ok=True)  # a run's own part: nobody else writes it
             return False
         try:
             with np.load(path, allow_pickle=False) as npz:
