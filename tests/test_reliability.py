@@ -297,3 +297,13 @@ def test_contradictory_or_impossible_settings_are_refused_before_work(tmp_path, 
     )
     assert "range_min=100000 skips every candidate" in _err(capsys)
     assert not out.exists() and not (tmp_path / "rows.parquet.manifest.json").exists()
+
+
+def test_eval_never_overwrites_a_file_it_did_not_write(tmp_path, tiny_beir):
+    from hardneg.evolution.evaluate import evaluate
+
+    victim = tmp_path / "notes.json"
+    victim.write_text('{"mine": "precious"}')
+    with pytest.raises(ConfigError, match="notes.json"):
+        evaluate(str(tiny_beir), split="train", out=str(victim), show_progress=False)
+    assert victim.read_text() == '{"mine": "precious"}'

@@ -169,6 +169,17 @@ class Evaluator:
         self.config = config
 
     def run(self) -> EvalResult:
+        """Evaluate; an ``out`` is checked, locked and claimed first (:class:`~hardneg.outputs.OutputGuard`)."""
+        c = self.config
+        if not c.out:
+            return self._run()
+        from hardneg.outputs import OutputGuard
+
+        inputs = [p for p in (c.data, c.model) if p and p != "demo" and Path(p).exists()]
+        with OutputGuard(c.out, "eval", inputs=inputs):
+            return self._run()
+
+    def _run(self) -> EvalResult:
         c = self.config
         data = load_data(c.data, split=c.split)
         retriever = DenseRetriever.load(c)
