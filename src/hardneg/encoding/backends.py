@@ -146,6 +146,7 @@ def _export(model: Any, backend: str, precision: str, folder: Path) -> None:
     if precision == "int8":
         import nncf
 
+        nncf.set_log_level(logging.ERROR)  # its statistics table would go to stdout, where --json output goes
         ov_model = nncf.compress_weights(ov_model, mode=nncf.CompressWeightsMode.INT8_ASYM)
     ov.save_model(ov_model, str(folder / "model.xml"), compress_to_fp16=False)
     base.unlink()
