@@ -26,6 +26,10 @@ TRAIN_PRECISIONS = ("float32", "bf16")
 """Training arithmetic: bf16 trains under bfloat16 mixed precision."""
 PRECISION_ALIASES = {"fp32": "float32", "bfloat16": "bf16"}
 """Other spellings accepted wherever a precision is asked for."""
+BACKENDS = ("torch", "onnx", "openvino")
+"""What runs the encoder (:mod:`hardneg.encoding.backends`); part of the embedding cache key except for ``torch``."""
+BACKEND_PRECISIONS = {"torch": PRECISIONS, "onnx": ("float32", "int8"), "openvino": PRECISIONS}
+"""The precisions each backend runs (ONNX Runtime's CPU provider has no bfloat16 kernels for these graphs)."""
 
 
 EXTRA_POSITIVES_HELP = (
@@ -57,6 +61,16 @@ def canonical_precision(value: str, allowed: tuple[str, ...] = PRECISIONS) -> st
     if name not in allowed:
         raise ConfigError(f"precision must be one of {', '.join(map(repr, allowed))}, got {value!r}")
     return name
+
+
+def check_backend_precision(backend: str, precision: str) -> None:
+    """Raise a ConfigError when ``backend`` cannot run ``precision`` (:data:`BACKEND_PRECISIONS`)."""
+    allowed = BACKEND_PRECISIONS[backend]
+    if precision not in allowed:
+        raise ConfigError(
+            f"backend {backend!r} runs precision {' or '.join(map(repr, allowed))}, not {precision!r}"
+            + ("; bf16 runs under backend 'torch' or 'openvino'" if precision == "bf16" else "")
+        )
 
 
 def check_choices(config: Any, *names: str) -> None:
@@ -149,6 +163,16 @@ class EncodingOptions(ModelOptions):
         aliases=PRECISION_ALIASES,
         group="encoding",
     )
+    backend: str = option(
+        "torch",
+        "what runs the encoder: 'torch', or the model exported to 'onnx' (ONNX Runtime, pip install 'hardneg[onnx]') "
+        "or 'openvino' (pip install 'hardneg[openvino]'); exports are cached by the model's weights, vectors per backend",
+        choices=BACKENDS,
+        group="encoding",
+    )
+    encode_processes: int = option(
+        1, "encode in this many processes on this machine (CPU cores or GPUs split between them); same vectors", group="encoding"
+    )
     cache_dir: str | None = option(None, "embedding cache folder (default: $HARDNEG_CACHE or ~/.cache/hardneg)", group="encoding")
     use_cache: bool = option(True, "reuse and store embeddings keyed by the model's weights", group="encoding")
     show_progress: bool = option(True, "progress bars", group="output")
@@ -156,7 +180,9 @@ class EncodingOptions(ModelOptions):
     def __post_init__(self) -> None:
         super().__post_init__()
         self.precision = canonical_precision(self.precision)
-        check_positive(self, "batch_size")
+        check_choices(self, "backend")
+        check_backend_precision(self.backend, self.precision)
+        check_positive(self, "batch_size", "encode_processes")
 
     @property
     def cache_root(self) -> Path:

@@ -16,6 +16,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import time
+import weakref
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -93,6 +94,10 @@ class Encoder:
         shard_size: texts per shard: the unit of caching and of resuming.
         show_progress: progress bars while encoding.
         precision: ``"float32"``, ``"bf16"`` or ``"int8"`` (:mod:`hardneg.encoding.precision`); part of the cache key.
+        backend: ``"torch"``, ``"onnx"`` or ``"openvino"`` (:mod:`hardneg.encoding.backends`); part of the cache
+            key (``torch`` adds nothing, so vectors cached before backends existed stay valid).
+        export_dir: the cache folder exported models are kept in (``None``: a temporary folder per encoder).
+        processes: encode each shard in this many processes on this machine (:mod:`hardneg.encoding.processes`).
     """
 
     model: object
@@ -105,7 +110,11 @@ class Encoder:
     show_progress: bool = True
     stats: EncodeStats = field(default_factory=EncodeStats)
     precision: str = "float32"
+    backend: str = "torch"
+    export_dir: Path | None = None
+    processes: int = 1
     _prepared: object = field(default=None, init=False, repr=False)
+    _pool: object = field(default=None, init=False, repr=False)
 
     def _prompt(self, kind: Kind) -> str | None:
         return self.query_prompt if kind == "query" else self.document_prompt
@@ -113,18 +122,44 @@ class Encoder:
     def _shard_key(self, texts: Sequence[str], kind: Kind) -> str:
         h = hashlib.blake2b(digest_size=16)
         settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|{self.precision}|normalized"
+        if self.backend != "torch":
+            settings += f"|{self.backend}"
         h.update(settings.encode())
         for text in texts:
             h.update(len(text).to_bytes(8, "little"))
             h.update(text.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
+    def prepare(self) -> object:
+        """The model as it encodes: converted to the precision, or exported to the backend (once, on first use)."""
+        if self._prepared is None:  # a run served from the cache never converts nor exports
+            if self.backend == "torch":
+                self._prepared = model_for_precision(self.model, self.precision)
+            else:
+                from hardneg.encoding.backends import ExportedEncoder
+                from hardneg.encoding.model import fingerprint_model
+
+                # named by the weights themselves: an encoder told a stand-in fingerprint (a model in training) is safe
+                weights = fingerprint_model(self.model)
+                self._prepared = ExportedEncoder(self.model, self.backend, self.precision, weights, self.export_dir)
+        return self._prepared
+
     def encode_texts(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """Encode ``texts`` now, without the cache: the body of one shard, wherever it runs."""
-        if self._prepared is None:  # converted on first use: a run served from the cache never converts
-            self._prepared = model_for_precision(self.model, self.precision)
+        if self.processes > 1 and len(texts) > self.batch_size:
+            if self._pool is None:  # started on first use, shut down with the encoder
+                from hardneg.encoding.processes import ProcessPool
+
+                self._pool = ProcessPool(self, self.processes)
+                weakref.finalize(self, self._pool.close)
+            return self._pool.encode(texts, kind, self.batch_size)
+        prepared = self.prepare()
+        if self.backend != "torch":
+            return prepared.encode(
+                texts, batch_size=self.batch_size, prompt=self._prompt(kind), show_progress_bar=self.show_progress
+            )
         return encode_normalised(
-            self._prepared,
+            prepared,
             texts,
             self.precision,
             batch_size=self.batch_size,

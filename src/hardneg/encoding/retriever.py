@@ -33,11 +33,14 @@ class DenseRetriever:
         self.model = model
         self.options = options
         self.fingerprint = fingerprint or fingerprint_model(model)
-        # The encoder's precision is part of its cache key: bfloat16 vectors never answer for float32 ones.
+        # The encoder's precision and backend are part of its cache key: bfloat16 vectors never answer for float32 ones.
         self.encoder = Encoder(
             model,
             self.fingerprint,
             precision=options.precision,
+            backend=options.backend,
+            export_dir=options.embedding_cache,
+            processes=options.encode_processes,
             batch_size=options.batch_size,
             query_prompt=options.query_prompt,
             document_prompt=options.document_prompt,
@@ -68,6 +71,7 @@ class DenseRetriever:
             "query_prompt": self.options.query_prompt,
             "document_prompt": self.options.document_prompt,
             "precision": self.options.precision,
+            "backend": self.options.backend,
         }
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

@@ -113,7 +113,10 @@ class PoolRefresher:
             sources.append(bm25.search(np.arange(len(pool.query_texts)), bm25_k))
         sources.append(pool.positives)  # scored too: the positive-aware filters need the positive's score
         self.docs = build_pool(*sources)
-        self.options = options or EncodingOptions(use_cache=False, show_progress=False)
+        # encoded as the file was mined: same precision and backend (the weights change, so nothing is cached)
+        self.options = options or EncodingOptions(
+            use_cache=False, show_progress=False, precision=self.config.precision, backend=self.config.backend
+        )
 
     def candidates(self, model: Any) -> tuple[list[np.ndarray], int]:
         retriever = DenseRetriever(model, self.options, fingerprint="training")

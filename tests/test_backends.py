@@ -1,0 +1,149 @@
+"""Encoding backends (ONNX Runtime, OpenVINO) and multi-process encoding, on the offline model and the demo."""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+
+import numpy as np
+import pytest
+
+import hardneg
+from hardneg.encoding.encode import Encoder
+from hardneg.encoding.model import fingerprint_model
+from hardneg.errors import ConfigError
+from hardneg.options import EncodingOptions
+
+TEXTS = [
+    "What is the capital of France?",
+    "Paris is the capital of France. The city lies on the River Seine.",
+    "Bake the cookies for twelve minutes.",
+    "Lyon is the third largest city in France and is famous for its food.",
+    "Mars is red.",
+]
+
+HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx"))
+HAS_OPENVINO = all(importlib.util.find_spec(m) for m in ("openvino", "nncf", "onnx"))
+needs_onnx = pytest.mark.skipif(not HAS_ONNX, reason="pip install 'hardneg[onnx]'")
+needs_openvino = pytest.mark.skipif(not HAS_OPENVINO, reason="pip install 'hardneg[openvino]'")
+
+
+def encoder(model, tmp_path, **kwargs) -> Encoder:
+    return Encoder(model, fingerprint_model(model), cache_dir=tmp_path, export_dir=tmp_path, show_progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def reference(model) -> np.ndarray:
+    return Encoder(model, "ref", show_progress=False).encode_texts(TEXTS, "document")
+
+
+# --- options ------------------------------------------------------------------------------------
+
+
+def test_backend_and_precision_are_checked_together():
+    with pytest.raises(ConfigError, match="backend 'onnx' runs precision 'float32' or 'int8', not 'bf16'"):
+        EncodingOptions(backend="onnx", precision="bfloat16")
+    with pytest.raises(ConfigError, match="backend must be one of"):
+        EncodingOptions(backend="tensorrt")
+    with pytest.raises(ConfigError, match="encode_processes must be >= 1"):
+        EncodingOptions(encode_processes=0)
+
+
+def test_a_missing_package_names_the_extra(model, tmp_path, monkeypatch):
+    monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
+    with pytest.raises(ConfigError, match=r"needs the package 'onnxruntime'.*pip install 'hardneg\[onnx\]'"):
+        encoder(model, tmp_path, backend="onnx").encode_texts(TEXTS, "document")
+
+
+def test_the_cli_takes_backend_and_processes():
+    from hardneg.cli import build_parser
+
+    args = build_parser().parse_args(["eval", "--backend", "onnx", "--precision", "int8", "--encode-processes", "2"])
+    assert (args.backend, args.precision, args.encode_processes) == ("onnx", "int8", 2)
+
+
+# --- exported backends --------------------------------------------------------------------------
+
+
+@needs_onnx
+def test_onnx_float32_gives_torch_vectors_and_its_own_cache_key(model, tmp_path, reference):
+    enc = encoder(model, tmp_path, backend="onnx")
+    emb = enc.encode(TEXTS, "document")
+    np.testing.assert_allclose(emb.to_array(), reference, atol=1e-5)
+    assert enc._shard_key(TEXTS, "document") != encoder(model, tmp_path)._shard_key(TEXTS, "document")
+    folder = tmp_path / "exported" / fingerprint_model(model) / "onnx-float32"
+    record = json.loads((folder / "export.json").read_text())
+    assert set(record["files"]) == {"model.onnx"}
+
+
+@needs_onnx
+def test_an_export_is_made_once_per_weights_and_remade_when_damaged(model, tmp_path, monkeypatch, caplog):
+    encoder(model, tmp_path, backend="onnx", precision="int8").encode_texts(TEXTS, "document")
+    folder = tmp_path / "exported" / fingerprint_model(model) / "onnx-int8"
+    backends = importlib.import_module("hardneg.encoding.backends")
+    calls = []
+    real_export = backends._export
+    monkeypatch.setattr(backends, "_export", lambda *a: calls.append(a) or real_export(*a))
+    encoder(model, tmp_path, backend="onnx", precision="int8").encode_texts(TEXTS, "document")
+    assert calls == []
+    with open(folder / "model.onnx", "r+b") as fh:  # damage one byte
+        fh.seek(100)
+        byte = fh.read(1)
+        fh.seek(100)
+        fh.write(bytes([byte[0] ^ 0xFF]))
+    emb = encoder(model, tmp_path, backend="onnx", precision="int8").encode_texts(TEXTS, "document")
+    assert len(calls) == 1 and "damaged" in caplog.text
+    assert emb.shape == (len(TEXTS), 384)
+
+
+@needs_onnx
+def test_onnx_int8_stays_close_and_the_model_folder_is_untouched(model, tmp_path, reference):
+    from pathlib import Path
+
+    from hardneg.encoding.model import default_model_path
+
+    before = sorted(p.name for p in Path(default_model_path()).rglob("*"))
+    emb = encoder(model, tmp_path, backend="onnx", precision="int8").encode_texts(TEXTS, "document")
+    assert sorted(p.name for p in Path(default_model_path()).rglob("*")) == before
+    cosine = (emb * reference).sum(1)
+    assert cosine.min() > 0.97, cosine
+    np.testing.assert_allclose(np.linalg.norm(emb, axis=1), 1.0, atol=1e-5)
+
+
+@needs_openvino
+@pytest.mark.parametrize("precision, floor", [("float32", 0.99999), ("int8", 0.99)])
+def test_openvino_stays_close_to_torch(model, tmp_path, reference, precision, floor):
+    emb = encoder(model, tmp_path, backend="openvino", precision=precision).encode_texts(TEXTS, "query")
+    assert (emb * reference).sum(1).min() > floor
+
+
+@needs_openvino
+def test_openvino_bf16_is_refused_where_the_cpu_lacks_it(model, tmp_path):
+    from hardneg.encoding.backends import cpu_has_native_bf16
+
+    if cpu_has_native_bf16():
+        pytest.skip("this CPU runs bf16 natively")
+    with pytest.raises(ConfigError, match="AVX512-BF16 or AMX"):
+        encoder(model, tmp_path, backend="openvino", precision="bf16").encode_texts(TEXTS, "document")
+
+
+@needs_onnx
+def test_mining_records_the_backend_and_without_cache_exports_nowhere(tmp_path):
+    cache = tmp_path / "cache"
+    kwargs = dict(preset="top", backend="onnx", precision="int8", show_progress=False)
+    result = hardneg.mine("demo", tmp_path / "out.jsonl", cache_dir=str(cache), use_cache=False, **kwargs)
+    assert result.manifest["model"]["backend"] == "onnx" and result.manifest["model"]["precision"] == "int8"
+    assert not (cache / "exported").exists() and not (cache / "embeddings").exists()
+
+
+# --- several processes --------------------------------------------------------------------------
+
+
+def test_two_processes_mine_the_same_rows_as_one(tmp_path):
+    kwargs = dict(preset="top", batch_size=16, use_cache=False, show_progress=False, seed=3)
+    one = hardneg.mine("demo", tmp_path / "one.jsonl", **kwargs)
+    two = hardneg.mine("demo", tmp_path / "two.jsonl", encode_processes=2, **kwargs)
+    assert two.summary["texts_encoded"] == one.summary["texts_encoded"] > 300
+    assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
+    assert two.manifest["parameters"]["encode_processes"] == 2
