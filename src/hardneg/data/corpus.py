@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 
 from hardneg.data.dataset import Problems, document_text
 from hardneg.data.tables import read_table
 from hardneg.errors import DataError
-from hardneg.io import iter_jsonl
+from hardneg.io import iter_jsonl, memory_input, require_file
+
+Corpus = str | Path | Sequence[str] | None
+"""Extra negative candidates: a corpus file, or a list of texts."""
 
 
 def read_corpus_jsonl(
@@ -83,3 +87,20 @@ def _add_document(
     index[doc_id] = len(ids)
     ids.append(doc_id)
     texts.append(text)
+
+
+def corpus_documents(corpus: Corpus, problems: Problems) -> tuple[tuple[list[str], list[str]] | None, dict[str, str]]:
+    """``(ids, texts)`` of an extra corpus given as a file or as a list of texts, and the manifest inputs."""
+    if corpus is None:
+        return None, {}
+    if isinstance(corpus, str | Path):
+        path = require_file(corpus, "corpus file")
+        return read_corpus(path, problems), {"corpus": str(path)}
+    texts: list[str] = []
+    for i, text in enumerate(corpus, start=1):
+        if not isinstance(text, str):
+            problems.report("bad_field", f"corpus entries must be texts, got {type(text).__name__}", path="corpus", line=i)
+            continue
+        if text.strip():
+            texts.append(text.strip())
+    return ([f"c{i}" for i in range(len(texts))], texts), {"corpus": memory_input(texts)}

@@ -19,13 +19,11 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hardneg.data.corpus import read_corpus
+from hardneg.data.corpus import Corpus, corpus_documents
 from hardneg.data.dataset import OnError, Problems, RetrievalData
 from hardneg.data.pairs import pairs_from_records
 from hardneg.errors import DataError
-from hardneg.io import memory_input, require_file
-
-Corpus = str | Path | Sequence[str] | None
+from hardneg.io import memory_input
 
 
 def is_in_memory(data: Any) -> bool:
@@ -79,23 +77,6 @@ def _records(data: Any, source: str) -> tuple[list[str], list[tuple[int, dict]]]
         "a list of records, or a list of (anchor, positive) tuples",
         path=source,
     )
-
-
-def corpus_documents(corpus: Corpus, problems: Problems) -> tuple[tuple[list[str], list[str]] | None, dict[str, str]]:
-    """``(ids, texts)`` of an extra corpus given as a file or as a list of texts, and the manifest inputs."""
-    if corpus is None:
-        return None, {}
-    if isinstance(corpus, str | Path):
-        path = require_file(corpus, "corpus file")
-        return read_corpus(path, problems), {"corpus": str(path)}
-    texts: list[str] = []
-    for i, text in enumerate(corpus, start=1):
-        if not isinstance(text, str):
-            problems.report("bad_field", f"corpus entries must be texts, got {type(text).__name__}", path="corpus", line=i)
-            continue
-        if text.strip():
-            texts.append(text.strip())
-    return ([f"c{i}" for i in range(len(texts))], texts), {"corpus": memory_input(texts)}
 
 
 def from_pairs(

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from pathlib import Path
 
-from hardneg.data.corpus import read_corpus
+from hardneg.data.corpus import Corpus, corpus_documents
 from hardneg.data.dataset import OnError, Problems, RetrievalData
 from hardneg.data.tables import read_table
 from hardneg.errors import DataError
@@ -27,7 +27,7 @@ def load_pairs(
     *,
     anchor_column: str | None = None,
     positive_column: str | None = None,
-    corpus: str | Path | None = None,
+    corpus: Corpus = None,
     on_error: OnError = "raise",
     tsv_quotes: bool = False,
 ) -> RetrievalData:
@@ -46,12 +46,7 @@ def load_pairs(
     path = require_file(path, "pair file")
     problems = Problems(on_error)
     columns, rows = read_table(path, problems, tsv_quotes=tsv_quotes)
-    inputs = {"pairs": str(path)}
-    documents = None
-    if corpus is not None:
-        corpus_path = require_file(corpus, "corpus file")
-        inputs["corpus"] = str(corpus_path)
-        documents = read_corpus(corpus_path, problems)
+    documents, corpus_inputs = corpus_documents(corpus, problems)
     return pairs_from_records(
         columns,
         rows,
@@ -60,7 +55,7 @@ def load_pairs(
         documents=documents,
         problems=problems,
         source=str(path),
-        inputs=inputs,
+        inputs={"pairs": str(path), **corpus_inputs},
     )
 
 
