@@ -147,3 +147,27 @@ def test_two_processes_mine_the_same_rows_as_one(tmp_path):
     assert two.summary["texts_encoded"] == one.summary["texts_encoded"] > 300
     assert (tmp_path / "one.jsonl").read_bytes() == (tmp_path / "two.jsonl").read_bytes()
     assert two.manifest["parameters"]["encode_processes"] == 2
+
+
+# --- the default path ---------------------------------------------------------------------------
+
+
+def test_the_default_path_is_a_measured_one_for_this_cpu_else_torch_float32(monkeypatch):
+    from hardneg.encoding import defaults
+
+    monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx", "avx2"})
+    fast = defaults.MeasuredDefault("torch", "int8", frozenset({"avx2"}), frozenset({"avx512f"}), "measured")
+    monkeypatch.setattr(defaults, "MEASURED", (fast,))
+    assert defaults.choose(None, None, "cpu") == defaults.EncodingChoice("torch", "int8", "measured")
+    assert defaults.choose(None, None, "cuda").precision == "float32"  # measured on this CPU only
+    assert defaults.choose(None, "bf16", "cpu") == defaults.EncodingChoice("torch", "bf16", "given")
+    assert defaults.choose("onnx", None, "cpu") == defaults.EncodingChoice("onnx", "float32", "given")
+    monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx", "avx2", "avx512f"})
+    assert defaults.choose(None, None, "cpu").precision == "float32"
+
+
+def test_the_manifest_records_the_path_and_why(tmp_path):
+    result = hardneg.mine("demo", preset="top", use_cache=False, show_progress=False)
+    model = result.manifest["model"]
+    assert {"backend", "precision", "encoding_choice"} <= set(model)
+    assert result.manifest["parameters"]["precision"] is None  # not given: chosen per device

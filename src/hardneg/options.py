@@ -155,18 +155,19 @@ class EncodingOptions(ModelOptions):
     batch_size: int = option(64, "texts per encoding batch", group="encoding")
     query_prompt: str | None = option(None, "text prepended to every query, e.g. 'query: '", group="encoding")
     document_prompt: str | None = option(None, "text prepended to every document, e.g. 'passage: '", group="encoding")
-    precision: str = option(
-        "float32",
-        "encoding arithmetic: 'bf16' (also 'bfloat16') and 'int8' encode faster (see docs/scale.md); "
-        "vectors of each precision are cached separately",
+    precision: str | None = option(
+        None,
+        "encoding arithmetic: 'float32', 'bf16' (also 'bfloat16') or 'int8'; vectors of each are cached separately "
+        "(default: float32, or the faster path measured to keep quality on this device: README, 'Defaults')",
         choices=PRECISIONS,
         aliases=PRECISION_ALIASES,
         group="encoding",
     )
-    backend: str = option(
-        "torch",
+    backend: str | None = option(
+        None,
         "what runs the encoder: 'torch', or the model exported to 'onnx' (ONNX Runtime, pip install 'hardneg[onnx]') "
-        "or 'openvino' (pip install 'hardneg[openvino]'); exports are cached by the model's weights, vectors per backend",
+        "or 'openvino' (pip install 'hardneg[openvino]'); exports are cached by the model's weights, vectors per backend "
+        "(default: torch, or the faster path measured to keep quality on this device: README, 'Defaults')",
         choices=BACKENDS,
         group="encoding",
     )
@@ -179,9 +180,11 @@ class EncodingOptions(ModelOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        self.precision = canonical_precision(self.precision)
-        check_choices(self, "backend")
-        check_backend_precision(self.backend, self.precision)
+        if self.precision is not None:
+            self.precision = canonical_precision(self.precision)
+        if self.backend is not None:
+            check_choices(self, "backend")
+        check_backend_precision(self.backend or "torch", self.precision or "float32")
         check_positive(self, "batch_size", "encode_processes")
 
     @property

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.candidates import Candidates, DenseSearch
+from hardneg.encoding.defaults import choose
 from hardneg.encoding.encode import Embeddings, Encoder
 from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_name
 from hardneg.options import EncodingOptions
@@ -33,12 +34,15 @@ class DenseRetriever:
         self.model = model
         self.options = options
         self.fingerprint = fingerprint or fingerprint_model(model)
+        device = getattr(model, "device", None)
+        # the path: the options given, else the default measured for this device (hardneg.encoding.defaults)
+        self.choice = choose(options.backend, options.precision, device.type if device is not None else "cpu")
         # The encoder's precision and backend are part of its cache key: bfloat16 vectors never answer for float32 ones.
         self.encoder = Encoder(
             model,
             self.fingerprint,
-            precision=options.precision,
-            backend=options.backend,
+            precision=self.choice.precision,
+            backend=self.choice.backend,
             export_dir=options.embedding_cache,
             processes=options.encode_processes,
             batch_size=options.batch_size,
@@ -70,8 +74,7 @@ class DenseRetriever:
             "max_seq_length": self.model.max_seq_length,
             "query_prompt": self.options.query_prompt,
             "document_prompt": self.options.document_prompt,
-            "precision": self.options.precision,
-            "backend": self.options.backend,
+            **self.choice.info(),  # precision, backend and why
         }
 
     def encode_queries(self, texts: list[str]) -> np.ndarray:

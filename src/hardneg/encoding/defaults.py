@@ -1,0 +1,71 @@
+"""The encoding path used when neither ``--backend`` nor ``--precision`` is given: chosen per device, from measurements.
+
+A faster path (another backend, a lower precision) becomes the default only on the kind of
+device where ``benchmarks/encode.py`` measured it both faster than torch float32 and within
+0.003 nDCG@10 of it on SciFact test (docs/benchmarks.md). Everywhere else, and whenever the
+path's packages are not installed, the default is torch float32. Giving either option turns the
+choice off: ``--precision int8`` alone means torch int8, ``--backend onnx`` alone ONNX float32.
+
+The choice and its reason are recorded in the manifest (``model.encoding_choice``); vectors of
+each path are cached apart, as with an explicit choice.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+from dataclasses import dataclass
+from pathlib import Path
+
+from hardneg.encoding.backends import REQUIRES
+
+
+@dataclass(frozen=True)
+class MeasuredDefault:
+    """A path measured faster than torch float32, and as good, on CPUs with all of ``flags`` and none of ``without``."""
+
+    backend: str
+    precision: str
+    flags: frozenset[str]
+    without: frozenset[str]
+    reason: str
+
+
+MEASURED: tuple[MeasuredDefault, ...] = ()
+"""Checked in order; the first whose CPU flags match and whose packages are installed is the default."""
+
+
+@dataclass(frozen=True)
+class EncodingChoice:
+    backend: str
+    precision: str
+    reason: str
+
+    def info(self) -> dict[str, str]:
+        return {"backend": self.backend, "precision": self.precision, "encoding_choice": self.reason}
+
+
+def cpu_flags() -> set[str]:
+    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").splitlines():
+            if line.startswith("flags"):
+                return set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    return set()
+
+
+def _installed(backend: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in REQUIRES.get(backend, ()))
+
+
+def choose(backend: str | None, precision: str | None, device: str) -> EncodingChoice:
+    """The path to encode with on ``device`` (a torch device type), given the options set (``None``: not given)."""
+    if backend is not None or precision is not None:
+        return EncodingChoice(backend or "torch", precision or "float32", "given")
+    if device == "cpu":
+        flags = cpu_flags()
+        for m in MEASURED:
+            if m.flags <= flags and not (m.without & flags) and _installed(m.backend):
+                return EncodingChoice(m.backend, m.precision, m.reason)
+    return EncodingChoice("torch", "float32", f"default: no faster path measured to keep quality on this {device}")
