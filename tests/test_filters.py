@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from hardneg.filters import (
     AbsoluteMargin,
@@ -12,6 +13,8 @@ from hardneg.filters import (
     RankWindow,
     RelativeMargin,
     build_filters,
+    positive_reference,
+    reference_of,
 )
 
 
@@ -88,20 +91,40 @@ def test_build_filters_without_options_is_empty():
     assert build_filters() == []
 
 
-def test_mined_filters_use_the_lowest_positive_as_reference(tiny_beir):
-    """With several positives, the margin is taken from the lowest positive score (q_photo has two)."""
+def test_positive_reference_takes_max_mean_or_min_and_ignores_padding():
+    scores = np.array([[0.8, 0.2, np.nan], [0.5, np.nan, np.nan], [np.nan, np.nan, np.nan]])
+    assert positive_reference(scores).tolist() == [0.8, 0.5, np.inf]  # max is the default
+    assert positive_reference(scores, "min").tolist() == [0.2, 0.5, np.inf]
+    assert np.allclose(positive_reference(scores, "mean")[:2], [0.5, 0.5])
+    assert reference_of([np.array([0.1, -0.3]), np.array([])], "min").tolist() == [-0.3, np.inf]
+
+
+def test_an_unknown_positive_reference_is_refused():
+    from hardneg.errors import ConfigError
+    from hardneg.mining.config import MineConfig
+
+    with pytest.raises(ConfigError, match="positive_reference"):
+        MineConfig(positive_reference="median")
+
+
+@pytest.mark.parametrize("how", ["max", "min"])
+def test_mined_filters_use_the_chosen_positive_as_reference(tiny_beir, how):
+    """With several positives (q_photo has two), the margin is taken from the best-matching positive
+    (max, the default) or from the weakest (min)."""
     import hardneg
 
     margin = 0.3
     result = hardneg.mine(
-        tiny_beir, preset="top", absolute_margin=margin, num_negatives=2, output_format="candidates", show_progress=False
-    )
+        tiny_beir, preset="top", absolute_margin=margin, num_negatives=2, output_format="candidates", show_progress=False,
+        positive_reference=how,
+    )  # fmt: skip
     rows = {r["query_id"]: r for r in result.table.to_pylist()}
     low, high = sorted(rows["q_photo"]["positive_scores"])
-    # The fixture must have a candidate that only the lowest-positive rule drops.
+    # The fixture must have a candidate on which the two rules disagree.
     assert any(low - margin < s <= high - margin for s in rows["q_photo"]["candidate_scores"])
+    pick = max if how == "max" else min
     for row in rows.values():
-        threshold = np.float32(min(row["positive_scores"])) - np.float32(margin)
+        threshold = np.float32(pick(row["positive_scores"])) - np.float32(margin)
         for score, kept in zip(row["candidate_scores"], row["candidate_kept"]):
             if abs(score - threshold) > 1e-6:
                 assert kept == (score <= threshold), (row["query_id"], score, threshold)

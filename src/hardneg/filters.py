@@ -6,6 +6,7 @@ mask of the candidates' shape. Filters compose: a candidate survives when every 
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -24,6 +25,46 @@ class FilterContext:
     """(queries, depth) corpus index of each candidate, ``-1`` for none (filters by document use it)."""
     teacher_scores: np.ndarray | None = None
     """(queries, depth) the teacher's scores when there is a teacher (RocketQA's filters use them)."""
+
+
+POSITIVE_REFERENCES = ("max", "mean", "min")
+"""Which of a query's positive scores the positive-aware filters compare candidates with."""
+
+
+def positive_reference(scores: np.ndarray, how: str = "max") -> np.ndarray:
+    """Each row's reference score among its positives' ``scores`` (queries × positives; NaN or ±inf pads).
+
+    ``max`` (the default) judges a candidate against the query's best-matching positive, as with one
+    positive per query: a candidate that scores nearly as high as it is suspect. ``min`` judges it
+    against the weakest positive, the strictest choice: on data whose queries have many loosely
+    related positives (NFCorpus: about 43 per training query, many scoring near 0) it leaves almost
+    no candidate, and the query's pairs go short. A row without a positive score gets ``inf``.
+    """
+    values = np.asarray(scores, dtype=np.float64)
+    if values.ndim == 1:
+        values = values[None, :]
+    finite = np.isfinite(values)
+    safe = np.where(finite, values, np.nan)
+    with warnings.catch_warnings():  # a row of pads only: "mean of empty slice"; it gets inf below
+        warnings.simplefilter("ignore", RuntimeWarning)
+        if how == "max":
+            out = np.nanmax(np.where(finite, safe, -np.inf), axis=1)
+        elif how == "min":
+            out = np.nanmin(np.where(finite, safe, np.inf), axis=1)
+        elif how == "mean":
+            out = np.nanmean(safe, axis=1)
+        else:
+            raise ValueError(f"positive reference must be one of {POSITIVE_REFERENCES}, got {how!r}")
+    return np.where(finite.any(axis=1), out, np.inf)
+
+
+def reference_of(per_query: list[np.ndarray], how: str = "max") -> np.ndarray:
+    """:func:`positive_reference` of ragged per-query positive scores."""
+    width = max((len(v) for v in per_query), default=0)
+    padded = np.full((len(per_query), max(width, 1)), np.nan)
+    for row, values in enumerate(per_query):
+        padded[row, : len(values)] = values
+    return positive_reference(padded, how)
 
 
 def member_mask(candidates: np.ndarray, members: list[np.ndarray] | list[list[int]]) -> np.ndarray:

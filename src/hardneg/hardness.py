@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.encoding.encode import Embeddings
+from hardneg.filters import reference_of
 
 
 def negative_ranks(
@@ -62,9 +63,11 @@ def negative_ranks(
     return ranks, np.where(valid, scores, np.nan)
 
 
-def positive_scores(query_embeddings: np.ndarray, documents: Embeddings, positives: Sequence[Sequence[int]]) -> np.ndarray:
-    """Each query's lowest positive score (the reference of the positive-aware filters)."""
-    return np.array([float((documents.rows(np.asarray(p)) @ query_embeddings[q]).min()) for q, p in enumerate(positives)])
+def positive_scores(
+    query_embeddings: np.ndarray, documents: Embeddings, positives: Sequence[Sequence[int]], how: str = "max"
+) -> np.ndarray:
+    """Each query's reference positive score, as the positive-aware filters take it (:func:`hardneg.filters.positive_reference`)."""
+    return reference_of([documents.rows(np.asarray(p)) @ query_embeddings[q] for q, p in enumerate(positives)], how)
 
 
 def summarize(ranks: np.ndarray, scores: np.ndarray, reference: np.ndarray | None = None, *, top_k: int = 100) -> dict[str, Any]:

@@ -19,7 +19,7 @@ import numpy as np
 from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
 from hardneg.data import RetrievalData
-from hardneg.filters import VERDICTS, CandidateFilter, FilterContext, member_mask, rank_window
+from hardneg.filters import VERDICTS, CandidateFilter, FilterContext, member_mask, positive_reference, rank_window
 from hardneg.mining.config import MineConfig
 from hardneg.mining.summary import quantiles
 from hardneg.scoring import NoScorer, Scorer
@@ -206,7 +206,7 @@ class BatchMiner:
             positives[row, : len(data.positives[q])] = data.positives[q]
         with self.timer("score"):
             pos_scores = self.scorer.score(queries, positives)
-        reference = np.where(positives >= 0, pos_scores, np.inf).min(axis=1)
+        reference = positive_reference(np.where(positives >= 0, pos_scores, np.nan), c.positive_reference)
         positive_scores = [pos_scores[row, : len(data.positives[q])] for row, q in enumerate(queries)]
         if self.source is None:  # pairs only
             empty = np.zeros((len(queries), 0))
@@ -323,7 +323,7 @@ class BatchMiner:
                     teacher_scores, teacher_positive_scores = self.defence.rescore(queries, idx, in_window)
                 if self.config.teacher_score_filters:
                     scores, positive_scores = teacher_scores, teacher_positive_scores
-                    reference = np.where(np.isfinite(positive_scores), positive_scores, np.inf).min(axis=1)
+                    reference = positive_reference(positive_scores, self.config.positive_reference)
             ctx = FilterContext(scores=scores, ranks=ranks, positive_score=reference, indices=idx, teacher_scores=teacher_scores)
             keep = in_window.copy()
             for f in self.filters:

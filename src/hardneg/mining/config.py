@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hardneg.errors import ConfigError
+from hardneg.filters import POSITIVE_REFERENCES
 from hardneg.options import DataOptions, EncodingOptions, check_choices, check_positive
 from hardneg.options import option as _f
 
@@ -45,6 +46,12 @@ class MineConfig(EncodingOptions, DataOptions):
     absolute_margin: float | None = _f(None, "drop candidates scored above positive - margin (TopK-MarginPos)")
     relative_margin: float | None = _f(
         None, "drop candidates scored above positive - |positive| * margin (TopK-PercPos; 0.05 = 95%)"
+    )
+    positive_reference: str = _f(
+        "max",
+        "which positive score of a query the margin filters compare with: its best-matching positive (max), "
+        "the mean, or its weakest (min, strictest; leaves queries with many loose positives short)",
+        choices=POSITIVE_REFERENCES,
     )
     selection: str = _f("top", "how negatives are chosen among survivors", choices=SELECTIONS)
     simans_a: float = _f(0.5, "SimANS a: how sharply sampling concentrates near the positive's score")
@@ -119,7 +126,7 @@ class MineConfig(EncodingOptions, DataOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
-        check_choices(self, "sampler", "selection", "output_format", "on_error")
+        check_choices(self, "sampler", "selection", "output_format", "on_error", "positive_reference")
         if self.num_negatives < 0:
             raise ConfigError(f"num_negatives must be >= 0, got {self.num_negatives}")
         if self.sampler != "none" and self.num_negatives == 0:

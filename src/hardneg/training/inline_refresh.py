@@ -33,6 +33,7 @@ from transformers import TrainerCallback
 from hardneg.candidates import BM25Search
 from hardneg.candidates_file import order_pool, read_candidates
 from hardneg.data import RetrievalData
+from hardneg.filters import reference_of
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.mining.config import FIELDS, MineConfig
 from hardneg.options import EncodingOptions
@@ -121,8 +122,9 @@ class PoolRefresher:
     def candidates(self, model: Any) -> tuple[list[np.ndarray], int]:
         retriever = DenseRetriever(model, self.options, fingerprint="training")
         ranked = rescore_pool(retriever, self.pool.query_texts, self.pool.corpus_texts, self.docs)
-        reference = np.array(
-            [ranked.scores[q][np.isin(ranked.indices[q], pos)].min() for q, pos in enumerate(self.pool.positives)]
+        reference = reference_of(
+            [ranked.scores[q][np.isin(ranked.indices[q], pos)] for q, pos in enumerate(self.pool.positives)],
+            self.config.positive_reference,
         )
         c = self.config
         window, kept = window_candidates(

@@ -41,6 +41,7 @@ from transformers import TrainerCallback
 
 from hardneg.candidates import Candidates
 from hardneg.candidates_file import order_pool
+from hardneg.filters import reference_of
 from hardneg.mining.batch import text_groups, twin_positives
 from hardneg.mining.config import FIELDS, MineConfig
 from hardneg.selection import SelectionContext, build_selection, id_hashes
@@ -244,7 +245,7 @@ class LiveNegativeCache:
         depth = window + max((len(p) for p in positives), default=0)
         ranked = table.top(vectors, depth)
         pos_vectors = [table.read(np.asarray(self.pool.positives[q], dtype=np.int64)) for q in queries]
-        reference = np.array([float((pv @ v).min()) if len(pv) else np.inf for pv, v in zip(pos_vectors, vectors)])
+        reference = reference_of([pv @ v for pv, v in zip(pos_vectors, vectors)], c.positive_reference)
         cands, kept = window_candidates(
             ranked,
             positives,
