@@ -24,6 +24,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+import torch
 from transformers import TrainerCallback
 
 from hardneg.mining.api import mine
@@ -55,7 +56,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--budget", type=int, default=64, help="documents the refresher re-encodes per step")
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--max-seq-length", type=int, default=256)
-    parser.add_argument("--precision", default="bfloat16", choices=("float32", "bfloat16"), help="training precision")
+    # bfloat16 only where it is native (a GPU here): emulated on a CPU without AVX-512 BF16, it is several times slower
+    native = "bfloat16" if torch.cuda.is_available() else "float32"
+    parser.add_argument("--precision", default=native, choices=("float32", "bfloat16"), help="training precision")
+    parser.add_argument("--encode-max-seq-length", type=int, default=None, help="mining and the table (default: the model's)")
     parser.add_argument("--seed", type=int, default=1)
     parser.add_argument("--work", default="/tmp/hardneg-bench-negative-cache")
     parser.add_argument("--out", default=None)
@@ -64,9 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(args.work) / dataset
     work.mkdir(parents=True, exist_ok=True)
     candidates = work / "candidates.parquet"
+    encoding = {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
     if not candidates.is_file():
         mine(args.data, candidates, preset=args.preset, num_negatives=args.negatives, output_format="candidates",
-             seed=args.seed, show_progress=False)  # fmt: skip
+             seed=args.seed, show_progress=False, **encoding)  # fmt: skip
     common = {
         "max_steps": args.steps, "batch_size": args.batch_size, "max_seq_length": args.max_seq_length,
         "precision": args.precision, "seed": args.seed, "num_negatives": args.negatives, "show_progress": False,
