@@ -195,6 +195,8 @@ def mine_hard_negatives(
     teacher = cross_encoder if cross_encoder is not None and any(v is not None for v in filters.values()) else None
     if teacher is not None:
         params.setdefault("teacher_batch_size", batch_size)
+    # the peer's margins hold every positive of an anchor to its weakest one's score: same rows here
+    params.setdefault("positive_reference", "min")
     pairs = dataset.select_columns([anchor_column_name, positive_column_name])
     result = mine(
         pairs,
