@@ -162,6 +162,18 @@ def embedding_cache(tmp_path_factory) -> Iterable[Path]:
         os.environ["HARDNEG_CACHE"] = previous
 
 
+@pytest.fixture(scope="session", autouse=True)
+def float32_default_encoding() -> Iterable[None]:
+    """The tests' expected negatives were computed from float32 vectors, and CI machines differ in CPU:
+    the per-device default path (hardneg.encoding.defaults) is switched off; tests/test_backends.py tests it."""
+    from hardneg.encoding import defaults
+
+    measured = defaults.MEASURED
+    defaults.MEASURED = ()
+    yield
+    defaults.MEASURED = measured
+
+
 @pytest.fixture(scope="session")
 def beir_writer() -> Callable[..., Path]:
     """The :func:`write_beir` helper, for tests that need a folder of their own."""

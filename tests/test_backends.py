@@ -171,3 +171,9 @@ def test_the_manifest_records_the_path_and_why(tmp_path):
     model = result.manifest["model"]
     assert {"backend", "precision", "encoding_choice"} <= set(model)
     assert result.manifest["parameters"]["precision"] is None  # not given: chosen per device
+
+
+def test_evaluation_scores_in_float32_unless_asked():
+    from hardneg.evolution.evaluate import EvalConfig
+
+    assert EvalConfig().precision == "float32" and EvalConfig(precision="int8").precision == "int8"

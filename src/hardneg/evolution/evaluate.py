@@ -60,6 +60,9 @@ class EvalConfig(EncodingOptions):
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.precision is None and self.backend is None:
+            # a score describes the model, so it is not left to the device: float32 unless asked otherwise
+            self.precision = "float32"
         if not self.split:
             raise ConfigError("split must be a non-empty qrels name such as 'test'")
 
