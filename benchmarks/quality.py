@@ -199,7 +199,13 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
             audit=False, precision=args.eval_precision, **encoding, **common,
         )  # fmt: skip
         model = run.best_model
-        extra = {"best_round": run.summary["best_round"], "dev": [r["dev"]["ndcg@10"] for r in run.summary["rounds"]]}
+        # best_round -1: no round beat the base model on dev, and the loop returns the base model; the
+        # trained rounds' own test scores are kept beside it
+        extra = {
+            "best_round": run.summary["best_round"],
+            "dev": [r["dev"]["ndcg@10"] for r in run.summary["rounds"]],
+            "rounds_test": [(r.get("test") or {}).get("ndcg@10") for r in run.summary["rounds"]],
+        }
     elif family != "zero-shot":
         raise SystemExit(f"unknown arm {family!r}")
     metrics = evaluate(
