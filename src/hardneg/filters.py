@@ -44,17 +44,16 @@ def positive_reference(scores: np.ndarray, how: str = "max") -> np.ndarray:
     if values.ndim == 1:
         values = values[None, :]
     finite = np.isfinite(values)
-    safe = np.where(finite, values, np.nan)
-    with warnings.catch_warnings():  # a row of pads only: "mean of empty slice"; it gets inf below
-        warnings.simplefilter("ignore", RuntimeWarning)
-        if how == "max":
-            out = np.nanmax(np.where(finite, safe, -np.inf), axis=1)
-        elif how == "min":
-            out = np.nanmin(np.where(finite, safe, np.inf), axis=1)
-        elif how == "mean":
-            out = np.nanmean(safe, axis=1)
-        else:
-            raise ValueError(f"positive reference must be one of {POSITIVE_REFERENCES}, got {how!r}")
+    if how == "max":
+        out = np.where(finite, values, -np.inf).max(axis=1)
+    elif how == "min":
+        out = np.where(finite, values, np.inf).min(axis=1)
+    elif how == "mean":
+        with warnings.catch_warnings():  # a row of pads only: "mean of empty slice"; it gets inf below
+            warnings.simplefilter("ignore", RuntimeWarning)
+            out = np.nanmean(np.where(finite, values, np.nan), axis=1)
+    else:
+        raise ValueError(f"positive reference must be one of {POSITIVE_REFERENCES}, got {how!r}")
     return np.where(finite.any(axis=1), out, np.inf)
 
 

@@ -30,13 +30,12 @@ class MeasuredDefault:
     reason: str
 
 
-TABLE: tuple[MeasuredDefault, ...] = ()
-"""Every path measured to qualify, per kind of CPU (benchmarks/encode.py, docs/benchmarks.md).
+MEASURED: tuple[MeasuredDefault, ...] = ()
+"""Every path measured to qualify, per kind of CPU (benchmarks/encode.py, docs/benchmarks.md); checked
+in order, the first whose CPU flags match and whose packages are installed is the default.
 
 A path enters only after both tests: its own nDCG@10 within 0.003 of torch float32's, and models
 trained on what it mined within the seed standard deviation of float32's (docs/benchmarks.md)."""
-MEASURED = TABLE
-"""Checked in order; the first whose CPU flags match and whose packages are installed is the default."""
 
 
 @dataclass(frozen=True)

@@ -33,8 +33,8 @@ from transformers import TrainerCallback
 from hardneg.candidates import BM25Search
 from hardneg.candidates_file import order_pool, read_candidates
 from hardneg.data import RetrievalData
-from hardneg.filters import reference_of
 from hardneg.encoding.retriever import DenseRetriever
+from hardneg.filters import reference_of
 from hardneg.mining.config import FIELDS, MineConfig
 from hardneg.options import EncodingOptions
 from hardneg.training.negative_pool import NegativePool
