@@ -154,7 +154,8 @@ def _add_inspect_command(add) -> None:
         "--suspect-ratio",
         type=float,
         default=SUSPECT_RATIO,
-        help=f"flag candidates scored at least this share of the positive's score (default: {SUSPECT_RATIO})",
+        help=f"flag candidates scored at least this share of the query's reference positive score, the one its "
+        f"margin filters used (default: {SUSPECT_RATIO})",
     )
     ins.add_argument("--serve", action="store_true", help="serve every query on http://127.0.0.1:PORT, reading the file lazily")
     ins.add_argument("--port", type=int, default=8000, help="port of --serve (default: 8000)")

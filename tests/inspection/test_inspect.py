@@ -17,6 +17,7 @@ from hardneg.data import load_data
 from hardneg.errors import DataError
 from hardneg.filters import VERDICTS
 from hardneg.inspect import inspect_candidates
+from hardneg.inspect.build import mined_reference
 from hardneg.inspect.records import query_view, sample_queries
 from hardneg.mining.batch import verdict_codes
 
@@ -114,6 +115,20 @@ def test_bad_rows_name_the_row():
         )  # fmt: skip
     with pytest.raises(DataError, match="columns \\['positive_ids'"):
         query_view({"query_id": "q", "query": "x"}, where="row 1", path="c.parquet")
+
+
+def test_suspect_ratio_divides_by_the_positive_the_filters_used():
+    # two positives scored 0.9 and 0.2: a candidate at 0.5 is far below the best positive, far above the weakest
+    record = {"query_id": "q", "query": "x", "positive_ids": ["a", "b"], "positive_scores": [0.9, 0.2],
+              "candidate_ids": ["c"], "candidate_scores": [0.5], "negative_ids": ["c"]}  # fmt: skip
+    best = query_view(record, where="row 1", path="c.parquet")
+    assert best.candidates[0]["ratio"] == pytest.approx(0.5 / 0.9, abs=1e-4)
+    assert not best.candidates[0]["suspect"] and best.flags == []
+    weakest = query_view(record, where="row 1", path="c.parquet", reference="min")
+    assert weakest.candidates[0]["ratio"] == pytest.approx(2.5) and weakest.candidates[0]["suspect"]
+    assert mined_reference({"parameters": {"positive_reference": "mean"}}) == "mean"
+    assert mined_reference({"parameters": {"preset": "top"}}) == "min"  # mined before the choice existed
+    assert mined_reference({}) == "max"
 
 
 def test_inspect_cli_prints_one_json_document(demo_candidates, tmp_path, capsys):

@@ -62,12 +62,24 @@ class Overview:
         ]
 
 
-def read_views(source: Records, suspect_ratio: float) -> tuple[list[QueryView], Overview]:
+REFERENCE_WORDS = {"max": "best positive", "mean": "mean positive", "min": "weakest positive"}
+
+
+def mined_reference(manifest: dict[str, Any] | None) -> str:
+    """The positive score the run's margin filters compared candidates with (files mined before the
+    choice existed were mined against the weakest positive)."""
+    params = (manifest or {}).get("parameters") or {}
+    if not params:
+        return "max"
+    return str(params.get("positive_reference") or "min")
+
+
+def read_views(source: Records, suspect_ratio: float, reference: str = "max") -> tuple[list[QueryView], Overview]:
     """Every row's :class:`QueryView` and the overview of them all."""
     overview = Overview()
     views = []
     for i, record in enumerate(source.rows()):
-        view = query_view(record, where=source.where(i), path=str(source.path), suspect_ratio=suspect_ratio)
+        view = query_view(record, where=source.where(i), path=str(source.path), suspect_ratio=suspect_ratio, reference=reference)
         overview.add(view)
         views.append(view)
     return views, overview
@@ -104,7 +116,8 @@ def inspect_candidates(
         corpus: the data the file was mined from, when its manifest is missing.
         sample: most queries on the page (``None``: all); the most suspicious half always among them.
         seed: the draw of the rest of the sample.
-        suspect_ratio: flag candidates scored at least this share of the positive's score.
+        suspect_ratio: flag candidates scored at least this share of the query's reference positive score (the
+            one the run's margin filters used: ``positive_reference``, by default the best-matching positive).
     """
     if sample is not None and sample < 1:
         raise ConfigError(f"sample must be >= 1, got {sample}")
@@ -114,7 +127,8 @@ def inspect_candidates(
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
     manifest = read_manifest(path)
     data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
-    views, overview = read_views(source, suspect_ratio)
+    reference = mined_reference(manifest)
+    views, overview = read_views(source, suspect_ratio, reference)
     chosen = sample_queries(views, sample, seed)
     docs_needed = set().union(*(views[i].doc_ids() for i in chosen)) if chosen else set()
     texts = dict(zip(data.corpus_ids, data.corpus_texts))
@@ -126,7 +140,8 @@ def inspect_candidates(
             if len(chosen) < len(views)
             else ""
         )
-        + f". ⚑ marks a candidate scored at least {suspect_ratio:g} × the positive's score, judged relevant by a teacher, "
+        + f". ⚑ marks a candidate scored at least {suspect_ratio:g} × the query's "
+        + f"{REFERENCE_WORDS.get(reference, reference)} score, judged relevant by a teacher, "
         "or repeating a positive's text. Most suspicious: the highest candidate-to-positive score ratio, +1 when a teacher "
         "flagged a candidate, +1 for a near duplicate of a positive."
     )

@@ -7,7 +7,9 @@ verdict (``chosen``, ``kept``, or what dropped it: :data:`hardneg.filters.VERDIC
 candidate looks like an unlabelled positive (*suspect*).
 
 How suspicious a query is (:attr:`QueryView.suspicion`) orders the page's "most suspicious" sort:
-the highest score of a non-positive candidate divided by the query's lowest positive score, plus 1
+the highest score of a non-positive candidate divided by the query's reference positive score (the
+one its margin filters were mined against: ``positive_reference``, the best-matching positive unless
+the run chose ``mean`` or ``min``), plus 1
 when a teacher flagged a candidate (denoised or promoted) and plus 1 when a candidate is a near
 duplicate of a positive or has a positive's text under another id.
 """
@@ -21,9 +23,10 @@ from typing import Any
 import numpy as np
 
 from hardneg.errors import DataError
+from hardneg.filters import reference_of
 
 SUSPECT_RATIO = 0.85
-"""A candidate scored at or above this share of the query's lowest positive score is flagged suspect."""
+"""A candidate scored at or above this share of the query's reference positive score is flagged suspect."""
 TEACHER_FLAGS = ("denoise", "promote")
 """Verdicts that mean a teacher judged the candidate relevant."""
 TWIN_FLAGS = ("near_duplicate", "known_positive_text")
@@ -67,8 +70,13 @@ def _round(x: float | None) -> float | None:
     return None if x is None or not math.isfinite(x) else round(float(x), 4)
 
 
-def query_view(record: dict[str, Any], *, where: str, path: str, suspect_ratio: float = SUSPECT_RATIO) -> QueryView:
-    """The :class:`QueryView` of one row of a candidates file (``where``: its row or line, for errors)."""
+def query_view(
+    record: dict[str, Any], *, where: str, path: str, suspect_ratio: float = SUSPECT_RATIO, reference: str = "max"
+) -> QueryView:
+    """The :class:`QueryView` of one row of a candidates file (``where``: its row or line, for errors).
+
+    ``reference``: which positive score a candidate's ratio divides by (:func:`hardneg.filters.positive_reference`;
+    the mining run's ``positive_reference``)."""
     missing = [c for c in REQUIRED if c not in record]
     if missing:
         raise DataError(f"{where}: not a candidates file row, columns {missing} are missing", path=path)
@@ -83,12 +91,12 @@ def query_view(record: dict[str, Any], *, where: str, path: str, suspect_ratio: 
         raise DataError(f"{where}: candidate_verdicts has {len(verdicts)} values for {len(cand_ids)} candidates", path=path)
     chosen = set(record["negative_ids"] or [])
     pos_scores = [s for s in (record["positive_scores"] or []) if s is not None]
-    reference = min(pos_scores) if pos_scores else None
+    ref = float(reference_of([np.asarray(pos_scores, dtype=np.float64)], reference)[0]) if pos_scores else None
 
     def ratio(score: float | None) -> float | None:
-        if score is None or reference is None or reference <= 0:
+        if score is None or ref is None or not math.isfinite(ref) or ref <= 0:
             return None
-        return score / reference
+        return score / ref
 
     candidates = []
     for rank, (doc, score, verdict) in enumerate(zip(cand_ids, scores, verdicts), start=1):

@@ -14,7 +14,7 @@ from pathlib import Path
 
 from hardneg.candidates_file import mined_data, read_manifest
 from hardneg.data.tables import Records
-from hardneg.inspect.build import header_facts, read_views
+from hardneg.inspect.build import header_facts, mined_reference, read_views
 from hardneg.inspect.page import render_page
 from hardneg.inspect.records import SUSPECT_RATIO, query_view
 
@@ -31,7 +31,8 @@ def make_server(
     manifest = read_manifest(path)
     data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
     texts = dict(zip(data.corpus_ids, data.corpus_texts))
-    views, overview = read_views(source, suspect_ratio)
+    reference = mined_reference(manifest)
+    views, overview = read_views(source, suspect_ratio, reference)
     index = [{"id": v.query_id, "text": v.query, "suspicion": v.to_dict()["suspicion"] or 0, "flags": v.flags} for v in views]
     del views  # only the index stays in memory; each query is read again when opened
     page = render_page(
@@ -54,7 +55,7 @@ def make_server(
                     record = source.row(i)
                 except (ValueError, IndexError):
                     return self._send(404, "text/plain", b"no such query")
-                view = query_view(record, where=source.where(i), path=str(path), suspect_ratio=suspect_ratio)
+                view = query_view(record, where=source.where(i), path=str(path), suspect_ratio=suspect_ratio, reference=reference)
                 docs = {d: texts[d] for d in view.doc_ids() if d in texts}
                 body = json.dumps({"query": view.to_dict(), "docs": docs}, ensure_ascii=False).encode("utf-8")
                 return self._send(200, "application/json", body)
