@@ -9,8 +9,11 @@ corpus and queries, its own qrels) and every arm of that seed mines and trains o
   queries, the dev queries are held out of **every** arm: the data's ``dev`` qrels when it has
   them (NFCorpus: separate queries, nothing is taken from train), else a seeded ``--dev-fraction``
   of the training queries (SciFact: 10 %, out of every arm).
-- Training pairs: all of them (``--pairs 0``, SciFact), or a seeded draw of ``--pairs`` pairs
-  (NFCorpus has 110,575; the default budget draws 2,048, which is 64 steps of 32: one pass).
+- Training pairs: all of them (SciFact), or every pair of a seeded draw of ``--train-queries``
+  queries (NFCorpus: 512 of its 2,590, about 43 judged positives each), trained for a fixed
+  ``--steps`` budget; the trainer's seeded sampler draws the rows. A drawn query keeps all its
+  judged positives, so the miner knows them (``--pairs N`` draws pairs instead, which leaves a
+  drawn query's other positives unknown and minable as negatives: a false negative by construction).
 - ``--steps`` defaults to one pass over the view's training pairs.
 
 Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``):
@@ -85,7 +88,14 @@ def benchmark_view(args, seed: int, work: Path) -> tuple[Path, dict]:
     counts = make_run_view(source, folder, dev_split=dev_split, dev_fraction=args.dev_fraction, seed=seed)
     rows = read_qrels(folder / "qrels" / "train.tsv", Problems("raise"))
     positives = [r for r in rows if r[2] > 0]
-    if args.pairs and args.pairs < len(positives):
+    if args.train_queries:
+        # every judged positive of a drawn query stays in its qrels: the miner knows them all
+        queries = sorted({r[0] for r in positives})
+        if args.train_queries < len(queries):
+            kept = set(np.random.default_rng(seed).choice(queries, size=args.train_queries, replace=False).tolist())
+            positives = [r for r in positives if r[0] in kept]
+            _write_qrels(folder / "qrels" / "train.tsv", positives)
+    elif args.pairs and args.pairs < len(positives):
         picked = np.sort(np.random.default_rng(seed).choice(len(positives), size=args.pairs, replace=False))
         positives = [positives[i] for i in picked]
         _write_qrels(folder / "qrels" / "train.tsv", positives)
@@ -105,7 +115,8 @@ def benchmark_view(args, seed: int, work: Path) -> tuple[Path, dict]:
         "test_queries": len({r[0] for r in read_qrels(folder / "qrels" / "test.tsv", Problems("raise"))}),
         "train_pairs": len(positives),
         "train_queries": len({r[0] for r in positives}),
-        "pairs_drawn": bool(args.pairs and args.pairs < counts["train"]),
+        "pairs_drawn": bool(not args.train_queries and args.pairs and args.pairs < counts["train"]),
+        "queries_drawn": args.train_queries or None,
     }
     info_path.write_text(json.dumps(info, indent=2) + "\n")
     return folder, info
@@ -308,8 +319,14 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--negatives", type=int, action="append", help="negatives per row of the mining arms (default 1 and 3)")
     parser.add_argument("--seed", type=int, action="append", help="seeds (repeatable; default 1, 2, 3)")
     parser.add_argument(
-        "--pairs", type=int, default=None, help="seeded draw of training pairs (0: all; default 0, NFCorpus 2048)"
-    )
+        "--pairs", type=int, default=None,
+        help="seeded draw of training pairs (0: all, the default); a drawn query's other positives are then unknown "
+        "to the miner and can be mined as its negatives, so prefer --train-queries on data with many positives per query",
+    )  # fmt: skip
+    parser.add_argument(
+        "--train-queries", type=int, default=None,
+        help="seeded draw of training queries, each with all its judged positives (default: all; NFCorpus 512)",
+    )  # fmt: skip
     parser.add_argument("--steps", type=int, default=None, help="optimiser steps per arm (default: one pass over the pairs)")
     parser.add_argument("--dev-fraction", type=float, default=0.1, help="dev share of the training queries without dev qrels")
     parser.add_argument("--dev-from-train", action="store_true", help="hold dev out of train even when the data has dev qrels")
@@ -364,7 +381,9 @@ def parse_args(argv: list[str] | None):
     args.arm = args.arm or ["zero-shot", "in-batch", *STATIC, *args.evolve_configs]
     args.negatives = sorted(set(args.negatives or [1, 3]))
     if args.pairs is None:
-        args.pairs = 2048 if args.dataset == "nfcorpus" else 0
+        args.pairs = 0
+    if args.train_queries is None:
+        args.train_queries = 512 if args.dataset == "nfcorpus" and not args.pairs else 0
     args.curve_steps = [int(s) for s in args.curve_steps.split(",")] if args.curve_steps else None
     args.curve_arm = args.curve_arm or ["top", "nv-retriever", RECOMMENDED]
     suffix = "_curve" if args.curve_steps else "_smoke" if args.smoke else ""
