@@ -15,6 +15,8 @@ corpus and queries, its own qrels) and every arm of that seed mines and trains o
   judged positives, so the miner knows them (``--pairs N`` draws pairs instead, which leaves a
   drawn query's other positives unknown and minable as negatives: a false negative by construction).
 - ``--steps`` defaults to one pass over the view's training pairs.
+- ``ARM+SAMPLER`` trains an arm with another batch sampler (``hardneg train --batch-sampler``), e.g.
+  ``in-batch+conflict-free``: no row's positive or negatives are known positives of another row's query.
 
 Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``):
 
@@ -141,7 +143,7 @@ def _sample_corpus(folder: Path, size: int, seed: int) -> None:
 def arm_names(args) -> list[str]:
     names = []
     for arm in args.arm:
-        if arm in ("zero-shot", "in-batch"):
+        if without_sampler(arm)[0] in ("zero-shot", "in-batch"):
             names.append(arm)
         else:
             names += [f"{arm}-n{n}" for n in args.negatives]
@@ -149,10 +151,17 @@ def arm_names(args) -> list[str]:
 
 
 def split_name(name: str) -> tuple[str, int | None]:
-    if name in ("zero-shot", "in-batch"):
+    if without_sampler(name)[0] in ("zero-shot", "in-batch"):
         return name, None
     family, n = name.rsplit("-n", 1)
     return family, int(n)
+
+
+def without_sampler(family: str) -> tuple[str, str | None]:
+    """``default+conflict-free`` → (``default``, ``conflict-free``): the arm trained with that batch sampler
+    (``hardneg train --batch-sampler``); without ``+``, the trainer's default (no-duplicates)."""
+    base, plus, sampler = family.partition("+")
+    return base, (sampler if plus else None)
 
 
 def encoding_path(family: str, args) -> tuple[str, dict]:
@@ -171,6 +180,7 @@ def encoding_path(family: str, args) -> tuple[str, dict]:
 def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     """Train (when the arm trains) and score one arm for one seed; reuses finished outputs."""
     family, negatives = split_name(name)
+    family, sampler = without_sampler(family)
     folder = work / f"{name}-seed{seed}"
     result_path = folder / "result.json"
     if result_path.is_file():
@@ -186,6 +196,7 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
         "max_seq_length": args.max_seq_length,
         "precision": args.train_precision,
         "seed": seed,
+        **({"batch_sampler": sampler} if sampler else {}),
     }
     model, extra = None, {}
     if family == "in-batch":

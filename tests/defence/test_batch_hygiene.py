@@ -38,7 +38,15 @@ def conflicts(rows: dict, i: int, j: int, extra: dict[str, set[str]] | None = No
         out = {norm(rows["positive"][m]) for m in same} | {norm(rows["negative"][m]) for m in same}
         return out | (extra or {}).get(norm(rows["anchor"][k]), set())
 
-    return norm(rows["positive"][i]) in related(j) or norm(rows["positive"][j]) in related(i)
+    def known(k):
+        return {norm(rows["positive"][m]) for m in range(len(rows["anchor"])) if rows["anchor"][m] == rows["anchor"][k]}
+
+    return (
+        norm(rows["positive"][i]) in related(j)
+        or norm(rows["positive"][j]) in related(i)
+        or norm(rows["negative"][i]) in known(j)
+        or norm(rows["negative"][j]) in known(i)
+    )
 
 
 def batches_of(sampler, epoch=0):
@@ -59,6 +67,21 @@ def test_no_batch_holds_related_rows_and_every_row_appears_once(epoch):
                     assert not conflicts(ROWS, x, y), (batch, x, y)
                     # q-f's positive is a near copy of q-a's and q-b's
                     assert {ROWS["anchor"][x], ROWS["anchor"][y]} not in ({"q-a", "q-f"}, {"q-b", "q-f"})
+
+
+@pytest.mark.parametrize("seed", range(8))
+def test_a_negative_never_meets_a_query_it_is_a_known_positive_of(seed):
+    # q-x has two positives; q-y's negative is q-x's second one. The loss scores q-y's negative against
+    # q-x too, so (q-x, first positive) and q-y's row must not share a batch, though their positives differ.
+    rows = {
+        "anchor": ["q-x", "q-x", "q-y", "q-z", "q-w", "q-v"],
+        "positive": ["x one", "x two", "y one", "z one", "w one", "v one"],
+        "negative": ["n1", "n2", "x two", "n4", "n5", "n6"],
+    }
+    sampler = ConflictFreeBatchSampler(datasets.Dataset.from_dict(rows), 2, False, generator=torch.Generator(), seed=seed)
+    batches = batches_of(sampler)
+    assert sorted(i for b in batches for i in b) == list(range(6))
+    assert not any({0, 2} <= set(b) or {1, 2} <= set(b) for b in batches), batches
 
 
 def test_same_seed_same_batches():

@@ -8,11 +8,12 @@ that no mining filter can see, because the batch is put together after mining. G
 (Solatorio 2024) masks such in-batch negatives with a guide model; TAS-Balanced (Hofstätter et al.
 2021) builds batches on purpose. This sampler keeps such rows out of each other's batches.
 
-Rows ``i`` and ``j`` conflict when they have the same anchor, or when the positive of one is in the
-*related set* of the other's anchor: that anchor's positives, the negatives of its rows, the
-candidates mined for it (from a ``hardneg mine --output-format candidates`` file), and the near
-duplicates of its positives (:mod:`hardneg.defence.near_duplicates`). Texts are compared after
-:func:`hardneg.text.normalize_text`.
+Rows ``i`` and ``j`` conflict when they have the same anchor, when the positive of one is in the
+*related set* of the other's anchor (that anchor's positives, the negatives of its rows, the
+candidates mined for it from a ``hardneg mine --output-format candidates`` file, and the near
+duplicates of its positives, :mod:`hardneg.defence.near_duplicates`), or when a negative of one is a
+known positive of the other's anchor (the loss scores every row's negatives against every query of
+the batch). Texts are compared after :func:`hardneg.text.normalize_text`.
 
 Usage with the sentence-transformers trainer::
 
@@ -130,18 +131,22 @@ class ConflictFreeBatchSampler(DefaultBatchSampler):
 
         self.anchor = np.array([key(a) for a in anchors], dtype=np.int64)
         self.positive = np.array([key(p) for p in positives], dtype=np.int64)
+        self.negatives = [frozenset(key(n) for n in negs) for negs in negatives]
         by_anchor: dict[int, set[int]] = {}
-        for a, p, negs in zip(self.anchor.tolist(), self.positive.tolist(), negatives):
-            by_anchor.setdefault(a, set()).update([p, *(key(n) for n in negs)])
+        known: dict[int, set[int]] = {}
+        for a, p, negs in zip(self.anchor.tolist(), self.positive.tolist(), self.negatives):
+            by_anchor.setdefault(a, set()).update([p, *negs])
+            known.setdefault(a, set()).add(p)
         for text, docs in related.items():
             a = keys.get(text)
             if a is not None:
                 by_anchor.setdefault(a, set()).update(key(d) for d in docs)
         if threshold is not None:
-            self._add_near_duplicates(by_anchor, positives, threshold)
+            self._add_near_duplicates((by_anchor, known), positives, threshold)
         self.related = by_anchor
+        self.known = known
 
-    def _add_near_duplicates(self, by_anchor: dict[int, set[int]], positives: Sequence[str], threshold: float) -> None:
+    def _add_near_duplicates(self, sets: Sequence[dict[int, set[int]]], positives: Sequence[str], threshold: float) -> None:
         key_of = {}
         for text, k in zip(positives, self.positive.tolist()):
             key_of.setdefault(text, k)
@@ -152,9 +157,10 @@ class ConflictFreeBatchSampler(DefaultBatchSampler):
             members = {key_of[unique[i]] for i in group}
             for m in members:
                 partners.setdefault(int(m), set()).update(members)
-        for docs in by_anchor.values():
-            for d in list(docs):
-                docs.update(partners.get(d, ()))
+        for by_anchor in sets:
+            for docs in by_anchor.values():
+                for d in list(docs):
+                    docs.update(partners.get(d, ()))
 
     def __iter__(self) -> Iterator[list[int]]:
         if self.generator is not None and self.seed is not None:
@@ -192,6 +198,8 @@ class _OpenBatch:
         self.anchors: set[int] = set()
         self.positives: set[int] = set()
         self.related: set[int] = set()
+        self.known: set[int] = set()
+        self.negatives: set[int] = set()
 
     @property
     def full(self) -> bool:
@@ -201,13 +209,22 @@ class _OpenBatch:
         """Add row ``i`` unless the batch is full or the row conflicts with it."""
         s = self.sampler
         a, p = int(s.anchor[i]), int(s.positive[i])
-        mine = s.related.get(a, set())
-        if self.full or a in self.anchors or p in self.related or mine & self.positives:
+        mine, known, negatives = s.related.get(a, set()), s.known.get(a, set()), s.negatives[i]
+        if (
+            self.full
+            or a in self.anchors
+            or p in self.related
+            or mine & self.positives
+            or negatives & self.known
+            or known & self.negatives
+        ):
             return False
         self.rows.append(i)
         self.anchors.add(a)
         self.positives.add(p)
         self.related |= mine
+        self.known |= known
+        self.negatives |= negatives
         return True
 
 
