@@ -15,8 +15,10 @@ corpus and queries, its own qrels) and every arm of that seed mines and trains o
   judged positives, so the miner knows them (``--pairs N`` draws pairs instead, which leaves a
   drawn query's other positives unknown and minable as negatives: a false negative by construction).
 - ``--steps`` defaults to one pass over the view's training pairs.
-- ``ARM+SAMPLER`` trains an arm with another batch sampler (``hardneg train --batch-sampler``), e.g.
-  ``in-batch+conflict-free``: no row's positive or negatives are known positives of another row's query.
+- Batches: an arm trains with sentence-transformers' ``no-duplicates`` batch sampler (what its users
+  run with this loss); ``ARM+SAMPLER`` trains it with another (``hardneg train --batch-sampler``), e.g.
+  ``default+conflict-free``, which is what ``hardneg mine`` and ``hardneg train`` do without flags: no
+  row's positive or negatives are a known positive of another row's query in its batch.
 
 Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``):
 
@@ -196,7 +198,7 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
         "max_seq_length": args.max_seq_length,
         "precision": args.train_precision,
         "seed": seed,
-        **({"batch_sampler": sampler} if sampler else {}),
+        "batch_sampler": sampler or "no-duplicates",
     }
     model, extra = None, {}
     if family == "in-batch":

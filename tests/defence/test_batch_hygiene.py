@@ -140,3 +140,29 @@ def test_usable_as_the_trainers_batch_sampler(tiny_bi_encoder, tmp_path):
     sampler = trainer.get_batch_sampler(dataset, 4, False, generator=torch.Generator(), seed=0)
     assert isinstance(sampler, ConflictFreeBatchSampler)
     assert trainer.train().global_step == 2
+
+
+def test_factory_survives_the_trainers_checkpoint_pickle(beir, tmp_path):
+    import pickle
+
+    out = tmp_path / "cands.parquet"
+    mine(beir, out, preset="top", sampler="bm25", output_format="candidates", show_progress=False, use_cache=False)
+    factory = ConflictFreeBatchSampler.factory(candidates=out, data=beir, near_duplicate_threshold=0.8)
+    restored = pickle.loads(pickle.dumps(factory))
+    assert restored.related is None and restored.near_duplicate_threshold == 0.8
+    sampler = restored(datasets.Dataset.from_dict(ROWS), 4, False, None, torch.Generator(), 0)
+    assert sorted(i for b in batches_of(sampler) for i in b) == list(range(12))
+
+
+def test_reads_negatives_through_the_datasets_transform():
+    # candidates input stores indices and looks its negatives up when a batch is read
+    stored = datasets.Dataset.from_dict({"anchor": ["q1", "q2", "q3"], "positive": ["p1", "p2", "p3"], "query_index": [0, 1, 2]})
+    negatives = ["p2", "n2", "n3"]
+    stored.set_transform(
+        lambda b: {"anchor": b["anchor"], "positive": b["positive"], "negative_1": [negatives[i] for i in b["query_index"]]}
+    )
+    sampler = ConflictFreeBatchSampler(stored, 2, False, generator=torch.Generator(), seed=0)
+    assert sampler.negatives[0] == {sampler.positive[1]}
+    for seed in range(6):
+        sampler.generator.manual_seed(seed)
+        assert all(set(b) != {0, 1} for b in batches_of(sampler, seed))

@@ -108,20 +108,7 @@ class ConflictFreeBatchSampler(DefaultBatchSampler):
         was mined from (to turn its ids into texts).
         """
         related = related_from_candidates(candidates, data if data is not None else "demo") if candidates else None
-
-        def make(dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
-            return cls(
-                dataset,
-                batch_size,
-                drop_last,
-                valid_label_columns,
-                generator,
-                seed,
-                related=related,
-                near_duplicate_threshold=near_duplicate_threshold,
-            )
-
-        return make
+        return _SamplerFactory(cls, related, near_duplicate_threshold)
 
     def _build(self, anchors, positives, negatives, related, threshold) -> None:
         keys: dict[str, int] = {}
@@ -189,6 +176,33 @@ class ConflictFreeBatchSampler(DefaultBatchSampler):
         return n // self.batch_size if self.drop_last else -(-n // self.batch_size)
 
 
+class _SamplerFactory:
+    """What :meth:`ConflictFreeBatchSampler.factory` returns: a module-level callable, because the trainer
+    pickles its arguments (``batch_sampler`` included) into every checkpoint's ``training_args.bin``.
+
+    The related sets are left out of the pickle (they hold the text of every mined candidate); the
+    trainer never reads that file back, and a factory restored from it only keeps the rows' own conflicts.
+    """
+
+    def __init__(self, cls, related: dict[str, set[str]] | None, near_duplicate_threshold: float | None):
+        self.cls, self.related, self.near_duplicate_threshold = cls, related, near_duplicate_threshold
+
+    def __call__(self, dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
+        return self.cls(
+            dataset,
+            batch_size,
+            drop_last,
+            valid_label_columns,
+            generator,
+            seed,
+            related=self.related,
+            near_duplicate_threshold=self.near_duplicate_threshold,
+        )
+
+    def __getstate__(self) -> dict:
+        return {"cls": self.cls, "related": None, "near_duplicate_threshold": self.near_duplicate_threshold}
+
+
 class _OpenBatch:
     """The batch being filled: its rows, and the anchors, positives and related documents they bring."""
 
@@ -229,13 +243,20 @@ class _OpenBatch:
 
 
 def _text_columns(dataset, label_columns: list[str] | None) -> tuple[list[str], list[str], list[list[str]]]:
-    names = list(dataset.column_names)
+    """(anchors, positives, negatives per row) as the loss will see them.
+
+    Read through the dataset's transform, if it has one: a candidates file's rows store indices and
+    look their negatives up when read (:meth:`hardneg.training.negative_pool.NegativePool.dataset`),
+    so the negatives seen here are the first draw.
+    """
+    columns = dataset[:] if len(dataset) else {name: [] for name in dataset.column_names}
     skip = NOT_TEXT_COLUMNS | set(label_columns or [])
-    text_names = [n for n in names if n not in skip]
+    text_names = [n for n, values in columns.items() if n not in skip and all(isinstance(v, str) for v in values[:1])]
     if len(text_names) < 2:
-        raise DataError(f"batch hygiene needs (anchor, positive, ...) text columns; found {names}")
+        raise DataError(f"batch hygiene needs (anchor, positive, ...) text columns; found {list(columns)}")
     anchor = "anchor" if "anchor" in text_names else text_names[0]
     positive = "positive" if "positive" in text_names else [n for n in text_names if n != anchor][0]
     others = [n for n in text_names if n not in (anchor, positive)]
-    negatives = [list(row) for row in zip(*(dataset[n] for n in others))] if others else [[] for _ in range(len(dataset))]
-    return list(dataset[anchor]), list(dataset[positive]), negatives
+    n = len(columns[anchor])
+    negatives = [list(row) for row in zip(*(columns[name] for name in others))] if others else [[] for _ in range(n)]
+    return list(columns[anchor]), list(columns[positive]), negatives

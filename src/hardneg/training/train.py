@@ -87,9 +87,10 @@ class TrainConfig(ModelOptions):
     weight_decay: float = _f(0.01, "AdamW weight decay", group="training")
     seed: int = _f(42, "seed of initialisation, batch order and negative draws", group="training")
     batch_sampler: str = _f(
-        "no-duplicates",
-        "no-duplicates keeps a text from appearing twice in a batch (a duplicate would be a false in-batch negative); "
-        "conflict-free also keeps related queries apart (hardneg.training.batch_hygiene)",
+        "conflict-free",
+        "conflict-free keeps rows apart when one's positive or negatives are a known positive (or a negative, for "
+        "positives) of the other's query: the loss would push a relevant document away (hardneg.training.batch_hygiene); "
+        "no-duplicates (sentence-transformers' choice for this loss) only keeps a text from appearing twice in a batch",
         choices=BATCH_SAMPLERS,
         group="training",
     )
