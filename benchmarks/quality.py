@@ -27,8 +27,8 @@ Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, name
   default), ``nv-retriever`` (TopK-PercPos 95 %), ``default`` (what ``hardneg mine`` does without
   flags), ``dpr`` (BM25);
 - evolve configurations (``--evolve-config LABEL=JSON`` adds or replaces one; JSON keys ``rounds``,
-  ``preset``, ``train``, ``mine``): ``evolve`` (the README's recommended run: one round of
-  nv-retriever, re-mined with the weights being trained every 10 steps), ``evolve-cache`` (the
+  ``preset``, ``train``, ``mine``): ``evolve`` (one round of nv-retriever, re-mined with the weights
+  being trained every 10 steps), ``evolve-cache`` (the
   same with the live negative cache, ``refresh_mode=cache``), ``evolve-2r`` (two rounds, each mining
   with the previous round's model).
 
@@ -77,8 +77,9 @@ EVOLVE = {
     "evolve-cache": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_mode": "cache", "refresh_budget": 64}},
     "evolve-2r": {"rounds": 2, "preset": "nv-retriever", "train": {}},
 }
-RECOMMENDED = "evolve"
-"""The configuration the README tells users to run; the bar is checked for it at 3 negatives."""
+RECOMMENDED = "default+conflict-free"
+"""The configuration the README tells users to run (``hardneg mine``, then ``hardneg train``, both without
+flags); the bar is checked for it at 3 negatives."""
 
 
 def benchmark_view(args, seed: int, work: Path) -> tuple[Path, dict]:
@@ -360,7 +361,7 @@ def parse_args(argv: list[str] | None):
     )  # fmt: skip
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--evolve-config", action="append", default=[], help="LABEL=JSON: add or replace an evolve arm")
-    parser.add_argument("--recommended", default=RECOMMENDED, help="the evolve configuration the bar is checked for")
+    parser.add_argument("--recommended", default=RECOMMENDED, help="the arm the bar is checked for")
     parser.add_argument("--curve-steps", default=None, help="comma-separated steps: probe one run per --curve-arm instead")
     parser.add_argument("--curve-arm", action="append", help="arms of the curve (default top, nv-retriever, evolve)")
     parser.add_argument("--eval-queries", type=int, default=0, help="smoke: a seeded sample of this many dev and test queries")
@@ -371,6 +372,8 @@ def parse_args(argv: list[str] | None):
     )
     parser.add_argument("--out", help="results JSON (default benchmarks/results/quality_<dataset>[_curve|_smoke].json)")
     args = parser.parse_args(argv)
+    if args.pairs and args.train_queries:
+        parser.error("--pairs and --train-queries draw the training data two ways: give one")
     args.dataset = Path(args.data).resolve().name
     args.evolve_configs = dict(EVOLVE)
     for item in args.evolve_config:
@@ -391,14 +394,14 @@ def parse_args(argv: list[str] | None):
             "train": {"refresh_mode": "cache", "refresh_budget": 16},
         }
     args.seed = args.seed or [1, 2, 3]
-    args.arm = args.arm or ["zero-shot", "in-batch", *STATIC, *args.evolve_configs]
+    args.arm = args.arm or ["zero-shot", "in-batch", "in-batch+conflict-free", *STATIC, RECOMMENDED, *args.evolve_configs]
     args.negatives = sorted(set(args.negatives or [1, 3]))
     if args.pairs is None:
         args.pairs = 0
     if args.train_queries is None:
         args.train_queries = 512 if args.dataset == "nfcorpus" and not args.pairs else 0
     args.curve_steps = [int(s) for s in args.curve_steps.split(",")] if args.curve_steps else None
-    args.curve_arm = args.curve_arm or ["top", "nv-retriever", RECOMMENDED]
+    args.curve_arm = args.curve_arm or ["top", "nv-retriever", "evolve"]
     suffix = "_curve" if args.curve_steps else "_smoke" if args.smoke else ""
     args.work = Path(args.work or f"/tmp/hardneg-bench-quality-{args.dataset}{suffix}")
     args.out = args.out or str(Path(__file__).resolve().parent / "results" / f"quality_{args.dataset}{suffix}.json")
