@@ -15,10 +15,10 @@ corpus and queries, its own qrels) and every arm of that seed mines and trains o
   judged positives, so the miner knows them (``--pairs N`` draws pairs instead, which leaves a
   drawn query's other positives unknown and minable as negatives: a false negative by construction).
 - ``--steps`` defaults to one pass over the view's training pairs.
-- Batches: an arm trains with sentence-transformers' ``no-duplicates`` batch sampler (what its users
-  run with this loss); ``ARM+SAMPLER`` trains it with another (``hardneg train --batch-sampler``), e.g.
-  ``default+conflict-free``, which is what ``hardneg mine`` and ``hardneg train`` do without flags: no
-  row's positive or negatives are a known positive of another row's query in its batch.
+- Batches and loss: an arm trains with sentence-transformers' ``no-duplicates`` batch sampler and plain
+  MultipleNegativesRankingLoss (what its users run); ``ARM+masked`` masks every known positive of a
+  query out of its in-batch negatives (``hardneg train --mask-known-positives``), ``ARM+conflict-free``
+  keeps such rows out of each other's batches instead (``--batch-sampler conflict-free``).
 
 Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``):
 
@@ -77,7 +77,7 @@ EVOLVE = {
     "evolve-cache": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_mode": "cache", "refresh_budget": 64}},
     "evolve-2r": {"rounds": 2, "preset": "nv-retriever", "train": {}},
 }
-RECOMMENDED = "default+conflict-free"
+RECOMMENDED = "default+masked"
 """The configuration the README tells users to run (``hardneg mine``, then ``hardneg train``, both without
 flags); the bar is checked for it at 3 negatives."""
 
@@ -146,7 +146,7 @@ def _sample_corpus(folder: Path, size: int, seed: int) -> None:
 def arm_names(args) -> list[str]:
     names = []
     for arm in args.arm:
-        if without_sampler(arm)[0] in ("zero-shot", "in-batch"):
+        if with_options(arm)[0] in ("zero-shot", "in-batch"):
             names.append(arm)
         else:
             names += [f"{arm}-n{n}" for n in args.negatives]
@@ -154,17 +154,26 @@ def arm_names(args) -> list[str]:
 
 
 def split_name(name: str) -> tuple[str, int | None]:
-    if without_sampler(name)[0] in ("zero-shot", "in-batch"):
+    if with_options(name)[0] in ("zero-shot", "in-batch"):
         return name, None
     family, n = name.rsplit("-n", 1)
     return family, int(n)
 
 
-def without_sampler(family: str) -> tuple[str, str | None]:
-    """``default+conflict-free`` → (``default``, ``conflict-free``): the arm trained with that batch sampler
-    (``hardneg train --batch-sampler``); without ``+``, the trainer's default (no-duplicates)."""
-    base, plus, sampler = family.partition("+")
-    return base, (sampler if plus else None)
+TRAINING_VARIANTS = {
+    "": {"batch_sampler": "no-duplicates", "mask_known_positives": False},
+    "masked": {"batch_sampler": "no-duplicates", "mask_known_positives": True},
+    "conflict-free": {"batch_sampler": "conflict-free", "mask_known_positives": False},
+}
+
+
+def with_options(family: str) -> tuple[str, dict]:
+    """``default+masked`` → (``default``, its training options); the options are explicit for every arm, so an
+    arm means the same whatever the trainer's defaults."""
+    base, _, variant = family.partition("+")
+    if variant not in TRAINING_VARIANTS:
+        raise SystemExit(f"unknown arm variant {variant!r} (known: {', '.join(v for v in TRAINING_VARIANTS if v)})")
+    return base, TRAINING_VARIANTS[variant]
 
 
 def encoding_path(family: str, args) -> tuple[str, dict]:
@@ -183,7 +192,7 @@ def encoding_path(family: str, args) -> tuple[str, dict]:
 def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     """Train (when the arm trains) and score one arm for one seed; reuses finished outputs."""
     family, negatives = split_name(name)
-    family, sampler = without_sampler(family)
+    family, variant = with_options(family)
     folder = work / f"{name}-seed{seed}"
     result_path = folder / "result.json"
     if result_path.is_file():
@@ -199,7 +208,7 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
         "max_seq_length": args.max_seq_length,
         "precision": args.train_precision,
         "seed": seed,
-        "batch_sampler": sampler or "no-duplicates",
+        **variant,
     }
     model, extra = None, {}
     if family == "in-batch":
@@ -394,7 +403,7 @@ def parse_args(argv: list[str] | None):
             "train": {"refresh_mode": "cache", "refresh_budget": 16},
         }
     args.seed = args.seed or [1, 2, 3]
-    args.arm = args.arm or ["zero-shot", "in-batch", "in-batch+conflict-free", *STATIC, RECOMMENDED, *args.evolve_configs]
+    args.arm = args.arm or ["zero-shot", "in-batch", "in-batch+masked", *STATIC, RECOMMENDED, *args.evolve_configs]
     args.negatives = sorted(set(args.negatives or [1, 3]))
     if args.pairs is None:
         args.pairs = 0

@@ -86,11 +86,17 @@ class TrainConfig(ModelOptions):
     warmup: float = _f(0.1, "linear warm-up: a fraction of the steps if < 1, else a number of steps", group="training")
     weight_decay: float = _f(0.01, "AdamW weight decay", group="training")
     seed: int = _f(42, "seed of initialisation, batch order and negative draws", group="training")
+    mask_known_positives: bool = _f(
+        False,
+        "leave every known positive of a query (its other positives in the training rows) out of its in-batch "
+        "negatives, at the loss (mnrl only; hardneg.training.known_positives)",
+        group="training",
+    )
     batch_sampler: str = _f(
-        "conflict-free",
-        "conflict-free keeps rows apart when one's positive or negatives are a known positive (or a negative, for "
-        "positives) of the other's query: the loss would push a relevant document away (hardneg.training.batch_hygiene); "
-        "no-duplicates (sentence-transformers' choice for this loss) only keeps a text from appearing twice in a batch",
+        "no-duplicates",
+        "no-duplicates keeps a text from appearing twice in a batch (a duplicate would be a false in-batch negative); "
+        "conflict-free also keeps rows apart when one's positive or negatives are related to the other's query "
+        "(hardneg.training.batch_hygiene; on data whose queries share many positives its late batches shrink)",
         choices=BATCH_SAMPLERS,
         group="training",
     )
@@ -217,15 +223,23 @@ class Trainer:
             )
         return self.input
 
-    def build_loss(self, model):
+    def build_loss(self, model, training_input: TrainingInput | None = None):
         from sentence_transformers.sentence_transformer.losses import (
             CachedMultipleNegativesRankingLoss,
             MultipleNegativesRankingLoss,
         )
 
         c = self.config
+        if c.mask_known_positives and c.loss != "mnrl":
+            logger.warning("mask_known_positives works with loss 'mnrl' only; %r trains unmasked", c.loss)
         if c.loss == "cached-mnrl":
             return CachedMultipleNegativesRankingLoss(model, scale=c.scale, mini_batch_size=c.mini_batch_size)
+        if c.mask_known_positives and training_input is not None:
+            from hardneg.training.batch_hygiene import _text_columns
+            from hardneg.training.known_positives import KnownPositivesMNRL, known_positive_keys
+
+            anchors, positives, _ = _text_columns(training_input.dataset, None)
+            return KnownPositivesMNRL(model, known_positive_keys(model, anchors, positives), scale=c.scale)
         return MultipleNegativesRankingLoss(model, scale=c.scale)
 
     def batch_sampler(self, training_input: TrainingInput):
@@ -371,11 +385,14 @@ class Trainer:
         live = self.negative_cache(training_input, model)
         if live is not None:
             all_callbacks.append(live[1])
+            if c.mask_known_positives:
+                logger.warning("mask_known_positives does not apply to refresh_mode 'cache'; its loss trains unmasked")
+        loss = self.build_loss(model, training_input) if live is None else live[0]
         trainer = SentenceTransformerTrainer(
             model=model,
             args=self.training_arguments(training_input),
             train_dataset=training_input.dataset,
-            loss=self.build_loss(model) if live is None else live[0],
+            loss=loss,
             callbacks=all_callbacks,
         )
         try:
@@ -401,6 +418,8 @@ class Trainer:
             ],
             "seconds": round(time.perf_counter() - start, 3),
         }
+        if hasattr(loss, "known"):
+            summary["known_positives"] = loss.summary()
         if refresh is not None:
             summary["refreshes"] = refresh.history
         if live is not None:
