@@ -15,7 +15,9 @@ file (parquet or JSONL with ``anchor``, ``positive``, ``negative_*`` columns).
     python benchmarks/in_batch_false_negatives.py --data ../shared/data/scifact
     python benchmarks/in_batch_false_negatives.py --data train.parquet      # rows mined by hardneg mine
 
-Prints one line per sampler and writes the numbers as JSON (``--out``).
+Prints one line per sampler (and, over a whole epoch, how many of its batches are full) and writes the
+numbers as JSON (``--out``). ``hardneg train --mask-known-positives`` removes exactly the false in-batch
+negatives counted for ``no-duplicates`` from the loss, and keeps its batches.
 """
 
 from __future__ import annotations
@@ -82,7 +84,14 @@ def count(dataset: datasets.Dataset, sampler_cls, args) -> dict:
         rows_seen += len(batch)
         per_batch.append(hits)
     per_batch = np.array(per_batch)
+    # a whole epoch without drop_last: how many batches are full (a sampler that refuses rows may leave
+    # the end of the epoch to small batches)
+    epoch = np.array([len(b) for b in sampler_cls(dataset, args.batch_size, False, generator=torch.Generator(), seed=args.seed)])
     return {
+        "epoch_batches": len(epoch),
+        "epoch_full_batches": int((epoch == args.batch_size).sum()),
+        "epoch_rows_in_full_batches": round(float(epoch[epoch == args.batch_size].sum() / max(1, epoch.sum())), 4),
+        "epoch_median_batch_size": float(np.median(epoch)),
         "batches": len(per_batch),
         "mean_batch_size": round(float(np.mean(sizes)), 2),
         "false_in_batch_negatives_per_batch": round(float(per_batch.mean()), 3),
@@ -111,7 +120,8 @@ def main(argv: list[str] | None = None) -> int:
         print(
             f"{name:<14} false in-batch negatives per batch {r['false_in_batch_negatives_per_batch']:>7.3f}  "
             f"batches with any {r['batches_with_any']:.1%}  queries with any {r['queries_with_any']:.1%}  "
-            f"({r['batches']} batches, mean size {r['mean_batch_size']})"
+            f"({r['batches']} batches, mean size {r['mean_batch_size']}); a whole epoch: {r['epoch_batches']} batches, "
+            f"{r['epoch_rows_in_full_batches']:.1%} of the rows in full ones, median size {r['epoch_median_batch_size']:g}"
         )
     if args.out:
         Path(args.out).write_text(json.dumps(result, indent=2, default=str) + "\n")

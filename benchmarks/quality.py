@@ -154,7 +154,7 @@ def arm_names(args) -> list[str]:
 
 
 def split_name(name: str) -> tuple[str, int | None]:
-    if with_options(name)[0] in ("zero-shot", "in-batch"):
+    if name.partition("+")[0] in ("zero-shot", "in-batch"):
         return name, None
     family, n = name.rsplit("-n", 1)
     return family, int(n)

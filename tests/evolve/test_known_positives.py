@@ -70,5 +70,7 @@ def test_train_masks_and_reports(tiny_model, tmp_path):
     )
     summary = result.summary["known_positives"]
     assert summary == {"masked_in_batch_positives": 7, "negatives_scored": 4 * 7, "masked_share": 0.25}
-    plain = train(folder, tmp_path / "p", model=str(tiny_model), epochs=1, **FAST)
+    plain = train(folder, tmp_path / "p", model=str(tiny_model), epochs=1, mask_known_positives=False, **FAST)
     assert "known_positives" not in plain.summary
+    default = train(folder, tmp_path / "d", model=str(tiny_model), epochs=1, batch_sampler="default", **FAST)
+    assert default.summary["known_positives"]["masked_in_batch_positives"] == 7  # the default masks

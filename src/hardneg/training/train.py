@@ -87,7 +87,7 @@ class TrainConfig(ModelOptions):
     weight_decay: float = _f(0.01, "AdamW weight decay", group="training")
     seed: int = _f(42, "seed of initialisation, batch order and negative draws", group="training")
     mask_known_positives: bool = _f(
-        False,
+        True,
         "leave every known positive of a query (its other positives in the training rows) out of its in-batch "
         "negatives, at the loss (mnrl only; hardneg.training.known_positives)",
         group="training",
@@ -231,7 +231,7 @@ class Trainer:
 
         c = self.config
         if c.mask_known_positives and c.loss != "mnrl":
-            logger.warning("mask_known_positives works with loss 'mnrl' only; %r trains unmasked", c.loss)
+            logger.info("mask_known_positives works with loss 'mnrl' only; %r trains unmasked", c.loss)
         if c.loss == "cached-mnrl":
             return CachedMultipleNegativesRankingLoss(model, scale=c.scale, mini_batch_size=c.mini_batch_size)
         if c.mask_known_positives and training_input is not None:
@@ -386,7 +386,7 @@ class Trainer:
         if live is not None:
             all_callbacks.append(live[1])
             if c.mask_known_positives:
-                logger.warning("mask_known_positives does not apply to refresh_mode 'cache'; its loss trains unmasked")
+                logger.info("mask_known_positives does not apply to refresh_mode 'cache'; its loss trains unmasked")
         loss = self.build_loss(model, training_input) if live is None else live[0]
         trainer = SentenceTransformerTrainer(
             model=model,
