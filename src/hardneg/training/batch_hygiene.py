@@ -35,12 +35,10 @@ from sentence_transformers.base.sampler import DefaultBatchSampler
 from hardneg.candidates_file import read_candidates
 from hardneg.data import RetrievalData, load_data
 from hardneg.defence.near_duplicates import NearDuplicates
-from hardneg.errors import DataError
 from hardneg.text import normalize_text
+from hardneg.training.data import text_columns
 
 logger = logging.getLogger(__name__)
-
-NOT_TEXT_COLUMNS = {"label", "labels", "score", "scores", "positive_source"}
 
 
 def related_from_candidates(path: str | Path, data: str | Path | RetrievalData) -> dict[str, set[str]]:
@@ -91,7 +89,7 @@ class ConflictFreeBatchSampler(DefaultBatchSampler):
             generator=generator,
             seed=seed,
         )
-        anchors, positives, negatives = _text_columns(dataset, valid_label_columns)
+        anchors, positives, negatives = text_columns(dataset, valid_label_columns)
         self._build(anchors, positives, negatives, related or {}, near_duplicate_threshold)
 
     @classmethod
@@ -240,23 +238,3 @@ class _OpenBatch:
         self.known |= known
         self.negatives |= negatives
         return True
-
-
-def _text_columns(dataset, label_columns: list[str] | None) -> tuple[list[str], list[str], list[list[str]]]:
-    """(anchors, positives, negatives per row) as the loss will see them.
-
-    Read through the dataset's transform, if it has one: a candidates file's rows store indices and
-    look their negatives up when read (:meth:`hardneg.training.negative_pool.NegativePool.dataset`),
-    so the negatives seen here are the first draw.
-    """
-    columns = dataset[:] if len(dataset) else {name: [] for name in dataset.column_names}
-    skip = NOT_TEXT_COLUMNS | set(label_columns or [])
-    text_names = [n for n, values in columns.items() if n not in skip and all(isinstance(v, str) for v in values[:1])]
-    if len(text_names) < 2:
-        raise DataError(f"batch hygiene needs (anchor, positive, ...) text columns; found {list(columns)}")
-    anchor = "anchor" if "anchor" in text_names else text_names[0]
-    positive = "positive" if "positive" in text_names else [n for n in text_names if n != anchor][0]
-    others = [n for n in text_names if n not in (anchor, positive)]
-    n = len(columns[anchor])
-    negatives = [list(row) for row in zip(*(columns[name] for name in others))] if others else [[] for _ in range(n)]
-    return list(columns[anchor]), list(columns[positive]), negatives

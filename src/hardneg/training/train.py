@@ -235,10 +235,10 @@ class Trainer:
         if c.loss == "cached-mnrl":
             return CachedMultipleNegativesRankingLoss(model, scale=c.scale, mini_batch_size=c.mini_batch_size)
         if c.mask_known_positives and training_input is not None:
-            from hardneg.training.batch_hygiene import _text_columns
+            from hardneg.training.data import text_columns
             from hardneg.training.known_positives import KnownPositivesMNRL, known_positive_keys
 
-            anchors, positives, _ = _text_columns(training_input.dataset, None)
+            anchors, positives, _ = text_columns(training_input.dataset, None)
             return KnownPositivesMNRL(model, known_positive_keys(model, anchors, positives), scale=c.scale)
         return MultipleNegativesRankingLoss(model, scale=c.scale)
 
