@@ -4,8 +4,8 @@ The loss scores every row's positive and negatives against every query of the ba
 another row is a known positive of a query (its judged positives, or those of the rows that share its
 anchor), the loss treats a relevant document as a negative. This counts those false in-batch
 negatives per batch under three batch samplers: a plain shuffle (``default``), sentence-transformers'
-``no-duplicates`` (no text twice in a batch) and hardneg's ``conflict-free`` (the default of
-``hardneg train``, :mod:`hardneg.training.batch_hygiene`).
+``no-duplicates`` (no text twice in a batch, the default of ``hardneg train``) and hardneg's ``conflict-free``
+(:mod:`hardneg.training.batch_hygiene`).
 
 ``--data`` is a BEIR folder (its ``--split`` pairs, optionally a seeded draw of ``--queries`` queries
 with all their positives, as ``benchmarks/quality.py --train-queries`` draws them) or a mined rows

@@ -220,7 +220,7 @@ def text_columns(dataset, label_columns: list[str] | None) -> tuple[list[str], l
     skip = NOT_TEXT_COLUMNS | set(label_columns or [])
     text_names = [n for n, values in columns.items() if n not in skip and all(isinstance(v, str) for v in values[:1])]
     if len(text_names) < 2:
-        raise DataError(f"batch hygiene needs (anchor, positive, ...) text columns; found {list(columns)}")
+        raise DataError(f"training rows need (anchor, positive, ...) text columns; found {list(columns)}")
     anchor = "anchor" if "anchor" in text_names else text_names[0]
     positive = "positive" if "positive" in text_names else [n for n in text_names if n != anchor][0]
     others = [n for n in text_names if n not in (anchor, positive)]

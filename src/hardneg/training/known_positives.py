@@ -20,15 +20,12 @@ rows once.
 
 from __future__ import annotations
 
-import logging
 from collections.abc import Iterable, Sequence
 from typing import Any
 
 import torch
 from sentence_transformers.base.losses.merged_forward import embed_columns
 from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
-
-logger = logging.getLogger(__name__)
 
 
 def _keys(features: dict[str, torch.Tensor]) -> list[int]:

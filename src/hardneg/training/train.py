@@ -223,7 +223,7 @@ class Trainer:
             )
         return self.input
 
-    def build_loss(self, model, training_input: TrainingInput | None = None):
+    def build_loss(self, model, training_input: TrainingInput):
         from sentence_transformers.sentence_transformer.losses import (
             CachedMultipleNegativesRankingLoss,
             MultipleNegativesRankingLoss,
@@ -234,7 +234,7 @@ class Trainer:
             logger.info("mask_known_positives works with loss 'mnrl' only; %r trains unmasked", c.loss)
         if c.loss == "cached-mnrl":
             return CachedMultipleNegativesRankingLoss(model, scale=c.scale, mini_batch_size=c.mini_batch_size)
-        if c.mask_known_positives and training_input is not None:
+        if c.mask_known_positives:
             from hardneg.training.data import text_columns
             from hardneg.training.known_positives import KnownPositivesMNRL, known_positive_keys
 
