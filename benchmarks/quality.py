@@ -32,6 +32,11 @@ Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, name
   same with the live negative cache, ``refresh_mode=cache``), ``evolve-2r`` (two rounds, each mining
   with the previous round's model).
 
+Dev-checked arms (``--no-dev-check`` leaves them out): every trained static and in-batch arm is also
+scored on the dev queries, and ``ARM:dev-checked`` is what a user who keeps the trained model only when
+it beats the base model on dev (``hardneg eval`` of both) ends up with: the arm's test score where its dev
+nDCG@10 is above the base model's, else the base model's. The evolve arms make that check themselves.
+
 Prints mean ± std per arm over seeds, each arm's margin to the recommended arm, and whether the
 recommended arm beats every other arm by more than the larger std. Writes every number to
 ``benchmarks/results/quality_<dataset>.json`` (``--out``). Finished arms are reused on rerun.
@@ -77,9 +82,11 @@ EVOLVE = {
     "evolve-cache": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_mode": "cache", "refresh_budget": 64}},
     "evolve-2r": {"rounds": 2, "preset": "nv-retriever", "train": {}},
 }
-RECOMMENDED = "default+masked"
+RECOMMENDED = "default+masked:dev-checked"
 """The configuration the README tells users to run (``hardneg mine``, then ``hardneg train``, both without
-flags); the bar is checked for it at 3 negatives."""
+flags, and the trained model kept only if it beats the base model on held-out queries); the bar is checked
+for it at 3 negatives."""
+CHECKED = ":dev-checked"
 
 
 def benchmark_view(args, seed: int, work: Path) -> tuple[Path, dict]:
@@ -245,6 +252,8 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     metrics = evaluate(
         view, split="test", model=None if model is None else str(model), precision=args.eval_precision, **encoding, **common
     )
+    if args.dev_check and model is not None and family not in args.evolve_configs:
+        extra["dev_ndcg@10"] = dev_score(model, args, view)
     result = {
         "arm": name,
         "seed": seed,
@@ -257,12 +266,63 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     return result
 
 
+def dev_score(model: Path | None, args, view: Path) -> float:
+    """nDCG@10 of ``model`` (``None``: the base model) on the view's dev queries (the test run cached the corpus)."""
+    encoding = {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
+    metrics = evaluate(
+        view, split="dev", model=None if model is None else str(model), precision=args.eval_precision,
+        show_progress=False, device=args.device, **encoding,
+    )  # fmt: skip
+    return round(float(metrics.metrics["ndcg@10"]), 6)
+
+
+def base_dev_score(seed: int, args, view: Path, work: Path) -> float:
+    """The base model's dev nDCG@10 on seed ``seed``'s view (dev queries differ by seed where they are drawn)."""
+    path = work / f"base-dev-seed{seed}.json"
+    if path.is_file():
+        return json.loads(path.read_text())["ndcg@10"]
+    score = dev_score(None, args, view)
+    path.write_text(json.dumps({"seed": seed, "ndcg@10": score}) + "\n")
+    return score
+
+
+def with_dev_check(result: dict, args, view: Path, work: Path) -> dict:
+    """Add the dev score to a finished arm that predates ``--dev-check`` (its model is still on disk)."""
+    family, _ = split_name(result["arm"])
+    family = with_options(family)[0]
+    if "dev_ndcg@10" in result or result.get("model") is None or family in args.evolve_configs:
+        return result
+    result = {**result, "dev_ndcg@10": dev_score(Path(result["model"]), args, view)}
+    path = work / f"{result['arm']}-seed{result['seed']}" / "result.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    return result
+
+
+def dev_checked(results: list[dict], base_dev: dict[int, float]) -> list[dict]:
+    """``ARM:dev-checked`` per seed: the arm's test scores where it beat the base model on dev, else the base model's."""
+    base = next((r for r in results if r["arm"] == "zero-shot"), None)
+    if base is None:
+        return []
+    checked = []
+    for r in results:
+        if "dev_ndcg@10" not in r:
+            continue
+        kept = r["dev_ndcg@10"] > base_dev[r["seed"]]
+        source = r if kept else base
+        checked.append({
+            "arm": r["arm"] + CHECKED, "seed": r["seed"], "ndcg@10": source["ndcg@10"], "recall@100": source["recall@100"],
+            "kept_trained": kept, "dev_ndcg@10": r["dev_ndcg@10"], "base_dev_ndcg@10": base_dev[r["seed"]], "seconds": 0.0,
+        })  # fmt: skip
+    return checked
+
+
 def run_curve(name: str, seed: int, args, view: Path, work: Path) -> dict:
     """One run of ``args.curve_steps[-1]`` steps, probed at every curve step (quality and staleness)."""
     from hardneg.evolution.curve import CurveProbe
     from hardneg.options import EncodingOptions
 
     family, negatives = split_name(name)
+    family, variant = with_options(family)
     folder = work / f"curve-{name}-seed{seed}"
     result_path = folder / "curve.json"
     if result_path.is_file():
@@ -287,7 +347,7 @@ def run_curve(name: str, seed: int, args, view: Path, work: Path) -> dict:
     config = TrainConfig(
         data=str(candidates), out=str(folder / "model"), max_steps=max(args.curve_steps), batch_size=args.batch_size,
         learning_rate=args.lr, max_seq_length=args.max_seq_length, precision=args.train_precision, seed=seed,
-        num_negatives=negatives, show_progress=False, device=args.device, **extra_train,
+        num_negatives=negatives, show_progress=False, device=args.device, **{**variant, **extra_train},
     )  # fmt: skip
     trainer = Trainer(config)
     options = EncodingOptions(precision=args.eval_precision, use_cache=False, show_progress=False, device=args.device, **encoding)
@@ -310,6 +370,14 @@ def table_of(results: list[dict]) -> dict:
             "recall@100": round(float(np.mean([r["recall@100"] for r in results if r["arm"] == arm])), 4),
         }
     return table
+
+
+def recommended_name(args) -> str:
+    """``default+masked:dev-checked`` → ``default+masked-n3:dev-checked`` (at the largest ``--negatives``)."""
+    arm, sep, check = args.recommended.partition(":")
+    if with_options(arm)[0] in ("zero-shot", "in-batch"):
+        return args.recommended
+    return f"{arm}-n{max(args.negatives)}{sep}{check}"
 
 
 def verdict(table: dict, recommended: str) -> dict:
@@ -371,6 +439,10 @@ def parse_args(argv: list[str] | None):
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--evolve-config", action="append", default=[], help="LABEL=JSON: add or replace an evolve arm")
     parser.add_argument("--recommended", default=RECOMMENDED, help="the arm the bar is checked for")
+    parser.add_argument(
+        "--dev-check", action=argparse.BooleanOptionalAction, default=True,
+        help="score the trained static and in-batch arms on dev too, and add their ARM:dev-checked rows",
+    )  # fmt: skip
     parser.add_argument("--curve-steps", default=None, help="comma-separated steps: probe one run per --curve-arm instead")
     parser.add_argument("--curve-arm", action="append", help="arms of the curve (default top, nv-retriever, evolve)")
     parser.add_argument("--eval-queries", type=int, default=0, help="smoke: a seeded sample of this many dev and test queries")
@@ -403,7 +475,8 @@ def parse_args(argv: list[str] | None):
             "train": {"refresh_mode": "cache", "refresh_budget": 16},
         }
     args.seed = args.seed or [1, 2, 3]
-    args.arm = args.arm or ["zero-shot", "in-batch", "in-batch+masked", *STATIC, RECOMMENDED, *args.evolve_configs]
+    recommended_arm = RECOMMENDED.partition(":")[0]
+    args.arm = args.arm or ["zero-shot", "in-batch", "in-batch+masked", *STATIC, recommended_arm, *args.evolve_configs]
     args.negatives = sorted(set(args.negatives or [1, 3]))
     if args.pairs is None:
         args.pairs = 0
@@ -445,13 +518,18 @@ def main(argv: list[str] | None = None) -> int:
                 if name == "zero-shot" and seed != args.seed[0]:
                     continue  # no randomness: one evaluation is every seed's
                 r = run_arm(name, seed, args, views[seed][0], args.work)
+                if args.dev_check:
+                    r = with_dev_check(r, args, views[seed][0], args.work)
                 results.append(r)
                 print(json.dumps(r), file=sys.stderr, flush=True)
+        if args.dev_check and any(r["arm"] == "zero-shot" for r in results):
+            base_dev = {seed: base_dev_score(seed, args, views[seed][0], args.work) for seed in args.seed}
+            results += dev_checked(results, base_dev)
         table = table_of(results)
-        print(f"\n{'arm':<22}{'nDCG@10 mean':>14}{'std':>8}{'seeds':>7}{'Recall@100':>12}")
+        print(f"\n{'arm':<36}{'nDCG@10 mean':>14}{'std':>8}{'seeds':>7}{'Recall@100':>12}")
         for arm, row in table.items():
-            print(f"{arm:<22}{row['mean']:>14.4f}{row['std']:>8.4f}{row['n']:>7}{row['recall@100']:>12.4f}")
-        recommended = f"{args.recommended}-n{max(args.negatives)}"
+            print(f"{arm:<36}{row['mean']:>14.4f}{row['std']:>8.4f}{row['n']:>7}{row['recall@100']:>12.4f}")
+        recommended = recommended_name(args)
         bar = verdict(table, recommended)
         if bar["checked"]:
             print(

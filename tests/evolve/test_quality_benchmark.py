@@ -1,0 +1,64 @@
+"""The quality benchmark's bookkeeping: dev-checked arms and the name the bar is checked for."""
+
+from __future__ import annotations
+
+import argparse
+import importlib.util
+from pathlib import Path
+
+import pytest
+
+SCRIPT = Path(__file__).resolve().parents[2] / "benchmarks" / "quality.py"
+
+
+@pytest.fixture(scope="module")
+def quality():
+    spec = importlib.util.spec_from_file_location("quality_benchmark", SCRIPT)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _run(arm, seed, ndcg, dev=None):
+    row = {"arm": arm, "seed": seed, "ndcg@10": ndcg, "recall@100": ndcg + 0.3, "seconds": 1.0}
+    if dev is not None:
+        row["dev_ndcg@10"] = dev
+    return row
+
+
+def test_a_dev_checked_arm_keeps_the_trained_model_only_where_it_beats_the_base_on_dev(quality):
+    results = [
+        _run("zero-shot", 1, 0.30),
+        _run("default-n3", 1, 0.28, dev=0.25),  # worse than the base on dev: the base model is kept
+        _run("default-n3", 2, 0.33, dev=0.41),  # better on dev: the trained model is kept
+        _run("default-n3", 3, 0.29, dev=0.40),  # a tie on dev is not a gain: the base model is kept
+    ]
+    checked = quality.dev_checked(results, {1: 0.30, 2: 0.40, 3: 0.40})
+    assert [r["arm"] for r in checked] == ["default-n3:dev-checked"] * 3
+    assert [r["kept_trained"] for r in checked] == [False, True, False]
+    assert [r["ndcg@10"] for r in checked] == [0.30, 0.33, 0.30]
+    assert [r["recall@100"] for r in checked] == [0.60, 0.63, 0.60]
+
+
+def test_without_the_base_model_nothing_is_dev_checked(quality):
+    assert quality.dev_checked([_run("top-n3", 1, 0.3, dev=0.2)], {1: 0.1}) == []
+
+
+def test_the_recommended_name_puts_the_negatives_before_the_check(quality):
+    args = argparse.Namespace(recommended="default+masked:dev-checked", negatives=[1, 3])
+    assert quality.recommended_name(args) == "default+masked-n3:dev-checked"
+    args.recommended = "evolve+masked"
+    assert quality.recommended_name(args) == "evolve+masked-n3"
+    args.recommended = "in-batch+masked:dev-checked"
+    assert quality.recommended_name(args) == "in-batch+masked:dev-checked"
+
+
+def test_the_bar_names_every_arm_within_the_larger_std(quality):
+    table = {
+        "a": {"mean": 0.60, "std": 0.002, "n": 3},
+        "b": {"mean": 0.59, "std": 0.002, "n": 3},  # beaten by 0.01 > 0.002
+        "c": {"mean": 0.598, "std": 0.004, "n": 3},  # 0.002 is within c's std
+    }
+    bar = quality.verdict(table, "a")
+    assert bar["checked"] and not bar["beats_every_arm"]
+    assert bar["not_beaten"] == ["c"]
