@@ -30,7 +30,8 @@ Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, name
   ``preset``, ``train``, ``mine``): ``evolve`` (one round of nv-retriever, re-mined with the weights
   being trained every 10 steps), ``evolve-cache`` (the
   same with the live negative cache, ``refresh_mode=cache``), ``evolve-2r`` (two rounds, each mining
-  with the previous round's model).
+  with the previous round's model), ``evolve-once`` (one round, mined once by the base model: ``hardneg
+  mine``, ``hardneg train`` and the dev check against the base model in one command).
 
 Dev-checked arms (``--no-dev-check`` leaves them out): every trained static and in-batch arm is also
 scored on the dev queries, and ``ARM:dev-checked`` is what a user who keeps the trained model only when
@@ -81,6 +82,7 @@ EVOLVE = {
     "evolve": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_steps": 10}},
     "evolve-cache": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_mode": "cache", "refresh_budget": 64}},
     "evolve-2r": {"rounds": 2, "preset": "nv-retriever", "train": {}},
+    "evolve-once": {"rounds": 1, "preset": "nv-retriever", "train": {}},
 }
 RECOMMENDED = "default+masked:dev-checked"
 """The configuration the README tells users to run (``hardneg mine``, then ``hardneg train``, both without
