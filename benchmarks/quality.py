@@ -198,6 +198,11 @@ def encoding_path(family: str, args) -> tuple[str, dict]:
     return family, {"precision": precision, "backend": backend or "torch"}
 
 
+def encoding_of(args) -> dict:
+    """The mining and scoring options every arm shares: ``--encode-max-seq-length`` when given."""
+    return {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
+
+
 def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     """Train (when the arm trains) and score one arm for one seed; reuses finished outputs."""
     family, negatives = split_name(name)
@@ -209,7 +214,7 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     common = {"show_progress": False, "device": args.device}
-    encoding = {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
+    encoding = encoding_of(args)
     training = {
         "max_steps": args.steps,
         "batch_size": args.batch_size,
@@ -254,8 +259,6 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     metrics = evaluate(
         view, split="test", model=None if model is None else str(model), precision=args.eval_precision, **encoding, **common
     )
-    if args.dev_check and model is not None and family not in args.evolve_configs:
-        extra["dev_ndcg@10"] = dev_score(model, args, view)
     result = {
         "arm": name,
         "seed": seed,
@@ -270,10 +273,9 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
 
 def dev_score(model: Path | None, args, view: Path) -> float:
     """nDCG@10 of ``model`` (``None``: the base model) on the view's dev queries (the test run cached the corpus)."""
-    encoding = {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
     metrics = evaluate(
         view, split="dev", model=None if model is None else str(model), precision=args.eval_precision,
-        show_progress=False, device=args.device, **encoding,
+        show_progress=False, device=args.device, **encoding_of(args),
     )  # fmt: skip
     return round(float(metrics.metrics["ndcg@10"]), 6)
 
@@ -289,7 +291,7 @@ def base_dev_score(seed: int, args, view: Path, work: Path) -> float:
 
 
 def with_dev_check(result: dict, args, view: Path, work: Path) -> dict:
-    """Add the dev score to a finished arm that predates ``--dev-check`` (its model is still on disk)."""
+    """Add the dev score to a trained static or in-batch arm's result, once (it is stored beside the test score)."""
     family, _ = split_name(result["arm"])
     family = with_options(family)[0]
     if "dev_ndcg@10" in result or result.get("model") is None or family in args.evolve_configs:
@@ -330,7 +332,7 @@ def run_curve(name: str, seed: int, args, view: Path, work: Path) -> dict:
     if result_path.is_file():
         return json.loads(result_path.read_text())
     folder.mkdir(parents=True, exist_ok=True)
-    encoding = {"max_seq_length": args.encode_max_seq_length} if args.encode_max_seq_length else {}
+    encoding = encoding_of(args)
     preset, extra_train = family, {}
     if family in args.evolve_configs:  # one round: mined by the base model, re-mined inside the run as configured
         preset, extra_train = (
