@@ -100,9 +100,30 @@ def test_train_with_the_live_cache(candidates, tiny_model, tmp_path):
     assert all(h["refreshed"] == 5 and h["written_back"] > 0 for h in cache["per_step"])
     assert cache["per_step"][-1]["age"]["fresh_share"] > 0
     assert cache["mined_queries"] > 0
+    assert result.summary["known_positives"]["negatives_scored"] > 0  # the mask is on by default, as for mnrl
     agreement = cache["agreement"][0]
     assert 0 <= agreement["share_full_refresh_would_choose"] <= 1 and agreement["queries"] > 0
     assert not [p for p in tmp_path.iterdir() if p.name.startswith("hardneg-negative-cache-")]
+
+
+def test_cache_loss_masks_every_batch_document_that_is_a_positive_of_the_query(candidates, tiny_model):
+    from hardneg.encoding.model import load_model
+    from hardneg.training.negative_cache import cached_negatives_loss
+
+    training = load_training_input(str(candidates), num_negatives=2)
+    pool, data = training.pool, training.data
+    cache = LiveNegativeCache(pool, EmbeddingTable(_unit(len(data.corpus_ids), 8)), data.corpus_ids, training.mined_with)
+    loss = cached_negatives_loss(load_model(str(tiny_model), device="cpu"), cache, mask_known_positives=True)
+    rows = np.array([0, 1])
+    known = [set(cache.positive_documents(int(q)).tolist()) for q in pool.rows.query[rows]]
+    p0, p1 = (int(d) for d in pool.rows.positive[rows])
+    other = next(d for d in range(len(data.corpus_ids)) if d not in known[0] | known[1])
+    # the rows' positives, row 0's positive again (another row bringing it), a document no query knows, a gap
+    documents = np.array([p0, p1, p0, other, -1])
+    mask = loss.mask(rows, documents).numpy()
+    assert mask[0].tolist() == [False, p1 in known[0], True, False, False]  # its own positive stays the target
+    assert mask[1].tolist() == [p0 in known[1], False, p0 in known[1], False, False]
+    assert loss.summary()["masked_in_batch_positives"] == int(mask.sum()) and loss.summary()["negatives_scored"] == 8
 
 
 def test_cache_mode_needs_a_candidates_file_and_plain_mnrl(tiny_model, tmp_path):

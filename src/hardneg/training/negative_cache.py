@@ -313,13 +313,18 @@ class LiveNegativeCache:
         self.written_back += int((np.asarray(indices) >= 0).sum())
 
 
-def cached_negatives_loss(model: Any, cache: LiveNegativeCache, *, scale: float = 20.0):
+def cached_negatives_loss(model: Any, cache: LiveNegativeCache, *, scale: float = 20.0, mask_known_positives: bool = False):
     """A MultipleNegativesRankingLoss that mines each batch's negatives from ``cache`` and writes back
     the positives' and negatives' embeddings. The batch's ``label`` column must hold pool row indices.
 
     The class is made here, on first use, so importing this module does not import sentence-transformers.
     The negative texts the data collator already tokenized are replaced by the freshly mined ones
     (re-tokenized here): the cost of a re-mine is one table search and that tokenization.
+
+    ``mask_known_positives``: leave every document of the batch that counts as a positive of a query
+    (:meth:`LiveNegativeCache.positive_documents`: its positives, its textual twins' and every copy of
+    their text) out of that query's softmax, as :class:`hardneg.training.known_positives.KnownPositivesMNRL`
+    does for plain training; here documents are known by their corpus index, so no tokenization is needed.
     """
     import torch
     from sentence_transformers.base.losses.merged_forward import embed_columns
@@ -327,9 +332,30 @@ def cached_negatives_loss(model: Any, cache: LiveNegativeCache, *, scale: float 
     from sentence_transformers.util.tensor import batch_to_device
 
     class CachedNegativesLoss(MultipleNegativesRankingLoss):
-        def __init__(self, model: Any, cache: LiveNegativeCache, scale: float):
+        def __init__(self, model: Any, cache: LiveNegativeCache, scale: float, mask_known: bool):
             super().__init__(model, scale=scale)
             self.cache = cache
+            self.mask_known = mask_known
+            self.masked = 0
+            self.scored = 0
+
+        def mask(self, rows: np.ndarray, documents: np.ndarray) -> torch.Tensor:
+            """``mask[i, j]``: batch document ``j`` (positives first, then each negative column) counts as a
+            positive of row ``i``'s query, other than its own positive ``j == i``."""
+            mask = np.zeros((len(rows), len(documents)), dtype=bool)
+            for i, query in enumerate(self.cache.pool.rows.query[rows]):
+                mask[i] = np.isin(documents, self.cache.positive_documents(int(query))) & (documents >= 0)
+                mask[i, i] = False
+            self.masked += int(mask.sum())
+            self.scored += len(rows) * (len(documents) - 1)
+            return torch.from_numpy(mask)
+
+        def summary(self) -> dict[str, Any]:
+            return {
+                "masked_in_batch_positives": self.masked,
+                "negatives_scored": self.scored,
+                "masked_share": round(self.masked / self.scored, 6) if self.scored else 0.0,
+            }
 
         def forward(self, sentence_features, labels):
             features = list(sentence_features)
@@ -350,9 +376,13 @@ def cached_negatives_loss(model: Any, cache: LiveNegativeCache, *, scale: float 
                 fresh = torch.nn.functional.normalize(torch.cat(documents).detach().float(), dim=-1).cpu().numpy()
             indices = np.concatenate([self.cache.pool.rows.positive[rows], *[negatives[:, j] for j in range(negatives.shape[1])]])
             self.cache.write_back(indices, fresh)
-            return self.compute_loss_from_embeddings([anchors, *documents], labels)
+            if not self.mask_known:
+                return self.compute_loss_from_embeddings([anchors, *documents], labels)
+            scores = self.similarity_fct(anchors, torch.cat(documents, dim=0)) * self.scale
+            scores = scores.masked_fill(self.mask(rows, indices).to(scores.device), -torch.inf)
+            return torch.nn.functional.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
 
-    return CachedNegativesLoss(model, cache, scale)
+    return CachedNegativesLoss(model, cache, scale, mask_known_positives)
 
 
 class CacheRefresh(TrainerCallback):

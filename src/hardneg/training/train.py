@@ -89,7 +89,7 @@ class TrainConfig(ModelOptions):
     mask_known_positives: bool = _f(
         True,
         "leave every known positive of a query (its other positives in the training rows) out of its in-batch "
-        "negatives, at the loss (mnrl only; hardneg.training.known_positives)",
+        "negatives, at the loss (mnrl and refresh_mode cache; hardneg.training.known_positives)",
         group="training",
     )
     batch_sampler: str = _f(
@@ -324,7 +324,7 @@ class Trainer:
             every_steps=c.refresh_steps or 1,
         )
         callback = CacheRefresh(cache, budget=c.refresh_budget, check_steps=c.cache_check_steps)
-        return cached_negatives_loss(model, cache, scale=c.scale), callback
+        return cached_negatives_loss(model, cache, scale=c.scale, mask_known_positives=c.mask_known_positives), callback
 
     def inline_refresh(self, training_input: TrainingInput):
         """The ANCE-style refresh callback ``refresh_steps`` asks for, or ``None``."""
@@ -385,8 +385,6 @@ class Trainer:
         live = self.negative_cache(training_input, model)
         if live is not None:
             all_callbacks.append(live[1])
-            if c.mask_known_positives:
-                logger.info("mask_known_positives does not apply to refresh_mode 'cache'; its loss trains unmasked")
         loss = self.build_loss(model, training_input) if live is None else live[0]
         trainer = SentenceTransformerTrainer(
             model=model,
@@ -418,7 +416,7 @@ class Trainer:
             ],
             "seconds": round(time.perf_counter() - start, 3),
         }
-        if hasattr(loss, "known"):
+        if hasattr(loss, "known") or getattr(loss, "mask_known", False):
             summary["known_positives"] = loss.summary()
         if refresh is not None:
             summary["refreshes"] = refresh.history
