@@ -56,7 +56,37 @@ def known_positive_keys(model: Any, anchors: Sequence[str], positives: Sequence[
     return {a: frozenset(ps) for a, ps in known.items()}
 
 
-class KnownPositivesMNRL(MultipleNegativesRankingLoss):
+class MaskedSoftmax:
+    """What every loss that masks known positives shares: the masked softmax over the batch's documents,
+    the counts of what was masked and their summary. Mixed into a MultipleNegativesRankingLoss, whose
+    ``similarity_fct`` and ``scale`` it uses; ``masking`` says whether the loss applies a mask at all.
+    """
+
+    masking = True
+    masked = 0
+    scored = 0
+
+    def count(self, mask: torch.Tensor) -> torch.Tensor:
+        """Add ``mask`` (anchors x documents, each anchor's own positive among the documents) to the counts."""
+        self.masked += int(mask.sum())
+        self.scored += mask.shape[0] * (mask.shape[1] - 1)
+        return mask
+
+    def masked_loss(self, anchors: torch.Tensor, documents: Sequence[torch.Tensor], mask: torch.Tensor) -> torch.Tensor:
+        """Cross-entropy of each anchor against its own positive (document ``i``), masked entries left out."""
+        scores = self.similarity_fct(anchors, torch.cat(list(documents), dim=0)) * self.scale
+        scores = scores.masked_fill(mask.to(scores.device), -torch.inf)
+        return torch.nn.functional.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
+
+    def summary(self) -> dict[str, Any]:
+        return {
+            "masked_in_batch_positives": self.masked,
+            "negatives_scored": self.scored,
+            "masked_share": round(self.masked / self.scored, 6) if self.scored else 0.0,
+        }
+
+
+class KnownPositivesMNRL(MaskedSoftmax, MultipleNegativesRankingLoss):
     """MultipleNegativesRankingLoss whose softmax leaves out every other document of the batch that is a
     known positive of the query (its own positive stays the target).
 
@@ -71,16 +101,12 @@ class KnownPositivesMNRL(MultipleNegativesRankingLoss):
     def __init__(self, model: Any, known: dict[int, frozenset[int]], scale: float = 20.0):
         super().__init__(model, scale=scale)
         self.known = known
-        self.masked = 0
-        self.scored = 0
 
     def forward(self, sentence_features: Iterable[dict[str, torch.Tensor]], labels: torch.Tensor) -> torch.Tensor:
         features = list(sentence_features)
         mask = self.mask(_keys(features[0]), [k for column in features[1:] for k in _keys(column)])
         embeddings = embed_columns(self.model, features)
-        scores = self.similarity_fct(embeddings[0], torch.cat(embeddings[1:], dim=0)) * self.scale
-        scores = scores.masked_fill(mask.to(scores.device), -torch.inf)
-        return torch.nn.functional.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
+        return self.masked_loss(embeddings[0], embeddings[1:], mask)
 
     def mask(self, anchors: Sequence[int], documents: Sequence[int]) -> torch.Tensor:
         """``mask[i, j]``: document ``j`` of the batch (positives first, then each negative column) is a known
@@ -94,16 +120,7 @@ class KnownPositivesMNRL(MultipleNegativesRankingLoss):
                 for j in where.get(p, ()):
                     if j != i:
                         mask[i, j] = True
-        self.masked += int(mask.sum())
-        self.scored += len(anchors) * (len(documents) - 1)
-        return mask
+        return self.count(mask)
 
     def get_config_dict(self) -> dict[str, Any]:
         return {**super().get_config_dict(), "mask_known_positives": True}
-
-    def summary(self) -> dict[str, Any]:
-        return {
-            "masked_in_batch_positives": self.masked,
-            "negatives_scored": self.scored,
-            "masked_share": round(self.masked / self.scored, 6) if self.scored else 0.0,
-        }

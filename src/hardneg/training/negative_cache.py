@@ -331,13 +331,13 @@ def cached_negatives_loss(model: Any, cache: LiveNegativeCache, *, scale: float 
     from sentence_transformers.sentence_transformer.losses import MultipleNegativesRankingLoss
     from sentence_transformers.util.tensor import batch_to_device
 
-    class CachedNegativesLoss(MultipleNegativesRankingLoss):
-        def __init__(self, model: Any, cache: LiveNegativeCache, scale: float, mask_known: bool):
+    from hardneg.training.known_positives import MaskedSoftmax
+
+    class CachedNegativesLoss(MaskedSoftmax, MultipleNegativesRankingLoss):
+        def __init__(self, model: Any, cache: LiveNegativeCache, scale: float, masking: bool):
             super().__init__(model, scale=scale)
             self.cache = cache
-            self.mask_known = mask_known
-            self.masked = 0
-            self.scored = 0
+            self.masking = masking
 
         def mask(self, rows: np.ndarray, documents: np.ndarray) -> torch.Tensor:
             """``mask[i, j]``: batch document ``j`` (positives first, then each negative column) counts as a
@@ -346,16 +346,7 @@ def cached_negatives_loss(model: Any, cache: LiveNegativeCache, *, scale: float 
             for i, query in enumerate(self.cache.pool.rows.query[rows]):
                 mask[i] = np.isin(documents, self.cache.positive_documents(int(query))) & (documents >= 0)
                 mask[i, i] = False
-            self.masked += int(mask.sum())
-            self.scored += len(rows) * (len(documents) - 1)
-            return torch.from_numpy(mask)
-
-        def summary(self) -> dict[str, Any]:
-            return {
-                "masked_in_batch_positives": self.masked,
-                "negatives_scored": self.scored,
-                "masked_share": round(self.masked / self.scored, 6) if self.scored else 0.0,
-            }
+            return self.count(torch.from_numpy(mask))
 
         def forward(self, sentence_features, labels):
             features = list(sentence_features)
@@ -376,11 +367,9 @@ def cached_negatives_loss(model: Any, cache: LiveNegativeCache, *, scale: float 
                 fresh = torch.nn.functional.normalize(torch.cat(documents).detach().float(), dim=-1).cpu().numpy()
             indices = np.concatenate([self.cache.pool.rows.positive[rows], *[negatives[:, j] for j in range(negatives.shape[1])]])
             self.cache.write_back(indices, fresh)
-            if not self.mask_known:
+            if not self.masking:
                 return self.compute_loss_from_embeddings([anchors, *documents], labels)
-            scores = self.similarity_fct(anchors, torch.cat(documents, dim=0)) * self.scale
-            scores = scores.masked_fill(self.mask(rows, indices).to(scores.device), -torch.inf)
-            return torch.nn.functional.cross_entropy(scores, torch.arange(len(scores), device=scores.device))
+            return self.masked_loss(anchors, documents, self.mask(rows, indices))
 
     return CachedNegativesLoss(model, cache, scale, mask_known_positives)
 

@@ -416,7 +416,7 @@ class Trainer:
             ],
             "seconds": round(time.perf_counter() - start, 3),
         }
-        if hasattr(loss, "known") or getattr(loss, "mask_known", False):
+        if getattr(loss, "masking", False):  # hardneg.training.known_positives.MaskedSoftmax
             summary["known_positives"] = loss.summary()
         if refresh is not None:
             summary["refreshes"] = refresh.history
