@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import json
 from pathlib import Path
 
 import pytest
@@ -62,3 +63,24 @@ def test_the_bar_names_every_arm_within_the_larger_std(quality):
     bar = quality.verdict(table, "a")
     assert bar["checked"] and not bar["beats_every_arm"]
     assert bar["not_beaten"] == ["c"]
+
+
+def test_dev_select_keeps_the_best_on_dev_per_seed_and_the_base_model_on_ties(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("dev_select", SCRIPT.parent / "dev_select.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def result(lr, dev, test):
+        runs = [{"arm": "zero-shot", "seed": 1, "ndcg@10": 0.30}]
+        for seed in (1, 2):
+            runs.append({"arm": "a", "seed": seed, "ndcg@10": test[seed - 1], "dev_ndcg@10": dev[seed - 1]})
+            runs.append({"arm": "a:dev-checked", "seed": seed, "ndcg@10": 0.0, "kept_trained": False,
+                         "dev_ndcg@10": dev[seed - 1], "base_dev_ndcg@10": 0.5})  # fmt: skip
+        path = tmp_path / f"{lr}.json"
+        path.write_text(json.dumps({"settings": {"lr": lr}, "runs": runs}))
+        return str(path)
+
+    # seed 1: the second setting wins on dev; seed 2: neither beats the base model's dev (a tie stays base)
+    chosen = module.main([result(2e-5, [0.55, 0.50], [0.40, 0.41]), result(5e-6, [0.60, 0.49], [0.35, 0.45])])
+    assert chosen == {"a": [(1, "lr 5e-06", 0.35), (2, "base", 0.30)]}
+    assert "0.3250" in capsys.readouterr().out
