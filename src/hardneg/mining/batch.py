@@ -235,19 +235,21 @@ class BatchMiner:
         window = None if window_end is None else np.full(len(queries), window_end, dtype=np.int64)
         masks = self._evaluate(queries, cands, reference, window)
         while True:
-            pending, widen = self._pending(masks, searched, n, window, limit)
+            pending, widen, exhausted = self._pending(masks, searched, n, window, limit)
             if not pending.any():
                 break
             if widen.any():
                 window[widen] *= 2
                 stats.widened.extend(int(q) for q in queries[widen])
             depth = min(depth * 2, limit)
-            rows = np.nonzero(pending)[0]
-            logger.debug("%d queries have too few survivors: searching deeper, to depth %d", len(rows), depth)
-            deeper = self._search(queries[rows], depth)
-            cands = pad_to(cands, depth)
-            cands.indices[rows], cands.scores[rows] = deeper.indices, deeper.scores
-            searched[rows] = depth
+            # A query whose search is exhausted only widens its window over what it already has.
+            rows = np.nonzero(pending & ~exhausted)[0]
+            if rows.size:
+                logger.debug("%d queries have too few survivors: searching deeper, to depth %d", len(rows), depth)
+                deeper = self._search(queries[rows], depth)
+                cands = pad_to(cands, depth)
+                cands.indices[rows], cands.scores[rows] = deeper.indices, deeper.scores
+                searched[rows] = depth
             masks = self._evaluate(queries, cands, reference, window)
 
         scores = masks["scores"]  # the teacher's when there is one
@@ -346,24 +348,25 @@ class BatchMiner:
 
     def _pending(
         self, masks: dict, searched: np.ndarray, n: int, window: np.ndarray | None, limit: int
-    ) -> tuple[np.ndarray, np.ndarray]:
-        """Rows to search deeper, and among them those whose rank window must widen.
+    ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """Rows not done yet, those among them whose rank window must widen, and the rows searched to the end.
 
         A row is done when it has ``n`` survivors (``top`` needs no more; ``random``/``simans`` also
-        need their whole window, the pool they draw from), or when nothing deeper can be found. A
-        full window with fewer than ``n`` survivors widens, unless ``extend_window`` is off.
+        need their whole window, the pool they draw from), or when nothing more can be found. A full
+        window with fewer than ``n`` survivors widens, unless ``extend_window`` is off, also when the
+        search can go no deeper: the candidates already found below the window may survive.
         """
         exhausted = (masks["valid"].sum(1) < searched) | (searched >= limit)
         enough = masks["keep"].sum(1) >= n
         if window is None:
-            return ~(exhausted | enough), np.zeros(len(searched), bool)
+            return ~(exhausted | enough), np.zeros(len(searched), bool), exhausted
         window_full = masks["nonpos"].sum(1) >= window
-        widen = window_full & ~enough & ~exhausted & self.config.extend_window
+        widen = window_full & ~enough & self.config.extend_window
         if self.config.selection == "top":
-            done = exhausted | enough | (window_full & ~widen)
+            done = enough | ((exhausted | window_full) & ~widen)
         else:
-            done = exhausted | (window_full & ~widen)
-        return ~done, widen
+            done = (exhausted | window_full) & ~widen
+        return ~done, widen, exhausted
 
 
 class MiningStats:
