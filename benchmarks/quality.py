@@ -20,7 +20,8 @@ corpus and queries, its own qrels) and every arm of that seed mines and trains o
   query out of its in-batch negatives (``hardneg train --mask-known-positives``), ``ARM+conflict-free``
   keeps such rows out of each other's batches instead (``--batch-sampler conflict-free``).
 
-Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``):
+Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``; an arm
+given as ``ARM-nN`` runs at that count only):
 
 - ``zero-shot``: the base model, no training; ``in-batch``: (query, positive) pairs only;
 - static, mined once by the base model: ``top`` (sentence-transformers ``mine_hard_negatives``'
@@ -61,6 +62,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import re
 import sys
 import time
 from pathlib import Path
@@ -153,9 +155,10 @@ def _sample_corpus(folder: Path, size: int, seed: int) -> None:
 
 
 def arm_names(args) -> list[str]:
+    """Every ``--arm`` at every ``--negatives`` count; an arm named with its count (``top+masked-n1``) runs at that one."""
     names = []
     for arm in args.arm:
-        if with_options(arm)[0] in ("zero-shot", "in-batch"):
+        if re.search(r"-n\d+$", arm) or with_options(arm)[0] in ("zero-shot", "in-batch"):
             names.append(arm)
         else:
             names += [f"{arm}-n{n}" for n in args.negatives]

@@ -84,3 +84,8 @@ def test_dev_select_keeps_the_best_on_dev_per_seed_and_the_base_model_on_ties(tm
     chosen = module.main([result(2e-5, [0.55, 0.50], [0.40, 0.41]), result(5e-6, [0.60, 0.49], [0.35, 0.45])])
     assert chosen == {"a": [(1, "lr 5e-06", 0.35), (2, "base", 0.30)]}
     assert "0.3250" in capsys.readouterr().out
+
+
+def test_an_arm_named_with_its_count_runs_at_that_count_only(quality):
+    args = argparse.Namespace(arm=["zero-shot", "in-batch+masked", "top+masked", "dpr+masked-n1"], negatives=[1, 3])
+    assert quality.arm_names(args) == ["zero-shot", "in-batch+masked", "top+masked-n1", "top+masked-n3", "dpr+masked-n1"]
