@@ -154,22 +154,33 @@ def _sample_corpus(folder: Path, size: int, seed: int) -> None:
     (folder / "corpus.jsonl").write_text("\n".join(lines[i] for i in sorted(keep)) + "\n", encoding="utf-8")
 
 
+COUNTED = re.compile(r"(.+)-n(\d+)")
+
+
+def counted(arm: str, negatives: list[int]) -> list[str]:
+    """``top+masked`` → ``top+masked-n1``, ``top+masked-n3`` (one per count); an arm named with its count
+    (``top+masked-n1``) runs at that one; ``zero-shot`` and ``in-batch`` train no mined negatives."""
+    if COUNTED.fullmatch(arm) or with_options(arm)[0] in ("zero-shot", "in-batch"):
+        return [arm]
+    return [f"{arm}-n{n}" for n in negatives]
+
+
 def arm_names(args) -> list[str]:
-    """Every ``--arm`` at every ``--negatives`` count; an arm named with its count (``top+masked-n1``) runs at that one."""
-    names = []
-    for arm in args.arm:
-        if re.search(r"-n\d+$", arm) or with_options(arm)[0] in ("zero-shot", "in-batch"):
-            names.append(arm)
-        else:
-            names += [f"{arm}-n{n}" for n in args.negatives]
-    return names
+    """Every ``--arm`` at every ``--negatives`` count (:func:`counted`)."""
+    return [name for arm in args.arm for name in counted(arm, args.negatives)]
+
+
+def curve_names(args) -> list[str]:
+    """Every ``--curve-arm`` at every ``--negatives`` count, named as :func:`arm_names` names them."""
+    return [name for arm in args.curve_arm for name in counted(arm, args.negatives)]
 
 
 def split_name(name: str) -> tuple[str, int | None]:
-    if name.partition("+")[0] in ("zero-shot", "in-batch"):
+    """``top+masked-n3`` → (``top+masked``, 3); ``in-batch+masked`` → (``in-batch+masked``, None)."""
+    match = COUNTED.fullmatch(name)
+    if name.partition("+")[0] in ("zero-shot", "in-batch") or not match:
         return name, None
-    family, n = name.rsplit("-n", 1)
-    return family, int(n)
+    return match.group(1), int(match.group(2))
 
 
 TRAINING_VARIANTS = {
@@ -507,7 +518,7 @@ def main(argv: list[str] | None = None) -> int:
     print(f"{args.dataset}: {views[args.seed[0]][1]} -> {args.steps} steps of {args.batch_size}", file=sys.stderr)
 
     if args.curve_steps:
-        names = [f"{a}-n{n}" for a in args.curve_arm for n in args.negatives]
+        names = curve_names(args)
         runs = [run_curve(name, seed, args, views[seed][0], args.work) for seed in args.seed for name in names]
         from hardneg.evolution.report import curve_means
 

@@ -89,3 +89,11 @@ def test_dev_select_keeps_the_best_on_dev_per_seed_and_the_base_model_on_ties(tm
 def test_an_arm_named_with_its_count_runs_at_that_count_only(quality):
     args = argparse.Namespace(arm=["zero-shot", "in-batch+masked", "top+masked", "dpr+masked-n1"], negatives=[1, 3])
     assert quality.arm_names(args) == ["zero-shot", "in-batch+masked", "top+masked-n1", "top+masked-n3", "dpr+masked-n1"]
+
+
+def test_a_curve_arm_is_named_as_an_arm_is(quality):
+    args = argparse.Namespace(curve_arm=["top+masked-n1", "nv-retriever", "evolve-cache+masked"], negatives=[3])
+    assert quality.curve_names(args) == ["top+masked-n1", "nv-retriever-n3", "evolve-cache+masked-n3"]
+    assert quality.split_name("top+masked-n1") == ("top+masked", 1)
+    assert quality.split_name("nv-retriever-n3") == ("nv-retriever", 3)
+    assert quality.split_name("in-batch+masked") == ("in-batch+masked", None)
