@@ -199,10 +199,14 @@ def curve_figure(curve: dict[str, Any]) -> str:
     fig, (left, right) = plt.subplots(1, 2, figsize=(10, 3.6))
     for arm, rows in means.items():
         x = [r["step"] for r in rows]
-        left.plot(x, [r["ndcg@10"] for r in rows], "o-", label=arm)
+        y = np.array([r["ndcg@10"] for r in rows])
+        line = left.plot(x, y, "o-", label=arm)[0]
+        std = np.array([np.nan if r["ndcg@10_std"] is None else r["ndcg@10_std"] for r in rows])
+        if not np.isnan(std).all():
+            left.fill_between(x, y - std, y + std, color=line.get_color(), alpha=0.15, linewidth=0)
         right.plot(x, [np.nan if r["negative_mean_rank"] is None else r["negative_mean_rank"] for r in rows], "o-", label=arm)
     left.set_xlabel("optimiser step")
-    left.set_ylabel("test nDCG@10 (mean over seeds)")
+    left.set_ylabel("test nDCG@10 (mean, band ± std over seeds)")
     left.set_title("Quality along one run")
     right.set_xlabel("optimiser step")
     right.set_ylabel("mean rank of the negatives trained on")
