@@ -522,7 +522,13 @@ def main(argv: list[str] | None = None) -> int:
         runs = [run_curve(name, seed, args, views[seed][0], args.work) for seed in args.seed for name in names]
         from hardneg.evolution.report import curve_means
 
-        payload = {"dataset": args.dataset, "views": {s: v[1] for s, v in views.items()}, "runs": runs}
+        base = run_arm("zero-shot", args.seed[0], args, views[args.seed[0]][0], args.work)  # the line every curve starts from
+        payload = {
+            "dataset": args.dataset,
+            "views": {s: v[1] for s, v in views.items()},
+            "runs": runs,
+            "zero_shot": {"ndcg@10": base["ndcg@10"], "recall@100": base["recall@100"]},
+        }
         payload["means"] = curve_means(payload)
         for arm, rows in payload["means"].items():
             for r in rows:

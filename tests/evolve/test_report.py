@@ -153,11 +153,14 @@ def test_report_draws_the_curve_when_the_run_has_one(tmp_path):
             {"arm": "top-n3", "seed": 1, "points": points((0.60, 0.61), (3.0, 9.0))},
             {"arm": "top-n3", "seed": 2, "points": points((0.62, 0.63), (5.0, 11.0))},
             {"arm": "evolve-n3", "seed": 1, "points": points((0.60, 0.65), (2.0, 2.5))},
-        ]
+        ],
+        "zero_shot": {"ndcg@10": 0.58, "recall@100": 0.9},
     }
     (run / "curve.json").write_text(json.dumps(curve))
     result = write_report(run, out=tmp_path)
-    assert "curve" in result.figures and "Quality and staleness along training" in result.html.read_text()
+    page = result.html.read_text()
+    assert "curve" in result.figures and "Quality and staleness along training" in page
+    assert "The base model, untrained, scores 0.5800" in page
     data = json.loads(result.json.read_text())
     top = data["curve"]["top-n3"]
     assert [r["step"] for r in top] == [10, 20] and top[1]["ndcg@10"] == 0.62 and top[1]["negative_mean_rank"] == 10.0

@@ -205,6 +205,10 @@ def curve_figure(curve: dict[str, Any]) -> str:
         if not np.isnan(std).all():
             left.fill_between(x, y - std, y + std, color=line.get_color(), alpha=0.15, linewidth=0)
         right.plot(x, [np.nan if r["negative_mean_rank"] is None else r["negative_mean_rank"] for r in rows], "o-", label=arm)
+    if curve.get("zero_shot"):
+        left.axhline(curve["zero_shot"]["ndcg@10"], color="grey", linestyle="--", linewidth=1, label="base model")
+        low, high = left.get_ylim()
+        left.set_ylim(low, high + 0.6 * (high - low))  # room for the legend above the lines
     left.set_xlabel("optimiser step")
     left.set_ylabel("test nDCG@10 (mean, band ± std over seeds)")
     left.set_title("Quality along one run")
@@ -315,6 +319,7 @@ def report_data(run: dict[str, Any]) -> dict[str, Any]:
         "distributions": distributions,
         "fooling": run["fooling"],
         "curve": curve_means(run["curve"]) if run.get("curve") else None,
+        "curve_zero_shot": (run.get("curve") or {}).get("zero_shot"),
     }
 
 
@@ -380,7 +385,13 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
         parts += [
             "<h2>Quality and staleness along training</h2>",
             "<p class='note'>Test nDCG@10 and the mean rank of the negatives being trained on under the current weights, "
-            "probed along one run per arm and seed (benchmarks/quality.py --curve-steps).</p>",
+            "probed along one run per arm and seed (benchmarks/quality.py --curve-steps)."
+            + (
+                f" The base model, untrained, scores {data['curve_zero_shot']['ndcg@10']:.4f} (the dashed line)."
+                if data.get("curve_zero_shot")
+                else ""
+            )
+            + "</p>",
             _table(
                 ["arm", "step", "seeds", "test nDCG@10", "std", "negatives' mean rank", "negatives in top k"],
                 [
