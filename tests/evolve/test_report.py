@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from hardneg.cli import main
-from hardneg.errors import DataError
+from hardneg.errors import ConfigError, DataError
 from hardneg.evolution.fooling import Fooling, FoolingConfig
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.report import write_report
@@ -165,3 +165,23 @@ def test_report_draws_the_curve_when_the_run_has_one(tmp_path):
     top = data["curve"]["top-n3"]
     assert [r["step"] for r in top] == [10, 20] and top[1]["ndcg@10"] == 0.62 and top[1]["negative_mean_rank"] == 10.0
     assert top[0]["seeds"] == 2 and data["curve"]["evolve-n3"][0]["ndcg@10_std"] is None
+
+
+def test_fooling_compares_a_named_round_where_the_dev_check_kept_the_base_model(tiny_model, cache_dir, tmp_path, capsys):
+    run = tmp_path / "run"
+    # min_delta=1 counts no round as progress: the run hands back the base model.
+    evolve(
+        "demo", run, model=str(tiny_model), cache_dir=str(cache_dir), preset="ance", train_options=TRAIN,
+        dev_fraction=0.25, rounds=1, min_delta=1.0, show_progress=False,
+    )  # fmt: skip
+    assert json.loads((run / "summary.json").read_text())["best_round"] == -1
+    with pytest.raises(ConfigError, match="--model-round"):
+        Fooling(FoolingConfig(run=str(run), model=str(tiny_model), cache_dir=str(cache_dir), show_progress=False))
+    with pytest.raises(ConfigError, match="not a round of this run"):
+        Fooling(FoolingConfig(run=str(run), model=str(tiny_model), cache_dir=str(cache_dir), model_round=3))
+    argv = ["fooling", "--run", str(run), "--model", str(tiny_model), "--cache-dir", str(cache_dir), "--model-round", "0", "-q"]
+    assert main(argv) == 0
+    fooling = json.loads((run / "fooling-round-000.json").read_text())
+    assert fooling["evolve_round"] == 0 and fooling["steps"] == TRAIN["max_steps"]
+    assert fooling["model_paths"]["evolve"] == str(run / "round-000" / "model")
+    assert not (run / "fooling.json").exists()  # the default matrix, which the report draws, is not this one

@@ -54,6 +54,12 @@ class FoolingConfig(EncodingOptions):
         group="data",
     )
     seed: int = _f(42, "seed of mining and training", group="data")
+    model_round: int | None = _f(
+        None,
+        "round whose model is the evolve row and sets the budget (default: the run's best round); naming a round "
+        "compares it even where the dev check kept the base model; written to fooling-round-NNN/ and fooling-round-NNN.json",
+        group="data",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -61,6 +67,8 @@ class FoolingConfig(EncodingOptions):
             raise ConfigError("run is required: the folder of a hardneg evolve run")
         if self.num_negatives < 1:
             raise ConfigError(f"num_negatives must be >= 1, got {self.num_negatives}")
+        if self.model_round is not None and self.model_round < 0:
+            raise ConfigError(f"model_round must be >= 0, got {self.model_round}")
         given = json.loads(self.models) if isinstance(self.models, str) and self.models else (self.models or {})
         if not isinstance(given, dict) or set(given) - set(TRAINED_SAMPLERS):
             raise ConfigError(f"models must be a JSON object with keys among {TRAINED_SAMPLERS}, got {self.models!r}")
@@ -100,21 +108,35 @@ class Fooling:
         self.summary = json.loads(summary.read_text(encoding="utf-8"))
         self.evolve_config = json.loads((self.run_dir / "evolve.json").read_text(encoding="utf-8"))["config"]
         self.view = self.run_dir / "data"
-        self.folder = self.run_dir / "fooling"
+        self.round = self._round()
+        # A named round trains its sampler models to that round's budget: they live apart from the default's.
+        name = "fooling" if config.model_round is None else f"fooling-round-{self.round:03d}"
+        self.folder = self.run_dir / name
+        self.result_path = self.run_dir / f"{name}.json"
         self.base_model = self.evolve_config.get("model")
+
+    def _round(self) -> int:
+        """The round whose model is the ``evolve`` row: ``model_round``, else the run's best round."""
+        rounds = self.summary["rounds"]
+        chosen = self.summary["best_round"] if self.config.model_round is None else self.config.model_round
+        if chosen < 0:
+            raise ConfigError(
+                "the run's best model is the base model (no round improved dev quality): nothing to compare; "
+                "model_round N (--model-round N) compares round N's model anyway"
+            )
+        if chosen >= len(rounds):
+            raise ConfigError(f"model_round {chosen} is not a round of this run: it has {len(rounds)}")
+        return chosen
 
     def _encoding(self, model: str | None) -> EncodingOptions:
         return EncodingOptions(**{**self.config.encoding_dict(), "model": model})
 
     def budget(self) -> int:
         """Optimiser steps the evolved model received: its round's, plus earlier rounds' when training continued."""
-        best = self.summary["best_round"]
-        if best < 0:
-            raise ConfigError("the run's best model is the base model (no round improved dev quality): nothing to compare")
         rounds = (
-            self.summary["rounds"][: best + 1]
+            self.summary["rounds"][: self.round + 1]
             if self.evolve_config.get("continue_training", True)
-            else [self.summary["rounds"][best]]
+            else [self.summary["rounds"][self.round]]
         )
         return int(sum(r["train"]["steps"] for r in rounds))
 
@@ -156,7 +178,7 @@ class Fooling:
         start = time.perf_counter()
         steps = self.budget()
         models = {s: self.config.given_models.get(s) or self._train(s, steps) for s in TRAINED_SAMPLERS}
-        models["evolve"] = self.summary["best_model"]
+        models["evolve"] = self.summary["rounds"][self.round]["model"]
         data = load_data(self.view, split=self.config.split)
         negative_sets = {}
         for sampler in SAMPLERS:
@@ -178,8 +200,9 @@ class Fooling:
             "triplet_accuracy": matrix,
             "model_paths": models,
             "steps": steps,
+            "evolve_round": self.round,
             "parameters": dataclasses.asdict(self.config),
             "seconds": round(time.perf_counter() - start, 3),
         }
-        write_json_atomic(self.run_dir / "fooling.json", result)
+        write_json_atomic(self.result_path, result)
         return result
