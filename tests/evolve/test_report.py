@@ -160,11 +160,17 @@ def test_report_draws_the_curve_when_the_run_has_one(tmp_path):
     result = write_report(run, out=tmp_path)
     page = result.html.read_text()
     assert "curve" in result.figures and "Quality and staleness along training" in page
-    assert "The base model, untrained, scores 0.5800" in page
     data = json.loads(result.json.read_text())
+    assert "The base model, untrained, scores 0.5800" in page and data["curve_zero_shot"] == 0.58
     top = data["curve"]["top-n3"]
     assert [r["step"] for r in top] == [10, 20] and top[1]["ndcg@10"] == 0.62 and top[1]["negative_mean_rank"] == 10.0
     assert top[0]["seeds"] == 2 and data["curve"]["evolve-n3"][0]["ndcg@10_std"] is None
+
+    curve["zero_shot"] = {"ndcg@10": "n/a"}  # a curve file edited by hand: no line, no crash
+    (run / "curve.json").write_text(json.dumps(curve))
+    result = write_report(run, out=tmp_path)
+    assert "curve" in result.figures and "untrained" not in result.html.read_text()
+    assert json.loads(result.json.read_text())["curve_zero_shot"] is None
 
 
 def test_fooling_compares_a_named_round_where_the_dev_check_kept_the_base_model(tiny_model, cache_dir, tmp_path, capsys):

@@ -192,6 +192,13 @@ def curve_means(curve: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def curve_zero_shot(curve: dict[str, Any] | None) -> float | None:
+    """The base model's test nDCG@10 that ``benchmarks/quality.py --curve-steps`` stores beside the runs, if any."""
+    value = (curve or {}).get("zero_shot")
+    score = value.get("ndcg@10") if isinstance(value, dict) else None
+    return float(score) if isinstance(score, (int, float)) and not isinstance(score, bool) else None
+
+
 def curve_figure(curve: dict[str, Any]) -> str:
     """Test nDCG@10 and the staleness of the negatives against training steps, one line per arm."""
     plt = _plt()
@@ -205,8 +212,9 @@ def curve_figure(curve: dict[str, Any]) -> str:
         if not np.isnan(std).all():
             left.fill_between(x, y - std, y + std, color=line.get_color(), alpha=0.15, linewidth=0)
         right.plot(x, [np.nan if r["negative_mean_rank"] is None else r["negative_mean_rank"] for r in rows], "o-", label=arm)
-    if curve.get("zero_shot"):
-        left.axhline(curve["zero_shot"]["ndcg@10"], color="grey", linestyle="--", linewidth=1, label="base model")
+    base = curve_zero_shot(curve)
+    if base is not None:
+        left.axhline(base, color="grey", linestyle="--", linewidth=1, label="base model")
         low, high = left.get_ylim()
         left.set_ylim(low, high + 0.6 * (high - low))  # room for the legend above the lines
     left.set_xlabel("optimiser step")
@@ -319,7 +327,7 @@ def report_data(run: dict[str, Any]) -> dict[str, Any]:
         "distributions": distributions,
         "fooling": run["fooling"],
         "curve": curve_means(run["curve"]) if run.get("curve") else None,
-        "curve_zero_shot": (run.get("curve") or {}).get("zero_shot"),
+        "curve_zero_shot": curve_zero_shot(run.get("curve")),
     }
 
 
@@ -387,8 +395,8 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
             "<p class='note'>Test nDCG@10 and the mean rank of the negatives being trained on under the current weights, "
             "probed along one run per arm and seed (benchmarks/quality.py --curve-steps)."
             + (
-                f" The base model, untrained, scores {data['curve_zero_shot']['ndcg@10']:.4f} (the dashed line)."
-                if data.get("curve_zero_shot")
+                f" The base model, untrained, scores {data['curve_zero_shot']:.4f} (the dashed line)."
+                if data.get("curve_zero_shot") is not None
                 else ""
             )
             + "</p>",
