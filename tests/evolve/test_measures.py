@@ -8,6 +8,7 @@ import pytest
 from hardneg.candidates import Candidates
 from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
+from hardneg.evolution import splits
 from hardneg.evolution.splits import held_out
 from hardneg.hardness import negative_ranks, summarize
 from hardneg.training.refresh import build_pool, kept_candidates, overlap_at_k, rank_pool
@@ -44,6 +45,31 @@ def test_held_out_is_seeded_and_disjoint():
     assert dev != held_out(ids, 0.1, seed=2)
     with pytest.raises(ConfigError, match="dev_fraction"):
         held_out(ids, 1.0, seed=1)
+
+
+def test_a_view_link_made_meanwhile_by_another_run_is_kept(tmp_path, monkeypatch):
+    target, other, link = tmp_path / "corpus.jsonl", tmp_path / "other.jsonl", tmp_path / "view" / "corpus.jsonl"
+    target.write_text("{}\n")
+    other.write_text("{}\n")
+    link.parent.mkdir()
+    real_symlink = splits.os.symlink
+
+    def raced(made_by_the_other_run):
+        def symlink(src, dst):
+            real_symlink(made_by_the_other_run, dst)  # the other run wins between the check and the link
+            real_symlink(src, dst)
+
+        return symlink
+
+    monkeypatch.setattr(splits.os, "symlink", raced(target))
+    splits._link(target, link)
+    assert link.resolve() == target.resolve()
+
+    link.unlink()
+    monkeypatch.setattr(splits.os, "symlink", raced(other))
+    with pytest.raises(FileExistsError):
+        splits._link(target, link)
+    assert target.read_text() == other.read_text() == "{}\n"
 
 
 def test_pool_union_ranking_and_filters():

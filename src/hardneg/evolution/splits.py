@@ -53,7 +53,11 @@ def _link(target: Path, link: Path) -> None:
         if link.resolve() == target.resolve():
             return
         link.unlink()
-    os.symlink(target, link)
+    try:
+        os.symlink(target, link)
+    except FileExistsError:  # another run writing the same view got there first
+        if link.resolve() != target.resolve():
+            raise
 
 
 def make_run_view(
