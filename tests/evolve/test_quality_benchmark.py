@@ -97,3 +97,27 @@ def test_a_curve_arm_is_named_as_an_arm_is(quality):
     assert quality.split_name("top+masked-n1") == ("top+masked", 1)
     assert quality.split_name("nv-retriever-n3") == ("nv-retriever", 3)
     assert quality.split_name("in-batch+masked") == ("in-batch+masked", None)
+
+
+def test_curve_margins_are_per_seed_later_arm_minus_earlier_with_the_larger_std(tmp_path, capsys):
+    spec = importlib.util.spec_from_file_location("curve_margins", SCRIPT.parent / "curve_margins.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+
+    def run(arm, seed, at_10, at_20):
+        return {"arm": arm, "seed": seed, "points": [{"step": 10, "ndcg@10": at_10}, {"step": 20, "ndcg@10": at_20}]}
+
+    runs = [run("top", 1, 0.50, 0.55), run("top", 2, 0.52, 0.56), run("nv", 1, 0.51, 0.60), run("nv", 2, 0.52, 0.58)]
+    path = tmp_path / "curve.json"
+    path.write_text(json.dumps({"runs": runs}))
+    found = module.main([str(path)])
+    assert [(m["arms"], m["step"], m["per_seed"], m["mean"]) for m in found] == [
+        (("nv", "top"), 10, [1.0, 0.0], 0.5),
+        (("nv", "top"), 20, [5.0, 2.0], 3.5),
+    ]
+    assert found[1]["larger_std"] == 1.41  # nv's std at step 20 (0.0141), not top's (0.0071)
+    assert "nv - top at step 20: +3.50 points" in capsys.readouterr().out
+
+    path.write_text(json.dumps({"runs": [{"arm": "top", "seed": 1, "ndcg@10": 0.5}]}))
+    with pytest.raises(SystemExit, match="curve.json: not a quality.py --curve-steps result file"):
+        module.main([str(path)])
