@@ -50,7 +50,10 @@ def main(argv: list[str] | None = None) -> list[dict]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("file", type=Path, help="a quality.py --curve-steps result file")
     args = parser.parse_args(argv)
-    curve = json.loads(args.file.read_text())
+    try:
+        curve = json.loads(args.file.read_text())
+    except (OSError, json.JSONDecodeError) as exc:
+        raise SystemExit(f"{args.file}: {exc}") from None
     if not isinstance(curve, dict) or not all("points" in r for r in curve.get("runs") or [{}]):
         raise SystemExit(f"{args.file}: not a quality.py --curve-steps result file (no runs with probed points)")
     for arm, rows in curve_means(curve).items():
