@@ -103,8 +103,9 @@ def throughput(data_dir: str, teacher: str, n_queries: int, range_max: int, seed
     from hardneg.candidates import DenseSearch
     from hardneg.data import load_data
     from hardneg.defence.audit import hide_positives
-    from hardneg.encoding.encode import Encoder, default_cache_dir
+    from hardneg.encoding.encode import Encoder
     from hardneg.encoding.model import fingerprint_model, load_model
+    from hardneg.options import default_cache_dir
     from hardneg.teachers import CrossEncoderScorer
 
     data = hide_positives(load_data(data_dir), seed).data.subset(list(range(n_queries)))
@@ -183,8 +184,9 @@ def teacher_diagnostics(data_dir: str, seed: int, teacher, window: int) -> dict:
     from hardneg.candidates import DenseSearch
     from hardneg.data import load_data
     from hardneg.defence.audit import hide_positives
-    from hardneg.encoding.encode import Encoder, default_cache_dir
+    from hardneg.encoding.encode import Encoder
     from hardneg.encoding.model import fingerprint_model, load_model
+    from hardneg.options import default_cache_dir
     from hardneg.scoring import DenseScorer
 
     hidden = hide_positives(load_data(data_dir), seed)

@@ -23,7 +23,7 @@ import time
 from pathlib import Path
 
 import hardneg
-from hardneg.encoding.encode import default_cache_dir
+from hardneg.options import default_cache_dir
 
 SCIFACT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scifact"
 

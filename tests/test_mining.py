@@ -7,9 +7,10 @@ import pytest
 
 import hardneg
 from hardneg.data import load_data
-from hardneg.encoding.encode import Encoder, default_cache_dir
+from hardneg.encoding.encode import Encoder
 from hardneg.encoding.model import fingerprint_model
 from hardneg.mining.batch import BatchMiner
+from hardneg.options import default_cache_dir
 from hardneg.text import normalize_text
 
 POSITIVE_COPIES = {"paris", "paris_dup", "paris_wide"}

@@ -26,7 +26,6 @@ import numpy as np
 
 from hardneg.encoding.precision import encode_normalised, model_for_precision
 from hardneg.io import atomic_path, verify_checksum
-from hardneg.options import default_cache_dir  # noqa: F401  (re-exported: the cache folder encoders default to)
 
 logger = logging.getLogger(__name__)
 

@@ -154,7 +154,3 @@ class NegativePool:
         if self.emit_rows:
             out["label"] = list(batch["row_index"])
         return out
-
-    def snapshot(self) -> dict[str, Any]:
-        """The current negatives by id, for logs and staleness measures."""
-        return {"epoch": self.epoch, "version": self.version, "negatives": self.negatives.copy()}
