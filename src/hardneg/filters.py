@@ -20,7 +20,8 @@ class FilterContext:
     ranks: np.ndarray
     """(queries, depth) rank among the query's non-positive candidates, from 0."""
     positive_score: np.ndarray
-    """(queries,) reference positive score: the lowest of the query's positives."""
+    """(queries,) each query's reference positive score: its best, mean or weakest positive's
+    (``positive_reference``, :func:`positive_reference`)."""
     indices: np.ndarray | None = None
     """(queries, depth) corpus index of each candidate, ``-1`` for none (filters by document use it)."""
     teacher_scores: np.ndarray | None = None
@@ -95,11 +96,14 @@ VERDICTS = (
     "min_score",
     "absolute_margin",
     "relative_margin",
+    "batch_positive",
 )
 """What became of a searched candidate: ``chosen`` as a negative, ``kept`` (survived every filter, not
 chosen), a known positive by id or by normalised text, a near duplicate of a positive, ``beyond_window``
 (ranked past the rank window's end), or the name of the filter that dropped it (the first one, in the
-order they run; ``promote`` means the teacher made it a positive)."""
+order they run; ``promote`` means the teacher made it a positive; ``batch_positive``, the positive of another
+row of the same training batch, where the live negative cache mines). New verdicts go at the end: the codes
+are stored."""
 
 
 def rank_window(nonpositive: np.ndarray, window_end: int | np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -178,6 +182,18 @@ class RelativeMargin:
         return ctx.scores <= (pos - np.abs(pos) * self.margin)[:, None]
 
 
+@dataclass
+class BatchPositives:
+    """Drop, per query row, the documents listed for it: where the live negative cache mines a training batch,
+    the other rows' positives (a negative that is another row's positive is a false in-batch negative)."""
+
+    documents: list[np.ndarray]
+    name: str = "batch_positive"
+
+    def keep(self, ctx: FilterContext) -> np.ndarray:
+        return ~member_mask(ctx.indices, self.documents)
+
+
 def build_filters(
     *,
     range_min: int = 0,
@@ -199,6 +215,3 @@ def build_filters(
     if relative_margin is not None:
         filters.append(RelativeMargin(relative_margin))
     return filters
-
-
-SCORE_FILTERS = ("max_score", "min_score", "absolute_margin", "relative_margin")

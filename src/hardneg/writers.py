@@ -17,7 +17,7 @@ import os
 import shutil
 import sys
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 import pyarrow as pa
@@ -27,9 +27,7 @@ from hardneg.data import RetrievalData
 from hardneg.errors import ConfigError
 from hardneg.filters import VERDICTS
 from hardneg.io import atomic_path
-
-if TYPE_CHECKING:
-    from hardneg.mining.batch import MinedBatch
+from hardneg.mined import MinedBatch
 
 
 def _f(x: float) -> float | None:
@@ -43,7 +41,7 @@ def _pad_negatives(negs: list[int], n: int) -> list[int]:
 
 
 class RowBuilder:
-    """Turns a :class:`~hardneg.mining.batch.MinedBatch` into rows of one output format."""
+    """Turns a :class:`~hardneg.mined.MinedBatch` into rows of one output format."""
 
     def __init__(
         self, data: RetrievalData, output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False
@@ -193,7 +191,7 @@ class RowBuilder:
 
 
 def _verdict_columns(batch: MinedBatch, i: int, ids: list[str], valid: np.ndarray) -> dict[str, list]:
-    """Why each candidate was kept, chosen or dropped (see :data:`hardneg.mining.batch.VERDICTS`), the
+    """Why each candidate was kept, chosen or dropped (see :data:`hardneg.filters.VERDICTS`), the
     teacher's score of each when a teacher rescored them, and the searched candidates that never entered
     the rank window (known positives, near duplicates, beyond the window) with their scores and reasons."""
     if batch.verdicts is None:  # a batch mined without verdicts: only kept / dropped is known

@@ -6,12 +6,13 @@ import numpy as np
 import pytest
 
 from hardneg.candidates import Candidates
+from hardneg.candidates.pool import PoolSearch
 from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
 from hardneg.evolution import splits
 from hardneg.evolution.splits import held_out
 from hardneg.hardness import negative_ranks, summarize
-from hardneg.training.refresh import build_pool, kept_candidates, overlap_at_k, rank_pool
+from hardneg.training.refresh import build_pool, overlap_at_k, rank_pool
 
 
 def _unit(rng, n, d=8):
@@ -72,7 +73,7 @@ def test_a_view_link_made_meanwhile_by_another_run_is_kept(tmp_path, monkeypatch
     assert target.read_text() == other.read_text() == "{}\n"
 
 
-def test_pool_union_ranking_and_filters():
+def test_pool_union_ranking_and_search():
     previous = [[3, 1, -1], [2]]
     bm25 = Candidates(np.array([[1, 4], [5, -1]]), np.zeros((2, 2), np.float32))
     pool = build_pool(previous, bm25)
@@ -82,10 +83,15 @@ def test_pool_union_ranking_and_filters():
     queries = np.array([[0.1, 0, 0.9, 0.5, 0], [0, 0.2, 0, 0, 0.7]], dtype=np.float32)
     ranked = rank_pool(queries, docs, doc_index, pool)
     assert ranked.indices.tolist() == [[3, 4, 1], [5, 2, -1]]
-    assert [k.tolist() for k in kept_candidates(ranked, [[3], [2]], np.array([0.9, 0.2]))] == [[4, 1], [5]]
-    # TopK-PercPos 50 %: drop candidates scored above half the positive's score
-    kept = kept_candidates(ranked, [[3], [2]], np.array([0.9, 0.2]), relative_margin=0.5)
-    assert [k.tolist() for k in kept] == [[1], []]
-    kept = kept_candidates(ranked, [[3], [2]], np.array([0.9, 0.2]), range_max=1)
-    assert [k.tolist() for k in kept] == [[4], [5]]
+    # the pool as a candidate source for the mining rule: queries by their data index, searched no deeper than the pool
+    search = PoolSearch([7, 9], queries, pool, doc_index, docs)
+    found = search.search(np.array([9, 7]), 4)
+    assert found.indices.tolist() == [[5, 2, -1, -1], [3, 4, 1, -1]]
+    assert np.allclose(found.scores[0, :2], [0.7, 0.2]) and np.isneginf(found.scores[0, 2:]).all()
+    scores = search.score(np.array([7, 9]), np.array([[3, 2, -1], [5, 6, 1]]))
+    assert np.allclose(scores[0, :2], [0.9, 0.0]) and np.isclose(scores[1, 0], 0.7)
+    assert np.isneginf(scores[0, 2]) and np.isneginf(scores[1, 1])  # no document, or one outside every pool
+    assert np.isclose(scores[1, 2], 0.0)
+    with pytest.raises(ValueError, match="no pool"):
+        search.search(np.array([8]), 2)
     assert overlap_at_k(ranked, ranked, 2) == 1.0

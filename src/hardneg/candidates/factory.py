@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Protocol
 
 import numpy as np
 
@@ -25,10 +25,33 @@ from hardneg.scoring import BM25Scorer, DenseScorer, NoScorer, Scorer
 
 if TYPE_CHECKING:
     from hardneg.data import RetrievalData
-    from hardneg.mining.config import MineConfig
 
 
-def needs_dense(config: MineConfig) -> bool:
+class SourceOptions(Protocol):
+    """What building a candidate source reads of a mining configuration (:class:`~hardneg.mining.config.MineConfig`)."""
+
+    sampler: str
+    selection: str
+    seed: int
+    show_progress: bool
+    bm25_k1: float
+    bm25_b: float
+    bm25_stemmer: str | None
+    rrf_k: int
+    index: str
+    nprobe: int | None
+    ef_search: int | None
+    query_chunk_size: int
+    recall_sample: int
+
+    @property
+    def uses_score_filters(self) -> bool: ...
+
+    @property
+    def effective_range_max(self) -> int | None: ...
+
+
+def needs_dense(config: SourceOptions) -> bool:
     """Whether the configuration needs query and document embeddings."""
     if config.sampler in ("dense", "hybrid"):
         return True
@@ -46,7 +69,7 @@ class BuiltSource:
 
 
 def build_source(
-    config: MineConfig,
+    config: SourceOptions,
     data: RetrievalData,
     *,
     query_hashes: np.ndarray,

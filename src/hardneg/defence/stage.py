@@ -17,7 +17,7 @@ How well it all works is measured by :mod:`hardneg.defence.audit`.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
@@ -25,64 +25,22 @@ from hardneg.data import RetrievalData
 from hardneg.defence.denoise import Denoise, Promote
 from hardneg.defence.leakage import ExcludedDocuments, excluded_documents
 from hardneg.defence.near_duplicates import NearDuplicates
-from hardneg.errors import ConfigError
-from hardneg.teachers import ACTIVATIONS, TEACHER_TYPES, Teacher, build_teacher, split_list
+from hardneg.defence.options import DefenceOptions, teacher_gives_probabilities
+from hardneg.teachers import Teacher, build_teacher, split_list
 
-if TYPE_CHECKING:
-    from hardneg.mining.config import MineConfig
-
-
-def validate_defence(c: MineConfig) -> None:
-    """Checks of the ``defence`` parameters; errors name the parameter and the allowed values."""
-    if isinstance(c.teacher, list | tuple):
-        c.teacher = ",".join(c.teacher)
-    if isinstance(c.exclude_qrels, list | tuple):
-        c.exclude_qrels = ",".join(str(p) for p in c.exclude_qrels)
-    teachers = split_list(c.teacher)
-    types = split_list(c.teacher_type)
-    if not types or any(t not in TEACHER_TYPES for t in types):
-        raise ConfigError(
-            f"teacher_type must be one of {', '.join(map(repr, TEACHER_TYPES))} (comma-separated), got {c.teacher_type!r}"
-        )
-    if teachers and len(types) not in (1, len(teachers)):
-        raise ConfigError(
-            f"teacher_type lists {len(types)} types for {len(teachers)} teachers; give one type, or one per teacher"
-        )
-    if c.teacher_activation not in ACTIVATIONS:
-        raise ConfigError(f"teacher_activation must be one of {', '.join(map(repr, ACTIVATIONS))}, got {c.teacher_activation!r}")
-    if c.teacher_batch_size < 1:
-        raise ConfigError(f"teacher_batch_size must be >= 1, got {c.teacher_batch_size}")
-    if teachers and c.sampler == "none":
-        raise ConfigError("teacher rescores candidates; sampler='none' mines none")
-    for name in ("denoise_threshold", "promote_threshold"):
-        value = getattr(c, name)
-        if value is None:
-            continue
-        if not teachers:
-            raise ConfigError(f"{name} compares the teacher's probability; set teacher too")
-        if not 0 < value <= 1:
-            raise ConfigError(f"{name} is a probability and must be in (0, 1], got {value}")
-        if not teacher_gives_probabilities(types, len(teachers), c.teacher_activation):
-            raise ConfigError(
-                f"{name} is a probability, but the teacher gives raw scores (bi-encoder, or teacher_activation='raw'); "
-                "use a cross-encoder with teacher_activation='sigmoid', or max_score for a threshold on raw scores"
-            )
-    if teachers and not c.teacher_score_filters and c.denoise_threshold is None and c.promote_threshold is None:
-        raise ConfigError(
-            "teacher_score_filters=False leaves the teacher nothing to do: set denoise_threshold or promote_threshold"
-        )
-    if c.denoise_threshold is not None and c.promote_threshold is not None and c.promote_threshold < c.denoise_threshold:
-        raise ConfigError(
-            f"promote_threshold ({c.promote_threshold}) must be >= denoise_threshold ({c.denoise_threshold}): "
-            "a candidate cannot be both a trusted negative and a positive"
-        )
-    if c.near_duplicate_threshold is not None and not 0 < c.near_duplicate_threshold <= 1:
-        raise ConfigError(f"near_duplicate_threshold must be in (0, 1], got {c.near_duplicate_threshold}")
+__all__ = ["Defence", "DefenceOptions", "teacher_gives_probabilities", "validate_defence"]
 
 
-def teacher_gives_probabilities(types: list[str], n_teachers: int, activation: str) -> bool:
-    """True when the (ensemble of) teacher(s) scores in [0, 1] as probabilities."""
-    return n_teachers > 0 and activation == "sigmoid" and all(t == "cross-encoder" for t in types)
+def validate_defence(c: DefenceOptions) -> None:
+    """Deprecated: :meth:`DefenceOptions.check_defence` (called when the options are built)."""
+    import warnings
+
+    warnings.warn(
+        "hardneg.defence.stage.validate_defence is deprecated: DefenceOptions checks itself when built",
+        DeprecationWarning,
+        stacklevel=2,
+    )
+    c.check_defence()
 
 
 class Defence:
@@ -116,12 +74,21 @@ class Defence:
 
     @classmethod
     def from_config(
-        cls, c: MineConfig, data: RetrievalData, *, cache_dir: Path | None = None, teacher: Teacher | None = None
+        cls,
+        c: DefenceOptions,
+        data: RetrievalData,
+        *,
+        seed: int = 42,
+        device: str | None = None,
+        cache_dir: Path | None = None,
+        show_progress: bool = False,
+        teacher: Teacher | None = None,
     ) -> Defence | None:
         """The defences ``c`` asks for, or ``None`` when it asks for none.
 
-        ``teacher``, when given, is used instead of loading ``c.teacher`` (``c.teacher`` must still be set,
-        so the configuration says a teacher was used).
+        ``seed`` seeds the near-duplicate hashing, ``device`` and ``cache_dir`` (``None``: no cache) are the
+        teacher's. ``teacher``, when given, is used instead of loading ``c.teacher`` (``c.teacher`` must still be
+        set, so the configuration says a teacher was used).
         """
         teachers = split_list(c.teacher)
         qrels = split_list(c.exclude_qrels)
@@ -135,15 +102,15 @@ class Defence:
                 activation=c.teacher_activation,
                 batch_size=c.teacher_batch_size,
                 max_length=c.teacher_max_length,
-                device=c.device,
-                cache_dir=cache_dir if c.use_cache else None,
-                show_progress=c.show_progress,
+                device=device,
+                cache_dir=cache_dir,
+                show_progress=show_progress,
                 bf16=c.teacher_bf16,
             )
         return cls(
             data,
             teacher=teacher,
-            near_duplicates=NearDuplicates(data.corpus_texts, threshold=c.near_duplicate_threshold, seed=c.seed)
+            near_duplicates=NearDuplicates(data.corpus_texts, threshold=c.near_duplicate_threshold, seed=seed)
             if c.near_duplicate_threshold is not None
             else None,
             excluded=excluded_documents(qrels, data) if qrels else None,

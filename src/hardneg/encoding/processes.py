@@ -21,12 +21,15 @@ import dataclasses
 import multiprocessing
 from collections.abc import Sequence
 from concurrent.futures import ProcessPoolExecutor
-from typing import TYPE_CHECKING
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from hardneg.encoding.encode import Encoder, Kind
+Encoder = Any
+"""A :class:`hardneg.encoding.encode.Encoder` (a dataclass), which creates the pool: typed loosely so that this
+module imports nothing of the one that imports it."""
+Kind = str
+"""``"query"`` or ``"document"``."""
 
 
 class ProcessPool:

@@ -8,6 +8,7 @@ rows are the same wherever it was mined.
 
 from __future__ import annotations
 
+import copy
 import logging
 import time
 from contextlib import contextmanager
@@ -19,7 +20,8 @@ import numpy as np
 from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
 from hardneg.data import RetrievalData
-from hardneg.filters import VERDICTS, CandidateFilter, FilterContext, member_mask, positive_reference, rank_window
+from hardneg.filters import CandidateFilter, FilterContext, member_mask, positive_reference, rank_window
+from hardneg.mined import VERDICT_CODE, MinedBatch
 from hardneg.mining.config import MineConfig
 from hardneg.mining.summary import quantiles
 from hardneg.scoring import NoScorer, Scorer
@@ -33,11 +35,8 @@ if TYPE_CHECKING:
     from hardneg.writers import RowBuilder
 
 
-VERDICT_CODE = {name: code for code, name in enumerate(VERDICTS)}
-
-
 def verdict_codes(masks: dict, chosen_positions: np.ndarray) -> np.ndarray:
-    """Per searched candidate, its :data:`VERDICTS` code from :meth:`BatchMiner._evaluate`'s masks.
+    """Per searched candidate, its :data:`~hardneg.filters.VERDICTS` code from :meth:`BatchMiner._evaluate`'s masks.
 
     ``chosen_positions``: (queries, n) positions into the searched candidates, ``-1`` where a query is short.
     """
@@ -46,7 +45,7 @@ def verdict_codes(masks: dict, chosen_positions: np.ndarray) -> np.ndarray:
     # reversed so that the first filter to drop a candidate names it
     for name, mask in reversed(list(masks["dropped"].items())):
         if name not in VERDICT_CODE:
-            raise ValueError(f"filter {name!r} has no verdict in hardneg.mining.batch.VERDICTS")
+            raise ValueError(f"filter {name!r} has no verdict in hardneg.filters.VERDICTS")
         codes[mask] = VERDICT_CODE[name]
     codes[masks["is_pos_text"]] = VERDICT_CODE["known_positive_text"]
     codes[masks["is_pos_id"]] = VERDICT_CODE["known_positive_id"]
@@ -69,32 +68,6 @@ class Timer:
             yield
         finally:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
-
-
-@dataclass
-class MinedBatch:
-    """What mining found for a batch of queries (indices into the data's queries and corpus)."""
-
-    queries: np.ndarray
-    positive_scores: list[np.ndarray]
-    """Per query, the score of each of its positives (same order as ``data.positives``)."""
-    negatives: np.ndarray
-    """(queries, n) chosen negatives in rank order, ``-1`` where a query is short."""
-    negative_scores: np.ndarray
-    candidates: np.ndarray
-    """(queries, depth) non-positive candidates in rank order, ``-1`` padded."""
-    candidate_scores: np.ndarray
-    candidate_kept: np.ndarray
-    promoted: list[np.ndarray] | None = None
-    """Per query, candidates promoted to positives by the teacher (RocketQA t_pos); ``None`` without promotion."""
-    promoted_scores: list[np.ndarray] | None = None
-    verdicts: np.ndarray | None = None
-    """(queries, depth) int8 codes into :data:`VERDICTS`: what became of each searched candidate."""
-    excluded: np.ndarray | None = None
-    """(queries, depth) the searched candidates that never entered the rank window (known positives,
-    near duplicates, candidates beyond the window), at their search positions; ``-1`` elsewhere."""
-    teacher_scores: np.ndarray | None = None
-    """(queries, depth) the teacher's score of each candidate (NaN where it scored none); ``None`` without a teacher."""
 
 
 def text_groups(corpus_texts: list[str]) -> np.ndarray:
@@ -170,6 +143,30 @@ class BatchMiner:
         self.text_positive_count = np.array(
             [int(group_sizes[np.unique(self.group[p])].sum()) for p in self.known_positives], dtype=np.int64
         )
+
+    def with_parts(
+        self,
+        *,
+        source: Any = None,
+        scorer: Scorer | None = None,
+        selection: Selection | None = None,
+        extra_filters: list[CandidateFilter] = (),
+    ) -> BatchMiner:
+        """This rule with another candidate source, scorer or selection, or more filters (run after its own).
+
+        The refreshers inside training mine with the weights being trained: they search a re-ranked pool or a
+        live embedding table instead of the mining run's index, and keep everything else: known positives by
+        id and text, near duplicates, the leakage guard, the teacher, the filters, widening and the selection.
+        The copy shares this miner's read-only tables (text groups, id hashes), so it costs nothing to make.
+        """
+        clone = copy.copy(self)
+        clone.source = self.source if source is None else source
+        clone.scorer = self.scorer if scorer is None else scorer
+        clone.selection = self.selection if selection is None else selection
+        clone.filters = [*self.filters, *extra_filters]
+        clone.observers = []
+        clone.timer = Timer()
+        return clone
 
     def mine_queries(self, queries: np.ndarray, n: int) -> BatchResult:
         """Mine one batch of queries on its own, with its own counters and timings.

@@ -3,36 +3,44 @@
 :class:`MinedBatches` is what :meth:`hardneg.mining.run.Miner.run` iterates over. It splits the queries
 into batches of ``query_chunk_size``, looks up which batches a previous run with the same key
 already finished (:mod:`hardneg.mining.resume`), has the engine mine the others, and yields every
-batch's :class:`~hardneg.writers.MinedBatch` in query order while adding its counters and
+batch's :class:`~hardneg.mined.MinedBatch` in query order while adding its counters and
 timings to the run's.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from typing import TYPE_CHECKING, Any
+from typing import Any, Protocol
 
 import numpy as np
 
 from hardneg.engines import Engine, make_engine
-from hardneg.mining.batch import MinedBatch
+from hardneg.mined import MinedBatch
+from hardneg.mining.batch import BatchMiner, Timer
+from hardneg.mining.config import MineConfig
 from hardneg.mining.resume import PartStore, merge_into, run_key
 
-if TYPE_CHECKING:
-    from hardneg.mining.run import Miner
+
+class MiningRun(Protocol):
+    """What the batches read of the run around them (:class:`~hardneg.mining.run.Miner` is one)."""
+
+    config: MineConfig
+    batch_miner: BatchMiner
+    model_info: dict[str, Any] | None
+    timer: Timer
 
 
 class MinedBatches:
     """Iterate over the mined batches of ``miner``'s run; call :meth:`finish` once the output is written.
 
     Args:
-        miner: a :class:`~hardneg.mining.run.Miner` whose sources are built.
+        miner: the run (a :class:`~hardneg.mining.run.Miner`) whose batch miner is built.
         n: negatives per query.
         stats: the run's statistics; each batch's are merged into it in order.
         engine: runs the batches that are not already done (default: the local engine).
     """
 
-    def __init__(self, miner: Miner, n: int, stats: Any, engine: Engine | None = None):
+    def __init__(self, miner: MiningRun, n: int, stats: Any, engine: Engine | None = None):
         c = miner.config
         n_queries = len(miner.batch_miner.data.query_ids)
         self.miner, self.n, self.stats = miner, n, stats

@@ -6,6 +6,7 @@ import dataclasses
 from dataclasses import dataclass
 from typing import Any
 
+from hardneg.defence.options import DefenceOptions
 from hardneg.errors import ConfigError
 from hardneg.filters import POSITIVE_REFERENCES
 from hardneg.options import DataOptions, EncodingOptions, check_choices, check_positive
@@ -18,7 +19,7 @@ OUTPUT_FORMATS = ("n-tuple", "triplet", "labeled-pair", "labeled-list", "flagemb
 
 
 @dataclass
-class MineConfig(EncodingOptions, DataOptions):
+class MineConfig(EncodingOptions, DataOptions, DefenceOptions):
     """Every parameter of ``hardneg mine``; CLI flags are these names with dashes."""
 
     # output
@@ -70,45 +71,7 @@ class MineConfig(EncodingOptions, DataOptions):
     # encoding (the shared encoding options are declared in hardneg.options)
     shard_size: int = _f(50_000, "documents per embedding shard (unit of caching and resuming)", group="encoding")
     query_chunk_size: int = _f(4096, "queries searched at once; bounds search memory", group="encoding")
-    # defence: keeping false negatives out (see hardneg.defence.stage)
-    teacher: str | None = _f(
-        None, "teacher model path (comma-separated paths: an ensemble); filters then use its scores", group="defence"
-    )
-    teacher_type: str = _f(
-        "cross-encoder", "'cross-encoder' or 'bi-encoder'; comma-separated for one type per teacher", group="defence"
-    )
-    teacher_activation: str = _f(
-        "sigmoid", "cross-encoder output: 'sigmoid' probabilities or 'raw' logits", choices=("sigmoid", "raw"), group="defence"
-    )
-    teacher_batch_size: int = _f(32, "pairs per teacher forward pass", group="defence")
-    teacher_max_length: int | None = _f(
-        None, "truncate teacher inputs to this many tokens (default: the model's)", group="defence"
-    )
-    teacher_score_filters: bool = _f(
-        True,
-        "score filters (margins, max/min score) compare the teacher's scores; with --no-teacher-score-filters they keep "
-        "the candidate source's scores and the teacher only denoises and promotes",
-        group="defence",
-    )
-    teacher_bf16: bool = _f(
-        False, "run the cross-encoder teacher in bfloat16 (faster on CPUs and GPUs with bfloat16 support)", group="defence"
-    )
-    denoise_threshold: float | None = _f(
-        None, "RocketQA t_neg: keep a candidate only when the teacher's probability is below this (paper: 0.1)", group="defence"
-    )
-    promote_threshold: float | None = _f(
-        None,
-        "RocketQA t_pos: candidates the teacher scores at or above this become extra positives (paper: 0.9)",
-        group="defence",
-    )
-    near_duplicate_threshold: float | None = _f(
-        None,
-        "candidates whose character-shingle Jaccard with a positive is at least this count as positives (e.g. 0.5)",
-        group="defence",
-    )
-    exclude_qrels: str | None = _f(
-        None, "dev/test qrels file(s), comma-separated: documents judged relevant there are never negatives", group="defence"
-    )
+    # defence: the fields of DefenceOptions (hardneg.defence.options), and the audit
     audit: bool = _f(False, "also run the false-negative audit (`hardneg audit`) and add it to the summary", group="defence")
     # scale: resuming, approximate search, faster encoding, distributed execution
     resume: bool = _f(True, "keep each query batch's result until the output is complete, so a killed run resumes", group="scale")
@@ -150,7 +113,7 @@ class MineConfig(EncodingOptions, DataOptions):
         for name in ("simans_a", "bm25_k1", "bm25_b"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
-        check_positive(self, "rrf_k", "teacher_batch_size", "teacher_max_length")
+        check_positive(self, "rrf_k")
         if self.absolute_margin is not None and self.absolute_margin < 0:
             raise ConfigError(f"absolute_margin must be >= 0, got {self.absolute_margin}")
         if self.relative_margin is not None and not 0 <= self.relative_margin < 1:
@@ -162,9 +125,9 @@ class MineConfig(EncodingOptions, DataOptions):
                 f"sampler='none' writes (anchor, positive) pairs: use output_format 'n-tuple', 'labeled-pair' or "
                 f"'labeled-list', got {self.output_format!r}"
             )
-        from hardneg.defence.stage import validate_defence
-
-        validate_defence(self)
+        self.check_defence()
+        if self.teacher and self.sampler == "none":
+            raise ConfigError("teacher rescores candidates; sampler='none' mines none")
         _validate_scale(self)
 
     def check_against(self, data: Any) -> None:

@@ -21,21 +21,20 @@ import pyarrow as pa
 
 from hardneg.candidates.factory import build_source, needs_dense
 from hardneg.data import RetrievalData
-from hardneg.defence.stage import Defence
 from hardneg.encoding.encode import Encoder
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.engines import make_engine
-from hardneg.filters import build_filters
 from hardneg.io import write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.mining.batch import BatchMiner, Timer
 from hardneg.mining.batches import MinedBatches
 from hardneg.mining.config import MineConfig
+from hardneg.mining.rule import build_miner
 from hardneg.mining.summary import format_summary
 from hardneg.options import EncodingOptions, values_of
 from hardneg.outputs import OutputGuard, manifest_path_for
-from hardneg.selection import build_selection, id_hashes
+from hardneg.selection import id_hashes
 from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
 
 logger = logging.getLogger(__name__)
@@ -158,21 +157,9 @@ class Miner:
         logger.debug(
             "candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if needs_dense(c) else "-"
         )
-        # --- false-negative defence: teacher, near duplicates, leakage guard, RocketQA filters ---
-        with self.timer("defence"):
-            defence = Defence.from_config(c, data, cache_dir=c.cache_root, teacher=self.teacher)
-        filters = (defence.filters if defence else []) + build_filters(
-            range_min=c.range_min,
-            max_score=c.max_score,
-            min_score=c.min_score,
-            absolute_margin=c.absolute_margin,
-            relative_margin=c.relative_margin,
-        )
-        selection = build_selection(
-            c.selection, seed=c.seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
-        )
-        miner = BatchMiner(
-            c, data, source=built.source, scorer=built.scorer, defence=defence, filters=filters, selection=selection
+        # --- false-negative defence (teacher, near duplicates, leakage guard, RocketQA filters), filters, selection ---
+        miner = build_miner(
+            c, data, source=built.source, scorer=built.scorer, teacher=self.teacher, cache_dir=c.cache_root, timer=self.timer
         )
         miner.observers = self.observers
         return miner

@@ -14,6 +14,9 @@ swapped, training goes on. Two ways to re-mine:
   the file plus BM25's top k). Cost: encoding the distinct pool documents, independent of the
   corpus size beyond them.
 
+Both choose with the rule the file was mined with, defence included: ``full`` runs ``hardneg mine`` itself,
+``pool`` runs the same rule over the re-ranked pool (:class:`~hardneg.training.refresh.RefreshRule`).
+
 Every refresh is logged in :attr:`InlineRefresh.history` (step, seconds, documents encoded, and
 how many of the previous negatives are still in the new pools), which ``hardneg train`` writes to
 its manifest.
@@ -31,14 +34,14 @@ import numpy as np
 from transformers import TrainerCallback
 
 from hardneg.candidates import BM25Search
+from hardneg.candidates.pool import PoolSearch
 from hardneg.candidates_file import order_pool, read_candidates
 from hardneg.data import RetrievalData
 from hardneg.encoding.retriever import DenseRetriever
-from hardneg.filters import reference_of
-from hardneg.mining.config import FIELDS, MineConfig
+from hardneg.mined import MinedBatch
 from hardneg.options import EncodingOptions
 from hardneg.training.negative_pool import NegativePool
-from hardneg.training.refresh import build_pool, rescore_pool, window_candidates
+from hardneg.training.refresh import RefreshRule, build_pool, encode_pool, pools_of
 
 REFRESH_MODES = ("full", "pool", "cache")
 """``cache`` is :mod:`hardneg.training.negative_cache`; ``full`` and ``pool`` are refreshed here."""
@@ -89,11 +92,21 @@ class FullRefresher:
 
 
 class PoolRefresher:
-    """Re-rank each query's pool (file candidates ∪ BM25 top k) with the current weights.
+    """Re-rank each query's pool (file candidates ∪ BM25 top k ∪ its positives) with the current weights, and mine
+    it with the file's own rule (:class:`~hardneg.training.refresh.RefreshRule`): known positives by id and text,
+    near duplicates, the leakage guard, the teacher, the filters, widening within the pool and the selection.
 
-    The re-ranked window and filter verdicts become each query's pool by the same rule as the
-    mined file's (:func:`hardneg.candidates_file.order_pool`); for a ``top`` sampling the mined
-    choice is the first ``num_negatives`` kept candidates, as a ``top`` selection picks them.
+    The mined window and its verdicts become each query's pool by the same rule as the mined file's
+    (:func:`hardneg.candidates_file.order_pool`).
+
+    Args:
+        pool: the training pool.
+        file_candidates: per pool query, the candidates the file holds (corpus indices).
+        mine_parameters: the parameters the file was mined with.
+        bm25_k: BM25 documents per query added to each pool (0: none).
+        options: how to encode (default: as the file was mined, without the embedding cache).
+        pool_mode: ``kept`` or ``all`` (:func:`~hardneg.candidates_file.order_pool`).
+        data: the data the file was mined from (default: loaded from ``mine_parameters``).
     """
 
     def __init__(
@@ -105,45 +118,34 @@ class PoolRefresher:
         bm25_k: int = 100,
         options: EncodingOptions | None = None,
         pool_mode: str = "kept",
+        data: RetrievalData | None = None,
     ):
         self.pool, self.pool_mode = pool, pool_mode
-        self.config = MineConfig(**{k: v for k, v in mine_parameters.items() if k in FIELDS})
-        sources: list[Any] = [file_candidates]
+        self.rule = RefreshRule(pool, mine_parameters, data)
+        self.config = self.rule.config
+        positives = [self.rule.data.positives[q] for q in self.rule.queries]  # scored too: the filters compare with them
+        sources: list[Any] = [file_candidates, positives]
         if bm25_k > 0:
             bm25 = BM25Search(pool.corpus_texts, pool.query_texts, show_progress=False)
             sources.append(bm25.search(np.arange(len(pool.query_texts)), bm25_k))
-        sources.append(pool.positives)  # scored too: the positive-aware filters need the positive's score
         self.docs = build_pool(*sources)
         # encoded as the file was mined: same precision and backend (the weights change, so nothing is cached)
         self.options = options or EncodingOptions(
             use_cache=False, show_progress=False, precision=self.config.precision, backend=self.config.backend
         )
 
-    def candidates(self, model: Any) -> tuple[list[np.ndarray], int]:
+    def mine(self, model: Any) -> tuple[list[MinedBatch], int]:
+        """Mine every pool query from its re-ranked pool: the mined batches, and the number of texts encoded."""
         retriever = DenseRetriever(model, self.options, fingerprint="training")
-        ranked = rescore_pool(retriever, self.pool.query_texts, self.pool.corpus_texts, self.docs)
-        reference = reference_of(
-            [ranked.scores[q][np.isin(ranked.indices[q], pos)] for q, pos in enumerate(self.pool.positives)],
-            self.config.positive_reference,
-        )
-        c = self.config
-        window, kept = window_candidates(
-            ranked,
-            self.pool.positives,
-            reference,
-            range_min=c.range_min,
-            range_max=c.effective_range_max,
-            max_score=c.max_score,
-            min_score=c.min_score,
-            absolute_margin=c.absolute_margin,
-            relative_margin=c.relative_margin,
-        )
-        n = self.pool.num_negatives
-        pools = [
-            np.asarray(order_pool(w, k, w[k][:n], pool=self.pool_mode, sampling=self.pool.sampling), dtype=np.int64)
-            for w, k in zip(window, kept)
-        ]
-        return pools, retriever.encoder.stats.encoded
+        queries, doc_index, docs = encode_pool(retriever, self.pool.query_texts, self.pool.corpus_texts, self.docs)
+        search = PoolSearch(self.rule.queries, queries, self.docs, doc_index, docs)
+        chunk, total = self.config.query_chunk_size, len(self.docs)
+        mined = [self.rule.mine(np.arange(start, min(start + chunk, total)), search) for start in range(0, total, chunk)]
+        return mined, retriever.encoder.stats.encoded
+
+    def candidates(self, model: Any) -> tuple[list[np.ndarray], int]:
+        mined, encoded = self.mine(model)
+        return [p for batch in mined for p in pools_of(batch, pool=self.pool_mode, sampling=self.pool.sampling)], encoded
 
 
 class InlineRefresh(TrainerCallback):

@@ -13,9 +13,9 @@ chose. Lindgren et al. ("Efficient Training of Retrieval Models using Negative C
   mines each row's negatives from the table with the query embedding the step computes anyway
   (current weights), and after encoding the positives and negatives with the current weights
   writes those vectors back into the table: the documents that matter are refreshed for free.
-- :class:`LiveNegativeCache`: the mining itself, with the candidates file's own filters and
-  selection (:func:`hardneg.training.refresh.window_candidates` applies :mod:`hardneg.filters`,
-  :mod:`hardneg.selection` chooses, :func:`hardneg.candidates_file.order_pool` orders the pool).
+- :class:`LiveNegativeCache`: the mining itself, with the rule the candidates file was mined with
+  (:class:`~hardneg.training.refresh.RefreshRule`: the defence, filters, widening and selection of
+  ``hardneg mine``, over the table instead of the index; :func:`hardneg.candidates_file.order_pool` orders the pool).
 - :class:`CacheRefresh`: a callback that re-encodes the ``budget`` stalest rows after each step
   (so the table's age stays bounded), logs the age distribution, and every ``check_steps``
   re-encodes the whole corpus to measure which share of the cache's negatives a full refresh
@@ -40,17 +40,15 @@ import numpy as np
 from transformers import TrainerCallback
 
 from hardneg.candidates import Candidates
-from hardneg.candidates_file import order_pool
-from hardneg.filters import reference_of
-from hardneg.mining.batch import text_groups, twin_positives
-from hardneg.mining.config import FIELDS, MineConfig
-from hardneg.selection import SelectionContext, build_selection, id_hashes
+from hardneg.candidates.base import pad_to
+from hardneg.data import RetrievalData
+from hardneg.filters import BatchPositives
+from hardneg.selection import Selection, build_selection
 from hardneg.training.negative_pool import NegativePool
-from hardneg.training.refresh import window_candidates
+from hardneg.training.refresh import RefreshRule, pools_of
 
-CACHE_DTYPES = ("float16", "bfloat16")
-DEFAULT_DEPTH = 100
-"""Rank depth searched in the table when the mining window has no end (``range_max`` unset, ``top`` selection)."""
+CACHE_DTYPES = ("float16", "bfloat16", "float32")
+"""float32 costs twice the memory and reproduces the mining run's scores exactly; the 16-bit types may swap near ties."""
 
 
 def _to_bfloat16_bits(x: np.ndarray) -> np.ndarray:
@@ -65,11 +63,11 @@ def _from_bfloat16_bits(b: np.ndarray) -> np.ndarray:
 
 
 class EmbeddingTable:
-    """Unit vectors of every corpus document in 16 bits, and the step each row was last encoded at.
+    """Unit vectors of every corpus document (16 bits by default), and the step each row was last encoded at.
 
     Args:
         vectors: (documents, dim) float32 unit vectors to start from.
-        dtype: ``"float16"`` or ``"bfloat16"`` (bfloat16 is stored as its 16-bit pattern).
+        dtype: ``"float16"``, ``"bfloat16"`` (stored as its 16-bit pattern) or ``"float32"``.
         step: the step the starting vectors belong to (0: the model before training).
         memmap_dir: where to put the table when it exceeds ``memmap_bytes`` (a file this class
             creates and deletes in :meth:`close`); ``None`` keeps it in memory whatever its size.
@@ -91,9 +89,9 @@ class EmbeddingTable:
         if vectors.ndim != 2:
             raise ValueError(f"vectors must be (documents, dim), got shape {vectors.shape}")
         self.dtype = dtype
-        storage = np.float16 if dtype == "float16" else np.uint16
+        storage = {"float16": np.float16, "bfloat16": np.uint16, "float32": np.float32}[dtype]
         self.path: Path | None = None
-        if memmap_dir is not None and vectors.size * 2 > memmap_bytes:
+        if memmap_dir is not None and vectors.size * np.dtype(storage).itemsize > memmap_bytes:
             fd, name = tempfile.mkstemp(prefix="hardneg-negative-cache-", suffix=".bin", dir=str(memmap_dir))
             os.close(fd)
             self.path = Path(name)
@@ -112,10 +110,10 @@ class EmbeddingTable:
         return self.path is not None
 
     def _pack(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(np.float16) if self.dtype == "float16" else _to_bfloat16_bits(x)
+        return _to_bfloat16_bits(x) if self.dtype == "bfloat16" else x.astype(self.data.dtype)
 
     def _unpack(self, x: np.ndarray) -> np.ndarray:
-        return x.astype(np.float32) if self.dtype == "float16" else _from_bfloat16_bits(x)
+        return _from_bfloat16_bits(x) if self.dtype == "bfloat16" else x.astype(np.float32)
 
     def write(self, indices: np.ndarray, vectors: np.ndarray, step: int) -> None:
         """Store fresh unit vectors for ``indices`` (``-1`` entries skipped), encoded at ``step``."""
@@ -175,17 +173,50 @@ class EmbeddingTable:
             self.path = None
 
 
+class TableSearch:
+    """An :class:`EmbeddingTable` as the candidate source and scorer of one batch of queries, searched with the
+    vectors the training step computed for them (the current weights)."""
+
+    name = "dense"
+
+    def __init__(self, table: EmbeddingTable, queries: np.ndarray, vectors: np.ndarray):
+        self.table = table
+        self.row = {int(q): i for i, q in enumerate(queries)}
+        self.vectors = np.asarray(vectors, dtype=np.float32)
+
+    def _vectors(self, query_indices: np.ndarray) -> np.ndarray:
+        return self.vectors[[self.row[int(q)] for q in query_indices]]
+
+    def search(self, query_indices: np.ndarray, k: int) -> Candidates:
+        return pad_to(self.table.top(self._vectors(query_indices), k), k)
+
+    def score(self, query_indices: np.ndarray, doc_indices: np.ndarray) -> np.ndarray:
+        doc_indices = np.asarray(doc_indices, dtype=np.int64)
+        docs = self.table.read(np.maximum(doc_indices, 0))
+        scores = np.einsum("qd,qkd->qk", self._vectors(query_indices), docs).astype(np.float32)
+        scores[doc_indices < 0] = -np.inf
+        return scores
+
+
 class LiveNegativeCache:
-    """Mines negatives for a batch of queries from an :class:`EmbeddingTable`, with a candidates file's rules.
+    """Mines negatives for a batch of queries from an :class:`EmbeddingTable`, with a candidates file's own rule.
+
+    The rule is the one ``hardneg mine`` applied (:class:`~hardneg.training.refresh.RefreshRule`): known positives
+    by id and text, near duplicates, the leakage guard, the teacher, the filters, widening and the selection; the
+    table only replaces the index. The batch's other positives are dropped too (``batch_positive``).
 
     Args:
         pool: the training pool (queries, positives, current negatives); mined negatives and
             pools are written back into it.
         table: the corpus embeddings.
-        document_ids: corpus ids (the random and SimANS selections are keyed by them).
+        document_ids: corpus ids, one per table row.
         mine_parameters: the parameters the candidates file was mined with (filters, window, selection).
         pool_mode: ``kept`` or ``all`` (see :func:`hardneg.candidates_file.order_pool`).
         every_steps: re-mine at steps divisible by this; in between, rows keep their negatives.
+        data: the data the file was mined from (default: loaded from ``mine_parameters``).
+
+    In the first epoch the selection draws with the file's seed, so an unchanged model chooses what mining
+    chose; later epochs draw with a seed of (the file's seed, the training seed, the epoch).
     """
 
     def __init__(
@@ -197,17 +228,21 @@ class LiveNegativeCache:
         *,
         pool_mode: str = "kept",
         every_steps: int = 1,
+        data: RetrievalData | None = None,
     ):
         if every_steps < 1:
             raise ValueError(f"every_steps must be >= 1, got {every_steps}")
         if len(document_ids) != len(table):
             raise ValueError(f"{len(document_ids)} document ids for a table of {len(table)} rows")
         self.pool, self.table, self.pool_mode, self.every_steps = pool, table, pool_mode, every_steps
-        self.config = MineConfig(**{k: v for k, v in mine_parameters.items() if k in FIELDS})
-        self.doc_hash = id_hashes(list(document_ids))
+        self.rule = RefreshRule(pool, mine_parameters, data)
+        if list(self.rule.data.corpus_ids) != list(document_ids):
+            raise ValueError("the table's document ids are not the corpus the candidates file was mined from")
+        self.config = self.rule.config
         # Known positives as mining counts them: the query's, its textual twins', and every copy of their text.
-        self.known = twin_positives(pool.query_texts, pool.positives)
-        self.group = text_groups(list(pool.corpus_texts))
+        miner = self.rule.miner
+        self.known = [miner.known_positives[q] for q in self.rule.queries]
+        self.group = miner.group
         order = np.argsort(self.group, kind="stable")
         starts = np.searchsorted(self.group[order], np.arange(int(self.group.max(initial=-1)) + 2))
         self._group_docs = (order, starts)
@@ -230,6 +265,17 @@ class LiveNegativeCache:
             self._positive_docs[query] = np.sort(np.concatenate([order[starts[g] : starts[g + 1]] for g in groups]))
         return self._positive_docs[query]
 
+    def selection(self) -> Selection | None:
+        """The selection of the pool's current epoch (``None``: the file's own, in the first epoch)."""
+        epoch = max(self.pool.epoch, 0)
+        if epoch == 0:
+            return None
+        c = self.config
+        seed = int(np.random.SeedSequence([c.seed, int(self.pool.seed), epoch]).generate_state(1)[0])
+        return build_selection(
+            c.selection, seed=seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
+        )
+
     def choose(
         self, table: EmbeddingTable, queries: np.ndarray, vectors: np.ndarray, exclude: Sequence[Sequence[int]] = ()
     ) -> tuple[np.ndarray, list[np.ndarray]]:
@@ -239,55 +285,11 @@ class LiveNegativeCache:
         each query's new pool. ``exclude``: per query, documents that may not be chosen (the
         batch's other positives: a duplicate would be a false in-batch negative).
         """
-        c = self.config
-        positives = [self.positive_documents(int(q)) for q in queries]
-        window = c.effective_range_max or max(DEFAULT_DEPTH, c.range_min + self.num_negatives)
-        depth = window + max((len(p) for p in positives), default=0)
-        ranked = table.top(vectors, depth)
-        pos_vectors = [table.read(np.asarray(self.pool.positives[q], dtype=np.int64)) for q in queries]
-        reference = reference_of([pv @ v for pv, v in zip(pos_vectors, vectors)], c.positive_reference)
-        cands, kept = window_candidates(
-            ranked,
-            positives,
-            reference,
-            range_min=c.range_min,
-            range_max=c.effective_range_max or window,
-            max_score=c.max_score,
-            min_score=c.min_score,
-            absolute_margin=c.absolute_margin,
-            relative_margin=c.relative_margin,
-        )
-        width = max((len(x) for x in cands), default=0)
-        keep = np.zeros((len(queries), max(width, 1)), dtype=bool)
-        scores = np.full(keep.shape, -np.inf, dtype=np.float32)
-        docs = np.full(keep.shape, -1, dtype=np.int64)
-        for i, (cd, kp) in enumerate(zip(cands, kept)):
-            banned = np.isin(cd, np.asarray(exclude[i], dtype=np.int64)) if len(exclude) else np.zeros(len(cd), bool)
-            keep[i, : len(cd)] = kp & ~banned
-            docs[i, : len(cd)] = cd
-            row_scores = ranked.scores[i][np.isin(ranked.indices[i], cd)]
-            scores[i, : len(cd)] = row_scores[: len(cd)]
-        selection = build_selection(
-            c.selection,
-            seed=int(self.pool.seed) * 1_000_003 + max(self.pool.epoch, 0),
-            simans_a=c.simans_a,
-            simans_b=c.simans_b,
-            simans_normalize=c.simans_normalize,
-        )
-        ctx = SelectionContext(
-            keep=keep,
-            scores=scores,
-            positive_score=reference,
-            query_hash=self.pool.query_hashes[queries],
-            doc_hash=self.doc_hash[np.maximum(docs, 0)],
-        )
-        positions = selection.select(ctx, self.num_negatives)
-        chosen = np.where(positions >= 0, np.take_along_axis(docs, np.maximum(positions, 0), 1), -1)
-        pools = [
-            np.asarray(order_pool(cd, kp, ch[ch >= 0], pool=self.pool_mode, sampling=self.pool.sampling), dtype=np.int64)
-            for cd, kp, ch in zip(cands, kept, chosen)
-        ]
-        return chosen, pools
+        queries = np.asarray(queries, dtype=np.int64)
+        search = TableSearch(table, self.rule.queries[queries], vectors)
+        extra = [BatchPositives([np.asarray(e, dtype=np.int64) for e in exclude])] if len(exclude) else []
+        mined = self.rule.mine(queries, search, selection=self.selection(), extra_filters=extra)
+        return mined.negatives, pools_of(mined, pool=self.pool_mode, sampling=self.pool.sampling)
 
     def negatives_for(self, rows: np.ndarray, query_vectors: np.ndarray) -> np.ndarray:
         """The (rows, n) negatives to train ``rows`` on at the current step, re-mined when the step is due."""

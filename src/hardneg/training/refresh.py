@@ -20,8 +20,18 @@ from typing import Any
 import numpy as np
 
 from hardneg.candidates import Candidates
+from hardneg.candidates.pool import PoolSearch
+from hardneg.candidates_file import order_pool
+from hardneg.data import RetrievalData
 from hardneg.encoding.retriever import DenseRetriever
-from hardneg.filters import FilterContext, build_filters, member_mask, rank_window
+from hardneg.errors import DataError
+from hardneg.filters import CandidateFilter
+from hardneg.mined import MinedBatch
+from hardneg.mining.config import FIELDS, MineConfig
+from hardneg.mining.rule import build_miner
+from hardneg.scoring import NoScorer, Scorer
+from hardneg.selection import Selection
+from hardneg.training.negative_pool import NegativePool
 
 
 def build_pool(*sources: Sequence[Sequence[int]] | Candidates) -> list[np.ndarray]:
@@ -43,6 +53,52 @@ def build_pool(*sources: Sequence[Sequence[int]] | Candidates) -> list[np.ndarra
     return out
 
 
+class RefreshRule:
+    """The mining rule a candidates file was mined with, over the queries of a training pool.
+
+    Every refresh inside training chooses negatives with it (:mod:`hardneg.training.inline_refresh`'s pool
+    refresh, the live cache of :mod:`hardneg.training.negative_cache`): the same known positives by id and
+    normalised text, near duplicates, leakage guard, teacher, filters, widening and selection as
+    ``hardneg mine`` (:func:`hardneg.mining.rule.build_miner`); only the candidates come from elsewhere.
+
+    Args:
+        pool: the training pool (its queries are a candidates file's rows).
+        mine_parameters: the parameters the file was mined with (its manifest's ``parameters``).
+        data: the queries and corpus the file was mined from (default: loaded from ``mine_parameters``).
+        teacher: an already built teacher to use instead of loading the one the parameters name.
+    """
+
+    def __init__(
+        self, pool: NegativePool, mine_parameters: dict[str, Any], data: RetrievalData | None = None, *, teacher: Any = None
+    ):
+        self.pool = pool
+        self.config = MineConfig(**{k: v for k, v in mine_parameters.items() if k in FIELDS})
+        self.data = data if data is not None else self.config.load_data()
+        index = {query_id: q for q, query_id in enumerate(self.data.query_ids)}
+        missing = [query_id for query_id in pool.query_ids if query_id not in index]
+        if missing:
+            raise DataError(f"{len(missing)} training queries (first {missing[0]!r}) are not in the data the file was mined from")
+        self.queries = np.array([index[query_id] for query_id in pool.query_ids], dtype=np.int64)
+        """Per pool query, its index in :attr:`data`."""
+        c = self.config
+        self.miner = build_miner(c, self.data, source=None, scorer=NoScorer(), teacher=teacher, cache_dir=c.cache_root)
+
+    def mine(
+        self,
+        pool_queries: np.ndarray,
+        search: Any,
+        *,
+        scorer: Scorer | None = None,
+        selection: Selection | None = None,
+        extra_filters: Sequence[CandidateFilter] = (),
+    ) -> MinedBatch:
+        """Mine ``pool_queries`` (indices into the pool) from ``search``, scored by ``scorer`` (default: ``search``)."""
+        miner = self.miner.with_parts(
+            source=search, scorer=search if scorer is None else scorer, selection=selection, extra_filters=list(extra_filters)
+        )
+        return miner.mine_queries(self.queries[np.asarray(pool_queries, dtype=np.int64)], self.pool.num_negatives).mined
+
+
 def rank_pool(
     query_embeddings: np.ndarray, doc_embeddings: np.ndarray, doc_index: np.ndarray, pool: Sequence[np.ndarray]
 ) -> Candidates:
@@ -54,70 +110,37 @@ def rank_pool(
         doc_index: sorted corpus indices whose vectors ``doc_embeddings`` holds.
         pool: per query, corpus indices (all of them in ``doc_index``).
     """
-    width = max((len(p) for p in pool), default=0)
-    out = Candidates.empty(len(pool), max(width, 1))
-    for q, docs in enumerate(pool):
-        if len(docs) == 0:
-            continue
-        rows = np.searchsorted(doc_index, docs)
-        scores = doc_embeddings[rows] @ query_embeddings[q]
-        order = np.argsort(-scores, kind="stable")
-        out.indices[q, : len(docs)] = docs[order]
-        out.scores[q, : len(docs)] = scores[order]
-    return out
+    return PoolSearch(range(len(pool)), query_embeddings, pool, doc_index, doc_embeddings).ranked
+
+
+def encode_pool(
+    retriever: DenseRetriever, query_texts: Sequence[str], corpus_texts: Sequence[str], pool: Sequence[np.ndarray]
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Encode the queries and only the distinct pool documents with ``retriever``:
+    ``(query vectors, sorted document indices, their vectors)``."""
+    doc_index = np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in pool])) if pool else np.zeros(0, np.int64)
+    queries = retriever.encode_queries(list(query_texts))
+    docs = retriever.encode_documents([corpus_texts[d] for d in doc_index]).to_array()
+    return queries, doc_index, docs
 
 
 def rescore_pool(
     retriever: DenseRetriever, query_texts: Sequence[str], corpus_texts: Sequence[str], pool: Sequence[np.ndarray]
 ) -> Candidates:
     """Encode the queries and only the distinct pool documents with ``retriever``; rank each pool."""
-    doc_index = np.unique(np.concatenate([np.asarray(p, dtype=np.int64) for p in pool])) if pool else np.zeros(0, np.int64)
-    queries = retriever.encode_queries(list(query_texts))
-    docs = retriever.encode_documents([corpus_texts[d] for d in doc_index]).to_array()
+    queries, doc_index, docs = encode_pool(retriever, query_texts, corpus_texts, pool)
     return rank_pool(queries, docs, doc_index, pool)
 
 
-def window_candidates(
-    ranked: Candidates,
-    positives: Sequence[Sequence[int]],
-    positive_score: np.ndarray,
-    *,
-    range_min: int = 0,
-    range_max: int | None = None,
-    max_score: float | None = None,
-    min_score: float | None = None,
-    absolute_margin: float | None = None,
-    relative_margin: float | None = None,
-) -> tuple[list[np.ndarray], list[np.ndarray]]:
-    """Per query, the ranked non-positive candidates inside the rank window, and which of them every filter keeps.
-
-    The same window and filters as mining (:func:`hardneg.filters.rank_window`, :func:`hardneg.filters.build_filters`),
-    applied to a re-ranked pool: the two lists are what a candidates file's ``candidate_ids`` and
-    ``candidate_kept`` would hold. Known positives are recognised by index.
-    """
-    idx = ranked.indices
-    nonpos = (idx >= 0) & ~member_mask(idx, positives)
-    ranks, in_window = rank_window(nonpos, range_max)
-    ctx = FilterContext(scores=ranked.scores, ranks=ranks, positive_score=np.asarray(positive_score))
-    filters = build_filters(
-        range_min=range_min,
-        max_score=max_score,
-        min_score=min_score,
-        absolute_margin=absolute_margin,
-        relative_margin=relative_margin,
-    )
-    keep = in_window.copy()
-    for f in filters:
-        keep &= f.keep(ctx)
-    return [row[w] for row, w in zip(idx, in_window)], [k[w] for k, w in zip(keep, in_window)]
-
-
-def kept_candidates(
-    ranked: Candidates, positives: Sequence[Sequence[int]], positive_score: np.ndarray, **window: Any
-) -> list[np.ndarray]:
-    """Per query, the ranked candidates of :func:`window_candidates` that every filter keeps."""
-    candidates, kept = window_candidates(ranked, positives, positive_score, **window)
-    return [c[k] for c, k in zip(candidates, kept)]
+def pools_of(mined: MinedBatch, *, pool: str, sampling: str) -> list[np.ndarray]:
+    """Per query of a mined batch, its training pool, by the rule a candidates file's rows follow
+    (the window's candidates, which every filter kept, the chosen negatives: :func:`~hardneg.candidates_file.order_pool`)."""
+    out = []
+    for candidates, kept, negatives in zip(mined.candidates, mined.candidate_kept, mined.negatives):
+        in_window = candidates >= 0
+        chosen = order_pool(candidates[in_window], kept[in_window], negatives[negatives >= 0], pool=pool, sampling=sampling)
+        out.append(np.asarray(chosen, dtype=np.int64))
+    return out
 
 
 def overlap_at_k(reference: Candidates, other: Candidates, k: int) -> float:

@@ -322,6 +322,7 @@ class Trainer:
             mined,
             pool_mode=training_input.pool_mode,
             every_steps=c.refresh_steps or 1,
+            data=training_input.data,
         )
         callback = CacheRefresh(cache, budget=c.refresh_budget, check_steps=c.cache_check_steps)
         return cached_negatives_loss(model, cache, scale=c.scale, mask_known_positives=c.mask_known_positives), callback
@@ -340,7 +341,9 @@ class Trainer:
             refresher = FullRefresher(pool, training_input.mined_with, training_input.data, pool_mode=mode)
         else:
             everything = [r.candidates for r in training_input.candidates.rows]
-            refresher = PoolRefresher(pool, everything, training_input.mined_with, bm25_k=c.refresh_bm25_k, pool_mode=mode)
+            refresher = PoolRefresher(
+                pool, everything, training_input.mined_with, bm25_k=c.refresh_bm25_k, pool_mode=mode, data=training_input.data
+            )
         return InlineRefresh(pool, refresher, c.refresh_steps)
 
     def _resume_from(self) -> str | None:

@@ -1,0 +1,69 @@
+"""The mining rule, built once from a configuration and called by every path that chooses negatives.
+
+window → defence → filters → selection, with the window widened and the search deepened for a query
+whose survivors are too few (:class:`~hardneg.mining.batch.BatchMiner`). ``hardneg mine`` runs it over
+its index; the refreshes inside training run the same rule over a re-ranked pool
+(:class:`~hardneg.training.inline_refresh.PoolRefresher`) or over the live embedding table
+(:class:`~hardneg.training.negative_cache.LiveNegativeCache`) through :meth:`BatchMiner.with_parts`. A copy
+of the rule drifts (a copy in training once skipped the text and near-duplicate checks, the leakage guard,
+the teacher and the widening), so there is none.
+"""
+
+from __future__ import annotations
+
+from contextlib import nullcontext
+from pathlib import Path
+from typing import Any
+
+from hardneg.data import RetrievalData
+from hardneg.defence.stage import Defence
+from hardneg.filters import build_filters
+from hardneg.mining.batch import BatchMiner
+from hardneg.mining.config import MineConfig
+from hardneg.scoring import Scorer
+from hardneg.selection import build_selection
+
+
+def build_miner(
+    config: MineConfig,
+    data: RetrievalData,
+    *,
+    source: Any,
+    scorer: Scorer,
+    teacher: Any = None,
+    cache_dir: Path | None = None,
+    timer: Any = None,
+) -> BatchMiner:
+    """The rule ``config`` asks for over ``data``: its defence, its filters and its selection around ``source``.
+
+    Args:
+        config: the mining configuration (a candidates file's manifest holds it as ``parameters``).
+        data: the queries and corpus the source's indices refer to.
+        source: the candidate source (``None``: pairs only).
+        scorer: scores (query, document) pairs in the source's score space (the positives' scores too).
+        teacher: an already built teacher to use instead of loading ``config.teacher``.
+        cache_dir: where the teacher caches its scores (when ``config.use_cache``).
+        timer: a ``timer("defence")`` context manager factory, or ``None``.
+    """
+    c = config
+    with (timer or (lambda name: nullcontext()))("defence"):
+        defence = Defence.from_config(
+            c,
+            data,
+            seed=c.seed,
+            device=c.device,
+            cache_dir=cache_dir if c.use_cache else None,
+            show_progress=c.show_progress,
+            teacher=teacher,
+        )
+    filters = (defence.filters if defence else []) + build_filters(
+        range_min=c.range_min,
+        max_score=c.max_score,
+        min_score=c.min_score,
+        absolute_margin=c.absolute_margin,
+        relative_margin=c.relative_margin,
+    )
+    selection = build_selection(
+        c.selection, seed=c.seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
+    )
+    return BatchMiner(c, data, source=source, scorer=scorer, defence=defence, filters=filters, selection=selection)
