@@ -152,15 +152,29 @@ def input_sha256(source: str) -> str:
     return source[len(MEMORY_PREFIX) :] if source.startswith(MEMORY_PREFIX) else sha256_file(source)
 
 
+class NotJSON(ValueError):
+    """A literal Python's json module accepts but JSON does not have: ``NaN``, ``Infinity``, ``-Infinity``."""
+
+
+def _refuse_constant(name: str) -> None:
+    raise NotJSON(f"{name} is not JSON (JSON numbers are finite; write a number, or null)")
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict | None, str | None]]:
-    """Yield ``(line_number, record, error)`` for each non-blank line; exactly one of record/error is set."""
+    """Yield ``(line_number, record, error)`` for each non-blank line; exactly one of record/error is set.
+
+    Lines are strict JSON: ``NaN`` and ``Infinity``, which ``json.loads`` reads by default, are errors.
+    """
     for number, line in enumerate(iter_text_lines(path), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             yield number, None, f"malformed JSON ({exc.msg} at column {exc.colno})"
+            continue
+        except NotJSON as exc:
+            yield number, None, f"malformed JSON ({exc})"
             continue
         if not isinstance(record, dict):
             yield number, None, f"expected a JSON object, got {type(record).__name__}"
