@@ -15,6 +15,7 @@ from hardneg.inspect.page import render_page
 from hardneg.inspect.records import SUSPECT_RATIO, QueryView, query_view, sample_queries
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
+from hardneg.options import check_number
 
 DEFAULT_SAMPLE = 500
 """Queries a written page holds at most; ``--serve`` has no such limit."""
@@ -99,6 +100,16 @@ def header_facts(manifest: dict[str, Any], overview: Overview, total: int, shown
     return facts
 
 
+def check_options(*, suspect_ratio: float, sample: int | None = None, seed: int = 0) -> None:
+    """Raise a ConfigError for an option of ``hardneg inspect`` no page can be built with."""
+    for name, value in (("sample", sample), ("seed", seed), ("suspect_ratio", suspect_ratio)):
+        check_number(name, value)
+    if sample is not None and sample < 1:
+        raise ConfigError(f"sample must be >= 1, got {sample}")
+    if suspect_ratio <= 0:
+        raise ConfigError(f"suspect_ratio must be > 0, got {suspect_ratio}")
+
+
 def inspect_candidates(
     candidates: str | Path,
     out: str | Path | None = None,
@@ -119,10 +130,7 @@ def inspect_candidates(
         suspect_ratio: flag candidates scored at least this share of the query's reference positive score (the
             one the run's margin filters used: ``positive_reference``, by default the best-matching positive).
     """
-    if sample is not None and sample < 1:
-        raise ConfigError(f"sample must be >= 1, got {sample}")
-    if suspect_ratio <= 0:
-        raise ConfigError(f"suspect_ratio must be > 0, got {suspect_ratio}")
+    check_options(sample=sample, seed=seed, suspect_ratio=suspect_ratio)
     path = Path(candidates)
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
     manifest = read_manifest(path)

@@ -19,12 +19,14 @@ from pathlib import Path
 
 from hardneg.candidates_file import mined_data, read_manifest
 from hardneg.data.tables import Records
-from hardneg.inspect.build import header_facts, mined_reference, read_views
+from hardneg.errors import ConfigError
+from hardneg.inspect.build import check_options, header_facts, mined_reference, read_views
 from hardneg.inspect.page import CONTENT_SECURITY_POLICY, render_page
 from hardneg.inspect.records import SUSPECT_RATIO, query_view
 
 logger = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
+MAX_PORT = 65535
 SECURITY_HEADERS = {
     "Content-Security-Policy": CONTENT_SECURITY_POLICY,
     "X-Content-Type-Options": "nosniff",
@@ -48,6 +50,9 @@ def make_server(
 ) -> ThreadingHTTPServer:
     """A server (not yet started: call ``serve_forever``) of the page of ``candidates`` on ``host:port``
     (``port=0``: any free port, see ``server.server_address``)."""
+    check_options(suspect_ratio=suspect_ratio)
+    if not 0 <= port <= MAX_PORT:
+        raise ConfigError(f"port must be in [0, {MAX_PORT}] (0: any free port), got {port}")
     path = Path(candidates)
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
     manifest = read_manifest(path)

@@ -170,6 +170,11 @@ class MineConfig(EncodingOptions, DataOptions):
     def check_against(self, data: Any) -> None:
         """Settings that are impossible for this data (known once it is loaded, before any encoding)."""
         documents = len(data.corpus_ids)
+        if self.sampler != "none" and self.num_negatives >= documents:
+            raise ConfigError(
+                f"num_negatives={self.num_negatives} cannot be found: the corpus has {documents} documents, "
+                "one of them a positive of each query; ask for fewer"
+            )
         if self.sampler != "none" and self.range_min >= documents:
             raise ConfigError(
                 f"range_min={self.range_min} skips every candidate: the corpus has {documents} documents; nothing would be mined"
