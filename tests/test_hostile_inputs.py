@@ -29,6 +29,7 @@ CASES = [
     ("evolve --data demo --out {tmp}/victim", "hardneg did not write"),
     ("evolve --data demo --out {tmp}/run --rounds 0", "rounds must be >= 1"),
     ("fooling --run {tmp}/victim", "victim"),
+    ("fooling --run {tmp}/victim --models {{bm25:", "models must be a JSON object"),
     ("mine --data demo --max-score nan", "max_score must be a finite number, got nan"),
     ("mine --data demo --seed -1", "seed must be in [0, 4294967295], got -1"),
     ("mine --data demo --num-negatives 1000000000000", "num_negatives must be at most 2147483647"),

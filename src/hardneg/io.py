@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -17,6 +18,8 @@ from hardneg.errors import DataError
 
 logger = logging.getLogger(__name__)
 BOM = "\ufeff"
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+"""Write errors that mean the disk (or a quota, or a file size limit) is full."""
 
 
 def _umask() -> int:
@@ -42,7 +45,8 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
     A crash leaves the previous ``target`` (or nothing) in place, never a half-written file. The
     temporary name is unique (``.NAME.tmp-XXXX``), so two writers never share one. With
     ``checksum`` (files only) the SHA-256 of the new file is written to ``target.sha256`` before
-    the file is moved into place; :func:`verify_checksum` checks it on reading.
+    the file is moved into place; :func:`verify_checksum` checks it on reading. A full disk is an
+    ``OSError`` naming ``target`` (not the temporary name) and saying the partial file was removed.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -71,12 +75,31 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
                 os.replace(tmp, target)
         else:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            message = f"{os.strerror(exc.errno)} while writing it; the partial {'folder' if directory else 'file'} was removed"
+            raise OSError(exc.errno, message, str(target)) from exc
         raise
+
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object in the file ``path``. A file that is there but not a JSON object (truncated, not
+    UTF-8, a list) is a one-line DataError calling it corrupted; a missing file is the ``OSError`` of opening it."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"corrupted: invalid UTF-8 at byte {exc.start}", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"corrupted: malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); is it truncated?", path=str(path)
+        ) from None
+    if not isinstance(value, dict):
+        raise DataError(f"corrupted: expected a JSON object, got {type(value).__name__}", path=str(path))
+    return value
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:

@@ -10,8 +10,10 @@ configurations inherit, so a flag means the same thing, with the same help and c
 from __future__ import annotations
 
 import dataclasses
+import json
 import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -40,8 +42,9 @@ EXTRA_POSITIVES_HELP = (
 
 
 def default_cache_dir() -> Path:
-    """Where embeddings, indexes and run parts are cached: $HARDNEG_CACHE, else ~/.cache/hardneg."""
-    return Path(os.environ.get("HARDNEG_CACHE", Path.home() / ".cache" / "hardneg"))
+    """Where embeddings, indexes and run parts are cached: $HARDNEG_CACHE, else (also when it is set but empty,
+    which would otherwise be the current folder) ~/.cache/hardneg."""
+    return Path(os.environ.get("HARDNEG_CACHE", "").strip() or Path.home() / ".cache" / "hardneg")
 
 
 def option(
@@ -129,6 +132,26 @@ class Options:
 
     def __post_init__(self) -> None:
         check_numbers(self)
+
+
+def json_options(name: str, value: Any, forbidden: Iterable[str] = ()) -> dict[str, Any]:
+    """The JSON object an option holds as text (or already as a dict; empty when unset), or a ConfigError naming
+    the option: text that is not a JSON object, or keys among ``forbidden``."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, dict):
+        options = dict(value)
+    else:
+        try:
+            options = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name} must be a JSON object: {exc.msg} at column {exc.colno} in {value!r}") from exc
+        if not isinstance(options, dict):
+            raise ConfigError(f"{name} must be a JSON object, got {value!r}")
+    clash = sorted(set(options) & set(forbidden))
+    if clash:
+        raise ConfigError(f"{name} cannot set {clash}: the loop sets them")
+    return options
 
 
 def values_of(config: Any, cls: type) -> dict[str, Any]:

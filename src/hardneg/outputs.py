@@ -24,15 +24,17 @@ a finished output (complete manifest) from one whose manifest was never written.
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from hardneg.errors import ConfigError
-from hardneg.io import write_json_atomic
+from hardneg.errors import ConfigError, DataError
+from hardneg.io import read_json_object, write_json_atomic
+
+logger = logging.getLogger(__name__)
 
 INCOMPLETE = "incomplete"
 _HELD: dict[Path, int] = {}  # lock files this process holds -> depth (a command may guard a path twice)
@@ -45,17 +47,25 @@ def manifest_path_for(out: str | os.PathLike) -> Path:
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The JSON object at ``path``, or ``None`` when it is missing or unreadable."""
-    try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The manifest at ``path``, ``None`` when there is none; one that is there but is not a JSON object is a
+    DataError calling it corrupted (never taken for a missing one)."""
+    if not Path(path).is_file():
         return None
-    return value if isinstance(value, dict) else None
+    return read_json_object(path)
+
+
+def _readable_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The manifest at ``path``; a corrupted one is logged and counts as none (its output is redone, its stub rewritten)."""
+    try:
+        return read_manifest(path)
+    except DataError as exc:
+        logger.warning("%s; it is rewritten", exc)
+        return None
 
 
 def is_complete(out: str | os.PathLike) -> bool:
     """Whether ``out`` exists with a finished manifest beside it (not a stub of a killed run)."""
-    manifest = read_manifest(manifest_path_for(out))
+    manifest = _readable_manifest(manifest_path_for(out))
     return Path(out).exists() and manifest is not None and manifest.get("state") != INCOMPLETE
 
 
@@ -71,6 +81,39 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by someone else
         return True
     return True
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from ``/proc``), ``None`` where that cannot be read.
+
+    A lock records it beside the pid: a pid is reused by unrelated processes, a (pid, start) pair is not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # the name in parentheses may hold spaces
+    return fields[19] if len(fields) > 19 else None
+
+
+def _lock_text() -> str:
+    """What a lock holds: this process's id and start time."""
+    return f"{os.getpid()} {_started(os.getpid()) or ''}".strip() + "\n"
+
+
+def _holder(lock: Path) -> int | None:
+    """The pid of the live run a lock file names, ``None`` when the lock is stale: unreadable, left by a dead
+    process, or naming a pid that another process (started at another time) now has."""
+    try:
+        pid_text, _, start = lock.read_text(encoding="ascii").strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid() or not _pid_alive(pid):
+        return None
+    now = _started(pid)
+    if start and now is not None and now != start:
+        return None
+    return pid
 
 
 class OutputGuard:
@@ -145,14 +188,21 @@ class OutputGuard:
         if self.folder and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
             raise ConfigError(f"cannot write --out {shown!r}: the folder is not writable (permission denied)")
 
-    def _is_own(self) -> bool:
-        manifest = read_manifest(self.marker)
+    def _not_own(self) -> str | None:
+        """Why the target is not an earlier output of this command (``None`` when it is one)."""
+        try:
+            manifest = read_manifest(self.marker)
+        except DataError as exc:
+            return f"its manifest {exc}"
         if manifest is None:
-            return False
-        return manifest.get("command", self.command) == self.command
+            return f"no {self.marker.name}"
+        if manifest.get("command", self.command) != self.command:
+            return f"{self.marker.name} is from `hardneg {manifest['command']}`"
+        return None
 
     def _check_existing(self, out: Path, shown: str) -> None:
-        if self._is_own():
+        why = self._not_own()
+        if why is None:
             return
         if out.is_dir() and not any(out.iterdir()):
             return
@@ -160,12 +210,12 @@ class OutputGuard:
             if out.is_file():
                 raise ConfigError(f"--out {shown!r} is a file; `hardneg {self.command}` writes a folder there")
             raise ConfigError(
-                f"--out {shown!r} is a folder that holds files hardneg did not write (no {self.marker.name}); "
+                f"--out {shown!r} is a folder that holds files hardneg did not write ({why}); "
                 "hardneg never replaces such a folder: choose a new or empty folder"
             )
         if not self.overwrite:
             raise ConfigError(
-                f"--out {shown!r} exists and is not an output of `hardneg {self.command}` (no {self.marker.name}); "
+                f"--out {shown!r} exists and is not an output of `hardneg {self.command}` ({why}); "
                 "pass --overwrite to replace it, or choose another output"
             )
 
@@ -181,16 +231,16 @@ class OutputGuard:
             try:
                 fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
             except FileExistsError:
-                try:
-                    pid = int(self.lock_path.read_text(encoding="ascii").strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and pid != os.getpid() and _pid_alive(pid):
-                    raise ConfigError(f"another hardneg run is writing {self.out} (pid {pid})") from None
+                pid = _holder(self.lock_path)
+                if pid is not None:
+                    raise ConfigError(
+                        f"another hardneg run is writing {self.out} (pid {pid}, lock {self.lock_path}); "
+                        "wait for it, or remove the lock if no such run is going"
+                    ) from None
                 self.lock_path.unlink(missing_ok=True)  # left by a dead run
                 continue
             with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(f"{os.getpid()}\n")
+                fh.write(_lock_text())
             _HELD[key] = 1
             self._remove_orphans()
             return
@@ -217,7 +267,7 @@ class OutputGuard:
         self.check()
         self._lock()
         try:
-            if self.claim and read_manifest(self.marker) is None:
+            if self.claim and _readable_manifest(self.marker) is None:
                 write_json_atomic(self.marker, {"command": self.command, "state": INCOMPLETE, "output": str(self.out)})
                 self._claimed = True
         except BaseException:
@@ -229,7 +279,7 @@ class OutputGuard:
         try:
             # A run that failed before writing anything leaves no stub behind it.
             if exc_type is not None and self._claimed and not self.out.exists():
-                manifest = read_manifest(self.marker)
+                manifest = _readable_manifest(self.marker)
                 if manifest is not None and manifest.get("state") == INCOMPLETE:
                     self.marker.unlink(missing_ok=True)
         finally:
