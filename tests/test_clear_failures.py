@@ -146,3 +146,40 @@ def test_an_incomplete_stub_is_still_taken_for_an_own_output(tmp_path):
     out.write_bytes(b"rows")
     (tmp_path / "rows.parquet.manifest.json").write_text(json.dumps({"command": "mine", "state": INCOMPLETE}))
     OutputGuard(out, "mine").check()  # an earlier, killed run of the same command: rerun it
+
+
+# --- an input is never a target ------------------------------------------------------------------
+
+
+def _mine_over(target: Path, data: Path, capsys) -> str:
+    code = main(["mine", "--data", str(data), "--out", str(target), "--overwrite", "--no-show-progress"])
+    err = capsys.readouterr().err
+    assert code == 2 and len(err.strip().splitlines()) == 1, err
+    return err
+
+
+def test_a_file_of_the_data_folder_is_never_a_target_even_with_overwrite(tiny_beir, capsys):
+    corpus = tiny_beir / "corpus.jsonl"
+    before = corpus.read_bytes()
+    assert "inside the input folder" in _mine_over(corpus, tiny_beir, capsys)
+    assert "inside the input folder" in _mine_over(tiny_beir / "queries.jsonl", tiny_beir, capsys)
+    assert corpus.read_bytes() == before
+
+
+def test_a_link_to_an_input_is_never_a_target(tiny_beir, tmp_path, capsys):
+    corpus = tiny_beir / "corpus.jsonl"
+    before = corpus.read_bytes()
+    symbolic = tmp_path / "symbolic.jsonl"
+    symbolic.symlink_to(corpus)
+    assert "inside the input folder" in _mine_over(symbolic, tiny_beir, capsys)
+    hard = tmp_path / "hard.jsonl"
+    os.link(corpus, hard)
+    assert f"same file as the input {corpus}" in _mine_over(hard, tiny_beir, capsys)
+    assert corpus.read_bytes() == before and symbolic.is_symlink() and hard.read_bytes() == before
+
+
+def test_new_and_own_outputs_inside_the_data_folder_are_still_allowed(tiny_beir):
+    OutputGuard(tiny_beir / "negatives.parquet", "mine", inputs=[tiny_beir]).check()
+    (tiny_beir / "negatives.parquet").write_bytes(b"rows")
+    (tiny_beir / "negatives.parquet.manifest.json").write_text(json.dumps({"command": "mine"}))
+    OutputGuard(tiny_beir / "negatives.parquet", "mine", inputs=[tiny_beir]).check()

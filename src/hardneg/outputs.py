@@ -27,7 +27,7 @@ from __future__ import annotations
 import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -71,6 +71,31 @@ def is_complete(out: str | os.PathLike) -> bool:
 
 def _resolved(path: str | os.PathLike) -> Path:
     return Path(os.path.abspath(Path(path).expanduser())).resolve()
+
+
+MAX_INPUT_FILES = 10_000
+"""Files of input folders compared with an existing target (a model or BEIR folder holds a handful)."""
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` (after links), the same for every name of one file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _input_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Every input file, and the files inside input folders (at most :data:`MAX_INPUT_FILES` of them)."""
+    seen = 0
+    for source in map(Path, inputs):
+        files = [source] if source.is_file() else (p for p in source.rglob("*") if p.is_file()) if source.is_dir() else []
+        for file in files:
+            seen += 1
+            if seen > MAX_INPUT_FILES:
+                return
+            yield file
 
 
 def _pid_alive(pid: int) -> bool:
@@ -175,7 +200,28 @@ class OutputGuard:
                 raise ConfigError(f"--out {shown!r} holds an input of this run ({source}); choose another output")
         self._check_writable(out, shown)
         if out.exists() or out.is_symlink():
+            self._check_not_an_input(out, shown)
             self._check_existing(out, shown)
+
+    def _check_not_an_input(self, out: Path, shown: str) -> None:
+        """An existing target is never a file the run reads, whatever ``overwrite`` says: not a file inside an
+        input folder (unless an earlier output of this command), nor a link (symbolic or hard) to an input file."""
+        if self._not_own() is None:
+            return
+        for source in self.inputs:
+            if _resolved(source) in out.parents:
+                raise ConfigError(
+                    f"--out {shown!r} is inside the input folder {source} and hardneg did not write it; "
+                    "an input is never replaced, even with --overwrite: choose another output"
+                )
+        if out.is_file():
+            identity = _identity(out)
+            source = next((f for f in _input_files(self.inputs) if _identity(f) == identity), None)
+            if source is not None:
+                raise ConfigError(
+                    f"--out {shown!r} is the same file as the input {source} (a link to it); "
+                    "an input is never replaced, even with --overwrite: choose another output"
+                )
 
     def _check_writable(self, out: Path, shown: str) -> None:
         ancestor = out.parent

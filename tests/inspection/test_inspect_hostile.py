@@ -128,3 +128,20 @@ def test_the_server_answers_only_its_own_address_with_a_strict_policy(tmp_path):
             assert refused.status == 421, host
             assert b"query" not in refused.body
             assert _get(port, "/query/0", host).status == 421
+
+
+def test_the_page_never_replaces_a_file_hardneg_did_not_write(tmp_path, capsys):
+    from hardneg.cli import main
+
+    beir, candidates = _hostile_folder(tmp_path)
+    notes = tmp_path / "notes.html"
+    notes.write_text("my notes")
+    assert main(["inspect", str(candidates), "--corpus", str(beir), "--out", str(notes)]) == 2
+    err = capsys.readouterr().err
+    assert "not an output of `hardneg inspect`" in err and len(err.strip().splitlines()) == 1
+    assert notes.read_text() == "my notes" and sorted(p.name for p in tmp_path.iterdir()) == ["beir", "c.jsonl", "notes.html"]
+    page = tmp_path / "page.html"
+    for _ in range(2):  # its own page is rewritten
+        assert main(["inspect", str(candidates), "--corpus", str(beir), "--out", str(page)]) == 0
+    assert main(["inspect", str(candidates), "--corpus", str(beir), "--out", str(candidates)]) == 2
+    assert "is an input" in capsys.readouterr().err

@@ -16,6 +16,7 @@ from hardneg.inspect.records import SUSPECT_RATIO, QueryView, query_view, sample
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.options import check_number
+from hardneg.outputs import OutputGuard
 
 DEFAULT_SAMPLE = 500
 """Queries a written page holds at most; ``--serve`` has no such limit."""
@@ -132,6 +133,16 @@ def inspect_candidates(
     """
     check_options(sample=sample, seed=seed, suspect_ratio=suspect_ratio)
     path = Path(candidates)
+    out_path = Path(out) if out is not None else path.with_name(path.name + ".html")
+    inputs = [path, *([corpus] if corpus and Path(corpus).exists() else [])]
+    with OutputGuard(out_path, "inspect", inputs=inputs):  # never a page over a file hardneg did not write
+        return _write_page(path, out_path, corpus=corpus, sample=sample, seed=seed, suspect_ratio=suspect_ratio)
+
+
+def _write_page(
+    path: Path, out_path: Path, *, corpus: str | None, sample: int | None, seed: int, suspect_ratio: float
+) -> InspectResult:
+    """The work of :func:`inspect_candidates`, once its output is guarded."""
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
     manifest = read_manifest(path)
     data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
@@ -162,9 +173,6 @@ def inspect_candidates(
         docs=docs,
         note=note,
     )
-    out_path = Path(out) if out is not None else path.with_name(path.name + ".html")
-    if out_path.resolve() == path.resolve():
-        raise ConfigError(f"out {out_path} is the candidates file itself")
     with atomic_path(out_path) as tmp:
         tmp.write_text(html_text, encoding="utf-8")
     summary = {
