@@ -35,6 +35,7 @@ CASES = [
     ("mine --data demo --num-negatives 1000000000000", "num_negatives must be at most 2147483647"),
     ("mine --data demo --num-negatives 500 --range-max 1000000", "the corpus has 300 documents"),
     ("mine --data demo --seed x", "invalid int value: 'x'"),
+    ("mine --data demo --sampler bm25 --bm25-b 5", "bm25_b must be in [0, 1], got 5.0"),
     ("train --data demo --out {tmp}/m --learning-rate nan", "learning_rate must be a finite number"),
     ("train --data demo --out {tmp}/m --learning-rate inf", "learning_rate must be a finite number"),
     ("evolve --data demo --out {tmp}/run --dev-fraction=-inf", "dev_fraction must be a finite number"),

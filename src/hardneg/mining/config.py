@@ -147,9 +147,11 @@ class MineConfig(EncodingOptions, DataOptions):
                 f"min_score={self.min_score} is above max_score={self.max_score}: no candidate can pass both; "
                 "nothing would be mined"
             )
-        for name in ("simans_a", "bm25_k1", "bm25_b"):
+        for name in ("simans_a", "bm25_k1"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.bm25_b <= 1:  # the share of length normalisation (Robertson & Zaragoza, 2009)
+            raise ConfigError(f"bm25_b must be in [0, 1], got {self.bm25_b}")
         check_positive(self, "rrf_k", "teacher_batch_size", "teacher_max_length")
         if self.absolute_margin is not None and self.absolute_margin < 0:
             raise ConfigError(f"absolute_margin must be >= 0, got {self.absolute_margin}")
