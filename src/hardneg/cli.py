@@ -460,8 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
         return 2
     except KeyboardInterrupt:
-        print("hardneg: interrupted; outputs are written atomically, rerun the same command to finish", file=sys.stderr)
-        return 130
+        from hardneg.console import interrupted
+
+        return interrupted()
     if as_json:
         print(json.dumps(output.payload, default=str), file=stdout)
     else:
