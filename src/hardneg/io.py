@@ -38,6 +38,19 @@ def _as_if_created(path: Path, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def _tree_as_if_created(folder: Path) -> None:
+    """Every file and folder under ``folder`` gets the mode ``open``/``mkdir`` would have given it
+    (safetensors, for one, writes its weights 0600 whatever the umask); execute bits are kept."""
+    mask = _umask()
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, (0o666 | (os.stat(path).st_mode & 0o111)) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success move it over ``target`` in one step.
@@ -66,6 +79,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
             with atomic_path(sidecar) as side_tmp:
                 side_tmp.write_text(digest + "\n", encoding="ascii")
         if directory:
+            _tree_as_if_created(tmp)
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}")
                 os.replace(target, old)
