@@ -29,6 +29,20 @@ CASES = [
     ("evolve --data demo --out {tmp}/victim", "hardneg did not write"),
     ("evolve --data demo --out {tmp}/run --rounds 0", "rounds must be >= 1"),
     ("fooling --run {tmp}/victim", "victim"),
+    ("fooling --run {tmp}/victim --models {{bm25:", "models must be a JSON object"),
+    ("mine --data demo --max-score nan", "max_score must be a finite number, got nan"),
+    ("mine --data demo --seed -1", "seed must be in [0, 4294967295], got -1"),
+    ("mine --data demo --num-negatives 1000000000000", "num_negatives must be at most 2147483647"),
+    ("mine --data demo --num-negatives 500 --range-max 1000000", "the corpus has 300 documents"),
+    ("mine --data demo --seed x", "invalid int value: 'x'"),
+    ("mine --data demo --sampler bm25 --bm25-b 5", "bm25_b must be in [0, 1], got 5.0"),
+    ("train --data demo --out {tmp}/m --learning-rate nan", "learning_rate must be a finite number"),
+    ("train --data demo --out {tmp}/m --learning-rate inf", "learning_rate must be a finite number"),
+    ("evolve --data demo --out {tmp}/run --dev-fraction=-inf", "dev_fraction must be a finite number"),
+    ('evolve --data demo --out {tmp}/run --mine-options {{"max_score":NaN}}', "max_score must be a finite number"),
+    ("inspect {tmp}/c.parquet --suspect-ratio nan", "suspect_ratio must be a finite number"),
+    ("inspect {tmp}/c.parquet --seed 4294967296", "seed must be in [0, 4294967295]"),
+    ("inspect {tmp}/c.parquet --serve --port 70000", "port must be in [0, 65535]"),
     ("report {tmp}", "malformed JSON"),
     ("report {tmp}/victim", "summary.json is missing"),
 ]
@@ -52,7 +66,10 @@ def _snapshot(root):
 @pytest.mark.parametrize(("command", "expected"), CASES, ids=[c for c, _ in CASES])
 def test_hostile_invocation_fails_cleanly(hostile, command, expected, capsys):
     before = _snapshot(hostile)
-    code = main(command.format(tmp=hostile).split())
+    try:
+        code = main(command.format(tmp=hostile).split())
+    except SystemExit as parser_exit:  # the flag parser's own errors
+        code = parser_exit.code
     err = capsys.readouterr().err
     assert code == 2, err
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err

@@ -176,7 +176,10 @@ def test_a_second_run_on_the_same_out_is_refused_and_dead_runs_are_cleaned(tmp_p
         (tmp_path / ".rows.parquet.lock").write_text(f"{sleeper.pid}\n")
         tmp = tmp_path / ".rows.parquet.tmp-live"
         tmp.write_bytes(b"a live run's rows")
-        with pytest.raises(ConfigError, match=rf"another hardneg run is writing .*rows\.parquet \(pid {sleeper.pid}\)"):
+        with pytest.raises(
+            ConfigError,
+            match=rf"another hardneg run is writing .*rows\.parquet \(pid {sleeper.pid}, lock .*\.rows\.parquet\.lock\)",
+        ):
             with OutputGuard(out, "mine"):
                 pass
         assert tmp.exists()  # the live run's temporary is untouched
@@ -239,7 +242,7 @@ def test_unreadable_inputs_and_unwritable_outputs_are_one_line(tmp_path, capsys)
 def test_truncated_summary_given_to_report(tmp_path, capsys):
     (tmp_path / "summary.json").write_text('{"run": "x", "rounds": [')
     assert main(["report", str(tmp_path)]) == 2
-    assert "summary.json: malformed JSON" in _err(capsys)
+    assert "summary.json: corrupted: malformed JSON" in _err(capsys)
 
 
 def test_a_byte_order_mark_is_accepted_everywhere(tiny_beir, tmp_path):

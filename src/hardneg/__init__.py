@@ -1,18 +1,58 @@
-"""hardneg: hard, clean negatives for dense-retrieval training."""
+"""hardneg: hard, clean negatives for dense-retrieval training.
+
+The names below are imported on first use, so ``import hardneg`` (and the ``hardneg`` command's
+start-up, which Ctrl-C may interrupt) loads no model library until one is needed.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from hardneg._version import __version__
-from hardneg.data import RetrievalData, load_beir, load_data, load_pairs
 from hardneg.errors import ConfigError, DataError, HardnegError, ModelError
 
-# the training loop: evaluate, train, evolve
-from hardneg.evolution.evaluate import EvalResult, evaluate  # noqa: E402
-from hardneg.evolution.loop import EvolveResult, evolve  # noqa: E402
-from hardneg.mining.api import mine
-from hardneg.mining.compat import mine_hard_negatives
-from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import PRESETS
-from hardneg.mining.run import MineResult
-from hardneg.training.train import TrainResult, train  # noqa: E402
+_WHERE = {
+    "RetrievalData": "hardneg.data",
+    "load_beir": "hardneg.data",
+    "load_data": "hardneg.data",
+    "load_pairs": "hardneg.data",
+    "EvalResult": "hardneg.evolution.evaluate",
+    "evaluate": "hardneg.evolution.evaluate",
+    "EvolveResult": "hardneg.evolution.loop",
+    "evolve": "hardneg.evolution.loop",
+    "mine": "hardneg.mining.api",
+    "mine_hard_negatives": "hardneg.mining.compat",
+    "MineConfig": "hardneg.mining.config",
+    "PRESETS": "hardneg.mining.presets",
+    "MineResult": "hardneg.mining.run",
+    "TrainResult": "hardneg.training.train",
+    "train": "hardneg.training.train",
+}
+
+if TYPE_CHECKING:
+    from hardneg.data import RetrievalData, load_beir, load_data, load_pairs
+    from hardneg.evolution.evaluate import EvalResult, evaluate
+    from hardneg.evolution.loop import EvolveResult, evolve
+    from hardneg.mining.api import mine
+    from hardneg.mining.compat import mine_hard_negatives
+    from hardneg.mining.config import MineConfig
+    from hardneg.mining.presets import PRESETS
+    from hardneg.mining.run import MineResult
+    from hardneg.training.train import TrainResult, train
+
+
+def __getattr__(name: str) -> Any:
+    if name not in _WHERE:
+        raise AttributeError(f"module 'hardneg' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_WHERE[name]), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(_WHERE))
+
 
 __all__ = [
     "__version__",

@@ -13,7 +13,6 @@ pool is ordered by :func:`order_pool`, so a refreshed pool follows the same rule
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -22,6 +21,8 @@ from typing import Any
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
 from hardneg.data.tables import Records
 from hardneg.errors import DataError
+from hardneg.outputs import manifest_path_for
+from hardneg.outputs import read_manifest as read_output_manifest
 
 CANDIDATE_COLUMNS = ("query_id", "query", "positive_ids", "candidate_ids", "candidate_kept", "negative_ids")
 POOLS = ("kept", "all")
@@ -56,20 +57,14 @@ class CandidatesFile:
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest written beside a candidates file (``{}`` when there is none)."""
-    manifest = path.with_name(path.name + ".manifest.json")
-    if not manifest.is_file():
-        return {}
-    try:
-        return json.loads(manifest.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise DataError(f"manifest is not JSON: {exc.msg} at line {exc.lineno}", path=str(manifest)) from exc
+    """The manifest written beside a candidates file (``{}`` when there is none; a DataError when it is corrupted)."""
+    return read_output_manifest(manifest_path_for(path)) or {}
 
 
 def manifest_parameters(path: Path) -> dict[str, Any] | None:
     """The ``parameters`` of ``<path>.manifest.json``, or ``None`` without a manifest."""
-    manifest = read_manifest(path)
-    return manifest.get("parameters", {}) if manifest else None
+    manifest = read_output_manifest(manifest_path_for(path))
+    return None if manifest is None else manifest.get("parameters") or {}
 
 
 def mined_data(

@@ -62,13 +62,20 @@ def add_dataclass_arguments(
         group.add_argument(flag, **kwargs)
 
 
+class Parser(argparse.ArgumentParser):
+    """An argument parser whose errors (a bad flag, ``--seed x``) are one line and exit 2, like every other error."""
+
+    def error(self, message: str) -> typing.NoReturn:
+        self.exit(2, f"{self.prog}: error: {message} (see {self.prog} --help)\n")
+
+
 def common_options() -> argparse.ArgumentParser:
     """The flags every command takes: output (--json), verbosity (-q, -v) and progress bars.
 
     Their defaults are SUPPRESSed, so a flag given before the command (``hardneg -v mine``) is not
     reset by the command's own parser; read them with :func:`_flag`.
     """
-    common = argparse.ArgumentParser(add_help=False)
+    common = Parser(add_help=False)
     group = common.add_argument_group("output and logging (every command)")
     group.add_argument(
         "--json",
@@ -108,9 +115,7 @@ def build_parser() -> argparse.ArgumentParser:
     from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
 
     common = common_options()
-    parser = argparse.ArgumentParser(
-        prog="hardneg", description="Hard, clean negatives for dense-retrieval training.", parents=[common]
-    )
+    parser = Parser(prog="hardneg", description="Hard, clean negatives for dense-retrieval training.", parents=[common])
     parser.add_argument("--version", action="version", version=f"hardneg {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     add = functools.partial(sub.add_parser, parents=[common])
@@ -455,8 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
         return 2
     except KeyboardInterrupt:
-        print("hardneg: interrupted; outputs are written atomically, rerun the same command to finish", file=sys.stderr)
-        return 130
+        from hardneg.console import interrupted
+
+        return interrupted()
     if as_json:
         print(json.dumps(output.payload, default=str), file=stdout)
     else:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
 import json
 import logging
@@ -17,6 +18,8 @@ from hardneg.errors import DataError
 
 logger = logging.getLogger(__name__)
 BOM = "\ufeff"
+DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
+"""Write errors that mean the disk (or a quota, or a file size limit) is full."""
 
 
 def _umask() -> int:
@@ -35,6 +38,19 @@ def _as_if_created(path: Path, directory: bool) -> None:
     os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
 
 
+def _tree_as_if_created(folder: Path) -> None:
+    """Every file and folder under ``folder`` gets the mode ``open``/``mkdir`` would have given it
+    (safetensors, for one, writes its weights 0600 whatever the umask); execute bits are kept."""
+    mask = _umask()
+    for root, dirs, files in os.walk(folder):
+        for name in dirs:
+            os.chmod(os.path.join(root, name), 0o777 & ~mask)
+        for name in files:
+            path = os.path.join(root, name)
+            if not os.path.islink(path):
+                os.chmod(path, (0o666 | (os.stat(path).st_mode & 0o111)) & ~mask)
+
+
 @contextlib.contextmanager
 def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum: bool = False) -> Iterator[Path]:
     """Yield a temporary path next to ``target``; on success move it over ``target`` in one step.
@@ -42,7 +58,8 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
     A crash leaves the previous ``target`` (or nothing) in place, never a half-written file. The
     temporary name is unique (``.NAME.tmp-XXXX``), so two writers never share one. With
     ``checksum`` (files only) the SHA-256 of the new file is written to ``target.sha256`` before
-    the file is moved into place; :func:`verify_checksum` checks it on reading.
+    the file is moved into place; :func:`verify_checksum` checks it on reading. A full disk is an
+    ``OSError`` naming ``target`` (not the temporary name) and saying the partial file was removed.
     """
     target = Path(target)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -62,6 +79,7 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
             with atomic_path(sidecar) as side_tmp:
                 side_tmp.write_text(digest + "\n", encoding="ascii")
         if directory:
+            _tree_as_if_created(tmp)
             if target.exists():
                 old = target.with_name(f".{target.name}.old-{os.getpid()}")
                 os.replace(target, old)
@@ -71,12 +89,31 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
                 os.replace(tmp, target)
         else:
             os.replace(tmp, target)
-    except BaseException:
+    except BaseException as exc:
         if tmp.is_dir():
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
+        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
+            message = f"{os.strerror(exc.errno)} while writing it; the partial {'folder' if directory else 'file'} was removed"
+            raise OSError(exc.errno, message, str(target)) from exc
         raise
+
+
+def read_json_object(path: str | os.PathLike) -> dict[str, Any]:
+    """The JSON object in the file ``path``. A file that is there but not a JSON object (truncated, not
+    UTF-8, a list) is a one-line DataError calling it corrupted; a missing file is the ``OSError`` of opening it."""
+    try:
+        value = json.loads(Path(path).read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DataError(f"corrupted: invalid UTF-8 at byte {exc.start}", path=str(path)) from None
+    except json.JSONDecodeError as exc:
+        raise DataError(
+            f"corrupted: malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); is it truncated?", path=str(path)
+        ) from None
+    if not isinstance(value, dict):
+        raise DataError(f"corrupted: expected a JSON object, got {type(value).__name__}", path=str(path))
+    return value
 
 
 def write_json_atomic(path: str | os.PathLike, obj: Any) -> None:
@@ -152,15 +189,29 @@ def input_sha256(source: str) -> str:
     return source[len(MEMORY_PREFIX) :] if source.startswith(MEMORY_PREFIX) else sha256_file(source)
 
 
+class NotJSON(ValueError):
+    """A literal Python's json module accepts but JSON does not have: ``NaN``, ``Infinity``, ``-Infinity``."""
+
+
+def _refuse_constant(name: str) -> None:
+    raise NotJSON(f"{name} is not JSON (JSON numbers are finite; write a number, or null)")
+
+
 def iter_jsonl(path: str | os.PathLike) -> Iterator[tuple[int, dict | None, str | None]]:
-    """Yield ``(line_number, record, error)`` for each non-blank line; exactly one of record/error is set."""
+    """Yield ``(line_number, record, error)`` for each non-blank line; exactly one of record/error is set.
+
+    Lines are strict JSON: ``NaN`` and ``Infinity``, which ``json.loads`` reads by default, are errors.
+    """
     for number, line in enumerate(iter_text_lines(path), start=1):
         if not line.strip():
             continue
         try:
-            record = json.loads(line)
+            record = json.loads(line, parse_constant=_refuse_constant)
         except json.JSONDecodeError as exc:
             yield number, None, f"malformed JSON ({exc.msg} at column {exc.colno})"
+            continue
+        except NotJSON as exc:
+            yield number, None, f"malformed JSON ({exc})"
             continue
         if not isinstance(record, dict):
             yield number, None, f"expected a JSON object, got {type(record).__name__}"

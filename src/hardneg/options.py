@@ -10,7 +10,10 @@ configurations inherit, so a flag means the same thing, with the same help and c
 from __future__ import annotations
 
 import dataclasses
+import json
+import math
 import os
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -39,8 +42,9 @@ EXTRA_POSITIVES_HELP = (
 
 
 def default_cache_dir() -> Path:
-    """Where embeddings, indexes and run parts are cached: $HARDNEG_CACHE, else ~/.cache/hardneg."""
-    return Path(os.environ.get("HARDNEG_CACHE", Path.home() / ".cache" / "hardneg"))
+    """Where embeddings, indexes and run parts are cached: $HARDNEG_CACHE, else (also when it is set but empty,
+    which would otherwise be the current folder) ~/.cache/hardneg."""
+    return Path(os.environ.get("HARDNEG_CACHE", "").strip() or Path.home() / ".cache" / "hardneg")
 
 
 def option(
@@ -90,13 +94,73 @@ def check_positive(config: Any, *names: str) -> None:
             raise ConfigError(f"{name} must be >= 1, got {value}")
 
 
+SEED_RANGE = (0, 2**32 - 1)
+"""Seeds every generator hardneg seeds accepts: numpy's (``np.random.seed``, through ``transformers.set_seed``)
+refuses negatives and values of 2**32 or more; torch's and Python's take all of these."""
+MAX_INTEGER = 2**31 - 1
+"""The largest count, size or step any option takes: more documents, negatives or steps than that no
+machine holds, and a larger value is a typo (``--num-negatives 1000000000000``), not a wish."""
+
+
+def check_number(name: str, value: Any) -> None:
+    """Raise a ConfigError when ``value`` is a number no option takes: a float that is not finite (``nan``,
+    ``inf``), a seed (``name`` is ``seed`` or ends in ``_seed``) outside :data:`SEED_RANGE`, or another integer
+    beyond :data:`MAX_INTEGER` either way. Anything else passes (its field's own checks follow)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value}")
+        return
+    if name == "seed" or name.endswith("_seed"):
+        if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+            raise ConfigError(f"{name} must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {value}")
+    elif abs(value) > MAX_INTEGER:
+        raise ConfigError(f"{name} must be at most {MAX_INTEGER} in size, got {value}")
+
+
+def check_numbers(config: Any) -> None:
+    """:func:`check_number` on every field of the dataclass ``config``."""
+    for f in dataclasses.fields(config):
+        check_number(f.name, getattr(config, f.name))
+
+
+@dataclass
+class Options:
+    """The base of every configuration dataclass: on construction, every number it holds is checked
+    (:func:`check_numbers`) before the fields' own checks, so ``nan`` or a negative seed is refused in one place."""
+
+    def __post_init__(self) -> None:
+        check_numbers(self)
+
+
+def json_options(name: str, value: Any, forbidden: Iterable[str] = ()) -> dict[str, Any]:
+    """The JSON object an option holds as text (or already as a dict; empty when unset), or a ConfigError naming
+    the option: text that is not a JSON object, or keys among ``forbidden``."""
+    if value in (None, ""):
+        return {}
+    if isinstance(value, dict):
+        options = dict(value)
+    else:
+        try:
+            options = json.loads(value)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{name} must be a JSON object: {exc.msg} at column {exc.colno} in {value!r}") from exc
+        if not isinstance(options, dict):
+            raise ConfigError(f"{name} must be a JSON object, got {value!r}")
+    clash = sorted(set(options) & set(forbidden))
+    if clash:
+        raise ConfigError(f"{name} cannot set {clash}: the loop sets them")
+    return options
+
+
 def values_of(config: Any, cls: type) -> dict[str, Any]:
     """The values of ``cls``'s fields in ``config`` (to build a smaller options object from a larger one)."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(cls)}
 
 
 @dataclass
-class DataOptions:
+class DataOptions(Options):
     """Where the (query, positive) data comes from: ``mine``, ``audit`` and ``teacher``."""
 
     data: str = option("demo", "'demo', a BEIR folder, or a pair file (.jsonl, .csv, .tsv, .parquet)", group="data")
@@ -134,7 +198,7 @@ class DataOptions:
 
 
 @dataclass
-class ModelOptions:
+class ModelOptions(Options):
     """Which sentence-transformers model to load, and how."""
 
     model: str | None = option(
@@ -145,6 +209,7 @@ class ModelOptions:
     trust_remote_code: bool = option(False, "allow model code from the model folder to run", group="encoding")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         check_positive(self, "max_seq_length")
 
 

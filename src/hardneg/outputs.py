@@ -4,17 +4,20 @@ Every command that writes an output goes through :class:`OutputGuard` before it 
 encodes a text. The guard refuses, with a one-line :class:`~hardneg.errors.ConfigError`:
 
 - a target that is ``/``, the home folder or the current folder, or that is (or holds) an input:
-  the data, a corpus, a model, a teacher, a qrels file or the cache;
+  the data, a corpus, a model, a teacher, a qrels file or the cache; an existing target inside an
+  input folder that hardneg did not write, or a link (symbolic or hard) to an input file, is
+  refused even with ``overwrite``;
 - a target whose parent is a file, or where nothing can be written;
 - an existing target that is not an earlier output of the same command. hardneg recognises its
   own output by the manifest beside it (``OUT.manifest.json`` with the same ``command``; for
   ``evolve``, ``RUN/evolve.json``). ``overwrite`` lets a *file* be replaced; a folder that holds
   files hardneg did not write is never replaced, whatever the flags.
 
-It then takes a lock (``.OUT.lock`` beside the target, holding the process id): a second run on
-the same target stops with "another hardneg run is writing OUT (pid N)" instead of removing the
-first one's temporary files. A lock left by a dead process is taken over, and the temporaries a
-dead run left beside the target are removed.
+It then takes a lock (``.OUT.lock`` beside the target, holding the process id and its start time):
+a second run on the same target stops with "another hardneg run is writing OUT (pid N, lock
+.OUT.lock)" instead of removing the first one's temporary files. A lock left by a dead process is
+taken over, also when its pid now belongs to another process (its start time differs), and the
+temporaries a dead run left beside the target are removed.
 
 Finally it *claims* the target: before any work, a manifest stub ``{"command": ..., "state":
 "incomplete"}`` is written where the manifest goes, unless one is there. A run killed at any point
@@ -24,15 +27,17 @@ a finished output (complete manifest) from one whose manifest was never written.
 
 from __future__ import annotations
 
-import json
+import logging
 import os
 import shutil
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from hardneg.errors import ConfigError
-from hardneg.io import write_json_atomic
+from hardneg.errors import ConfigError, DataError
+from hardneg.io import read_json_object, write_json_atomic
+
+logger = logging.getLogger(__name__)
 
 INCOMPLETE = "incomplete"
 _HELD: dict[Path, int] = {}  # lock files this process holds -> depth (a command may guard a path twice)
@@ -45,22 +50,55 @@ def manifest_path_for(out: str | os.PathLike) -> Path:
 
 
 def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The JSON object at ``path``, or ``None`` when it is missing or unreadable."""
-    try:
-        value = json.loads(Path(path).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
+    """The manifest at ``path``, ``None`` when there is none; one that is there but is not a JSON object is a
+    DataError calling it corrupted (never taken for a missing one)."""
+    if not Path(path).is_file():
         return None
-    return value if isinstance(value, dict) else None
+    return read_json_object(path)
+
+
+def _readable_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The manifest at ``path``; a corrupted one is logged and counts as none (its output is redone, its stub rewritten)."""
+    try:
+        return read_manifest(path)
+    except DataError as exc:
+        logger.warning("%s; it is rewritten", exc)
+        return None
 
 
 def is_complete(out: str | os.PathLike) -> bool:
     """Whether ``out`` exists with a finished manifest beside it (not a stub of a killed run)."""
-    manifest = read_manifest(manifest_path_for(out))
+    manifest = _readable_manifest(manifest_path_for(out))
     return Path(out).exists() and manifest is not None and manifest.get("state") != INCOMPLETE
 
 
 def _resolved(path: str | os.PathLike) -> Path:
     return Path(os.path.abspath(Path(path).expanduser())).resolve()
+
+
+MAX_INPUT_FILES = 10_000
+"""Files of input folders compared with an existing target (a model or BEIR folder holds a handful)."""
+
+
+def _identity(path: Path) -> tuple[int, int] | None:
+    """``(device, inode)`` of the file ``path`` (after links), the same for every name of one file."""
+    try:
+        st = path.stat()
+    except OSError:
+        return None
+    return st.st_dev, st.st_ino
+
+
+def _input_files(inputs: Iterable[str | os.PathLike]) -> Iterator[Path]:
+    """Every input file, and the files inside input folders (at most :data:`MAX_INPUT_FILES` of them)."""
+    seen = 0
+    for source in map(Path, inputs):
+        files = [source] if source.is_file() else (p for p in source.rglob("*") if p.is_file()) if source.is_dir() else []
+        for file in files:
+            seen += 1
+            if seen > MAX_INPUT_FILES:
+                return
+            yield file
 
 
 def _pid_alive(pid: int) -> bool:
@@ -71,6 +109,39 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:  # exists, owned by someone else
         return True
     return True
+
+
+def _started(pid: int) -> str | None:
+    """When process ``pid`` started (clock ticks since boot, from ``/proc``), ``None`` where that cannot be read.
+
+    A lock records it beside the pid: a pid is reused by unrelated processes, a (pid, start) pair is not."""
+    try:
+        stat = Path(f"/proc/{pid}/stat").read_text(encoding="ascii", errors="replace")
+    except OSError:
+        return None
+    fields = stat.rsplit(")", 1)[-1].split()  # the name in parentheses may hold spaces
+    return fields[19] if len(fields) > 19 else None
+
+
+def _lock_text() -> str:
+    """What a lock holds: this process's id and start time."""
+    return f"{os.getpid()} {_started(os.getpid()) or ''}".strip() + "\n"
+
+
+def _holder(lock: Path) -> int | None:
+    """The pid of the live run a lock file names, ``None`` when the lock is stale: unreadable, left by a dead
+    process, or naming a pid that another process (started at another time) now has."""
+    try:
+        pid_text, _, start = lock.read_text(encoding="ascii").strip().partition(" ")
+        pid = int(pid_text)
+    except (OSError, ValueError):
+        return None
+    if pid == os.getpid() or not _pid_alive(pid):
+        return None
+    now = _started(pid)
+    if start and now is not None and now != start:
+        return None
+    return pid
 
 
 class OutputGuard:
@@ -132,7 +203,28 @@ class OutputGuard:
                 raise ConfigError(f"--out {shown!r} holds an input of this run ({source}); choose another output")
         self._check_writable(out, shown)
         if out.exists() or out.is_symlink():
+            self._check_not_an_input(out, shown)
             self._check_existing(out, shown)
+
+    def _check_not_an_input(self, out: Path, shown: str) -> None:
+        """An existing target is never a file the run reads, whatever ``overwrite`` says: not a file inside an
+        input folder (unless an earlier output of this command), nor a link (symbolic or hard) to an input file."""
+        if self._not_own() is None:
+            return
+        for source in self.inputs:
+            if _resolved(source) in out.parents:
+                raise ConfigError(
+                    f"--out {shown!r} is inside the input folder {source} and hardneg did not write it; "
+                    "an input is never replaced, even with --overwrite: choose another output"
+                )
+        if out.is_file():
+            identity = _identity(out)
+            source = next((f for f in _input_files(self.inputs) if _identity(f) == identity), None)
+            if source is not None:
+                raise ConfigError(
+                    f"--out {shown!r} is the same file as the input {source} (a link to it); "
+                    "an input is never replaced, even with --overwrite: choose another output"
+                )
 
     def _check_writable(self, out: Path, shown: str) -> None:
         ancestor = out.parent
@@ -145,14 +237,21 @@ class OutputGuard:
         if self.folder and out.is_dir() and not os.access(out, os.W_OK | os.X_OK):
             raise ConfigError(f"cannot write --out {shown!r}: the folder is not writable (permission denied)")
 
-    def _is_own(self) -> bool:
-        manifest = read_manifest(self.marker)
+    def _not_own(self) -> str | None:
+        """Why the target is not an earlier output of this command (``None`` when it is one)."""
+        try:
+            manifest = read_manifest(self.marker)
+        except DataError as exc:
+            return f"its manifest {exc}"
         if manifest is None:
-            return False
-        return manifest.get("command", self.command) == self.command
+            return f"no {self.marker.name}"
+        if manifest.get("command", self.command) != self.command:
+            return f"{self.marker.name} is from `hardneg {manifest['command']}`"
+        return None
 
     def _check_existing(self, out: Path, shown: str) -> None:
-        if self._is_own():
+        why = self._not_own()
+        if why is None:
             return
         if out.is_dir() and not any(out.iterdir()):
             return
@@ -160,12 +259,12 @@ class OutputGuard:
             if out.is_file():
                 raise ConfigError(f"--out {shown!r} is a file; `hardneg {self.command}` writes a folder there")
             raise ConfigError(
-                f"--out {shown!r} is a folder that holds files hardneg did not write (no {self.marker.name}); "
+                f"--out {shown!r} is a folder that holds files hardneg did not write ({why}); "
                 "hardneg never replaces such a folder: choose a new or empty folder"
             )
         if not self.overwrite:
             raise ConfigError(
-                f"--out {shown!r} exists and is not an output of `hardneg {self.command}` (no {self.marker.name}); "
+                f"--out {shown!r} exists and is not an output of `hardneg {self.command}` ({why}); "
                 "pass --overwrite to replace it, or choose another output"
             )
 
@@ -181,16 +280,16 @@ class OutputGuard:
             try:
                 fd = os.open(self.lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o666)
             except FileExistsError:
-                try:
-                    pid = int(self.lock_path.read_text(encoding="ascii").strip() or 0)
-                except (OSError, ValueError):
-                    pid = 0
-                if pid and pid != os.getpid() and _pid_alive(pid):
-                    raise ConfigError(f"another hardneg run is writing {self.out} (pid {pid})") from None
+                pid = _holder(self.lock_path)
+                if pid is not None:
+                    raise ConfigError(
+                        f"another hardneg run is writing {self.out} (pid {pid}, lock {self.lock_path}); "
+                        "wait for it, or remove the lock if no such run is going"
+                    ) from None
                 self.lock_path.unlink(missing_ok=True)  # left by a dead run
                 continue
             with os.fdopen(fd, "w", encoding="ascii") as fh:
-                fh.write(f"{os.getpid()}\n")
+                fh.write(_lock_text())
             _HELD[key] = 1
             self._remove_orphans()
             return
@@ -217,7 +316,7 @@ class OutputGuard:
         self.check()
         self._lock()
         try:
-            if self.claim and read_manifest(self.marker) is None:
+            if self.claim and _readable_manifest(self.marker) is None:
                 write_json_atomic(self.marker, {"command": self.command, "state": INCOMPLETE, "output": str(self.out)})
                 self._claimed = True
         except BaseException:
@@ -229,7 +328,7 @@ class OutputGuard:
         try:
             # A run that failed before writing anything leaves no stub behind it.
             if exc_type is not None and self._claimed and not self.out.exists():
-                manifest = read_manifest(self.marker)
+                manifest = _readable_manifest(self.marker)
                 if manifest is not None and manifest.get("state") == INCOMPLETE:
                     self.marker.unlink(missing_ok=True)
         finally:

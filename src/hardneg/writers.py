@@ -322,22 +322,28 @@ class StreamingWriter:
         self.rows_written += len(rows)
 
     def __exit__(self, exc_type, exc, tb) -> None:
+        try:
+            self._close(finished=exc_type is None)
+        except BaseException:  # closing flushes the last rows: a full disk shows here too
+            self._ctx.__exit__(*sys.exc_info())  # removes the partial output (and names it on a full disk)
+            raise
+        self._ctx.__exit__(exc_type, exc, tb)
+
+    def _close(self, *, finished: bool) -> None:
         if self.container == "jsonl":
             self._fh.close()
-        else:
-            self._pq.close()
-            if self.container == "hf" and exc_type is None:
-                import datasets
+            return
+        self._pq.close()
+        if self.container == "hf" and finished:
+            import datasets
 
-                table = pq.read_table(self._parquet_path)
-                staging = self._tmp.with_name(self._tmp.name + "-ds")
-                try:
-                    datasets.Dataset(table).save_to_disk(str(staging))
-                except BaseException:
-                    shutil.rmtree(staging, ignore_errors=True)
-                    self._ctx.__exit__(*sys.exc_info())
-                    raise
-                self._parquet_path.unlink()
-                self._tmp.rmdir()
-                os.replace(staging, self._tmp)
-        self._ctx.__exit__(exc_type, exc, tb)
+            table = pq.read_table(self._parquet_path)
+            staging = self._tmp.with_name(self._tmp.name + "-ds")
+            try:
+                datasets.Dataset(table).save_to_disk(str(staging))
+            except BaseException:
+                shutil.rmtree(staging, ignore_errors=True)
+                raise
+            self._parquet_path.unlink()
+            self._tmp.rmdir()
+            os.replace(staging, self._tmp)

@@ -56,6 +56,23 @@ def test_index_is_saved_once_and_reused_for_the_same_embeddings(vectors, tmp_pat
     assert not reused and len(list((tmp_path / "indexes").glob("*.faiss"))) == 2
 
 
+def test_a_cached_index_overwritten_on_disk_is_built_again_with_a_warning(vectors, tmp_path, caplog):
+    _, docs = vectors
+    first, _ = load_or_build_index("HNSW8", docs, tmp_path)
+    (path,) = (tmp_path / "indexes").glob("*.faiss")
+    assert path.with_name(path.name + ".sha256").is_file()
+    good = path.read_bytes()
+    damaged = bytearray(good)
+    damaged[len(good) // 2] ^= 0xFF  # still a readable index of the right size, with one wrong byte
+    path.write_bytes(bytes(damaged))
+    again, reused = load_or_build_index("HNSW8", docs, tmp_path)
+    assert not reused and again.ntotal == first.ntotal
+    assert "is damaged or has no checksum" in caplog.text
+    assert path.read_bytes() == good  # built again and saved with its checksum
+    _, reused = load_or_build_index("HNSW8", docs, tmp_path)
+    assert reused
+
+
 def test_bad_factory_and_parameters_the_index_lacks_are_errors(vectors):
     queries, docs = vectors
     with pytest.raises(ConfigError, match="not a FAISS index factory string"):

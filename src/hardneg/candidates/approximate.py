@@ -12,7 +12,8 @@ similarity search with GPUs"; https://github.com/facebookresearch/faiss/wiki/The
 
 The metric is always inner product, i.e. cosine on the normalised embeddings. An index is built
 from the embedding shards (trained on a seeded sample when the type needs training), saved as
-``<cache>/indexes/<key>.faiss`` where the key hashes the factory string and the shards' own
+``<cache>/indexes/<key>.faiss`` (with its SHA-256 beside it, checked on every read: a damaged index is
+built again) where the key hashes the factory string and the shards' own
 cache keys, and reused by every later run on the same embeddings. Candidates found by the index
 are re-scored exactly from the embeddings, so the score filters see true cosine similarities
 whatever compression the index uses; only *which* documents are found is approximate, and
@@ -32,7 +33,7 @@ import numpy as np
 from hardneg.candidates.base import Candidates, pad_to
 from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
-from hardneg.io import atomic_path
+from hardneg.io import atomic_path, verify_checksum
 from hardneg.scoring import DenseScorer
 
 logger = logging.getLogger(__name__)
@@ -94,7 +95,7 @@ def load_or_build_index(factory: str, docs: Embeddings, cache_dir: Path | None, 
     Returns ``(index, reused)``.
     """
     path = Path(cache_dir) / "indexes" / f"{index_key(factory, docs)}.faiss" if cache_dir and docs.keys else None
-    if path is not None and path.is_file():
+    if path is not None and path.is_file() and verify_checksum(path):
         try:
             index = faiss.read_index(str(path))
             if index.ntotal == len(docs):
@@ -104,7 +105,7 @@ def load_or_build_index(factory: str, docs: Embeddings, cache_dir: Path | None, 
         logger.warning("ignoring unreadable index file %s", path)
     index = build_index(factory, docs, seed=seed)
     if path is not None:
-        with atomic_path(path) as tmp:
+        with atomic_path(path, checksum=True) as tmp:
             faiss.write_index(index, str(tmp))
     return index, False
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import math
+from collections import Counter, defaultdict
 from pathlib import Path
 
 from hardneg.data.corpus import read_corpus_jsonl
@@ -16,16 +18,15 @@ def _read_queries_jsonl(path: Path, problems: Problems) -> dict[str, str]:
         if error:
             problems.report("malformed_line", error, path=str(path), line=line)
             continue
-        qid = record.get("_id")
-        if qid is None or str(qid).strip() == "":
+        qid = problems.text(record.get("_id"), "'_id'", as_id=True, path=str(path), line=line)  # stripped, as in qrels
+        if qid == "":
             problems.report("missing_id", "query has no '_id' field", path=str(path), line=line)
             continue
-        qid = str(qid).strip()  # ids are stripped in every file, as in qrels
-        text = record.get("text")
-        if not isinstance(text, str) or not text.strip():
+        text = None if qid is None else problems.text(record.get("text"), f"query {qid!r}: 'text'", path=str(path), line=line)
+        if text == "":
             problems.report("empty_text", f"query {qid!r} has an empty text", path=str(path), line=line)
+        if not text:
             continue
-        text = text.strip()
         if qid in queries:
             if queries[qid] != text:
                 problems.report(
@@ -78,8 +79,8 @@ def read_qrels(path: Path, problems: Problems) -> list[tuple[str, str, float, in
     """
     lines: list[tuple[int, list[str]]] = []
     for number, text in enumerate(iter_text_lines(path), start=1):
-        text = text.rstrip("\n").rstrip("\r")
-        if text.strip():
+        text = text.rstrip()  # trailing tabs or spaces are not an empty fourth field
+        if text:
             lines.append((number, [f.strip() for f in text.split("\t")]))
     if not lines:
         return []
@@ -124,14 +125,39 @@ def read_qrels(path: Path, problems: Problems) -> list[tuple[str, str, float, in
                 continue
             fields = [fields[0], fields[2], fields[3]]
         qid, did, score = fields
-        if not _is_number(score):
-            problems.report("malformed_line", f"score {score!r} is not a number", path=str(path), line=line)
+        if not (_is_number(score) and math.isfinite(float(score))):  # nan or inf is no relevance
+            kind = "a finite number" if _is_number(score) else "a number"
+            problems.report("malformed_line", f"score {score!r} is not {kind}", path=str(path), line=line)
             continue
         if not qid or not did:
             problems.report("missing_id", "empty query-id or corpus-id", path=str(path), line=line)
             continue
         rows.append((qid, did, float(score), line))
-    return rows
+    return _without_conflicts(rows, path, problems)
+
+
+def _without_conflicts(
+    rows: list[tuple[str, str, float, int]], path: Path, problems: Problems
+) -> list[tuple[str, str, float, int]]:
+    """``rows`` less every (query, document) judged more than once with different scores: an error naming the
+    lines, or (skipping) none of that pair's lines is kept and each is counted as ``conflicting_judgement``."""
+    scores: dict[tuple[str, str], dict[float, int]] = defaultdict(dict)  # first line of each score, in file order
+    for qid, did, score, line in rows:
+        scores[qid, did].setdefault(score, line)
+    conflicts = [pair for pair, seen in scores.items() if len(seen) > 1]
+    lines = Counter((qid, did) for qid, did, _, _ in rows)
+    for qid, did in conflicts:
+        seen = sorted(scores[qid, did].items(), key=lambda item: item[1])
+        problems.report(
+            "conflicting_judgement",
+            f"query {qid!r} and document {did!r} are judged with different scores: "
+            + ", ".join(f"{score:g} at line {line}" for score, line in seen),
+            path=str(path),
+            line=seen[1][1],
+        )
+        problems.count("conflicting_judgement", lines[qid, did] - 1)
+    refused = set(conflicts)
+    return [row for row in rows if (row[0], row[1]) not in refused]
 
 
 def load_beir(path: str | Path, *, split: str = "train", on_error: OnError = "raise") -> RetrievalData:

@@ -60,18 +60,18 @@ def _add_document(
     require_id: bool,
 ) -> None:
     """Check one corpus record and add it, unless it repeats an id with the same text."""
-    doc_id = record.get("_id")
-    if (doc_id is None or str(doc_id).strip() == "") and not require_id:  # a CSV cell cannot be None: empty is absent
+    doc_id = problems.text(record.get("_id"), "'_id'", as_id=True, path=str(path), line=line)  # stripped, as in qrels
+    if doc_id is None:
+        return
+    if doc_id == "" and not require_id:  # a CSV cell cannot be None: empty is absent
         doc_id = f"c{len(ids)}"
-    if doc_id is None or str(doc_id).strip() == "":
+    if doc_id == "":
         problems.report("missing_id", "document has no '_id' field", path=str(path), line=line)
         return
-    doc_id = str(doc_id).strip()  # ids are stripped in every file, as in qrels
-    title, body = record.get("title"), record.get("text")
-    if (title is not None and not isinstance(title, str)) or (body is not None and not isinstance(body, str)):
-        problems.report("bad_field", f"document {doc_id!r}: 'title' and 'text' must be strings", path=str(path), line=line)
+    fields = [problems.text(record.get(k), f"document {doc_id!r}: {k!r}", path=str(path), line=line) for k in ("title", "text")]
+    if None in fields:
         return
-    text = document_text(title, body)
+    text = document_text(*fields)
     if not text:
         problems.report("empty_text", f"document {doc_id!r} has an empty title and text", path=str(path), line=line)
         return

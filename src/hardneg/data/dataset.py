@@ -79,10 +79,38 @@ class Problems:
         self.counts[kind] = self.counts.get(kind, 0) + 1
         logger.warning("skipped: %s", error)
 
+    def text(
+        self, value: object, what: str, *, as_id: bool = False, path: str | None = None, line: int | None = None
+    ) -> str | None:
+        """``value`` of a record read by :func:`field_text` (stripped; ``""`` when absent), or ``None`` after
+        reporting (``bad_field``) a value that is not text."""
+        try:
+            return field_text(value, what, as_id=as_id)
+        except ValueError as exc:
+            self.report("bad_field", str(exc), path=path, line=line)
+            return None
+
     def count(self, kind: str, n: int = 1) -> None:
         """Count ``n`` records dropped for a reason that is not an error (e.g. an exact duplicate row)."""
         if n > 0:
             self.counts[kind] = self.counts.get(kind, 0) + n
+
+
+def field_text(value: object, what: str, *, as_id: bool = False) -> str:
+    """A text or id field of a record as text, stripped; ``""`` when absent (``None``).
+
+    A text must be a string. An id may also be a whole number (JSON ``"_id": 42`` is the id ``"42"``,
+    as the same id in a qrels file reads). Anything else (a fraction, a boolean, a list) is a
+    ``ValueError`` naming ``what`` and the value, never an empty text.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if as_id and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    allowed = "text or a whole number" if as_id else "text"
+    raise ValueError(f"{what} must hold {allowed}, got {type(value).__name__} {value!r}")
 
 
 def demo_path() -> Path:

@@ -67,9 +67,10 @@ def load_flagembedding(path: str | Path, *, on_error: OnError = "raise") -> Retr
         if error:
             problems.report("malformed_line", error, path=str(path), line=line)
             continue
-        query = record.get("query")
-        if not isinstance(query, str) or not query.strip():
+        query = problems.text(record.get("query"), "field 'query'", path=str(path), line=line)
+        if query == "":
             problems.report("empty_text", "field 'query' must be a non-empty text", path=str(path), line=line)
+        if not query:
             continue
         pos = _texts(record, "pos", path, line, problems)
         neg = _texts(record, "neg", path, line, problems)
@@ -79,7 +80,7 @@ def load_flagembedding(path: str | Path, *, on_error: OnError = "raise") -> Retr
             problems.report("no_positive", "field 'pos' has no non-empty text", path=str(path), line=line)
             continue
         query_ids.append(f"q{line}")
-        query_texts.append(query.strip())
+        query_texts.append(query)
         positives.append(list(dict.fromkeys(doc(t) for t in pos)))
         for t in neg:
             doc(t)

@@ -93,16 +93,14 @@ def pairs_from_records(
     positives: list[list[int]] = []
     used_ids = set(corpus_ids)
     for line, record in rows:
-        anchor, positive = record.get(anchor_col), record.get(positive_col)
-        bad = [
-            (col, v) for col, v in ((anchor_col, anchor), (positive_col, positive)) if v is not None and not isinstance(v, str)
-        ]
-        if bad:
-            col, value = bad[0]
-            problems.report("bad_field", f"column {col!r} must hold text, got {type(value).__name__}", path=source, line=line)
+        anchor = problems.text(record.get(anchor_col), f"column {anchor_col!r}", path=source, line=line)
+        positive = (
+            None
+            if anchor is None
+            else problems.text(record.get(positive_col), f"column {positive_col!r}", path=source, line=line)
+        )
+        if positive is None:
             continue
-        anchor = anchor.strip() if anchor else anchor
-        positive = positive.strip() if positive else positive
         if not anchor:
             problems.report("empty_text", f"empty or missing anchor in column {anchor_col!r}", path=source, line=line)
             continue

@@ -14,6 +14,7 @@ A UTF-8 byte order mark is dropped; invalid UTF-8 is an error naming the line an
 
 from __future__ import annotations
 
+import contextlib
 import csv
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
@@ -35,13 +36,28 @@ def _literal_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
             yield number, line.split("\t")
 
 
+FIELD_SIZE_LIMIT = 2**31 - 1
+"""The csv module's field size limit while a file is read (its own default, 128 KiB, refuses a long document)."""
+
+
+@contextlib.contextmanager
+def _fields_of_any_size() -> Iterator[None]:
+    """Lift csv's process-wide field size limit for one read, and put the caller's limit back."""
+    previous = csv.field_size_limit(FIELD_SIZE_LIMIT)
+    try:
+        yield
+    finally:
+        csv.field_size_limit(previous)
+
+
 def _quoted_rows(path: Path, delimiter: str, problems: Problems) -> Iterator[tuple[int, list[str]]]:
     """``(first line, fields)`` of a CSV-quoted file; a row that does not parse is reported at its line."""
     reader = csv.reader(iter_text_lines(path), delimiter=delimiter, strict=True)
     start = 1
     while True:
         try:
-            fields = next(reader)
+            with _fields_of_any_size():
+                fields = next(reader)
         except StopIteration:
             return
         except csv.Error as exc:

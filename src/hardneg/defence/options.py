@@ -10,12 +10,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from hardneg.errors import ConfigError
-from hardneg.options import check_positive, option
+from hardneg.options import Options, check_positive, option
 from hardneg.teachers import ACTIVATIONS, TEACHER_TYPES, split_list
 
 
 @dataclass
-class DefenceOptions:
+class DefenceOptions(Options):
     """Teacher rescoring, RocketQA denoising and promotion, near duplicates and the leakage guard."""
 
     teacher: str | None = option(
@@ -58,6 +58,7 @@ class DefenceOptions:
     )
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         self.check_defence()
 
     def check_defence(self) -> None:

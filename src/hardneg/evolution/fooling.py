@@ -32,8 +32,8 @@ from hardneg.data import RetrievalData, load_data
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.errors import ConfigError, DataError
 from hardneg.evolution.round_measures import chosen_negatives
-from hardneg.io import write_json_atomic
-from hardneg.options import EncodingOptions
+from hardneg.io import read_json_object, write_json_atomic
+from hardneg.options import EncodingOptions, json_options
 from hardneg.options import option as _f
 
 # sampler name -> mining preset; "dense" and "evolve" differ only in the model that mines
@@ -69,8 +69,8 @@ class FoolingConfig(EncodingOptions):
             raise ConfigError(f"num_negatives must be >= 1, got {self.num_negatives}")
         if self.model_round is not None and self.model_round < 0:
             raise ConfigError(f"model_round must be >= 0, got {self.model_round}")
-        given = json.loads(self.models) if isinstance(self.models, str) and self.models else (self.models or {})
-        if not isinstance(given, dict) or set(given) - set(TRAINED_SAMPLERS):
+        given = json_options("models", self.models)
+        if set(given) - set(TRAINED_SAMPLERS):
             raise ConfigError(f"models must be a JSON object with keys among {TRAINED_SAMPLERS}, got {self.models!r}")
         self.given_models = {k: str(v) for k, v in given.items()}
 
@@ -105,8 +105,8 @@ class Fooling:
         summary = self.run_dir / "summary.json"
         if not summary.is_file():
             raise DataError("not a run folder: summary.json is missing", path=str(self.run_dir))
-        self.summary = json.loads(summary.read_text(encoding="utf-8"))
-        self.evolve_config = json.loads((self.run_dir / "evolve.json").read_text(encoding="utf-8"))["config"]
+        self.summary = read_json_object(summary)
+        self.evolve_config = read_json_object(self.run_dir / "evolve.json")["config"]
         self.view = self.run_dir / "data"
         self.round = self._round()
         # A named round trains its sampler models to that round's budget: they live apart from the default's.

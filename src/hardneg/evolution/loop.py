@@ -58,10 +58,10 @@ from hardneg.errors import ConfigError
 from hardneg.evolution.evaluate import evaluate_retriever
 from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.evolution.splits import make_run_view, source_folder
-from hardneg.io import atomic_path, write_json_atomic
+from hardneg.io import atomic_path, read_json_object, write_json_atomic
 from hardneg.manifest import build_manifest
 from hardneg.mining.presets import make_config
-from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions
+from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, json_options
 from hardneg.options import option as _f
 from hardneg.outputs import OutputGuard, is_complete, manifest_path_for
 
@@ -117,8 +117,8 @@ class EvolveConfig(EncodingOptions):
         for name in ("rounds", "patience", "staleness_k"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        self.mine_params = _json_options("mine_options", self.mine_options, LOOP_MINE_KEYS)
-        self.train_params = _json_options("train_options", self.train_options, LOOP_TRAIN_KEYS)
+        self.mine_params = json_options("mine_options", self.mine_options, LOOP_MINE_KEYS)
+        self.train_params = json_options("train_options", self.train_options, LOOP_TRAIN_KEYS)
         make_config(self.preset, **self.mine_params)  # validates names and values now, not in round 2
         from hardneg.training.train import TrainConfig
 
@@ -144,24 +144,6 @@ def _check_extra_positives(path: str, train: RetrievalData, dev: RetrievalData) 
     for qid, _, score, line in read_qrels(Path(path), Problems("raise")):
         if score > 0 and qid not in known:
             raise DataError(f"query-id {qid!r} is not a train or dev query of the run", path=path, line=line)
-
-
-def _json_options(name: str, value: Any, forbidden: set[str]) -> dict[str, Any]:
-    if value in (None, ""):
-        return {}
-    if isinstance(value, dict):
-        options = dict(value)
-    else:
-        try:
-            options = json.loads(value)
-        except json.JSONDecodeError as exc:
-            raise ConfigError(f"{name} must be a JSON object: {exc.msg} at column {exc.colno} in {value!r}") from exc
-        if not isinstance(options, dict):
-            raise ConfigError(f"{name} must be a JSON object, got {value!r}")
-    clash = sorted(set(options) & forbidden)
-    if clash:
-        raise ConfigError(f"{name} cannot set {clash}: the loop sets them")
-    return options
 
 
 @dataclass
@@ -204,7 +186,7 @@ class Evolution:
         path = self.run_dir / "evolve.json"
         current = self.config.comparable()
         if path.is_file():
-            saved = json.loads(path.read_text(encoding="utf-8"))["config"]
+            saved = read_json_object(path)["config"]
             differ = {k: (saved.get(k), v) for k, v in current.items() if saved.get(k) != v}
             if differ:
                 details = "; ".join(f"{k}: run has {a!r}, now {b!r}" for k, (a, b) in differ.items())
@@ -269,7 +251,7 @@ class Evolution:
         base_path = self.run_dir / "base.json"
         if not base_path.is_file():
             write_json_atomic(base_path, self._evaluate(self._retriever(self.base_model)))
-        base = json.loads(base_path.read_text(encoding="utf-8"))
+        base = read_json_object(base_path)
 
         records: list[dict[str, Any]] = []
         best, best_round, since_best, stopped = base["dev"]["ndcg@10"], -1, 0, f"reached {c.rounds} rounds"
@@ -295,7 +277,7 @@ class Evolution:
     def _load_round(self, r: int) -> dict[str, Any] | None:
         folder = self._round_dir(r)
         if (folder / "DONE").is_file():
-            return json.loads((folder / "round.json").read_text(encoding="utf-8"))
+            return read_json_object(folder / "round.json")
         return None
 
     def _miner(self, r: int) -> str | None:
@@ -319,7 +301,7 @@ class Evolution:
         model_dir = folder / "model"
         if not _reusable(model_dir):
             self._train(r, candidates, model_dir, miner if c.continue_training else self.base_model)
-        train_manifest = json.loads((folder / "model.manifest.json").read_text(encoding="utf-8"))
+        train_manifest = read_json_object(folder / "model.manifest.json")
         seconds["train"] = round(time.perf_counter() - start, 3)
 
         start = time.perf_counter()

@@ -22,7 +22,6 @@ from __future__ import annotations
 import base64
 import html
 import io
-import json
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -30,7 +29,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.errors import ConfigError, DataError
-from hardneg.io import atomic_path, write_json_atomic
+from hardneg.io import atomic_path, read_json_object, write_json_atomic
 
 
 @dataclass
@@ -45,7 +44,7 @@ def load_run(run_dir: Path) -> dict[str, Any]:
     summary_path = run_dir / "summary.json"
     if not summary_path.is_file():
         raise DataError("not a run folder: summary.json is missing (run `hardneg evolve --out RUN_DIR` first)", path=str(run_dir))
-    summary = _read_json(summary_path)
+    summary = read_json_object(summary_path)
     missing = [k for k in ("run", "base", "rounds", "best_round", "best_model", "stopped") if k not in summary]
     if missing or not isinstance(summary["rounds"], list):
         raise DataError(f"not a summary of `hardneg evolve`: missing {missing or ['rounds (a list)']}", path=str(summary_path))
@@ -56,25 +55,10 @@ def load_run(run_dir: Path) -> dict[str, Any]:
             with np.load(path, allow_pickle=False) as npz:
                 scores[record["round"]] = {k: npz[k] for k in npz.files}
     fooling_path = run_dir / "fooling.json"
-    fooling = _read_json(fooling_path) if fooling_path.is_file() else None
+    fooling = read_json_object(fooling_path) if fooling_path.is_file() else None
     curve_path = run_dir / "curve.json"
-    curve = _read_json(curve_path) if curve_path.is_file() else None
+    curve = read_json_object(curve_path) if curve_path.is_file() else None
     return {"summary": summary, "scores": scores, "fooling": fooling, "curve": curve}
-
-
-def _read_json(path: Path) -> dict[str, Any]:
-    """A JSON object from ``path``; a truncated or non-UTF-8 file is a one-line DataError."""
-    try:
-        value = json.loads(path.read_text(encoding="utf-8"))
-    except UnicodeDecodeError as exc:
-        raise DataError(f"invalid UTF-8 at byte {exc.start}", path=str(path)) from None
-    except json.JSONDecodeError as exc:
-        raise DataError(
-            f"malformed JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}); is it truncated?", path=str(path)
-        ) from None
-    if not isinstance(value, dict):
-        raise DataError(f"expected a JSON object, got {type(value).__name__}", path=str(path))
-    return value
 
 
 # --- figures ----------------------------------------------------------------------------------

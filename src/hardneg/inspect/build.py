@@ -15,6 +15,8 @@ from hardneg.inspect.page import render_page
 from hardneg.inspect.records import SUSPECT_RATIO, QueryView, query_view, sample_queries
 from hardneg.io import atomic_path, write_json_atomic
 from hardneg.manifest import build_manifest
+from hardneg.options import check_number
+from hardneg.outputs import OutputGuard
 
 DEFAULT_SAMPLE = 500
 """Queries a written page holds at most; ``--serve`` has no such limit."""
@@ -99,6 +101,16 @@ def header_facts(manifest: dict[str, Any], overview: Overview, total: int, shown
     return facts
 
 
+def check_options(*, suspect_ratio: float, sample: int | None = None, seed: int = 0) -> None:
+    """Raise a ConfigError for an option of ``hardneg inspect`` no page can be built with."""
+    for name, value in (("sample", sample), ("seed", seed), ("suspect_ratio", suspect_ratio)):
+        check_number(name, value)
+    if sample is not None and sample < 1:
+        raise ConfigError(f"sample must be >= 1, got {sample}")
+    if suspect_ratio <= 0:
+        raise ConfigError(f"suspect_ratio must be > 0, got {suspect_ratio}")
+
+
 def inspect_candidates(
     candidates: str | Path,
     out: str | Path | None = None,
@@ -119,11 +131,18 @@ def inspect_candidates(
         suspect_ratio: flag candidates scored at least this share of the query's reference positive score (the
             one the run's margin filters used: ``positive_reference``, by default the best-matching positive).
     """
-    if sample is not None and sample < 1:
-        raise ConfigError(f"sample must be >= 1, got {sample}")
-    if suspect_ratio <= 0:
-        raise ConfigError(f"suspect_ratio must be > 0, got {suspect_ratio}")
+    check_options(sample=sample, seed=seed, suspect_ratio=suspect_ratio)
     path = Path(candidates)
+    out_path = Path(out) if out is not None else path.with_name(path.name + ".html")
+    inputs = [path, *([corpus] if corpus and Path(corpus).exists() else [])]
+    with OutputGuard(out_path, "inspect", inputs=inputs):  # never a page over a file hardneg did not write
+        return _write_page(path, out_path, corpus=corpus, sample=sample, seed=seed, suspect_ratio=suspect_ratio)
+
+
+def _write_page(
+    path: Path, out_path: Path, *, corpus: str | None, sample: int | None, seed: int, suspect_ratio: float
+) -> InspectResult:
+    """The work of :func:`inspect_candidates`, once its output is guarded."""
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
     manifest = read_manifest(path)
     data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
@@ -154,9 +173,6 @@ def inspect_candidates(
         docs=docs,
         note=note,
     )
-    out_path = Path(out) if out is not None else path.with_name(path.name + ".html")
-    if out_path.resolve() == path.resolve():
-        raise ConfigError(f"out {out_path} is the candidates file itself")
     with atomic_path(out_path) as tmp:
         tmp.write_text(html_text, encoding="utf-8")
     summary = {

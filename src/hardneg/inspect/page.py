@@ -12,6 +12,8 @@ query's candidates from ``query/<n>`` when it is opened.
 
 from __future__ import annotations
 
+import base64
+import hashlib
 import html
 import json
 from typing import Any
@@ -151,6 +153,23 @@ document.body.dataset.ready = 'true';
 """
 
 
+SCRIPT_ESCAPES = str.maketrans({"<": "\\u003c", ">": "\\u003e", "&": "\\u0026"})
+"""What the embedded JSON escapes, so no text (``</script>``, ``<!--``) can end or comment out its script block."""
+CONTENT_SECURITY_POLICY = (
+    "default-src 'none'; "
+    f"script-src 'sha256-{base64.b64encode(hashlib.sha256(JS.encode('utf-8')).digest()).decode()}'; "
+    "style-src 'unsafe-inline'; img-src data:; connect-src 'self'; base-uri 'none'; form-action 'none'; "
+    "frame-ancestors 'none'"
+)
+"""The served page may run only its own script (by hash) and fetch only from its own server."""
+
+
+def embed_json(data: Any) -> str:
+    """``data`` as JSON that is safe inside ``<script type="application/json">``: ``<``, ``>`` and ``&``
+    are written as ``\\u003c``, ``\\u003e``, ``\\u0026`` (the same value to ``JSON.parse``)."""
+    return json.dumps(data, ensure_ascii=False).translate(SCRIPT_ESCAPES)
+
+
 def render_page(
     *,
     title: str,
@@ -164,7 +183,7 @@ def render_page(
     """The page's HTML. ``queries``: :meth:`QueryView.to_dict` each (served: only id, text, suspicion, flags);
     ``docs``: id -> text of every document the queries show (served: ``None``, each query brings its own)."""
     data = {"mode": "served" if served else "embedded", "queries": queries, "docs": docs or {}, "marks_file": MARKS_FILE}
-    payload = json.dumps(data, ensure_ascii=False).replace("</", "<\\/")
+    payload = embed_json(data)
     facts = "".join(f"<span>{html.escape(k)}: <b>{html.escape(v)}</b></span>" for k, v in summary)
     return f"""<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1">

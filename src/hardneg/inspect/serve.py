@@ -2,7 +2,12 @@
 
 The page is sent with the query list only (id, text, how suspicious); a query's candidates and
 texts are read from the candidates file when the reader opens it (``GET query/<n>``), a parquet
-file one row group at a time. Only ``127.0.0.1`` is bound: the page shows the corpus's text.
+file one row group at a time.
+
+The page shows the corpus's text, so the server answers only its user: it binds ``127.0.0.1``, refuses
+(421) a request whose ``Host`` is not its own address and port (a page elsewhere that points a name
+at 127.0.0.1, DNS rebinding, cannot read it), and sends a ``Content-Security-Policy`` that runs only
+the page's own script.
 """
 
 from __future__ import annotations
@@ -14,18 +19,40 @@ from pathlib import Path
 
 from hardneg.candidates_file import mined_data, read_manifest
 from hardneg.data.tables import Records
-from hardneg.inspect.build import header_facts, mined_reference, read_views
-from hardneg.inspect.page import render_page
+from hardneg.errors import ConfigError
+from hardneg.inspect.build import check_options, header_facts, mined_reference, read_views
+from hardneg.inspect.page import CONTENT_SECURITY_POLICY, render_page
 from hardneg.inspect.records import SUSPECT_RATIO, query_view
 
 logger = logging.getLogger(__name__)
+LOOPBACK = "127.0.0.1"
+MAX_PORT = 65535
+SECURITY_HEADERS = {
+    "Content-Security-Policy": CONTENT_SECURITY_POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    "Cache-Control": "no-store",
+}
+
+
+def own_hosts(host: str, port: int) -> set[str]:
+    """The ``Host`` headers a request to this server may carry: ``127.0.0.1``, ``localhost`` and the bound host, with the port."""
+    return {f"{name}:{port}".lower() for name in (LOOPBACK, "localhost", host)}
 
 
 def make_server(
-    candidates: str | Path, *, corpus: str | None = None, port: int = 8000, suspect_ratio: float = SUSPECT_RATIO
+    candidates: str | Path,
+    *,
+    corpus: str | None = None,
+    port: int = 8000,
+    suspect_ratio: float = SUSPECT_RATIO,
+    host: str = LOOPBACK,
 ) -> ThreadingHTTPServer:
-    """A server (not yet started: call ``serve_forever``) of the page of ``candidates`` on ``127.0.0.1:port``
+    """A server (not yet started: call ``serve_forever``) of the page of ``candidates`` on ``host:port``
     (``port=0``: any free port, see ``server.server_address``)."""
+    check_options(suspect_ratio=suspect_ratio)
+    if not 0 <= port <= MAX_PORT:
+        raise ConfigError(f"port must be in [0, {MAX_PORT}] (0: any free port), got {port}")
     path = Path(candidates)
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
     manifest = read_manifest(path)
@@ -47,6 +74,8 @@ def make_server(
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server name
+            if (self.headers.get("Host") or "").lower() not in own_hosts(host, self.server.server_address[1]):
+                return self._send(421, "text/plain", b"this server answers only requests to its own address")
             if self.path in ("/", "/index.html"):
                 return self._send(200, "text/html; charset=utf-8", page)
             if self.path.startswith("/query/"):
@@ -68,7 +97,12 @@ def make_server(
             self.end_headers()
             self.wfile.write(body)
 
+        def end_headers(self) -> None:  # every answer, http.server's own errors (HEAD, POST: 501) too
+            for name, value in SECURITY_HEADERS.items():
+                self.send_header(name, value)
+            super().end_headers()
+
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - the http.server signature
             logger.debug(format, *args)
 
-    return ThreadingHTTPServer(("127.0.0.1", port), Handler)
+    return ThreadingHTTPServer((host, port), Handler)

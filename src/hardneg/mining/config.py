@@ -110,9 +110,11 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions):
                 f"min_score={self.min_score} is above max_score={self.max_score}: no candidate can pass both; "
                 "nothing would be mined"
             )
-        for name in ("simans_a", "bm25_k1", "bm25_b"):
+        for name in ("simans_a", "bm25_k1"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
+        if not 0 <= self.bm25_b <= 1:  # the share of length normalisation (Robertson & Zaragoza, 2009)
+            raise ConfigError(f"bm25_b must be in [0, 1], got {self.bm25_b}")
         check_positive(self, "rrf_k")
         if self.absolute_margin is not None and self.absolute_margin < 0:
             raise ConfigError(f"absolute_margin must be >= 0, got {self.absolute_margin}")
@@ -125,7 +127,6 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions):
                 f"sampler='none' writes (anchor, positive) pairs: use output_format 'n-tuple', 'labeled-pair' or "
                 f"'labeled-list', got {self.output_format!r}"
             )
-        self.check_defence()
         if self.teacher and self.sampler == "none":
             raise ConfigError("teacher rescores candidates; sampler='none' mines none")
         _validate_scale(self)
@@ -133,6 +134,11 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions):
     def check_against(self, data: Any) -> None:
         """Settings that are impossible for this data (known once it is loaded, before any encoding)."""
         documents = len(data.corpus_ids)
+        if self.sampler != "none" and self.num_negatives >= documents:
+            raise ConfigError(
+                f"num_negatives={self.num_negatives} cannot be found: the corpus has {documents} documents, "
+                "one of them a positive of each query; ask for fewer"
+            )
         if self.sampler != "none" and self.range_min >= documents:
             raise ConfigError(
                 f"range_min={self.range_min} skips every candidate: the corpus has {documents} documents; nothing would be mined"

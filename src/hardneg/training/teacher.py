@@ -69,6 +69,7 @@ class TeacherConfig(DataOptions):
     show_progress: bool = _f(True, "progress bars", group="output")
 
     def __post_init__(self) -> None:
+        super().__post_init__()
         if not self.out:
             raise ConfigError("out is required: the folder to write the trained teacher to")
         for name in ("batch_size", "max_length", "num_negatives"):

@@ -8,7 +8,8 @@ loss with large batches in small memory, computed in mini-batches of ``mini_batc
 
 The model folder is written atomically: it appears complete, with ``<out>.manifest.json`` beside
 it, or not at all. Checkpoints (``checkpoint_steps``) go to ``<out>.checkpoints/`` and a rerun of
-the same command resumes from the newest one.
+the same command resumes from the newest complete one (a checkpoint the run was killed while
+saving is removed with a warning).
 """
 
 from __future__ import annotations
@@ -347,12 +348,19 @@ class Trainer:
         return InlineRefresh(pool, refresher, c.refresh_steps)
 
     def _resume_from(self) -> str | None:
+        """The newest complete checkpoint, or ``None``. A checkpoint the trainer did not finish saving
+        (the run was killed while it wrote it) is removed with a warning and an earlier one is used."""
+        from hardneg.training.callbacks import checkpoint_is_complete
+
         if not self.config.resume or not self.checkpoints.is_dir():
             return None
-        found = sorted(self.checkpoints.glob("checkpoint-*"), key=lambda p: int(p.name.split("-")[-1]))
-        if found:
-            logger.info("resuming from %s", found[-1])
-            return str(found[-1])
+        found = [p for p in self.checkpoints.glob("checkpoint-*") if p.is_dir() and p.name.split("-")[-1].isdigit()]
+        for folder in sorted(found, key=lambda p: int(p.name.split("-")[-1]), reverse=True):
+            if checkpoint_is_complete(folder):
+                logger.info("resuming from %s", folder)
+                return str(folder)
+            logger.warning("%s was not completely saved (the run was interrupted while writing it); it is removed", folder)
+            shutil.rmtree(folder, ignore_errors=True)
         return None
 
     def run(self, *, callbacks: Sequence[Any] = ()) -> TrainResult:
@@ -367,7 +375,7 @@ class Trainer:
     def _run(self, callbacks: Sequence[Any]) -> TrainResult:
         from sentence_transformers import SentenceTransformerTrainer
 
-        from hardneg.training.callbacks import ResampleEachEpoch
+        from hardneg.training.callbacks import MarkCheckpointComplete, ResampleEachEpoch
 
         c = self.config
         start = time.perf_counter()
@@ -379,7 +387,7 @@ class Trainer:
             )
         model = load_model(c.model, device=c.device, max_seq_length=c.max_seq_length, trust_remote_code=c.trust_remote_code)
         base = {"model": resolve_model_name(c.model), "fingerprint": fingerprint_model(model)}
-        all_callbacks = list(callbacks)
+        all_callbacks = [*callbacks, MarkCheckpointComplete()]
         if training_input.pool is not None:
             all_callbacks.insert(0, ResampleEachEpoch(training_input.pool))
         refresh = self.inline_refresh(training_input)
