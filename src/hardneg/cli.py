@@ -460,7 +460,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
         return 2
     except KeyboardInterrupt:
-        from hardneg.console import interrupted
+        from hardneg.interrupt import interrupted
 
         return interrupted()
     if as_json:

@@ -9,31 +9,10 @@ Once the command has finished and printed its result, Ctrl-C is ignored while th
 
 from __future__ import annotations
 
-import os
 import signal
-import sys
 from collections.abc import Sequence
 
-INTERRUPTED = "hardneg: interrupted; outputs are written atomically, rerun the same command to finish"
-EXIT_INTERRUPTED = 128 + signal.SIGINT
-_said = False
-
-
-def _at_once(signum, frame) -> None:
-    os._exit(EXIT_INTERRUPTED)
-
-
-def interrupted() -> int:
-    """Say (once per process) that the run was interrupted; the exit status to end with."""
-    global _said
-    try:
-        signal.signal(signal.SIGINT, _at_once)
-    except ValueError:  # not the main thread: the host program owns its signals
-        pass
-    if not _said:
-        _said = True
-        print(INTERRUPTED, file=sys.stderr, flush=True)
-    return EXIT_INTERRUPTED
+from hardneg.interrupt import interrupted
 
 
 def main(argv: Sequence[str] | None = None) -> int:

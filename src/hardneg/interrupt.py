@@ -1,0 +1,32 @@
+"""What an interrupted ``hardneg`` run says and exits with: one line on stderr and status 130.
+
+Shared by the entry point (:mod:`hardneg.console`, an interrupt during start-up) and the CLI (one during a
+command), so neither imports the other.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+
+INTERRUPTED = "hardneg: interrupted; outputs are written atomically, rerun the same command to finish"
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+_said = False
+
+
+def _at_once(signum, frame) -> None:
+    os._exit(EXIT_INTERRUPTED)
+
+
+def interrupted() -> int:
+    """Say (once per process) that the run was interrupted; the exit status to end with."""
+    global _said
+    try:
+        signal.signal(signal.SIGINT, _at_once)
+    except ValueError:  # not the main thread: the host program owns its signals
+        pass
+    if not _said:
+        _said = True
+        print(INTERRUPTED, file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED
