@@ -15,10 +15,11 @@ from pathlib import Path
 import pyarrow as pa
 import pytest
 
-from hardneg.candidates_file import mined_data, read_manifest
+from hardneg.candidates_file import mined_data
 from hardneg.cli import main
 from hardneg.errors import ConfigError, DataError
 from hardneg.io import atomic_path
+from hardneg.manifest import manifest_of
 from hardneg.options import default_cache_dir
 from hardneg.outputs import INCOMPLETE, OutputGuard, is_complete
 from hardneg.writers import StreamingWriter
@@ -35,12 +36,12 @@ def test_a_corrupted_candidates_manifest_is_called_corrupted_not_missing(tmp_pat
     candidates = tmp_path / "c.parquet"
     candidates.write_bytes(b"rows")
     _write(tmp_path / "c.parquet.manifest.json", CORRUPTED[case])
-    for read in (read_manifest, mined_data):
+    for read in (manifest_of, mined_data):
         with pytest.raises(DataError, match=r"c\.parquet\.manifest\.json: corrupted") as info:
             read(candidates)
         assert "missing" not in str(info.value)
     (tmp_path / "c.parquet.manifest.json").unlink()
-    assert read_manifest(candidates) == {}
+    assert manifest_of(candidates) is None
     with pytest.raises(DataError, match="is missing"):
         mined_data(candidates)
 

@@ -21,8 +21,7 @@ from typing import Any
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
 from hardneg.data.tables import Records
 from hardneg.errors import DataError
-from hardneg.outputs import manifest_path_for
-from hardneg.outputs import read_manifest as read_output_manifest
+from hardneg.manifest import manifest_of, manifest_path_for
 
 CANDIDATE_COLUMNS = ("query_id", "query", "positive_ids", "candidate_ids", "candidate_kept", "negative_ids")
 POOLS = ("kept", "all")
@@ -57,13 +56,18 @@ class CandidatesFile:
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
-    """The manifest written beside a candidates file (``{}`` when there is none; a DataError when it is corrupted)."""
-    return read_output_manifest(manifest_path_for(path)) or {}
+    """Deprecated: ``hardneg.manifest.manifest_of(path) or {}`` (the manifest beside a candidates file)."""
+    import warnings
+
+    warnings.warn(
+        "hardneg.candidates_file.read_manifest is deprecated: use hardneg.manifest.manifest_of", DeprecationWarning, stacklevel=2
+    )
+    return manifest_of(path) or {}
 
 
 def manifest_parameters(path: Path) -> dict[str, Any] | None:
     """The ``parameters`` of ``<path>.manifest.json``, or ``None`` without a manifest."""
-    manifest = read_output_manifest(manifest_path_for(path))
+    manifest = manifest_of(path)
     return None if manifest is None else manifest.get("parameters") or {}
 
 
@@ -76,7 +80,7 @@ def mined_data(
         return load_data(corpus, split=split, extra_positives=extra_positives)
     params = manifest_parameters(path)
     if params is None:
-        manifest = path.with_name(path.name + ".manifest.json")
+        manifest = manifest_path_for(path)
         raise DataError(
             "a candidates file holds ids only: pass corpus= (the BEIR folder or 'demo' it was mined from); "
             f"its manifest {manifest.name} is missing",

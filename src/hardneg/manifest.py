@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import os
 import platform
 import sys
 from datetime import UTC, datetime
@@ -10,7 +11,29 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from hardneg.io import input_sha256, sha256_file
+from hardneg.io import input_sha256, read_json_object, sha256_file
+
+MANIFEST_SUFFIX = ".manifest.json"
+
+
+def manifest_path_for(out: str | os.PathLike) -> Path:
+    """``OUT.manifest.json``: where the manifest of an output file or folder is written (the one place this rule lives)."""
+    out = Path(out)
+    return out.with_name(out.name + MANIFEST_SUFFIX)
+
+
+def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
+    """The manifest at ``path``, ``None`` when there is none; one that is there but is not a JSON object is a
+    DataError calling it corrupted (never taken for a missing one)."""
+    if not Path(path).is_file():
+        return None
+    return read_json_object(path)
+
+
+def manifest_of(out: str | os.PathLike) -> dict[str, Any] | None:
+    """The manifest written beside the output ``out`` (:func:`read_manifest` of :func:`manifest_path_for`)."""
+    return read_manifest(manifest_path_for(out))
+
 
 PACKAGES = ("hardneg", "numpy", "torch", "sentence-transformers", "transformers", "faiss-cpu", "bm25s", "pyarrow", "datasets")
 

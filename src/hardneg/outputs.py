@@ -35,26 +35,15 @@ from pathlib import Path
 from typing import Any
 
 from hardneg.errors import ConfigError, DataError
-from hardneg.io import read_json_object, write_json_atomic
+from hardneg.io import write_json_atomic
+from hardneg.manifest import MANIFEST_SUFFIX, manifest_path_for, read_manifest
+
+__all__ = ["OutputGuard", "is_complete", "manifest_path_for", "read_manifest"]
 
 logger = logging.getLogger(__name__)
 
 INCOMPLETE = "incomplete"
 _HELD: dict[Path, int] = {}  # lock files this process holds -> depth (a command may guard a path twice)
-
-
-def manifest_path_for(out: str | os.PathLike) -> Path:
-    """``OUT.manifest.json``: where the manifest of an output file or folder is written."""
-    out = Path(out)
-    return out.with_name(out.name + ".manifest.json")
-
-
-def read_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
-    """The manifest at ``path``, ``None`` when there is none; one that is there but is not a JSON object is a
-    DataError calling it corrupted (never taken for a missing one)."""
-    if not Path(path).is_file():
-        return None
-    return read_json_object(path)
 
 
 def _readable_manifest(path: str | os.PathLike) -> dict[str, Any] | None:
@@ -175,7 +164,7 @@ class OutputGuard:
         self.inputs = [p for p in inputs if p not in (None, "")]
         self.overwrite = overwrite
         name = self.out.name or "root"  # "/" has no name; check() refuses it
-        self.marker = Path(marker) if marker is not None else self.out.parent / (name + ".manifest.json")
+        self.marker = Path(marker) if marker is not None else self.out.parent / (name + MANIFEST_SUFFIX)
         self.folder = folder
         self.claim = claim
         self.lock_path = self.out.parent / f".{name}.lock"

@@ -30,7 +30,7 @@ from hardneg.data import Problems, RetrievalData, load_data, read_qrels
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.errors import ConfigError
 from hardneg.io import write_json_atomic
-from hardneg.manifest import build_manifest
+from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.options import EncodingOptions
 from hardneg.options import option as _f
 
@@ -198,5 +198,5 @@ class Evaluator:
                 summary=result.metrics,
             )
             write_json_atomic(c.out, {"metrics": result.metrics, "info": result.info, "per_query": result.per_query})
-            write_json_atomic(Path(c.out).with_name(Path(c.out).name + ".manifest.json"), manifest)
+            write_json_atomic(manifest_path_for(c.out), manifest)
         return result

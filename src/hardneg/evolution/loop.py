@@ -59,11 +59,11 @@ from hardneg.evolution.evaluate import evaluate_retriever
 from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
-from hardneg.manifest import build_manifest
+from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.mining.presets import make_config
 from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, json_options
 from hardneg.options import option as _f
-from hardneg.outputs import OutputGuard, is_complete, manifest_path_for
+from hardneg.outputs import OutputGuard, is_complete
 
 logger = logging.getLogger(__name__)
 
@@ -301,7 +301,7 @@ class Evolution:
         model_dir = folder / "model"
         if not _reusable(model_dir):
             self._train(r, candidates, model_dir, miner if c.continue_training else self.base_model)
-        train_manifest = read_json_object(folder / "model.manifest.json")
+        train_manifest = read_json_object(manifest_path_for(folder / "model"))
         seconds["train"] = round(time.perf_counter() - start, 3)
 
         start = time.perf_counter()

@@ -7,14 +7,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hardneg.candidates_file import mined_data, read_manifest
+from hardneg.candidates_file import mined_data
 from hardneg.data.tables import Records
 from hardneg.errors import ConfigError
 from hardneg.inspect import plots
 from hardneg.inspect.page import render_page
 from hardneg.inspect.records import SUSPECT_RATIO, QueryView, query_view, sample_queries
 from hardneg.io import atomic_path, write_json_atomic
-from hardneg.manifest import build_manifest
+from hardneg.manifest import build_manifest, manifest_of, manifest_path_for
 from hardneg.options import check_number
 from hardneg.outputs import OutputGuard
 
@@ -144,7 +144,7 @@ def _write_page(
 ) -> InspectResult:
     """The work of :func:`inspect_candidates`, once its output is guarded."""
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
-    manifest = read_manifest(path)
+    manifest = manifest_of(path) or {}
     data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
     reference = mined_reference(manifest)
     views, overview = read_views(source, suspect_ratio, reference)
@@ -184,7 +184,7 @@ def _write_page(
         "documents_on_page": len(docs),
         "bytes": len(html_text.encode("utf-8")),
     }
-    manifest_path = out_path.with_name(out_path.name + ".manifest.json")
+    manifest_path = manifest_path_for(out_path)
     write_json_atomic(
         manifest_path,
         build_manifest(

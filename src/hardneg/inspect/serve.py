@@ -17,12 +17,13 @@ import logging
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from hardneg.candidates_file import mined_data, read_manifest
+from hardneg.candidates_file import mined_data
 from hardneg.data.tables import Records
 from hardneg.errors import ConfigError
 from hardneg.inspect.build import check_options, header_facts, mined_reference, read_views
 from hardneg.inspect.page import CONTENT_SECURITY_POLICY, render_page
 from hardneg.inspect.records import SUSPECT_RATIO, query_view
+from hardneg.manifest import manifest_of
 
 logger = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
@@ -55,7 +56,7 @@ def make_server(
         raise ConfigError(f"port must be in [0, {MAX_PORT}] (0: any free port), got {port}")
     path = Path(candidates)
     source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
-    manifest = read_manifest(path)
+    manifest = manifest_of(path) or {}
     data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
     texts = dict(zip(data.corpus_ids, data.corpus_texts))
     reference = mined_reference(manifest)

@@ -26,14 +26,14 @@ from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.encoding.retriever import DenseRetriever
 from hardneg.engines import make_engine
 from hardneg.io import write_json_atomic
-from hardneg.manifest import build_manifest
+from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.mining.batch import BatchMiner, Timer
 from hardneg.mining.batches import MinedBatches
 from hardneg.mining.config import MineConfig
 from hardneg.mining.rule import build_miner
 from hardneg.mining.summary import format_summary
 from hardneg.options import EncodingOptions, values_of
-from hardneg.outputs import OutputGuard, manifest_path_for
+from hardneg.outputs import OutputGuard
 from hardneg.selection import id_hashes
 from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
 

@@ -26,7 +26,7 @@ from typing import Any
 from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_name
 from hardneg.errors import ConfigError
 from hardneg.io import atomic_path, write_json_atomic
-from hardneg.manifest import build_manifest
+from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.options import (
     EXTRA_POSITIVES_HELP,
     PRECISION_ALIASES,
@@ -441,7 +441,7 @@ class Trainer:
             outputs={},
             summary=summary,
         )
-        manifest_path = self.out.with_name(self.out.name + ".manifest.json")
+        manifest_path = manifest_path_for(self.out)
         write_json_atomic(manifest_path, manifest)
         return TrainResult(model=model, out=self.out, manifest_path=manifest_path, summary=summary)
 
