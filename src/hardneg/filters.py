@@ -12,6 +12,9 @@ from typing import Protocol
 
 import numpy as np
 
+from hardneg.errors import ConfigError
+from hardneg.fields import Options, check_choices, check_positive, option
+
 
 @dataclass
 class FilterContext:
@@ -194,24 +197,71 @@ class BatchPositives:
         return ~member_mask(ctx.indices, self.documents)
 
 
-def build_filters(
-    *,
-    range_min: int = 0,
-    max_score: float | None = None,
-    min_score: float | None = None,
-    absolute_margin: float | None = None,
-    relative_margin: float | None = None,
-) -> list[CandidateFilter]:
-    """The filters a configuration asks for, in the order they are applied and counted."""
+@dataclass
+class FilterOptions(Options):
+    """The rank window and the score filters: all :func:`build_filters` and the miner's window read of a run's
+    configuration (:class:`~hardneg.mining.config.MineConfig` is built from it)."""
+
+    range_min: int = option(0, "skip this many best-ranked non-positive candidates")
+    range_max: int | None = option(
+        None, "look no deeper than this rank; unset, as deep as needed for top and 100 for random/simans"
+    )
+    max_score: float | None = option(None, "drop candidates scored above this")
+    min_score: float | None = option(None, "drop candidates scored below this")
+    absolute_margin: float | None = option(None, "drop candidates scored above positive - margin (TopK-MarginPos)")
+    relative_margin: float | None = option(
+        None, "drop candidates scored above positive - |positive| * margin (TopK-PercPos; 0.05 = 95%)"
+    )
+    positive_reference: str = option(
+        "max",
+        "which positive score of a query the margin filters compare with: its best-matching positive (max), "
+        "the mean, or its weakest (min, strictest; leaves queries with many loose positives short)",
+        choices=POSITIVE_REFERENCES,
+    )
+    extend_window: bool = option(
+        True,
+        "widen the rank window (doubling) of a query with fewer than num_negatives survivors in it, rather than leave it short",
+    )
+    max_depth: int | None = option(None, "deepest rank searched while looking for enough survivors (default: the whole corpus)")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choices(self, "positive_reference")
+        check_positive(self, "max_depth")
+        if self.range_min < 0:
+            raise ConfigError(f"range_min must be >= 0, got {self.range_min}")
+        if self.range_max is not None and self.range_max <= self.range_min:
+            raise ConfigError(
+                f"range_max must be greater than range_min, got range_min={self.range_min}, range_max={self.range_max}"
+            )
+        if self.min_score is not None and self.max_score is not None and self.min_score > self.max_score:
+            raise ConfigError(
+                f"min_score={self.min_score} is above max_score={self.max_score}: no candidate can pass both; "
+                "nothing would be mined"
+            )
+        if self.absolute_margin is not None and self.absolute_margin < 0:
+            raise ConfigError(f"absolute_margin must be >= 0, got {self.absolute_margin}")
+        if self.relative_margin is not None and not 0 <= self.relative_margin < 1:
+            raise ConfigError(f"relative_margin must be in [0, 1), got {self.relative_margin}")
+
+    @property
+    def uses_score_filters(self) -> bool:
+        return any(getattr(self, n) is not None for n in ("max_score", "min_score", "absolute_margin", "relative_margin"))
+
+
+def build_filters(options: FilterOptions | None = None, **values: float | int | None) -> list[CandidateFilter]:
+    """The filters ``options`` ask for (or a :class:`FilterOptions` of ``values``), in the order they are applied
+    and counted. A new filter is its class above and one line here."""
+    o = options if options is not None else FilterOptions(**values)
     filters: list[CandidateFilter] = []
-    if range_min:
-        filters.append(RankWindow(range_min))
-    if max_score is not None:
-        filters.append(MaxScore(max_score))
-    if min_score is not None:
-        filters.append(MinScore(min_score))
-    if absolute_margin is not None:
-        filters.append(AbsoluteMargin(absolute_margin))
-    if relative_margin is not None:
-        filters.append(RelativeMargin(relative_margin))
+    if o.range_min:
+        filters.append(RankWindow(o.range_min))
+    if o.max_score is not None:
+        filters.append(MaxScore(o.max_score))
+    if o.min_score is not None:
+        filters.append(MinScore(o.min_score))
+    if o.absolute_margin is not None:
+        filters.append(AbsoluteMargin(o.absolute_margin))
+    if o.relative_margin is not None:
+        filters.append(RelativeMargin(o.relative_margin))
     return filters

@@ -11,14 +11,23 @@ from __future__ import annotations
 
 import dataclasses
 import json
-import math
 import os
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hardneg.errors import ConfigError
+from hardneg.fields import (  # noqa: F401  (declared there, below every stage; the commands import them from here)
+    MAX_INTEGER,
+    SEED_RANGE,
+    Options,
+    check_choices,
+    check_number,
+    check_numbers,
+    check_positive,
+    option,
+)
 
 if TYPE_CHECKING:
     from hardneg.data import RetrievalData
@@ -47,18 +56,6 @@ def default_cache_dir() -> Path:
     return Path(os.environ.get("HARDNEG_CACHE", "").strip() or Path.home() / ".cache" / "hardneg")
 
 
-def option(
-    default: Any,
-    help: str,
-    *,
-    choices: tuple[str, ...] | None = None,
-    aliases: dict[str, str] | None = None,
-    group: str = "mining",
-) -> Any:
-    """A configuration field with its CLI help text, allowed values (and other accepted spellings) and help group."""
-    return field(default=default, metadata={"help": help, "choices": choices, "aliases": aliases or {}, "group": group})
-
-
 def canonical_precision(value: str, allowed: tuple[str, ...] = PRECISIONS) -> str:
     """``value`` in hardneg's spelling (``bfloat16`` -> ``bf16``), or a ConfigError naming the allowed ones."""
     name = PRECISION_ALIASES.get(value, value)
@@ -75,63 +72,6 @@ def check_backend_precision(backend: str, precision: str) -> None:
             f"backend {backend!r} runs precision {' or '.join(map(repr, allowed))}, not {precision!r}"
             + ("; bf16 runs under backend 'torch' or 'openvino'" if precision == "bf16" else "")
         )
-
-
-def check_choices(config: Any, *names: str) -> None:
-    """Raise a ConfigError for any of ``names`` whose value is not among its field's choices."""
-    fields = {f.name: f for f in dataclasses.fields(config)}
-    for name in names:
-        choices = fields[name].metadata["choices"]
-        if getattr(config, name) not in choices:
-            raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {getattr(config, name)!r}")
-
-
-def check_positive(config: Any, *names: str) -> None:
-    """Raise a ConfigError for any of ``names`` that is below 1 (``None`` means 'not set' and passes)."""
-    for name in names:
-        value = getattr(config, name)
-        if value is not None and value < 1:
-            raise ConfigError(f"{name} must be >= 1, got {value}")
-
-
-SEED_RANGE = (0, 2**32 - 1)
-"""Seeds every generator hardneg seeds accepts: numpy's (``np.random.seed``, through ``transformers.set_seed``)
-refuses negatives and values of 2**32 or more; torch's and Python's take all of these."""
-MAX_INTEGER = 2**31 - 1
-"""The largest count, size or step any option takes: more documents, negatives or steps than that no
-machine holds, and a larger value is a typo (``--num-negatives 1000000000000``), not a wish."""
-
-
-def check_number(name: str, value: Any) -> None:
-    """Raise a ConfigError when ``value`` is a number no option takes: a float that is not finite (``nan``,
-    ``inf``), a seed (``name`` is ``seed`` or ends in ``_seed``) outside :data:`SEED_RANGE`, or another integer
-    beyond :data:`MAX_INTEGER` either way. Anything else passes (its field's own checks follow)."""
-    if isinstance(value, bool) or not isinstance(value, int | float):
-        return
-    if isinstance(value, float):
-        if not math.isfinite(value):
-            raise ConfigError(f"{name} must be a finite number, got {value}")
-        return
-    if name == "seed" or name.endswith("_seed"):
-        if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
-            raise ConfigError(f"{name} must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {value}")
-    elif abs(value) > MAX_INTEGER:
-        raise ConfigError(f"{name} must be at most {MAX_INTEGER} in size, got {value}")
-
-
-def check_numbers(config: Any) -> None:
-    """:func:`check_number` on every field of the dataclass ``config``."""
-    for f in dataclasses.fields(config):
-        check_number(f.name, getattr(config, f.name))
-
-
-@dataclass
-class Options:
-    """The base of every configuration dataclass: on construction, every number it holds is checked
-    (:func:`check_numbers`) before the fields' own checks, so ``nan`` or a negative seed is refused in one place."""
-
-    def __post_init__(self) -> None:
-        check_numbers(self)
 
 
 def json_options(name: str, value: Any, forbidden: Iterable[str] = ()) -> dict[str, Any]:

@@ -14,6 +14,9 @@ from typing import Protocol
 
 import numpy as np
 
+from hardneg.errors import ConfigError
+from hardneg.fields import Options, check_choices, option
+
 _M = np.uint64(0xFFFFFFFFFFFFFFFF)
 
 
@@ -135,3 +138,29 @@ def build_selection(
     if name == "simans":
         return SimANSSelection(a=simans_a, b=simans_b, seed=seed, normalize=simans_normalize)
     raise ValueError(f"selection must be 'top', 'random' or 'simans', got {name!r}")
+
+
+SELECTIONS = ("top", "random", "simans")
+
+
+@dataclass
+class SelectionOptions(Options):
+    """How negatives are chosen among the survivors: all the selection reads of a run's configuration
+    (:class:`~hardneg.mining.config.MineConfig` is built from it)."""
+
+    selection: str = option("top", "how negatives are chosen among survivors", choices=SELECTIONS)
+    simans_a: float = option(0.5, "SimANS a: how sharply sampling concentrates near the positive's score")
+    simans_b: float = option(0.0, "SimANS b: offset of the preferred score from the positive's")
+    simans_normalize: bool = option(True, "divide SimANS score differences by each query's candidate score std")
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choices(self, "selection")
+        if self.simans_a < 0:
+            raise ConfigError(f"simans_a must be >= 0, got {self.simans_a}")
+
+    def build(self, seed: int) -> Selection:
+        """The selection these options name, drawing with ``seed``."""
+        return build_selection(
+            self.selection, seed=seed, simans_a=self.simans_a, simans_b=self.simans_b, simans_normalize=self.simans_normalize
+        )

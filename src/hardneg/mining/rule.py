@@ -16,12 +16,14 @@ from pathlib import Path
 from typing import Any
 
 from hardneg.data import RetrievalData
+from hardneg.defence.options import DefenceOptions
 from hardneg.defence.stage import Defence
-from hardneg.filters import build_filters
+from hardneg.filters import FilterOptions, build_filters
 from hardneg.mining.batch import BatchMiner
 from hardneg.mining.config import MineConfig
+from hardneg.options import values_of
 from hardneg.scoring import Scorer
-from hardneg.selection import build_selection
+from hardneg.selection import SelectionOptions
 
 
 def build_miner(
@@ -48,7 +50,7 @@ def build_miner(
     c = config
     with (timer or (lambda name: nullcontext()))("defence"):
         defence = Defence.from_config(
-            c,
+            DefenceOptions(**values_of(c, DefenceOptions)),
             data,
             seed=c.seed,
             device=c.device,
@@ -56,14 +58,6 @@ def build_miner(
             show_progress=c.show_progress,
             teacher=teacher,
         )
-    filters = (defence.filters if defence else []) + build_filters(
-        range_min=c.range_min,
-        max_score=c.max_score,
-        min_score=c.min_score,
-        absolute_margin=c.absolute_margin,
-        relative_margin=c.relative_margin,
-    )
-    selection = build_selection(
-        c.selection, seed=c.seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
-    )
+    filters = (defence.filters if defence else []) + build_filters(FilterOptions(**values_of(c, FilterOptions)))
+    selection = SelectionOptions(**values_of(c, SelectionOptions)).build(c.seed)
     return BatchMiner(c, data, source=source, scorer=scorer, defence=defence, filters=filters, selection=selection)

@@ -43,7 +43,8 @@ from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
 from hardneg.data import RetrievalData
 from hardneg.filters import BatchPositives
-from hardneg.selection import Selection, build_selection
+from hardneg.options import values_of
+from hardneg.selection import Selection, SelectionOptions
 from hardneg.training.negative_pool import NegativePool
 from hardneg.training.refresh import RefreshRule, pools_of
 
@@ -272,9 +273,7 @@ class LiveNegativeCache:
             return None
         c = self.config
         seed = int(np.random.SeedSequence([c.seed, int(self.pool.seed), epoch]).generate_state(1)[0])
-        return build_selection(
-            c.selection, seed=seed, simans_a=c.simans_a, simans_b=c.simans_b, simans_normalize=c.simans_normalize
-        )
+        return SelectionOptions(**values_of(c, SelectionOptions)).build(seed)
 
     def choose(
         self, table: EmbeddingTable, queries: np.ndarray, vectors: np.ndarray, exclude: Sequence[Sequence[int]] = ()

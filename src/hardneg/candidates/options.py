@@ -1,0 +1,46 @@
+"""Where candidates come from: the candidate source's part of a mining configuration.
+
+:class:`CandidateOptions` is what :func:`hardneg.candidates.factory.build_source` reads to build a source
+(:class:`~hardneg.mining.config.MineConfig` is built from it), checked when the options are built.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from hardneg.errors import ConfigError
+from hardneg.fields import Options, check_choices, check_positive, option
+
+SAMPLERS = ("dense", "bm25", "random", "hybrid", "none")
+
+
+@dataclass
+class CandidateOptions(Options):
+    """The sampler and its settings: BM25's, the hybrid fusion's and the dense index's."""
+
+    sampler: str = option("dense", "where candidates come from", choices=SAMPLERS)
+    bm25_k1: float = option(1.5, "BM25 k1")
+    bm25_b: float = option(0.75, "BM25 b")
+    bm25_stemmer: str | None = option("english", "Snowball stemmer language for BM25 ('' for none)")
+    rrf_k: int = option(60, "reciprocal-rank-fusion constant of the hybrid sampler")
+    index: str = option(
+        "Flat", "FAISS index factory string: 'Flat' (exact), 'IVF4096,Flat', 'HNSW32', 'IVF1024,PQ64', ...", group="scale"
+    )
+    nprobe: int | None = option(None, "IVF cells visited per query (FAISS default: 1)", group="scale")
+    ef_search: int | None = option(None, "HNSW search depth efSearch (FAISS uses at least the depth asked for)", group="scale")
+    recall_sample: int = option(
+        200, "queries on which an approximate index's top-k is checked against exact search", group="scale"
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        check_choices(self, "sampler")
+        check_positive(self, "rrf_k", "nprobe", "ef_search")
+        if self.bm25_k1 < 0:
+            raise ConfigError(f"bm25_k1 must be >= 0, got {self.bm25_k1}")
+        if not 0 <= self.bm25_b <= 1:  # the share of length normalisation (Robertson & Zaragoza, 2009)
+            raise ConfigError(f"bm25_b must be in [0, 1], got {self.bm25_b}")
+        if not self.index.strip():
+            raise ConfigError("index must be a FAISS index factory string such as 'Flat', 'IVF4096,Flat' or 'HNSW32', got ''")
+        if self.recall_sample < 0:
+            raise ConfigError(f"recall_sample must be >= 0, got {self.recall_sample}")

@@ -1,0 +1,81 @@
+"""Declaring configuration fields: the ``option`` helper the CLI flags are generated from, and the checks every
+configuration shares. It imports nothing of hardneg but its errors, so every stage can declare its own options
+(``FilterOptions`` in :mod:`hardneg.filters`, ``SelectionOptions`` in :mod:`hardneg.selection`, ...)."""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from hardneg.errors import ConfigError
+
+
+def option(
+    default: Any,
+    help: str,
+    *,
+    choices: tuple[str, ...] | None = None,
+    aliases: dict[str, str] | None = None,
+    group: str = "mining",
+) -> Any:
+    """A configuration field with its CLI help text, allowed values (and other accepted spellings) and help group."""
+    return field(default=default, metadata={"help": help, "choices": choices, "aliases": aliases or {}, "group": group})
+
+
+def check_choices(config: Any, *names: str) -> None:
+    """Raise a ConfigError for any of ``names`` whose value is not among its field's choices."""
+    fields = {f.name: f for f in dataclasses.fields(config)}
+    for name in names:
+        choices = fields[name].metadata["choices"]
+        if getattr(config, name) not in choices:
+            raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {getattr(config, name)!r}")
+
+
+def check_positive(config: Any, *names: str) -> None:
+    """Raise a ConfigError for any of ``names`` that is below 1 (``None`` means 'not set' and passes)."""
+    for name in names:
+        value = getattr(config, name)
+        if value is not None and value < 1:
+            raise ConfigError(f"{name} must be >= 1, got {value}")
+
+
+SEED_RANGE = (0, 2**32 - 1)
+"""Seeds every generator hardneg seeds accepts: numpy's (``np.random.seed``, through ``transformers.set_seed``)
+refuses negatives and values of 2**32 or more; torch's and Python's take all of these."""
+MAX_INTEGER = 2**31 - 1
+"""The largest count, size or step any option takes: more documents, negatives or steps than that no
+machine holds, and a larger value is a typo (``--num-negatives 1000000000000``), not a wish."""
+
+
+def check_number(name: str, value: Any) -> None:
+    """Raise a ConfigError when ``value`` is a number no option takes: a float that is not finite (``nan``,
+    ``inf``), a seed (``name`` is ``seed`` or ends in ``_seed``) outside :data:`SEED_RANGE`, or another integer
+    beyond :data:`MAX_INTEGER` either way. Anything else passes (its field's own checks follow)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return
+    if isinstance(value, float):
+        if not math.isfinite(value):
+            raise ConfigError(f"{name} must be a finite number, got {value}")
+        return
+    if name == "seed" or name.endswith("_seed"):
+        if not SEED_RANGE[0] <= value <= SEED_RANGE[1]:
+            raise ConfigError(f"{name} must be in [{SEED_RANGE[0]}, {SEED_RANGE[1]}], got {value}")
+    elif abs(value) > MAX_INTEGER:
+        raise ConfigError(f"{name} must be at most {MAX_INTEGER} in size, got {value}")
+
+
+def check_numbers(config: Any) -> None:
+    """:func:`check_number` on every field of the dataclass ``config``."""
+    for f in dataclasses.fields(config):
+        check_number(f.name, getattr(config, f.name))
+
+
+@dataclass
+class Options:
+    """The base of every configuration dataclass: on construction, every number it holds is checked
+    (:func:`check_numbers`) before the fields' own checks, so ``nan`` or a negative seed is refused in one place."""
+
+    def __post_init__(self) -> None:
+        check_numbers(self)
