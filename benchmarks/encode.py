@@ -17,7 +17,7 @@ The CPU may be shared with other jobs, so the variants are interleaved: the docu
 blocks and every block is encoded by every variant (in rotating order) before the next block, so
 a slow period slows all variants alike. Exporting a model (once per weights, then cached) is timed
 apart and not counted in docs/s. Each variant's corpus vectors are then stored in a fresh cache
-under the key its ``Encoder`` would use, and :func:`hardneg.evolution.evaluate.evaluate_retriever`
+under the key its ``Encoder`` would use, and :func:`hardneg.diagnostics.evaluate.evaluate_retriever`
 (the body of ``hardneg eval``) scores it on SciFact test: the 300 test queries are encoded by the
 variant, the corpus comes from that cache. A fast path qualifies when its nDCG@10 is within
 ``--tolerance`` (0.003) of torch-float32's.
@@ -45,13 +45,13 @@ from pathlib import Path
 import numpy as np
 
 import hardneg
+from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import RetrievalData, load_beir, load_data
+from hardneg.diagnostics.evaluate import evaluate_retriever
 from hardneg.encoding.encode import Encoder
 from hardneg.encoding.model import fingerprint_model, load_model
 from hardneg.encoding.precision import encode_normalised
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
-from hardneg.encoding.retriever import DenseRetriever
-from hardneg.evolution.evaluate import evaluate_retriever
 from hardneg.options import BACKEND_PRECISIONS, EncodingOptions
 
 SCIFACT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "scifact"

@@ -73,7 +73,7 @@ import torch
 from hardneg.data import load_data
 from hardneg.data.beir import read_qrels
 from hardneg.data.dataset import Problems
-from hardneg.evolution.evaluate import evaluate
+from hardneg.diagnostics.evaluate import evaluate
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.splits import _write_qrels, make_run_view
 from hardneg.mining.api import mine

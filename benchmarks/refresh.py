@@ -37,8 +37,8 @@ from pathlib import Path
 import numpy as np
 
 from hardneg.candidates import BM25Search, Candidates
+from hardneg.candidates.retriever import DenseRetriever, EncodingOptions
 from hardneg.data import RetrievalData, load_data
-from hardneg.encoding.retriever import DenseRetriever, EncodingOptions
 from hardneg.training.refresh import build_pool, overlap_at_k, rescore_pool
 from hardneg.training.train import train
 

@@ -96,7 +96,7 @@ def test_mining_twice_encodes_nothing_the_second_time(tiny_beir, tmp_path):
 def test_mining_with_changed_weights_encodes_again(tiny_beir, tmp_path, model, perturbed, monkeypatch):
     kwargs = dict(preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
     base = hardneg.mine(tiny_beir, **kwargs)
-    retriever_module = importlib.import_module("hardneg.encoding.retriever")  # where the miner loads its model
+    retriever_module = importlib.import_module("hardneg.candidates.retriever")  # where the miner loads its model
     monkeypatch.setattr(retriever_module, "load_model", lambda *args, **kw: perturbed)
     tuned = hardneg.mine(tiny_beir, **kwargs)
     assert tuned.summary["texts_encoded"] == 34 and tuned.summary["texts_from_cache"] == 0

@@ -17,8 +17,8 @@ _WHERE = {
     "load_beir": "hardneg.data",
     "load_data": "hardneg.data",
     "load_pairs": "hardneg.data",
-    "EvalResult": "hardneg.evolution.evaluate",
-    "evaluate": "hardneg.evolution.evaluate",
+    "EvalResult": "hardneg.diagnostics.evaluate",
+    "evaluate": "hardneg.diagnostics.evaluate",
     "EvolveResult": "hardneg.evolution.loop",
     "evolve": "hardneg.evolution.loop",
     "mine": "hardneg.mining.api",
@@ -32,7 +32,7 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from hardneg.data import RetrievalData, load_beir, load_data, load_pairs
-    from hardneg.evolution.evaluate import EvalResult, evaluate
+    from hardneg.diagnostics.evaluate import EvalResult, evaluate
     from hardneg.evolution.loop import EvolveResult, evolve
     from hardneg.mining.api import mine
     from hardneg.mining.compat import mine_hard_negatives

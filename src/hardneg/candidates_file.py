@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
 from hardneg.data.tables import Records
 from hardneg.errors import DataError
@@ -167,6 +169,20 @@ def read_candidates(
             )
         )
     return CandidatesFile(path, rows, data, manifest_parameters(path))
+
+
+def chosen_negatives(candidates: Path, data: RetrievalData, width: int | None = None) -> np.ndarray:
+    """(queries, width) corpus indices of each query's chosen negatives, ``-1`` padded.
+
+    ``width`` defaults to the longest list in the file; longer lists are cut to it.
+    """
+    rows = {r.query_id: r.negatives for r in read_candidates(candidates, data=data).rows}
+    width = width or max((len(v) for v in rows.values()), default=1) or 1
+    out = np.full((len(data.query_ids), width), -1, dtype=np.int64)
+    for q, qid in enumerate(data.query_ids):
+        found = rows.get(qid, [])[:width]
+        out[q, : len(found)] = found
+    return out
 
 
 def order_pool(

@@ -194,7 +194,7 @@ def _add_defence_commands(add) -> None:
 
 def _add_loop_commands(add) -> None:
     """Subcommands of the training loop: eval, train, evolve, fooling, report."""
-    from hardneg.evolution.evaluate import EvalConfig
+    from hardneg.diagnostics.evaluate import EvalConfig
 
     ev = add(
         "eval",
@@ -221,7 +221,7 @@ def _add_loop_commands(add) -> None:
     )
     add_dataclass_arguments(evo, EvolveConfig)
 
-    from hardneg.evolution.fooling import FoolingConfig
+    from hardneg.diagnostics.fooling import FoolingConfig
 
     fool = add(
         "fooling",
@@ -279,7 +279,7 @@ def _config_from(ns: argparse.Namespace, cls):
 
 
 def _cmd_eval(ns: argparse.Namespace) -> Output:
-    from hardneg.evolution.evaluate import EvalConfig, Evaluator
+    from hardneg.diagnostics.evaluate import EvalConfig, Evaluator
 
     result = Evaluator(_config_from(ns, EvalConfig)).run()
     lines = [f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s"]
@@ -304,7 +304,7 @@ def _cmd_evolve(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_fooling(ns: argparse.Namespace) -> Output:
-    from hardneg.evolution.fooling import Fooling, FoolingConfig
+    from hardneg.diagnostics.fooling import Fooling, FoolingConfig
 
     result = Fooling(_config_from(ns, FoolingConfig)).run()
     lines = [f"{'trained with':<14}" + "".join(f"{n:>10}" for n in result["negatives"])]
@@ -322,7 +322,7 @@ def _cmd_report(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_audit(ns: argparse.Namespace) -> Output:
-    from hardneg.defence.audit import audit
+    from hardneg.diagnostics.audit import audit
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     data = params.pop("data", "demo")

@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hardneg.data.options import EXTRA_POSITIVES_HELP, DataOptions  # noqa: F401  (declared beside the data they load)
 from hardneg.errors import ConfigError
 from hardneg.fields import (  # noqa: F401  (declared there, below every stage; the commands import them from here)
     MAX_INTEGER,
@@ -30,7 +31,7 @@ from hardneg.fields import (  # noqa: F401  (declared there, below every stage; 
 )
 
 if TYPE_CHECKING:
-    from hardneg.data import RetrievalData
+    pass
 
 PRECISIONS = ("float32", "bf16", "int8")
 """Encoding arithmetic (:mod:`hardneg.encoding.precision`); the name is part of the embedding cache key."""
@@ -42,12 +43,6 @@ BACKENDS = ("torch", "onnx", "openvino")
 """What runs the encoder (:mod:`hardneg.encoding.backends`); part of the embedding cache key except for ``torch``."""
 BACKEND_PRECISIONS = {"torch": PRECISIONS, "onnx": ("float32", "int8"), "openvino": PRECISIONS}
 """The precisions each backend runs (ONNX Runtime's CPU provider has no bfloat16 kernels for these graphs)."""
-
-
-EXTRA_POSITIVES_HELP = (
-    "qrels-style TSV (query-id, corpus-id, score) of more positives, e.g. the marks downloaded from `hardneg inspect`; "
-    "they are never negatives and count as positives"
-)
 
 
 def default_cache_dir() -> Path:
@@ -97,44 +92,6 @@ def json_options(name: str, value: Any, forbidden: Iterable[str] = ()) -> dict[s
 def values_of(config: Any, cls: type) -> dict[str, Any]:
     """The values of ``cls``'s fields in ``config`` (to build a smaller options object from a larger one)."""
     return {f.name: getattr(config, f.name) for f in dataclasses.fields(cls)}
-
-
-@dataclass
-class DataOptions(Options):
-    """Where the (query, positive) data comes from: ``mine``, ``audit`` and ``teacher``."""
-
-    data: str = option("demo", "'demo', a BEIR folder, or a pair file (.jsonl, .csv, .tsv, .parquet)", group="data")
-    split: str = option("train", "qrels split of a BEIR folder", group="data")
-    anchor_column: str | None = option(None, "anchor column of a pair file (default: the first column)", group="data")
-    positive_column: str | None = option(None, "positive column of a pair file (default: the second column)", group="data")
-    corpus: str | None = option(
-        None, "extra negative candidates for a pair file: corpus.jsonl or a table with 'text'", group="data"
-    )
-    on_error: str = option(
-        "raise",
-        "bad input records: 'raise' stops with the file and line, 'skip' warns and skips them",
-        choices=("raise", "skip"),
-        group="data",
-    )
-    extra_positives: str | None = option(None, EXTRA_POSITIVES_HELP, group="data")
-    tsv_quotes: bool = option(
-        False, "read a .tsv pair file with CSV quoting rules (default: literally, quotes are text)", group="data"
-    )
-
-    def load_data(self) -> RetrievalData:
-        """The data these options name."""
-        from hardneg.data import load_data
-
-        return load_data(
-            self.data,
-            split=self.split,
-            anchor_column=self.anchor_column,
-            positive_column=self.positive_column,
-            corpus=self.corpus,
-            on_error=self.on_error,
-            extra_positives=self.extra_positives,
-            tsv_quotes=self.tsv_quotes,
-        )
 
 
 @dataclass

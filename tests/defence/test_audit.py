@@ -6,7 +6,7 @@ import pytest
 
 from hardneg.cli import main
 from hardneg.data import load_beir
-from hardneg.defence.audit import audit, hidden_position, hide_positives, wilson_interval, without_hidden
+from hardneg.diagnostics.audit import audit, hidden_position, hide_positives, wilson_interval, without_hidden
 from hardneg.errors import DataError
 from hardneg.mining.api import mine
 

@@ -9,8 +9,8 @@ import pytest
 
 from hardneg.cli import main
 from hardneg.data import load_data
+from hardneg.diagnostics.evaluate import EvalConfig, evaluate, qrels_of, run_of, score_run
 from hardneg.errors import ConfigError
-from hardneg.evolution.evaluate import EvalConfig, evaluate, qrels_of, run_of, score_run
 
 
 def test_measures_match_hand_computed_values():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from hardneg.evolution.evaluate import evaluate
+from hardneg.diagnostics.evaluate import evaluate
 
 
 @pytest.mark.integration

@@ -120,7 +120,7 @@ def test_audit_rate_is_recorded_each_round(tiny_model, cache_dir, tmp_path, monk
         calls.append((data, preset, params))
         return types.SimpleNamespace(false_negative_rate=0.25, ci95=(0.1, 0.5), hidden_positives=4)
 
-    monkeypatch.setitem(sys.modules, "hardneg.defence.audit", types.SimpleNamespace(audit=fake_audit))
+    monkeypatch.setitem(sys.modules, "hardneg.diagnostics.audit", types.SimpleNamespace(audit=fake_audit))
     result = _run(tiny_model, cache_dir, tmp_path / "run", rounds=1)
     assert result.summary["rounds"][0]["audit"] == {"false_negative_rate": 0.25, "ci95": [0.1, 0.5], "hidden_positives": 4}
     data, preset, params = calls[0]

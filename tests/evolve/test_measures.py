@@ -7,11 +7,11 @@ import pytest
 
 from hardneg.candidates import Candidates
 from hardneg.candidates.pool import PoolSearch
+from hardneg.diagnostics.hardness import negative_ranks, summarize
 from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
 from hardneg.evolution import splits
 from hardneg.evolution.splits import held_out
-from hardneg.hardness import negative_ranks, summarize
 from hardneg.training.refresh import build_pool, overlap_at_k, rank_pool
 
 

@@ -1,91 +1,9 @@
-"""A bi-encoder ready to retrieve: load a model, encode through the cache, search exactly.
+"""Deprecated: moved to :mod:`hardneg.candidates.retriever` (a model's encoder and exact search is a candidate source)."""
 
-Evaluation, training diagnostics, the co-evolution loop and the candidate-pool refresh all need
-the same three steps on a (possibly freshly trained) model; :class:`DenseRetriever` is that one
-place. Encoding goes through :class:`~hardneg.encoding.encode.Encoder`, so a checkpoint's corpus vectors
-are computed once and reused by every later stage that asks for the same weights.
-"""
+import warnings
 
-from __future__ import annotations
+from hardneg.candidates.retriever import *  # noqa: F403
 
-from typing import Any
-
-import numpy as np
-
-from hardneg.candidates import Candidates, DenseSearch
-from hardneg.encoding.defaults import choose
-from hardneg.encoding.encode import Embeddings, Encoder
-from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_name
-from hardneg.options import EncodingOptions
-from hardneg.scoring import DenseScorer
-
-
-class DenseRetriever:
-    """One model's encoder and exact cosine search.
-
-    Args:
-        model: a loaded ``SentenceTransformer`` (its current weights are what is encoded).
-        options: encoding settings; ``options.model`` only names the model in manifests.
-        fingerprint: the weights' fingerprint; computed when not given. Pass a fresh one after
-            the weights change (a training step), or the cache returns the old vectors.
-    """
-
-    def __init__(self, model: Any, options: EncodingOptions, *, fingerprint: str | None = None, shard_size: int = 50_000):
-        self.model = model
-        self.options = options
-        self.fingerprint = fingerprint or fingerprint_model(model)
-        device = getattr(model, "device", None)
-        # the path: the options given, else the default measured for this device (hardneg.encoding.defaults)
-        self.choice = choose(options.backend, options.precision, device.type if device is not None else "cpu")
-        # The encoder's precision and backend are part of its cache key: bfloat16 vectors never answer for float32 ones.
-        self.encoder = Encoder(
-            model,
-            self.fingerprint,
-            precision=self.choice.precision,
-            backend=self.choice.backend,
-            export_dir=options.embedding_cache,
-            processes=options.encode_processes,
-            batch_size=options.batch_size,
-            query_prompt=options.query_prompt,
-            document_prompt=options.document_prompt,
-            cache_dir=options.embedding_cache,
-            shard_size=shard_size,
-            show_progress=options.show_progress,
-        )
-
-    @classmethod
-    def load(cls, options: EncodingOptions, *, shard_size: int = 50_000) -> DenseRetriever:
-        """Load ``options.model`` (default: the offline all-MiniLM-L6-v2)."""
-        model = load_model(
-            options.model,
-            device=options.device,
-            max_seq_length=options.max_seq_length,
-            trust_remote_code=options.trust_remote_code,
-            show_progress=options.show_progress,
-        )
-        return cls(model, options, shard_size=shard_size)
-
-    @property
-    def info(self) -> dict[str, Any]:
-        """What identifies the vectors, for manifests."""
-        return {
-            "model": resolve_model_name(self.options.model),
-            "fingerprint": self.fingerprint,
-            "max_seq_length": self.model.max_seq_length,
-            "query_prompt": self.options.query_prompt,
-            "document_prompt": self.options.document_prompt,
-            **self.choice.info(),  # precision, backend and why
-        }
-
-    def encode_queries(self, texts: list[str]) -> np.ndarray:
-        return self.encoder.encode(texts, "query").to_array()
-
-    def encode_documents(self, texts: list[str]) -> Embeddings:
-        return self.encoder.encode(texts, "document")
-
-    def search(self, query_embeddings: np.ndarray, documents: Embeddings, k: int) -> Candidates:
-        """Exact top-``k`` by cosine for every query row."""
-        return DenseSearch(query_embeddings, documents).search(np.arange(len(query_embeddings)), k)
-
-    def scorer(self, query_embeddings: np.ndarray, documents: Embeddings) -> DenseScorer:
-        return DenseScorer(query_embeddings, documents)
+warnings.warn(
+    "hardneg.encoding.retriever moved to hardneg.candidates.retriever; import it from there", DeprecationWarning, stacklevel=2
+)

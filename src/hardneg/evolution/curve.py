@@ -4,10 +4,10 @@ A one-epoch comparison cannot show a sampler that keeps the model learning after
 stop teaching it: the model has barely moved. :class:`CurveProbe` measures, at chosen optimiser
 steps of a single run (e.g. after 1, 2, 4 and 8 epochs),
 
-- test nDCG@10 (and the other :mod:`hardneg.evolution.evaluate` measures) of the weights so far;
+- test nDCG@10 (and the other :mod:`hardneg.diagnostics.evaluate` measures) of the weights so far;
 - the staleness of the negatives the run is training on at that step: their rank among the
-  non-positive documents under those same weights (:func:`hardneg.hardness.negative_ranks`,
-  summarised by :func:`~hardneg.hardness.summarize`). Negatives mined once by the base
+  non-positive documents under those same weights (:func:`hardneg.diagnostics.hardness.negative_ranks`,
+  summarised by :func:`~hardneg.diagnostics.hardness.summarize`). Negatives mined once by the base
   model drift down the ranking as the model learns; negatives that follow the model stay near the top.
 
 The points go to :attr:`CurveProbe.points`; ``benchmarks/quality.py --curve-steps`` writes them per
@@ -23,10 +23,10 @@ from typing import Any
 
 from transformers import TrainerCallback
 
+from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import RetrievalData
-from hardneg.encoding.retriever import DenseRetriever
-from hardneg.evolution.evaluate import evaluate_retriever
-from hardneg.hardness import negative_ranks, summarize
+from hardneg.diagnostics.evaluate import evaluate_retriever
+from hardneg.diagnostics.hardness import negative_ranks, summarize
 from hardneg.options import EncodingOptions
 from hardneg.training.negative_pool import NegativePool
 

@@ -14,11 +14,11 @@ by more than ``min_delta`` for ``patience`` rounds. Test quality is recorded, ne
 
 Each round records:
 
-- ``dev`` / ``test``: :mod:`hardneg.evolution.evaluate` metrics of the trained model;
+- ``dev`` / ``test``: :mod:`hardneg.diagnostics.evaluate` metrics of the trained model;
 - ``hardness``: rank and score of the chosen negatives under the model that mined them;
 - ``staleness``: the same negatives under the model trained on them (the next round's miner):
   the share still in its top ``staleness_k`` says how fast negatives go stale;
-- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.defence.audit``
+- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.diagnostics.audit``
   is installed.
 
 Layout of the run folder::
@@ -51,11 +51,11 @@ from typing import Any
 
 import numpy as np
 
+from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import RetrievalData, add_extra_positives, load_data
+from hardneg.diagnostics.evaluate import evaluate_retriever
 from hardneg.encoding.model import resolve_model_name
-from hardneg.encoding.retriever import DenseRetriever
 from hardneg.errors import ConfigError
-from hardneg.evolution.evaluate import evaluate_retriever
 from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
@@ -105,7 +105,9 @@ class EvolveConfig(EncodingOptions):
         None, "JSON object of hardneg train parameters for every round, e.g. '{\"max_steps\": 30}'", group="loop"
     )
     staleness_k: int = _f(100, "staleness: share of a round's negatives still in the next model's top k", group="loop")
-    audit: bool = _f(True, "record the false-negative audit rate of each round's mining (hardneg.defence.audit)", group="loop")
+    audit: bool = _f(
+        True, "record the false-negative audit rate of each round's mining (hardneg.diagnostics.audit)", group="loop"
+    )
     seed: int = _f(42, "seed of the dev split, mining and training", group="loop")
 
     def __post_init__(self) -> None:

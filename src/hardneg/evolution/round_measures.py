@@ -3,36 +3,21 @@
 - :func:`chosen_negatives` reads the negatives mining chose (``negative_ids`` of a candidates
   file) as corpus indices aligned with a query list;
 - :func:`measure_negatives` puts ranks and scores on them under the model that mined them
-  (hardness) and under the model trained on them (staleness), see :mod:`hardneg.hardness`;
+  (hardness) and under the model trained on them (staleness), see :mod:`hardneg.diagnostics.hardness`;
 - :func:`audit_rate` runs the false-negative audit of the round's mining configuration.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from hardneg.candidates_file import read_candidates
+from hardneg.candidates.retriever import DenseRetriever
+from hardneg.candidates_file import chosen_negatives  # noqa: F401  (read here by the loop)
 from hardneg.data import RetrievalData
-from hardneg.encoding.retriever import DenseRetriever
-from hardneg.hardness import negative_ranks, positive_scores, summarize
+from hardneg.diagnostics.hardness import negative_ranks, positive_scores, summarize
 from hardneg.mining.config import FIELDS as MINE_FIELDS
-
-
-def chosen_negatives(candidates: Path, data: RetrievalData, width: int | None = None) -> np.ndarray:
-    """(queries, width) corpus indices of each query's chosen negatives, ``-1`` padded.
-
-    ``width`` defaults to the longest list in the file; longer lists are cut to it.
-    """
-    rows = {r.query_id: r.negatives for r in read_candidates(candidates, data=data).rows}
-    width = width or max((len(v) for v in rows.values()), default=1) or 1
-    out = np.full((len(data.query_ids), width), -1, dtype=np.int64)
-    for q, qid in enumerate(data.query_ids):
-        found = rows.get(qid, [])[:width]
-        out[q, : len(found)] = found
-    return out
 
 
 def measure_negatives(
@@ -59,8 +44,8 @@ def measure_negatives(
 
 
 def audit_rate(data: str, *, preset: str, split: str, mine_params: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """The false-negative rate of a mining configuration (:mod:`hardneg.defence.audit`)."""
-    from hardneg.defence.audit import audit
+    """The false-negative rate of a mining configuration (:mod:`hardneg.diagnostics.audit`)."""
+    from hardneg.diagnostics.audit import audit
 
     params = {k: v for k, v in mine_params.items() if k in MINE_FIELDS}
     params.update(overrides)

@@ -93,7 +93,7 @@ def mine(
     miner = Miner(config, embeddings=embeddings, model=model_object, teacher=built_teacher)
     result = miner.run(loaded)
     if config.audit:
-        from hardneg.defence.audit import audit_config
+        from hardneg.diagnostics.audit import audit_config
 
         result.record("audit", audit_config(config, miner.batch_miner.data).to_dict())
     return result

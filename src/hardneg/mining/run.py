@@ -20,10 +20,10 @@ import numpy as np
 import pyarrow as pa
 
 from hardneg.candidates.factory import build_source, needs_dense
+from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import RetrievalData
 from hardneg.encoding.encode import Encoder
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
-from hardneg.encoding.retriever import DenseRetriever
 from hardneg.engines import make_engine
 from hardneg.io import write_json_atomic
 from hardneg.manifest import build_manifest, manifest_path_for

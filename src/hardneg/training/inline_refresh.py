@@ -35,9 +35,9 @@ from transformers import TrainerCallback
 
 from hardneg.candidates import BM25Search
 from hardneg.candidates.pool import PoolSearch
+from hardneg.candidates.retriever import DenseRetriever
 from hardneg.candidates_file import order_pool, read_candidates
 from hardneg.data import RetrievalData
-from hardneg.encoding.retriever import DenseRetriever
 from hardneg.mined import MinedBatch
 from hardneg.options import EncodingOptions
 from hardneg.training.negative_pool import NegativePool

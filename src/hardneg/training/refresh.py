@@ -21,9 +21,9 @@ import numpy as np
 
 from hardneg.candidates import Candidates
 from hardneg.candidates.pool import PoolSearch
+from hardneg.candidates.retriever import DenseRetriever
 from hardneg.candidates_file import order_pool
 from hardneg.data import RetrievalData
-from hardneg.encoding.retriever import DenseRetriever
 from hardneg.errors import DataError
 from hardneg.filters import CandidateFilter
 from hardneg.mined import MinedBatch

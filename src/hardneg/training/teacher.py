@@ -109,7 +109,7 @@ def training_pairs(c: TeacherConfig):
     data = c.load_data()
     inputs = dict(data.inputs)
     if c.hide_audit_positives:
-        from hardneg.defence.audit import without_hidden
+        from hardneg.data.hidden import without_hidden
 
         data = without_hidden(data, c.seed)
     config = make_config(

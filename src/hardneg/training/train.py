@@ -296,7 +296,7 @@ class Trainer:
         if c.refresh_mode != "cache":
             return None
         self._check_refreshable(training_input, "refresh_mode='cache'")
-        from hardneg.encoding.retriever import DenseRetriever
+        from hardneg.candidates.retriever import DenseRetriever
         from hardneg.options import EncodingOptions
         from hardneg.training.negative_cache import CacheRefresh, EmbeddingTable, LiveNegativeCache, cached_negatives_loss
 

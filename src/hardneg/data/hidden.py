@@ -1,0 +1,67 @@
+"""Hiding one positive of each query: the labels the false-negative audit measures against.
+
+The audit (:mod:`hardneg.diagnostics.audit`) hides one positive of every query with two or more, mines, and
+counts how often a hidden positive came back as a negative. Teacher training
+(:mod:`hardneg.training.teacher`) hides the same labels so that a teacher cannot learn the hidden positives
+from them. Both read the choice from here.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+from dataclasses import dataclass
+
+import numpy as np
+
+from hardneg.data.dataset import RetrievalData
+
+
+@dataclass
+class HiddenPositives:
+    """The audited queries, each with one positive hidden from its labels."""
+
+    data: RetrievalData
+    """Only the audited queries; ``positives`` without the hidden one. The corpus is unchanged."""
+    hidden: np.ndarray
+    """(queries,) corpus index of each query's hidden positive."""
+    all_positives: list[list[int]]
+    """Each query's positives before hiding (the hidden one included)."""
+
+
+def hidden_position(seed: int, query_id: str, n_positives: int) -> int | None:
+    """Which of a query's positives the audit hides (``None`` below two positives): a hash of
+    ``(seed, query id)``, so the choice depends on no other query and on no order."""
+    if n_positives < 2:
+        return None
+    digest = hashlib.blake2b(f"{seed}\x00{query_id}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "little") % n_positives
+
+
+def hide_positives(data: RetrievalData, seed: int) -> HiddenPositives:
+    """For every query with two or more positives, hide the one :func:`hidden_position` picks."""
+    keep, hidden, remaining, everything = [], [], [], []
+    for q, positives in enumerate(data.positives):
+        h = hidden_position(seed, data.query_ids[q], len(positives))
+        if h is None:
+            continue
+        keep.append(q)
+        hidden.append(positives[h])
+        remaining.append([d for i, d in enumerate(positives) if i != h])
+        everything.append(list(positives))
+    subset = data.subset(keep)
+    subset.positives = remaining
+    return HiddenPositives(subset, np.array(hidden, dtype=np.int64), everything)
+
+
+def without_hidden(data: RetrievalData, seed: int) -> RetrievalData:
+    """All of ``data``'s queries, minus the labels the audit with ``seed`` hides.
+
+    A teacher trained on this has seen exactly the labels the audited miner sees, so it cannot
+    have learnt the hidden positives from their labels.
+    """
+    positives = []
+    for q, docs in enumerate(data.positives):
+        h = hidden_position(seed, data.query_ids[q], len(docs))
+        positives.append([d for i, d in enumerate(docs) if i != h])
+    return dataclasses.replace(data, positives=positives)

@@ -1,0 +1,258 @@
+"""The false-negative audit: how often does a mining configuration pick a relevant document as a negative?
+
+Unlabelled relevant documents cannot be counted directly: nobody knows where they are. But a
+labelled one can be turned into an unlabelled one. For every query with two or more positives,
+one positive (chosen by the seed) is *hidden*: it stays in the corpus, unlabelled, exactly like a
+real false negative, while the query keeps its other positives. The miner then runs with the
+configuration under test, and each hidden positive ends in one of these fates:
+
+- ``selected``: chosen as a negative: a false negative;
+- stopped by a defence or a filter: ``known_positive_text`` (an exact copy of a remaining positive),
+  ``near_duplicate``, ``exclude_qrels``, ``promote``, ``denoise``, ``rank_window``, ``max_score``,
+  ``min_score``, ``absolute_margin``, ``relative_margin``; each is credited to the first that
+  dropped it, in the order the miner applies them;
+- ``not_retrieved`` / ``outside_window``: the search never offered it inside the rank window;
+- ``not_selected``: it survived every filter but the selection took other candidates.
+
+The false-negative rate is ``selected / hidden positives``, with a Wilson score 95 % interval
+(Wilson 1927), which stays inside [0, 1] and behaves at small counts. Hidden positives are real
+relevant documents, so they are a sample of the false negatives a miner can meet; paraphrases
+and near-copies unknown to the labels may be easier or harder to catch than they are.
+
+A defence that removes false negatives by making every negative easy is no win, so the audit also
+reports how hard the chosen negatives are for the model being trained (``config.model``): their
+mean cosine score and their mean rank among all documents that are not positives of the query
+(rank 0 is the most similar non-positive document).
+
+Example:
+    >>> result = audit("demo", preset="nv-retriever", seed=1)
+    >>> result.false_negative_rate, result.hidden_positives
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hardneg.data import RetrievalData
+from hardneg.data.hidden import HiddenPositives, hidden_position, hide_positives, without_hidden  # noqa: F401  (the audit's own terms)
+from hardneg.errors import DataError
+from hardneg.mining.config import MineConfig
+from hardneg.mining.presets import make_config
+from hardneg.options import EncodingOptions, values_of
+
+Z95 = 1.959963984540054
+
+
+def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float, float]:
+    """Wilson score interval of a binomial proportion (95 % by default); ``(0, 1)`` when ``trials`` is 0."""
+    if trials == 0:
+        return 0.0, 1.0
+    p = successes / trials
+    denom = 1 + z * z / trials
+    centre = (p + z * z / (2 * trials)) / denom
+    half = z * math.sqrt(p * (1 - p) / trials + z * z / (4 * trials * trials)) / denom
+    # At 0 and at n successes the bound is exactly 0 (or 1); rounding must not move the rate outside it.
+    lo = 0.0 if successes == 0 else max(0.0, centre - half)
+    hi = 1.0 if successes == trials else min(1.0, centre + half)
+    return lo, hi
+
+
+class FateRecorder:
+    """Miner observer: where each hidden positive ended, and which negatives each query got."""
+
+    def __init__(self, hidden: np.ndarray):
+        self.hidden = hidden
+        self.fates: dict[int, str] = {}
+        self.negatives: dict[int, np.ndarray] = {}
+
+    def observe(self, queries: np.ndarray, cands, masks: dict, negatives: np.ndarray) -> None:
+        dropped = masks["dropped"]
+        for row, q in enumerate(queries.tolist()):
+            chosen = negatives[row][negatives[row] >= 0]
+            self.negatives[q] = chosen
+            self.fates[q] = self._fate(row, int(self.hidden[q]), cands.indices[row], masks, dropped, chosen)
+
+    @staticmethod
+    def _fate(row: int, doc: int, candidates: np.ndarray, masks: dict, dropped: dict, chosen: np.ndarray) -> str:
+        if doc in chosen:
+            return "selected"
+        where = np.nonzero(candidates == doc)[0]
+        if where.size == 0:
+            return "not_retrieved"
+        j = int(where[0])
+        if masks["is_pos_text"][row, j]:
+            return "known_positive_text"
+        if "near_duplicate" in dropped and dropped["near_duplicate"][row, j]:
+            return "near_duplicate"
+        if not masks["in_window"][row, j]:
+            return "outside_window"
+        for name, mask in dropped.items():
+            if name != "near_duplicate" and mask[row, j]:
+                return name
+        return "not_selected"
+
+
+@dataclass
+class AuditResult:
+    """What :func:`audit` measured; :meth:`to_dict` is what ``hardneg audit --json`` prints."""
+
+    preset: str | None
+    seed: int
+    hidden_positives: int
+    false_negatives: int
+    false_negative_rate: float | None
+    ci95: tuple[float, float]
+    stopped_by: dict[str, int]
+    not_reached: dict[str, int]
+    not_selected: int
+    negatives: int
+    mean_negative_rank: float | None
+    median_negative_rank: float | None
+    mean_negative_score: float | None
+    hardness_model: str | None
+    score_space: str
+    queries_short: int
+    seconds: float
+    candidates_dropped: dict[str, int] = field(default_factory=dict)
+    """Every candidate each rule dropped for the audited queries, hidden positive or not: how aggressive it is."""
+    parameters: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["ci95"] = list(self.ci95)
+        return out
+
+    def format_table(self) -> str:
+        lo, hi = self.ci95
+        rate = "-" if self.false_negative_rate is None else f"{self.false_negative_rate:.4f}"
+        lines = [
+            "",
+            f"hardneg audit: preset {self.preset}, seed {self.seed}, "
+            f"{self.hidden_positives} hidden positives (one per query with >= 2 positives)",
+            f"  false-negative rate        {rate}  ({self.false_negatives}/{self.hidden_positives}; 95% CI {lo:.4f}-{hi:.4f})",
+            "  where the hidden positives went",
+            f"    {'selected as negatives':<34}{self.false_negatives:>6}",
+        ]
+        for name, count in self.stopped_by.items():
+            lines.append(f"    {'stopped by ' + name:<34}{count:>6}")
+        for name, count in self.not_reached.items():
+            lines.append(f"    {name.replace('_', ' '):<34}{count:>6}")
+        lines.append(f"    {'kept, not selected':<34}{self.not_selected:>6}")
+        if self.mean_negative_rank is not None:
+            lines.append(
+                f"  chosen negatives {self.negatives}: mean rank {self.mean_negative_rank:.1f} "
+                f"(median {self.median_negative_rank:.0f}), mean score {self.mean_negative_score:.4f} "
+                f"under the trained model; filters compared {self.score_space} scores"
+            )
+        return "\n".join(lines)
+
+
+def audit(
+    data: str | Path = "demo", *, preset: str | None = None, teacher_scorer: Any = None, hardness: bool = True, **params: Any
+) -> AuditResult:
+    """Run the false-negative audit of a mining configuration (same parameters as :func:`hardneg.mining.run`).
+
+    ``teacher_scorer``: an already built teacher for the audited queries (``hide_positives(data, seed).data``),
+    to share its scores between audits; ``params["teacher"]`` must then name it. ``hardness=False``
+    skips measuring the chosen negatives (it encodes the whole corpus with ``config.model``).
+    """
+    params.pop("out", None)
+    return audit_config(make_config(preset, data=str(data), **params), teacher=teacher_scorer, hardness=hardness)
+
+
+def audit_config(
+    config: MineConfig, data: RetrievalData | None = None, *, teacher: Any = None, hardness: bool = True
+) -> AuditResult:
+    """The audit of ``config`` (its ``out``, ``output_format`` and ``audit`` are ignored)."""
+    from hardneg.mining.run import Miner
+
+    start = time.perf_counter()
+    c = config
+    if data is None:
+        data = c.load_data()
+    hidden = hide_positives(data, c.seed)
+    if len(hidden.hidden) == 0:
+        raise DataError(f"no query in {c.data!r} (split {c.split!r}) has two or more positives; the audit hides one of them")
+    inner = dataclasses.replace(c, out=None, audit=False, output_format="flagembedding", show_progress=False)
+    miner = Miner(inner, teacher=teacher, log_summary=False)
+    recorder = FateRecorder(hidden.hidden)
+    miner.observers.append(recorder)
+    mined = miner.run(hidden.data)
+
+    fates = [recorder.fates.get(q, "not_retrieved") for q in range(len(hidden.hidden))]
+    filter_names = miner.batch_miner.filter_names
+    stopped_by = {"known_positive_text": fates.count("known_positive_text")}
+    stopped_by.update({name: fates.count(name) for name in filter_names})
+    selected = fates.count("selected")
+    n = len(fates)
+    measured = negative_hardness(inner, hidden, recorder.negatives if hardness else {})
+    measured["count"] = int(sum(len(v) for v in recorder.negatives.values()))
+    return AuditResult(
+        preset=c.preset,
+        seed=c.seed,
+        hidden_positives=n,
+        false_negatives=selected,
+        false_negative_rate=selected / n,
+        ci95=wilson_interval(selected, n),
+        stopped_by=stopped_by,
+        not_reached={"not_retrieved": fates.count("not_retrieved"), "outside_window": fates.count("outside_window")},
+        not_selected=fates.count("not_selected"),
+        negatives=measured["count"],
+        mean_negative_rank=measured["mean_rank"],
+        median_negative_rank=measured["median_rank"],
+        mean_negative_score=measured["mean_score"],
+        hardness_model=measured["model"],
+        score_space=mined.summary.get("score_space", ""),
+        queries_short=mined.summary["queries_short"],
+        seconds=round(time.perf_counter() - start, 3),
+        candidates_dropped=mined.summary.get("dropped", {}),
+        parameters=_changed_parameters(c),
+    )
+
+
+def negative_hardness(config: MineConfig, hidden: HiddenPositives, negatives: dict[int, np.ndarray]) -> dict[str, Any]:
+    """Mean cosine and rank of the chosen negatives under ``config.model``, whatever the sampler was.
+
+    The rank of a negative is the number of documents that are not positives of the query (the
+    hidden one counts as a positive here) and score higher than it.
+    """
+    queries = [q for q in sorted(negatives) if len(negatives[q])]
+    empty = {"count": 0, "mean_rank": None, "median_rank": None, "mean_score": None, "model": None}
+    if not queries:
+        return empty
+    from hardneg.candidates.retriever import DenseRetriever
+    from hardneg.diagnostics.hardness import negative_ranks
+
+    options = EncodingOptions(**{**values_of(config, EncodingOptions), "show_progress": False})
+    retriever = DenseRetriever.load(options, shard_size=config.shard_size)
+    data = hidden.data
+    q_emb = retriever.encode_queries([data.query_texts[q] for q in queries])
+    docs = retriever.encode_documents(data.corpus_texts)
+    width = max(len(negatives[q]) for q in queries)
+    padded = np.full((len(queries), width), -1, dtype=np.int64)
+    for i, q in enumerate(queries):
+        padded[i, : len(negatives[q])] = negatives[q]
+    # the hidden positive counts as a positive here: it is one, only unlabelled for the miner
+    ranks, scores = negative_ranks(q_emb, docs, padded, [hidden.all_positives[q] for q in queries])
+    found = np.isfinite(ranks)
+    return {
+        "count": int(found.sum()),
+        "mean_rank": round(float(ranks[found].mean()), 2),
+        "median_rank": float(np.median(ranks[found])),
+        "mean_score": round(float(scores[found].mean()), 4),
+        "model": retriever.info["model"],
+    }
+
+
+def _changed_parameters(c: MineConfig) -> dict[str, Any]:
+    """The parameters that differ from the dataclass defaults (what defines the audited configuration)."""
+    defaults = {f.name: f.default for f in dataclasses.fields(MineConfig)}
+    skip = {"out", "output_format", "audit", "show_progress", "data"}
+    return {k: v for k, v in c.to_dict().items() if k not in skip and v != defaults.get(k)}

@@ -1,0 +1,202 @@
+"""Retrieval quality of a bi-encoder: nDCG@10, Recall@100, MRR@10 and MAP@100 with ``trec_eval``.
+
+The numbers come from ``pytrec_eval`` (the Python binding of NIST's ``trec_eval``, the
+implementation BEIR and MTEB use), never from hand-written formulas:
+
+- ``ndcg@10`` = trec_eval ``ndcg_cut_10``, graded gains from the qrels;
+- ``recall@100`` = ``recall_100``; ``map@100`` = ``map_cut_100``;
+- ``mrr@10`` = ``recip_rank`` on the run truncated to its first 10 documents per query (trec_eval
+  has no cut for it; truncating the run is how ir-measures computes ``RR@10``).
+
+Search is exact (cosine over normalised vectors, :class:`~hardneg.candidates.retriever.DenseRetriever`), to a
+depth of 100. As BEIR does (``EvaluateRetrieval.evaluate(ignore_identical_ids=True)``), a document
+whose id equals the query's id is removed from that query's results before scoring.
+
+Reference: all-MiniLM-L6-v2 on BEIR SciFact test scores nDCG@10 = 0.6451 (MTEB); this module
+reproduces it (``tests/evolve/test_evaluate_scifact.py``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from hardneg.candidates.retriever import DenseRetriever
+from hardneg.data import Problems, RetrievalData, load_data, read_qrels
+from hardneg.errors import ConfigError
+from hardneg.io import write_json_atomic
+from hardneg.manifest import build_manifest, manifest_path_for
+from hardneg.options import EncodingOptions
+from hardneg.options import option as _f
+
+# our name -> (trec_eval measure, run truncation depth or None)
+METRICS: dict[str, tuple[str, int | None]] = {
+    "ndcg@10": ("ndcg_cut_10", None),
+    "recall@100": ("recall_100", None),
+    "mrr@10": ("recip_rank", 10),
+    "map@100": ("map_cut_100", None),
+}
+DEPTH = 100
+
+Qrels = dict[str, dict[str, int]]
+Run = dict[str, dict[str, float]]
+
+
+@dataclass
+class EvalConfig(EncodingOptions):
+    """Every parameter of ``hardneg eval``."""
+
+    data: str = _f("demo", "'demo', a BEIR folder, or a pair file", group="data")
+    split: str = _f("test", "qrels split of a BEIR folder", group="data")
+    ignore_identical_ids: bool = _f(True, "drop a retrieved document whose id equals the query id (as BEIR does)", group="data")
+    out: str | None = _f(
+        None, "also write the metrics (and per-query nDCG@10) to this JSON file, with a manifest", group="output"
+    )
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.precision is None and self.backend is None:
+            # a score describes the model, so it is not left to the device: float32 unless asked otherwise
+            self.precision = "float32"
+        if not self.split:
+            raise ConfigError("split must be a non-empty qrels name such as 'test'")
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    """Mean over the evaluated queries, keyed by :data:`METRICS` names."""
+    per_query: dict[str, dict[str, float]]
+    """Query id -> metric name -> value."""
+    info: dict[str, Any]
+    """Queries, documents, seconds, the model's identity."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return {**self.metrics, **self.info}
+
+
+def qrels_of(data: RetrievalData) -> Qrels:
+    """Graded judgements of the loaded queries: the qrels file's grades when there is one, else 1."""
+    qrels: Qrels = {qid: {data.corpus_ids[d]: 1 for d in pos} for qid, pos in zip(data.query_ids, data.positives)}
+    path = data.inputs.get("qrels")
+    if path:
+        for qid, did, score, _line in read_qrels(Path(path), Problems("skip")):
+            if qid in qrels and did in qrels[qid] and score > 0:
+                qrels[qid][did] = int(score)
+    return qrels
+
+
+def run_of(
+    query_ids: list[str], corpus_ids: list[str], indices: np.ndarray, scores: np.ndarray, *, ignore_identical_ids: bool = True
+) -> Run:
+    """A trec_eval run from ranked candidate arrays (``-1`` entries are padding)."""
+    run: Run = {}
+    for qid, row, row_scores in zip(query_ids, indices, scores):
+        docs: dict[str, float] = {}
+        for d, s in zip(row.tolist(), row_scores.tolist()):
+            if d < 0:
+                continue
+            did = corpus_ids[d]
+            if ignore_identical_ids and did == qid:
+                continue
+            docs[did] = float(s)
+        run[qid] = docs
+    return run
+
+
+def _truncate(run: Run, depth: int) -> Run:
+    """The first ``depth`` documents per query in trec_eval's order: score descending, ties by id descending."""
+    out: Run = {}
+    for q, docs in run.items():
+        by_id = sorted(docs.items(), key=lambda kv: kv[0], reverse=True)
+        out[q] = dict(sorted(by_id, key=lambda kv: -kv[1])[:depth])  # stable: equal scores keep id order
+    return out
+
+
+def score_run(qrels: Qrels, run: Run) -> tuple[dict[str, float], dict[str, dict[str, float]]]:
+    """Mean and per-query :data:`METRICS` of ``run`` against ``qrels`` with pytrec_eval.
+
+    Queries judged in ``qrels`` but absent from ``run`` score 0 (trec_eval's ``-c`` convention).
+    """
+    import pytrec_eval
+
+    per_query: dict[str, dict[str, float]] = {q: {} for q in qrels}
+    for name, (measure, depth) in METRICS.items():
+        evaluator = pytrec_eval.RelevanceEvaluator(qrels, {measure})
+        scored = evaluator.evaluate(_truncate(run, depth) if depth else run)
+        for q in qrels:
+            per_query[q][name] = float(scored.get(q, {}).get(measure, 0.0))
+    means = {name: round(float(np.mean([per_query[q][name] for q in qrels])), 6) if qrels else 0.0 for name in METRICS}
+    return means, per_query
+
+
+def evaluate_retriever(
+    retriever: DenseRetriever, data: RetrievalData, *, depth: int = DEPTH, ignore_identical_ids: bool = True
+) -> EvalResult:
+    """Score ``retriever`` on ``data``'s queries (the function training and evolve call in-process)."""
+    start = time.perf_counter()
+    queries = retriever.encode_queries(data.query_texts)
+    documents = retriever.encode_documents(data.corpus_texts)
+    cands = retriever.search(queries, documents, depth + (1 if ignore_identical_ids else 0))
+    run = run_of(data.query_ids, data.corpus_ids, cands.indices, cands.scores, ignore_identical_ids=ignore_identical_ids)
+    metrics, per_query = score_run(qrels_of(data), _truncate(run, depth))
+    info = {
+        "queries": len(data.query_ids),
+        "documents": len(data.corpus_ids),
+        "seconds": round(time.perf_counter() - start, 3),
+        "model": retriever.info,
+    }
+    return EvalResult(metrics, per_query, info)
+
+
+def evaluate(data: str | Path = "demo", *, split: str = "test", **params: Any) -> EvalResult:
+    """Evaluate a model (``model=``; default all-MiniLM-L6-v2) on a BEIR folder's ``split``.
+
+    Example:
+        >>> hardneg.evaluate("../shared/data/scifact", split="test").metrics["ndcg@10"]
+        0.645...
+    """
+    config = EvalConfig(data=str(data), split=split, **params)
+    return Evaluator(config).run()
+
+
+class Evaluator:
+    """Runs one :class:`EvalConfig`: load data and model, score, and write the optional JSON."""
+
+    def __init__(self, config: EvalConfig):
+        self.config = config
+
+    def run(self) -> EvalResult:
+        """Evaluate; an ``out`` is checked, locked and claimed first (:class:`~hardneg.outputs.OutputGuard`)."""
+        c = self.config
+        if not c.out:
+            return self._run()
+        from hardneg.outputs import OutputGuard
+
+        inputs = [p for p in (c.data, c.model) if p and p != "demo" and Path(p).exists()]
+        with OutputGuard(c.out, "eval", inputs=inputs):
+            return self._run()
+
+    def _run(self) -> EvalResult:
+        c = self.config
+        data = load_data(c.data, split=c.split)
+        retriever = DenseRetriever.load(c)
+        result = evaluate_retriever(retriever, data, ignore_identical_ids=c.ignore_identical_ids)
+        result.info["split"] = c.split
+        if c.out:
+            manifest = build_manifest(
+                command="eval",
+                parameters=dataclasses.asdict(c),
+                inputs=data.inputs,
+                model=retriever.info,
+                outputs={},
+                summary=result.metrics,
+            )
+            write_json_atomic(c.out, {"metrics": result.metrics, "info": result.info, "per_query": result.per_query})
+            write_json_atomic(manifest_path_for(c.out), manifest)
+        return result
