@@ -1,14 +1,16 @@
-"""The ``hardneg`` program's entry point: Ctrl-C at any moment, start-up and exit included, ends it
+"""The ``hardneg`` program's entry point: Ctrl-C at any moment, start-up included, ends it
 with exit status 130 and one line on stderr, never a traceback.
 
 Only ``hardneg._version`` and ``hardneg.errors`` are loaded before :func:`main` runs, so the
-interrupt is caught from the first import of a command on. Once interrupted, clean-up runs; a second
-Ctrl-C ends the process at once (the next run of the same command removes what clean-up left).
-Once the command has finished and printed its result, Ctrl-C is ignored while the process exits.
+interrupt is caught from the first import of a command on. Once interrupted, clean-up runs (a second
+Ctrl-C during it is the same interrupt, said once; the next run of the same command removes what
+clean-up left). Once the command has ended, a Ctrl-C while the interpreter shuts down ends the
+process at once with the command's status.
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import sys
@@ -19,21 +21,25 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 _said = False
 
 
-def _at_once(signum, frame) -> None:
-    os._exit(EXIT_INTERRUPTED)
-
-
-def interrupted() -> int:
+def say_interrupted() -> int:
     """Say (once per process) that the run was interrupted; the exit status to end with."""
     global _said
-    try:
-        signal.signal(signal.SIGINT, _at_once)
-    except ValueError:  # not the main thread: the host program owns its signals
-        pass
     if not _said:
         _said = True
         print(INTERRUPTED, file=sys.stderr, flush=True)
     return EXIT_INTERRUPTED
+
+
+def _end_at_once(code: int) -> None:
+    """From now on a Ctrl-C ends the process at once with ``code`` (what is printed is flushed first)."""
+
+    def end(signum, frame) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+    signal.signal(signal.SIGINT, end)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -41,8 +47,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hardneg.cli import main as run
 
         code = run(argv)
-        # The command is done and has said so: a Ctrl-C while the interpreter shuts down changes nothing.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _end_at_once(code)  # the command has finished and said so; the interpreter only shuts down now
     except KeyboardInterrupt:
-        return interrupted()
+        _end_at_once(EXIT_INTERRUPTED)
+        code = say_interrupted()
     return code
