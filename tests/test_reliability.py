@@ -50,7 +50,7 @@ def test_an_existing_file_needs_overwrite_and_protected_folders_never_pass(tmp_p
     foreign = tmp_path / "rows.parquet"
     foreign.write_bytes(b"not ours")
     with pytest.raises(ConfigError, match="--overwrite"):
-        OutputGuard(foreign, "mine").check()
+        OutputGuard(foreign, "mine", overwrite=False).check()
     OutputGuard(foreign, "mine", overwrite=True).check()
     monkeypatch.chdir(tmp_path)
     for out in (".", "/", os.path.expanduser("~"), str(tmp_path)):

@@ -460,9 +460,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
         return 2
     except KeyboardInterrupt:
-        from hardneg.interrupt import interrupted
+        from hardneg.interrupt import say_interrupted
 
-        return interrupted()
+        return say_interrupted()
     if as_json:
         print(json.dumps(output.payload, default=str), file=stdout)
     else:

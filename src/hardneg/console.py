@@ -1,18 +1,34 @@
-"""The ``hardneg`` program's entry point: Ctrl-C at any moment, start-up and exit included, ends it
+"""The ``hardneg`` program's entry point: Ctrl-C at any moment, start-up included, ends it
 with exit status 130 and one line on stderr, never a traceback.
 
-Only ``hardneg._version`` and ``hardneg.errors`` are loaded before :func:`main` runs, so the
-interrupt is caught from the first import of a command on. Once interrupted, clean-up runs; a second
-Ctrl-C ends the process at once (the next run of the same command removes what clean-up left).
-Once the command has finished and printed its result, Ctrl-C is ignored while the process exits.
+Only ``hardneg._version``, ``hardneg.errors`` and ``hardneg.interrupt`` are loaded before :func:`main` runs, so the
+interrupt is caught from the first import of a command on. Once interrupted, clean-up runs (a second
+Ctrl-C during it is the same interrupt, said once; the next run of the same command removes what
+clean-up left). Once the command has ended, a Ctrl-C while the interpreter shuts down ends the
+process at once with the command's status.
 """
 
 from __future__ import annotations
 
+import contextlib
+import os
 import signal
+import sys
 from collections.abc import Sequence
 
-from hardneg.interrupt import interrupted
+from hardneg.interrupt import EXIT_INTERRUPTED, say_interrupted
+
+
+def _end_at_once(code: int) -> None:
+    """From now on a Ctrl-C ends the process at once with ``code`` (what is printed is flushed first)."""
+
+    def end(signum, frame) -> None:
+        for stream in (sys.stdout, sys.stderr):
+            with contextlib.suppress(Exception):
+                stream.flush()
+        os._exit(code)
+
+    signal.signal(signal.SIGINT, end)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -20,8 +36,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         from hardneg.cli import main as run
 
         code = run(argv)
-        # The command is done and has said so: a Ctrl-C while the interpreter shuts down changes nothing.
-        signal.signal(signal.SIGINT, signal.SIG_IGN)
+        _end_at_once(code)  # the command has finished and said so; the interpreter only shuts down now
     except KeyboardInterrupt:
-        return interrupted()
+        _end_at_once(EXIT_INTERRUPTED)
+        code = say_interrupted()
     return code

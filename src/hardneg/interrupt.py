@@ -6,7 +6,6 @@ command), so neither imports the other.
 
 from __future__ import annotations
 
-import os
 import signal
 import sys
 
@@ -15,17 +14,9 @@ EXIT_INTERRUPTED = 128 + signal.SIGINT
 _said = False
 
 
-def _at_once(signum, frame) -> None:
-    os._exit(EXIT_INTERRUPTED)
-
-
-def interrupted() -> int:
+def say_interrupted() -> int:
     """Say (once per process) that the run was interrupted; the exit status to end with."""
     global _said
-    try:
-        signal.signal(signal.SIGINT, _at_once)
-    except ValueError:  # not the main thread: the host program owns its signals
-        pass
     if not _said:
         _said = True
         print(INTERRUPTED, file=sys.stderr, flush=True)

@@ -140,7 +140,8 @@ class OutputGuard:
         out: the target file or folder.
         command: the command writing it (``"mine"``, ``"train"``, ...), as in its manifest.
         inputs: paths the run reads (files or folders); the target may be none of them, nor hold one.
-        overwrite: allow replacing an existing *file* that is not an earlier output of ``command``.
+        overwrite: allow replacing an existing *file* that is not an earlier output of ``command``;
+            ``None`` (the default) for a command that has no ``--overwrite`` flag, so no refusal suggests it.
         marker: the file that marks an earlier output of ``command`` (default ``OUT.manifest.json``).
         folder: the target is a folder the command writes into (``evolve``): an existing one must
             be empty or carry ``marker``.
@@ -153,7 +154,7 @@ class OutputGuard:
         command: str,
         *,
         inputs: Iterable[str | os.PathLike | None] = (),
-        overwrite: bool = False,
+        overwrite: bool | None = None,
         marker: str | os.PathLike | None = None,
         folder: bool = False,
         claim: bool = True,
@@ -200,19 +201,19 @@ class OutputGuard:
         input folder (unless an earlier output of this command), nor a link (symbolic or hard) to an input file."""
         if self._not_own() is None:
             return
+        never = "an input is never replaced" + (", even with --overwrite" if self.overwrite is not None else "")
         for source in self.inputs:
             if _resolved(source) in out.parents:
                 raise ConfigError(
                     f"--out {shown!r} is inside the input folder {source} and hardneg did not write it; "
-                    "an input is never replaced, even with --overwrite: choose another output"
+                    f"{never}: choose another output"
                 )
         if out.is_file():
             identity = _identity(out)
             source = next((f for f in _input_files(self.inputs) if _identity(f) == identity), None)
             if source is not None:
                 raise ConfigError(
-                    f"--out {shown!r} is the same file as the input {source} (a link to it); "
-                    "an input is never replaced, even with --overwrite: choose another output"
+                    f"--out {shown!r} is the same file as the input {source} (a link to it); {never}: choose another output"
                 )
 
     def _check_writable(self, out: Path, shown: str) -> None:
@@ -252,10 +253,12 @@ class OutputGuard:
                 "hardneg never replaces such a folder: choose a new or empty folder"
             )
         if not self.overwrite:
-            raise ConfigError(
-                f"--out {shown!r} exists and is not an output of `hardneg {self.command}` ({why}); "
+            hint = (
                 "pass --overwrite to replace it, or choose another output"
+                if self.overwrite is not None
+                else "choose another output"
             )
+            raise ConfigError(f"--out {shown!r} exists and is not an output of `hardneg {self.command}` ({why}); {hint}")
 
     # --- lock and claim -----------------------------------------------------------------------
 

@@ -9,6 +9,11 @@ in its embedding cache, takes batch results back in query order (``ActorPool.map
 saves them as resume parts and writes the rows. The output is therefore identical to the local
 engine's for the same inputs and seed.
 
+Losing a node loses its actors, not the run: a shard or batch whose actor died (or whose result
+was lost with its node) is run again on a surviving actor, and results are still taken in order, so
+nothing is lost or written twice. Only when every actor is gone does the run stop; a rerun of
+the same command continues from the batches already saved (resume parts).
+
 What travels: the model (once per encoding stage) and the prepared miner (once per mining
 stage: data, embeddings or BM25 index, filters, selection) go through Ray's object store, where
 actors on one node share a single copy; shards and batch results come back the same way. Workers
@@ -21,10 +26,12 @@ cache folder.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import os
-from collections.abc import Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
@@ -89,24 +96,66 @@ class RayEngine:
                 self._started = True
         return ray
 
-    def _pool(self, state: Any):
-        """The engine's actors (started once, one CPU each), all holding ``state``, as an ordered pool."""
-        from ray.util import ActorPool
-
+    def _hold(self, state: Any) -> list:
+        """The engine's actors (started once, one CPU each), all holding ``state``; actors that are gone are dropped."""
         ray = self._connect()
         if self._actors is None:
             n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
             self._actors = [ray.remote(num_cpus=1)(_Worker).remote() for _ in range(n)]
         shared = ray.put(state)  # one copy in the object store, read by every actor
-        ray.get([actor.hold.remote(shared) for actor in self._actors])
-        return ActorPool(self._actors)
+        held = {actor: actor.hold.remote(shared) for actor in self._actors}
+        for actor, ref in held.items():
+            try:
+                ray.get(ref)
+            except ray.exceptions.RayActorError:
+                self._lost(actor, "while receiving its work")
+        return self._actors
+
+    def _lost(self, actor, when: str) -> None:
+        self._actors.remove(actor)
+        if not self._actors:
+            raise ConfigError(
+                "every Ray worker was lost (their nodes left the cluster); rerun the same command to continue from the saved batches"
+            )
+        logger.warning("a Ray worker was lost %s (its node left the cluster?); %d remain", when, len(self._actors))
+
+    def _ordered_map(self, state: Any, call: Callable[[Any, Any], Any], items: Sequence[Any]) -> Iterator[Any]:
+        """``call(actor, item)`` for every item on the actors holding ``state``, results yielded in item order.
+
+        An item whose actor died, or whose result was lost with its node, runs again on a surviving actor.
+        """
+        ray = _ray()
+        idle = deque(self._hold(state))
+        todo = deque(enumerate(items))
+        running: dict[Any, tuple[int, Any, Any]] = {}
+        done: dict[int, Any] = {}
+        following = 0
+        while following < len(items):
+            while todo and idle:
+                index, item = todo.popleft()
+                actor = idle.popleft()
+                running[call(actor, item)] = (index, item, actor)
+            (ref,), _ = ray.wait(list(running), num_returns=1)
+            index, item, actor = running.pop(ref)
+            try:
+                done[index] = ray.get(ref)
+                idle.append(actor)
+            except ray.exceptions.RayActorError:
+                self._lost(actor, f"while running item {index}")
+                todo.appendleft((index, item))
+            except ray.exceptions.ObjectLostError:  # the actor may live on; if not, its next item says so
+                logger.warning("the result of item %d was lost with its node; it runs again", index)
+                todo.appendleft((index, item))
+                idle.append(actor)
+            while following in done:
+                yield done.pop(following)
+                following += 1
 
     def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
         def encode_missing(chunks: list[Sequence[str]], kind: str) -> Iterator[np.ndarray]:
             shipped = dataclasses.replace(encoder, show_progress=False)  # converted per worker, on first use
-            pool = self._pool(shipped)
             logger.info("encoding %d %s shards on Ray", len(chunks), kind)
-            yield from pool.map(lambda actor, chunk: actor.encode.remote(list(chunk), kind), chunks)
+            yield from self._ordered_map(shipped, lambda actor, chunk: actor.encode.remote(list(chunk), kind), chunks)
 
         return encoder.encode(texts, kind, encode_missing=encode_missing)
 
@@ -114,15 +163,15 @@ class RayEngine:
         if miner.observers:
             raise ConfigError("engine='ray' cannot call observers of mined batches (the audit uses them); use engine='local'")
         # The batch miner holds the prepared sources and nothing of the run (no model, no engine).
-        pool = self._pool(miner)
         logger.info("mining %d query batches on Ray", len(batches))
-        yield from pool.map(lambda actor, queries: actor.mine.remote(queries, n), batches)
+        yield from self._ordered_map(miner, lambda actor, queries: actor.mine.remote(queries, n), batches)
 
     def close(self) -> None:
         if self._actors:
             ray = _ray()
             for actor in self._actors:
-                ray.kill(actor)
+                with contextlib.suppress(Exception):  # an actor whose node is gone
+                    ray.kill(actor)
             self._actors = None
         if self._started:
             _ray().shutdown()
