@@ -114,6 +114,48 @@ def test_presets_command_lists_every_preset(capsys):
     assert "default (default)" in text
 
 
+HEAVY = ("torch", "transformers", "sentence_transformers", "faiss", "datasets", "pyarrow")
+
+
+def test_cli_start_imports_no_heavy_library():
+    # In a fresh interpreter: this process has long imported them all.
+    script = (
+        "import io, sys, contextlib\n"
+        "from hardneg.cli import build_parser, main\n"
+        "parser = build_parser()\n"
+        "parser.format_help()\n"
+        "parser.parse_args(['mine', '--range-max', '50'])\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        "    assert main(['presets', '-q']) == 0\n"
+        f"print(','.join(m for m in {HEAVY!r} if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.strip() == "", f"imported at CLI start: {proc.stdout.strip()}"
+
+
+def test_a_mine_served_from_the_cache_imports_no_model_library(tmp_path):
+    args = ["mine", "--data", "demo", "--out", str(tmp_path / "x.parquet"), "--preset", "top", "-q", "--overwrite"]
+    assert main(args) == 0  # fills the session's cache ($HARDNEG_CACHE), if an earlier test has not
+    script = (
+        "import sys\n"
+        "from hardneg.cli import main\n"
+        f"assert main({args!r}) == 0\n"
+        "print(','.join(m for m in ('torch', 'transformers', 'sentence_transformers') if m in sys.modules))\n"
+    )
+    proc = subprocess.run([sys.executable, "-c", script], env=dict(os.environ), capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    assert proc.stdout.splitlines()[-1] == "", f"imported by a warm run: {proc.stdout.splitlines()[-1]}"
+
+
+def test_deferred_flags_are_added_once_for_help_and_parsing():
+    parser = build_parser()
+    train = parser._subparsers._group_actions[0].choices["train"]
+    first = train.format_help()
+    assert "--max-steps" in first and train.format_help() == first  # a second definition would raise "conflicting option"
+    assert parser.parse_args(["train", "--max-steps", "3"]).max_steps == 3
+
+
 def test_progress_bars_follow_the_terminal_unless_asked(monkeypatch):
     import datasets
 

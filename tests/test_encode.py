@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import importlib
+import pickle
 
 import numpy as np
 import pytest
@@ -93,14 +94,45 @@ def test_mining_twice_encodes_nothing_the_second_time(tiny_beir, tmp_path):
     assert second["texts_encoded"] == 0 and second["texts_from_cache"] == 34
 
 
-def test_mining_with_changed_weights_encodes_again(tiny_beir, tmp_path, model, perturbed, monkeypatch):
-    kwargs = dict(preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
+def test_mining_with_changed_weights_encodes_again(tiny_beir, tmp_path, model, perturbed):
+    folder = tmp_path / "checkpoint"
+    model.save(str(folder))
+    kwargs = dict(model=str(folder), preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
     base = hardneg.mine(tiny_beir, **kwargs)
-    retriever_module = importlib.import_module("hardneg.candidates.retriever")  # where the miner loads its model
-    monkeypatch.setattr(retriever_module, "load_model", lambda *args, **kw: perturbed)
+    perturbed.save(str(folder))  # new weights in the same folder: the next checkpoint of a training run
     tuned = hardneg.mine(tiny_beir, **kwargs)
     assert tuned.summary["texts_encoded"] == 34 and tuned.summary["texts_from_cache"] == 0
     assert tuned.manifest["model"]["fingerprint"] == fingerprint_model(perturbed) != base.manifest["model"]["fingerprint"]
+
+
+def test_a_run_served_from_the_cache_never_loads_the_model(tiny_beir, tmp_path, monkeypatch):
+    kwargs = dict(preset="top", cache_dir=str(tmp_path / "cache"), show_progress=False)
+    cold = hardneg.mine(tiny_beir, **kwargs)
+    deferred = importlib.import_module("hardneg.encoding.deferred")
+    loads = []
+    real_load = deferred.load_model
+    monkeypatch.setattr(deferred, "load_model", lambda *a, **kw: loads.append(1) or real_load(*a, **kw))
+
+    warm = hardneg.mine(tiny_beir, **kwargs)
+    assert loads == [] and warm.summary["texts_encoded"] == 0
+    assert warm.manifest["model"] == cold.manifest["model"]  # the same fingerprint, length and path
+    assert warm.table.equals(cold.table)
+
+    with open(tiny_beir / "corpus.jsonl", "a", encoding="utf-8") as fh:
+        fh.write('{"_id": "rome", "title": "Rome", "text": "Rome is the capital of Italy."}\n')
+    grown = hardneg.mine(tiny_beir, **kwargs)  # the corpus shard is new: the model is needed, once
+    assert loads == [1] and grown.summary["texts_encoded"] == 31 and grown.summary["texts_from_cache"] == 4
+    assert grown.manifest["model"]["fingerprint"] == cold.manifest["model"]["fingerprint"]
+
+
+def test_a_deferred_model_travels_as_the_loaded_model(model):
+    from hardneg.encoding.deferred import DeferredModel
+
+    loads = []
+    deferred = DeferredModel(lambda: loads.append(1) or model, model.max_seq_length, None)
+    assert not deferred.loaded
+    shipped = pickle.loads(pickle.dumps(deferred))  # as to a worker process or a Ray actor
+    assert loads == [1] and type(shipped) is type(model) and fingerprint_model(shipped) == fingerprint_model(model)
 
 
 def test_without_cache_nothing_is_written(tiny_beir, tmp_path):

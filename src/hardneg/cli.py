@@ -7,12 +7,13 @@ import argparse
 import contextlib
 import dataclasses
 import functools
+import importlib
 import json
 import logging
 import sys
 import typing
 import warnings
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from hardneg.errors import HardnegError
@@ -110,41 +111,74 @@ def _flag(ns: argparse.Namespace, name: str) -> bool:
     return bool(getattr(ns, name, False))
 
 
+class DeferredParser(argparse.ArgumentParser):
+    """A command's parser whose flags are added on first use: when it parses, or shows its help or usage.
+
+    Its flags come from configuration classes whose modules import torch, transformers or FAISS, so
+    ``hardneg --help`` and ``hardneg presets`` import them only for the command that runs.
+    """
+
+    def __init__(self, *args: Any, define: Callable[[argparse.ArgumentParser], None] | None = None, **kwargs: Any):
+        super().__init__(*args, **kwargs)
+        self._define = define
+
+    def _defined(self) -> None:
+        define, self._define = self._define, None
+        if define is not None:
+            define(self)
+
+    def parse_known_args(self, args=None, namespace=None):  # type: ignore[override]
+        self._defined()
+        return super().parse_known_args(args, namespace)
+
+    def format_usage(self) -> str:
+        self._defined()
+        return super().format_usage()
+
+    def format_help(self) -> str:
+        self._defined()
+        return super().format_help()
+
+
 def build_parser() -> argparse.ArgumentParser:
     from hardneg._version import __version__
-    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
 
     common = common_options()
     parser = Parser(prog="hardneg", description="Hard, clean negatives for dense-retrieval training.", parents=[common])
     parser.add_argument("--version", action="version", version=f"hardneg {__version__}")
-    sub = parser.add_subparsers(dest="command", required=True)
+    sub = parser.add_subparsers(dest="command", required=True, parser_class=DeferredParser)
     add = functools.partial(sub.add_parser, parents=[common])
 
-    mine = add(
+    add(
         "mine",
         help="mine hard negatives for (query, positive) data",
         description="Mine hard negatives. Flags mirror hardneg.mine(); a preset sets several at once.",
+        define=_define_mine,
     )
-    add_dataclass_arguments(mine, MineConfig, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
-
     add("presets", help="list the presets and their values")
     _add_defence_commands(add)
     _add_loop_commands(add)
-    _add_inspect_command(add)
-    return parser
-
-
-def _add_inspect_command(add) -> None:
-    from hardneg.inspect import DEFAULT_SAMPLE
-    from hardneg.inspect.records import SUSPECT_RATIO
-
-    ins = add(
+    add(
         "inspect",
         help="a page to see every query's mined candidates and why each was kept or dropped, and to mark false negatives",
         description="Write one self-contained HTML page about a candidates file (hardneg mine --output-format candidates): "
         "the run's summary and plots, then every query's positives and ranked candidates with score, verdict and a "
         "'relevant?' mark. The marks download as a qrels-style TSV for --extra-positives.",
+        define=_define_inspect,
     )
+    return parser
+
+
+def _define_mine(mine: argparse.ArgumentParser) -> None:
+    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
+
+    add_dataclass_arguments(mine, MineConfig, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
+
+
+def _define_inspect(ins: argparse.ArgumentParser) -> None:
+    from hardneg.inspect import DEFAULT_SAMPLE
+    from hardneg.inspect.records import SUSPECT_RATIO
+
     ins.add_argument("candidates", metavar="CANDIDATES_FILE", help="output of hardneg mine --output-format candidates")
     ins.add_argument("--out", help="the HTML page (default: CANDIDATES_FILE.html)")
     ins.add_argument("--corpus", help="the data the file was mined from, when its manifest is missing ('demo', a BEIR folder)")
@@ -166,70 +200,69 @@ def _add_inspect_command(add) -> None:
     ins.add_argument("--port", type=int, default=8000, help="port of --serve (default: 8000)")
 
 
-def _add_defence_commands(add) -> None:
-    """Subcommands of the false-negative defence: audit, teacher."""
+def _define_audit(audit: argparse.ArgumentParser) -> None:
     from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
-    from hardneg.training.teacher import TeacherConfig
 
-    audit = add(
-        "audit",
-        help="measure the false-negative rate of a mining configuration",
-        description="Hide one positive of every query with two or more, mine with the given preset and flags, "
-        "and report how often a hidden positive was picked as a negative, what stopped the others, "
-        "and how hard the chosen negatives are.",
-    )
     add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
     audit.add_argument(
         "--no-hardness", dest="hardness", action="store_false", help="skip the rank and score of the chosen negatives"
     )
 
-    teacher = add(
+
+def _config_flags(module: str, name: str) -> Callable[[argparse.ArgumentParser], None]:
+    """Adds the flags of the configuration class ``module.name``, imported only then."""
+
+    def define(parser: argparse.ArgumentParser) -> None:
+        add_dataclass_arguments(parser, getattr(importlib.import_module(module), name))
+
+    return define
+
+
+def _add_defence_commands(add) -> None:
+    """Subcommands of the false-negative defence: audit, teacher."""
+    add(
+        "audit",
+        help="measure the false-negative rate of a mining configuration",
+        description="Hide one positive of every query with two or more, mine with the given preset and flags, "
+        "and report how often a hidden positive was picked as a negative, what stopped the others, "
+        "and how hard the chosen negatives are.",
+        define=_define_audit,
+    )
+    add(
         "teacher",
         help="train a cross-encoder teacher from labelled pairs and mined negatives",
         description="Fine-tune a cross-encoder (binary cross-entropy) on the labelled pairs and negatives mined "
         "with a preset, starting from a local model. Writes the model folder and a manifest beside it.",
+        define=_config_flags("hardneg.training.teacher", "TeacherConfig"),
     )
-    add_dataclass_arguments(teacher, TeacherConfig)
 
 
 def _add_loop_commands(add) -> None:
     """Subcommands of the training loop: eval, train, evolve, fooling, report."""
-    from hardneg.diagnostics.evaluate import EvalConfig
-
-    ev = add(
+    add(
         "eval",
         help="retrieval quality of a model on a BEIR split (nDCG@10, Recall@100, MRR@10, MAP@100)",
         description="Exact-search evaluation with trec_eval measures. Flags mirror hardneg.evaluate().",
+        define=_config_flags("hardneg.diagnostics.evaluate", "EvalConfig"),
     )
-    add_dataclass_arguments(ev, EvalConfig)
-
-    from hardneg.training.train import TrainConfig
-
-    tr = add(
+    add(
         "train",
         help="fine-tune a bi-encoder on mined negatives (MultipleNegativesRankingLoss)",
         description="Train with the sentence-transformers trainer. Flags mirror hardneg.train().",
+        define=_config_flags("hardneg.training.train", "TrainConfig"),
     )
-    add_dataclass_arguments(tr, TrainConfig)
-
-    from hardneg.evolution.loop import EvolveConfig
-
-    evo = add(
+    add(
         "evolve",
         help="rounds of mine -> train -> evaluate, each round mining with the previous round's model",
         description="The co-evolution loop. Rerunning the same command resumes the run folder.",
+        define=_config_flags("hardneg.evolution.loop", "EvolveConfig"),
     )
-    add_dataclass_arguments(evo, EvolveConfig)
-
-    from hardneg.diagnostics.fooling import FoolingConfig
-
-    fool = add(
+    add(
         "fooling",
         help="the fooling matrix of an evolve run: models trained with each sampler vs each sampler's negatives",
         description="Trains random/BM25/dense sampler models with the run's budget and measures triplet accuracy on dev.",
+        define=_config_flags("hardneg.diagnostics.fooling", "FoolingConfig"),
     )
-    add_dataclass_arguments(fool, FoolingConfig)
-
     rep = add(
         "report",
         help="one self-contained HTML page (and JSON) about an evolve run",
@@ -380,6 +413,8 @@ COMMANDS = {
     "report": _cmd_report,
     "inspect": _cmd_inspect,
 }
+WITHOUT_LIBRARIES = frozenset({"presets"})
+"""Commands that load no model and no data: their start does not import the datasets library."""
 NOISY_LOGGERS = ("sentence_transformers", "transformers", "httpx", "urllib3", "bm25s", "faiss", "datasets", "filelock")
 
 
@@ -395,11 +430,12 @@ class _Formatter(logging.Formatter):
         return f"{record.levelname} {record.name}: {super().format(record)}"
 
 
-def configure_output(ns: argparse.Namespace) -> bool:
+def configure_output(ns: argparse.Namespace, *, libraries: bool = True) -> bool:
     """Logging to stderr at the level -q/-v ask for, and progress bars on or off; whether bars are on.
 
     Bars are on with --progress, off with --no-progress or -q, else on only when stderr is a terminal.
-    An explicit --show-progress/--no-show-progress of a command still wins over this.
+    An explicit --show-progress/--no-show-progress of a command still wins over this. ``libraries=False``
+    leaves the datasets library's bars alone (switching them imports it: 0.7 s), for a command that never loads it.
     """
     level = logging.DEBUG if _flag(ns, "verbose") else logging.WARNING if _flag(ns, "quiet") else logging.INFO
     handler = logging.StreamHandler(sys.stderr)
@@ -414,7 +450,8 @@ def configure_output(ns: argparse.Namespace) -> bool:
     progress = ns.progress if hasattr(ns, "progress") else (not _flag(ns, "quiet") and sys.stderr.isatty())
     if not hasattr(ns, "show_progress"):
         ns.show_progress = progress
-    set_library_progress(progress)
+    if libraries:
+        set_library_progress(progress)
     return progress
 
 
@@ -441,7 +478,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     ns = parser.parse_args(argv)
     as_json = _flag(ns, "json")
-    configure_output(ns)
+    configure_output(ns, libraries=ns.command not in WITHOUT_LIBRARIES)
     stdout = sys.stdout
     try:
         # With --json, anything a library prints (transformers' loss dicts, for one) goes to stderr,

@@ -84,7 +84,7 @@ def tiny_model(tmp_path_factory) -> Path:
 
 @pytest.fixture(scope="session")
 def synthetic_beir(tmp_path_factory) -> Path:
-    return write_synthetic_beir(tmp_path_factory.mktemp("synthetic") / "beir", n_docs=10_000, n_queries=2_000)
+    return write_synthetic_beir(tmp_path_factory.mktemp("synthetic") / "beir", n_docs=5_000, n_queries=1_000)
 
 
 @pytest.fixture

@@ -8,6 +8,7 @@ are computed once and reused by every later stage that asks for the same weights
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 import numpy as np
@@ -15,8 +16,9 @@ import numpy as np
 from hardneg.candidates.base import Candidates
 from hardneg.candidates.dense import DenseSearch
 from hardneg.encoding.defaults import choose
+from hardneg.encoding.deferred import device_type, open_model
 from hardneg.encoding.encode import Embeddings, Encoder
-from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_name
+from hardneg.encoding.model import fingerprint_model, resolve_model_name
 from hardneg.options import EncodingOptions
 from hardneg.scoring import DenseScorer
 
@@ -25,7 +27,8 @@ class DenseRetriever:
     """One model's encoder and exact cosine search.
 
     Args:
-        model: a loaded ``SentenceTransformer`` (its current weights are what is encoded).
+        model: a loaded ``SentenceTransformer`` (its current weights are what is encoded), or a
+            :class:`~hardneg.encoding.deferred.DeferredModel` with its fingerprint.
         options: encoding settings; ``options.model`` only names the model in manifests.
         fingerprint: the weights' fingerprint; computed when not given. Pass a fresh one after
             the weights change (a training step), or the cache returns the old vectors.
@@ -35,9 +38,8 @@ class DenseRetriever:
         self.model = model
         self.options = options
         self.fingerprint = fingerprint or fingerprint_model(model)
-        device = getattr(model, "device", None)
         # the path: the options given, else the default measured for this device (hardneg.encoding.defaults)
-        self.choice = choose(options.backend, options.precision, device.type if device is not None else "cpu")
+        self.choice = choose(options.backend, options.precision, functools.partial(device_type, model))
         # The encoder's precision and backend are part of its cache key: bfloat16 vectors never answer for float32 ones.
         self.encoder = Encoder(
             model,
@@ -56,15 +58,14 @@ class DenseRetriever:
 
     @classmethod
     def load(cls, options: EncodingOptions, *, shard_size: int = 50_000) -> DenseRetriever:
-        """Load ``options.model`` (default: the offline all-MiniLM-L6-v2)."""
-        model = load_model(
-            options.model,
-            device=options.device,
-            max_seq_length=options.max_seq_length,
-            trust_remote_code=options.trust_remote_code,
-            show_progress=options.show_progress,
-        )
-        return cls(model, options, shard_size=shard_size)
+        """Load ``options.model`` (default: the offline all-MiniLM-L6-v2).
+
+        With the embedding cache on, a model folder loaded before is not loaded now: its fingerprint is
+        looked up by its files, and the model loads only when a text is missing from the cache
+        (:mod:`hardneg.encoding.deferred`).
+        """
+        model, fingerprint = open_model(options, options.embedding_cache)
+        return cls(model, options, fingerprint=fingerprint, shard_size=shard_size)
 
     @property
     def info(self) -> dict[str, Any]:

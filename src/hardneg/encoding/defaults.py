@@ -13,6 +13,7 @@ each path are cached apart, as with an explicit choice.
 from __future__ import annotations
 
 import importlib.util
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -63,10 +64,17 @@ def _installed(backend: str) -> bool:
     return all(importlib.util.find_spec(m) is not None for m in REQUIRES.get(backend, ()))
 
 
-def choose(backend: str | None, precision: str | None, device: str) -> EncodingChoice:
-    """The path to encode with on ``device`` (a torch device type), given the options set (``None``: not given)."""
+def choose(backend: str | None, precision: str | None, device: str | Callable[[], str]) -> EncodingChoice:
+    """The path to encode with on ``device`` (a torch device type), given the options set (``None``: not given).
+
+    ``device`` may be a function that finds it: it is called only when a measured path could apply
+    (finding the device of a model not yet loaded imports torch, which a run served from the cache skips).
+    """
     if backend is not None or precision is not None:
         return EncodingChoice(backend or "torch", precision or "float32", "given")
+    if not MEASURED:
+        return EncodingChoice("torch", "float32", "default: no faster path measured to keep quality on any device")
+    device = device() if callable(device) else device
     if device == "cpu":
         flags = cpu_flags()
         for m in MEASURED:

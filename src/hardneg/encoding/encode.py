@@ -24,6 +24,7 @@ from typing import Literal
 
 import numpy as np
 
+from hardneg.encoding.deferred import DeferredModel
 from hardneg.encoding.precision import encode_normalised, model_for_precision
 from hardneg.io import atomic_path, verify_checksum
 
@@ -85,7 +86,8 @@ class Encoder:
     """Encode queries and documents with one sentence-transformers model.
 
     Args:
-        model: a loaded ``SentenceTransformer``.
+        model: a loaded ``SentenceTransformer``, or a :class:`~hardneg.encoding.deferred.DeferredModel`
+            (loaded only when a text is missing from the cache).
         fingerprint: the model's weight fingerprint (:func:`hardneg.encoding.model.fingerprint_model`).
         batch_size: texts per forward pass.
         query_prompt / document_prompt: strings prepended to queries / documents (e.g. ``"query: "``).
@@ -129,18 +131,25 @@ class Encoder:
             h.update(text.encode("utf-8", "surrogatepass"))
         return h.hexdigest()
 
+    def loaded_model(self) -> object:
+        """The model, loaded now if it was deferred."""
+        if isinstance(self.model, DeferredModel):
+            self.model = self.model.get()
+        return self.model
+
     def prepare(self) -> object:
         """The model as it encodes: converted to the precision, or exported to the backend (once, on first use)."""
-        if self._prepared is None:  # a run served from the cache never converts nor exports
+        if self._prepared is None:  # a run served from the cache never loads, converts nor exports
+            model = self.loaded_model()
             if self.backend == "torch":
-                self._prepared = model_for_precision(self.model, self.precision)
+                self._prepared = model_for_precision(model, self.precision)
             else:
                 from hardneg.encoding.backends import ExportedEncoder
                 from hardneg.encoding.model import fingerprint_model
 
                 # named by the weights themselves: an encoder told a stand-in fingerprint (a model in training) is safe
-                weights = fingerprint_model(self.model)
-                self._prepared = ExportedEncoder(self.model, self.backend, self.precision, weights, self.export_dir)
+                weights = fingerprint_model(model)
+                self._prepared = ExportedEncoder(model, self.backend, self.precision, weights, self.export_dir)
         return self._prepared
 
     def encode_texts(self, texts: Sequence[str], kind: Kind) -> np.ndarray:

@@ -42,10 +42,11 @@ class ProcessPool:
         import torch
 
         self.processes = processes
+        model = encoder.loaded_model()
         shipped = dataclasses.replace(encoder, processes=1, show_progress=False)
-        on_cuda = getattr(encoder.model, "device", torch.device("cpu")).type == "cuda"
+        on_cuda = getattr(model, "device", torch.device("cpu")).type == "cuda"
         if on_cuda:  # each worker moves its copy to its own GPU
-            shipped.model = copy.deepcopy(encoder.model).to("cpu")
+            shipped.model = copy.deepcopy(model).to("cpu")
         gpus = torch.cuda.device_count() if on_cuda else 0
         threads = max(1, torch.get_num_threads() // processes)
         context = multiprocessing.get_context("spawn")
