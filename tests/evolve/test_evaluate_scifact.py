@@ -66,9 +66,9 @@ def test_default_model_scifact_slice_ndcg(scifact_slice, cache_dir):
 
 @pytest.mark.skipif(not FULL, reason="the full SciFact check takes minutes: HARDNEG_SCIFACT_FULL=1")
 def test_default_model_scifact_test_ndcg(scifact, cache_dir):
+    from hardneg.candidates.retriever import DenseRetriever
     from hardneg.data import load_data
-    from hardneg.encoding.retriever import DenseRetriever
-    from hardneg.evolution.evaluate import EvalConfig, evaluate_retriever
+    from hardneg.diagnostics.evaluate import EvalConfig, evaluate_retriever
 
     config = EvalConfig(data=str(scifact), split="test", cache_dir=str(cache_dir), show_progress=False)
     data = load_data(config.data, split=config.split)
