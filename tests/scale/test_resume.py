@@ -132,6 +132,18 @@ def test_part_store_reuses_parts_of_the_same_key_only(tmp_path):
     assert not store.folder.exists()
 
 
+def test_two_outputs_of_the_same_parameters_keep_their_own_parts(tmp_path):
+    """Resume state is keyed by the output as well as the parameters: a run that finishes into one output
+    removes its own parts, never those of a run of the same parameters still writing another output."""
+    root = tmp_path / "runs"
+    first, second = PartStore(root, tmp_path / "a.parquet", "key-1"), PartStore(root, tmp_path / "b.parquet", "key-1")
+    assert first.open() == second.open() == set() and first.folder != second.folder
+    first.save(0, mined=_batch(0), stats=_Counters(1, [], {}, []))
+    second.save(1, mined=_batch(1), stats=_Counters(1, [], {}, []))
+    first.remove()
+    assert PartStore(root, tmp_path / "b.parquet", "key-1").open() == {1}
+
+
 def test_run_key_ignores_where_it_runs_but_not_what_it_mines(tmp_path):
     data = tmp_path / "corpus.jsonl"
     data.write_text('{"_id": "d1", "text": "a"}\n')

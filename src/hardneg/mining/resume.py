@@ -149,12 +149,15 @@ class PartStore:
     Args:
         root: folder holding the parts of every run (``<cache>/runs``).
         out: the run's output path; a new key for the same output discards the old parts.
-        key: :func:`run_key` of the run; parts of another key are never reused.
+        key: :func:`run_key` of the run; parts of another key, or of another output, are never reused.
     """
 
     def __init__(self, root: str | Path, out: str | Path, key: str):
         self.root, self.out, self.key = Path(root), Path(out).absolute(), key
-        self.folder = self.root / key
+        # keyed by the output too: two runs of the same parameters into two outputs each keep their own parts
+        # (one finishing removes its parts, never the other's)
+        where = hashlib.blake2b(str(self.out).encode(), digest_size=6).hexdigest()
+        self.folder = self.root / f"{key}-{where}"
 
     def open(self) -> set[int]:
         """Prepare the folder and return the numbers of the parts already done."""
