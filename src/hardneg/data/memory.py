@@ -19,7 +19,7 @@ from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from hardneg.data.corpus import Corpus, corpus_documents
+from hardneg.data.corpus import Corpus
 from hardneg.data.dataset import OnError, Problems, RetrievalData
 from hardneg.data.pairs import pairs_from_records
 from hardneg.errors import DataError
@@ -104,17 +104,10 @@ def from_pairs(
     problems = Problems(on_error)
     data = _one_split(data, split, source) if _dataset_types() else data
     columns, rows = _records(data, source)
-    documents, corpus_inputs = corpus_documents(corpus, problems)
     return pairs_from_records(
-        columns,
-        rows,
-        anchor_column=anchor_column,
-        positive_column=positive_column,
-        documents=documents,
-        problems=problems,
-        source=source,
-        inputs={"pairs": memory_input(columns, [r for _, r in rows]), **corpus_inputs},
-    )
+        columns, rows, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, problems=problems,
+        source=source, pairs_input=memory_input(columns, [r for _, r in rows]),
+    )  # fmt: skip
 
 
 def is_dataset_folder(path: Path) -> bool:

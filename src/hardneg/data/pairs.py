@@ -46,17 +46,10 @@ def load_pairs(
     path = require_file(path, "pair file")
     problems = Problems(on_error)
     columns, rows = read_table(path, problems, tsv_quotes=tsv_quotes)
-    documents, corpus_inputs = corpus_documents(corpus, problems)
     return pairs_from_records(
-        columns,
-        rows,
-        anchor_column=anchor_column,
-        positive_column=positive_column,
-        documents=documents,
-        problems=problems,
-        source=str(path),
-        inputs={"pairs": str(path), **corpus_inputs},
-    )
+        columns, rows, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, problems=problems,
+        source=str(path), pairs_input=str(path),
+    )  # fmt: skip
 
 
 def pairs_from_records(
@@ -65,16 +58,19 @@ def pairs_from_records(
     *,
     anchor_column: str | None,
     positive_column: str | None,
-    documents: tuple[list[str], list[str]] | None,
+    corpus: Corpus,
     problems: Problems,
     source: str,
-    inputs: dict[str, str],
+    pairs_input: str,
 ) -> RetrievalData:
     """(anchor, positive) records -> :class:`RetrievalData`; shared by pair files and in-memory datasets.
 
-    ``rows`` are ``(line_or_row, record)``; ``documents`` are ``(ids, texts)`` of an extra corpus,
-    which come first in the corpus, in their order. ``source`` names the input in error messages.
+    ``rows`` are ``(line_or_row, record)``; the documents of an extra ``corpus`` (a file or a list of texts)
+    come first in the corpus, in their order. ``source`` names the input in error messages, ``pairs_input``
+    in the manifest.
     """
+    documents, corpus_inputs = corpus_documents(corpus, problems)
+    inputs = {"pairs": pairs_input, **corpus_inputs}
     path = Path(source)
     anchor_col = _pick_column(columns, anchor_column, 0, "anchor", path)
     positive_col = _pick_column(columns, positive_column, 1, "positive", path)
