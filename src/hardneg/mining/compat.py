@@ -14,6 +14,13 @@ replaces the label in ``labeled-pair`` (``score``) and ``labeled-list``). hardne
 (``seed``, ``preset``, any :class:`~hardneg.mining.config.MineConfig` field such as
 ``near_duplicate_threshold`` or ``exclude_qrels``) follow as keyword arguments.
 
+**Presets.** ``preset="default"`` (or any name in :data:`~hardneg.mining.presets.PRESETS`) supplies
+every mining choice the caller did not pass (``range_min``, ``range_max``, the score filters,
+``num_negatives``, ``sampling_strategy``); an argument the caller passed overrides it, even when its
+value is the peer's default. Without a preset the call starts from ``top``, the peer's defaults, and
+when nothing then keeps false negatives out (no margin, no ``max_score``, ``top`` from rank 0, none
+of hardneg's defences) one warning names ``preset="default"``.
+
 Where the rows differ on purpose (docs/migrating.md lists each case with what was measured):
 
 - **No dropped pairs.** When a query has fewer than ``num_negatives`` candidates that pass the
@@ -39,13 +46,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hardneg.mining.compat_params import (
+    PASSED,
+    PEER_PRESET,
+    encode_processes,
+    preset_choices,
+    teacher_max_depth,
+    tracks_passed_arguments,
+    warn_if_unprotected,
+)
+
 if TYPE_CHECKING:
     from datasets import Dataset
 
 logger = logging.getLogger(__name__)
 
 PEER_FORMATS = ("triplet", "n-tuple", "labeled-pair", "labeled-list")
-SCORE_FILTERS = ("max_score", "min_score", "absolute_margin", "relative_margin")
 
 
 def _prompt(model: Any, prompt: str | None, name: str | None, defaults: tuple[str, ...]) -> str | None:
@@ -62,6 +78,21 @@ def _prompt(model: Any, prompt: str | None, name: str | None, defaults: tuple[st
     return next((prompts[d] for d in defaults if d in prompts), None)
 
 
+def _columns(dataset: Dataset, anchor: str | None, positive: str | None) -> tuple[str, str]:
+    """The anchor and positive columns: the names given, else the first and second column (as the peer picks)."""
+    if len(dataset) == 0:
+        raise ValueError("The dataset is empty. Please provide a non-empty dataset.")
+    columns = list(dataset.column_names)
+    if not anchor or anchor not in columns:
+        anchor = columns[0]
+    if not positive or positive not in columns:
+        if len(columns) < 2:
+            raise ValueError("Dataset must contain at least two columns to select the positive column automatically.")
+        positive = columns[1]
+    return anchor, positive
+
+
+@tracks_passed_arguments
 def mine_hard_negatives(
     dataset: Dataset,
     model: Any,
@@ -94,7 +125,7 @@ def mine_hard_negatives(
     margin: float | None = None,
     *,
     seed: int = 42,
-    preset: str | None = "top",
+    preset: str | None = None,
     **params: Any,
 ) -> Dataset:
     """Add hard negatives to a ``datasets.Dataset`` of (anchor, positive) pairs, as
@@ -125,7 +156,9 @@ def mine_hard_negatives(
         verbose: progress bars and the run's summary on stderr.
         cache_folder: embedding cache folder (default: hardneg's, $HARDNEG_CACHE or ~/.cache/hardneg).
         as_triplets / margin: deprecated, as in sentence-transformers.
-        seed: seed of every random choice. preset: the hardneg preset the parameters start from.
+        seed: seed of every random choice.
+        preset: a hardneg preset; it supplies the mining choices the caller did not pass (default: the
+            peer's own defaults, ``top``).
         **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
             ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
 
@@ -139,18 +172,13 @@ def mine_hard_negatives(
         ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
     """
     from hardneg.mining.api import mine
+    from hardneg.mining.compat_rows import to_peer_dataset
+    from hardneg.mining.presets import make_config
 
-    if len(dataset) == 0:
-        raise ValueError("The dataset is empty. Please provide a non-empty dataset.")
+    passed: frozenset[str] = params.pop(PASSED, frozenset())
     if faiss_batch_size <= 0:
         raise ValueError(f"faiss_batch_size must be a positive integer, got {faiss_batch_size}.")
-    columns = list(dataset.column_names)
-    if not anchor_column_name or anchor_column_name not in columns:
-        anchor_column_name = columns[0]
-    if not positive_column_name or positive_column_name not in columns:
-        if len(columns) < 2:
-            raise ValueError("Dataset must contain at least two columns to select the positive column automatically.")
-        positive_column_name = columns[1]
+    anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
     if as_triplets is not None:
         output_format = "triplet" if as_triplets else "n-tuple"
         logger.warning(
@@ -174,7 +202,7 @@ def mine_hard_negatives(
             f"Invalid output_format: {output_format}. Must be one of 'triplet', 'n-tuple', 'labeled-pair', or 'labeled-list'."
         )
     if margin is not None:
-        absolute_margin = margin
+        absolute_margin, passed = margin, passed | {"absolute_margin"}
         logger.warning(
             "The `margin` parameter is deprecated. Use the `absolute_margin` and/or `relative_margin` parameter instead. "
             f"Setting `absolute_margin` to `{absolute_margin}`."
@@ -183,57 +211,44 @@ def mine_hard_negatives(
         raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
     if sampling_strategy not in ("top", "random", "simans"):
         raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
-    if use_multi_process:
-        logger.info("use_multi_process: hardneg encodes in this process (use engine='ray' with a model path to spread it)")
 
-    filters = {
-        "max_score": max_score,
-        "min_score": min_score,
-        "absolute_margin": absolute_margin,
-        "relative_margin": relative_margin,
-    }
-    teacher = cross_encoder if cross_encoder is not None and any(v is not None for v in filters.values()) else None
-    if teacher is not None:
-        params.setdefault("teacher_batch_size", batch_size)
+    choices = preset_choices(
+        {
+            "range_min": range_min, "range_max": range_max, "max_score": max_score, "min_score": min_score,
+            "absolute_margin": absolute_margin, "relative_margin": relative_margin, "num_negatives": num_negatives,
+            "sampling_strategy": sampling_strategy,
+        },
+        passed,
+    )  # fmt: skip
     # the peer's margins hold every positive of an anchor to its weakest one's score: same rows here
-    params.setdefault("positive_reference", "min")
-    pairs = dataset.select_columns([anchor_column_name, positive_column_name])
+    extras = {"positive_reference": "min", **params}
+    config = make_config(preset or PEER_PRESET, output_format=output_format, **choices)  # the preset's values resolved
+    teacher = cross_encoder if cross_encoder is not None and config.uses_score_filters else None
+    if teacher is not None:
+        extras = {"teacher_batch_size": batch_size, "max_depth": teacher_max_depth(config.range_min, config.range_max), **extras}
+    warn_if_unprotected({**config.to_dict(), **extras}, preset)
+    columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
+    pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back below
     result = mine(
         pairs,
-        preset=preset,
+        preset=preset or PEER_PRESET,
         model=model,
         teacher=teacher,
         corpus=corpus,
-        range_min=range_min,
-        range_max=range_max,
-        **filters,
-        num_negatives=num_negatives,
-        selection=sampling_strategy,
-        seed=seed,
-        query_prompt=_prompt(model, query_prompt, query_prompt_name, ("query",)),
-        document_prompt=_prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
-        output_format=output_format,
-        include_scores=output_scores,
-        batch_size=batch_size,
-        query_chunk_size=faiss_batch_size,
-        show_progress=verbose,
-        **({"cache_dir": cache_folder} if cache_folder else {}),
-        **params,
+        **{
+            "seed": seed,
+            "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
+            "document_prompt": _prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
+            "output_format": output_format,
+            "include_scores": output_scores,
+            "batch_size": batch_size,
+            "query_chunk_size": faiss_batch_size,
+            "show_progress": verbose,
+            "encode_processes": encode_processes(use_multi_process),
+            **({"cache_dir": cache_folder} if cache_folder else {}),
+            **choices,
+            **extras,
+        },
     )
-    mined = result.to_dataset() if result.table is not None else _load_written(result)
     renames = {"anchor": anchor_column_name, "positive": positive_column_name}
-    renames = {a: b for a, b in renames.items() if a != b and a in mined.column_names}
-    return mined.rename_columns(renames) if renames else mined
-
-
-def _load_written(result: Any) -> Dataset:
-    """The rows of a run that was given ``out`` (a hardneg extra), read back."""
-    import datasets
-
-    from hardneg.writers import container_of
-
-    out = str(result.out)
-    kind = container_of(out)
-    if kind == "hf":
-        return datasets.load_from_disk(out)
-    return datasets.Dataset.from_parquet(out) if kind == "parquet" else datasets.Dataset.from_json(out)
+    return to_peer_dataset(result, renames, verbose=verbose)
