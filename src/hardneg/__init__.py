@@ -9,6 +9,7 @@ from hardneg.evolution.evaluate import EvalResult, evaluate  # noqa: E402
 from hardneg.evolution.loop import EvolveResult, evolve  # noqa: E402
 from hardneg.mining.api import mine
 from hardneg.mining.compat import mine_hard_negatives
+from hardneg.mining.compat_rows import mining_summary
 from hardneg.mining.config import MineConfig
 from hardneg.mining.presets import PRESETS
 from hardneg.mining.run import MineResult
@@ -29,6 +30,7 @@ __all__ = [
     "load_pairs",
     "mine",
     "mine_hard_negatives",
+    "mining_summary",
     "EvalResult",
     "EvolveResult",
     "TrainResult",

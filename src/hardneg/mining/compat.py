@@ -35,6 +35,11 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
   same rows; sentence-transformers draws from Python's global ``random``.
 - ``include_positives=True`` (a reranking *evaluation* set, positives among the candidates) is not
   a training-negative job: it raises a ``ValueError`` naming the peer function to use.
+- **Bounded rescoring.** A ``cross_encoder`` rescores the rank window (default 100), widened at most to
+  ``max_depth``, by default twice the window; a query still short is counted and named in a warning,
+  and a run with no rows raises a ``ValueError`` naming what the filters dropped.
+- **Types and summary.** Columns have the peer's types (labels int64, scores float64); the run's
+  summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
 - ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
   chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in this process.
   ``cache_folder`` is hardneg's embedding cache (keyed by the weights' fingerprint, not the model's

@@ -1,0 +1,74 @@
+"""The drop-in's rows have the peer's types, column for column, so the two libraries' rows concatenate."""
+
+from __future__ import annotations
+
+import logging
+
+import datasets
+import pytest
+
+import hardneg
+
+peer = pytest.importorskip("sentence_transformers.util.hard_negatives").mine_hard_negatives
+
+QUERIES = {
+    "What is the capital of France?": "Paris is the capital of France.",
+    "How do plants make sugar?": "Photosynthesis turns light, water and carbon dioxide into sugar.",
+    "Which planet is called the red planet?": "Mars is often called the red planet.",
+    "How many keys does a piano have?": "A piano has eighty-eight keys.",
+    "What stores genetic instructions?": "DNA stores the genetic instructions of living things.",
+    "How long should cookies bake?": "Bake the cookies for twelve minutes.",
+    "Who plays tennis in doubles?": "Tennis is played in singles or doubles.",
+    "What causes the tides?": "The Moon causes the tides as it orbits the Earth.",
+}
+CORPUS = [
+    "Berlin is the capital of Germany.",
+    "Lyon is a large city in France.",
+    "Chlorophyll absorbs light in the leaves of plants.",
+    "Jupiter is the largest planet of the solar system.",
+    "A violin has four strings.",
+    "Cells hold the genetic material of an organism.",
+    "Knead flour, water and yeast, then bake the bread.",
+    "Football teams have eleven players.",
+    "The Sun is a star at the centre of the solar system.",
+]
+FORMATS = [(f, s) for f in ("triplet", "n-tuple", "labeled-pair", "labeled-list") for s in (False, True)]
+
+
+@pytest.fixture(scope="module")
+def pairs() -> datasets.Dataset:
+    return datasets.Dataset.from_dict({"query": list(QUERIES), "answer": list(QUERIES.values())})
+
+
+@pytest.mark.parametrize(("output_format", "output_scores"), FORMATS, ids=[f"{f}-scores={s}" for f, s in FORMATS])
+def test_rows_concatenate_with_the_peers(output_format, output_scores, model, pairs, tmp_path_factory):
+    common = {"corpus": CORPUS, "num_negatives": 2, "output_format": output_format, "output_scores": output_scores}
+    cache = str(tmp_path_factory.getbasetemp() / "peer-types-cache")
+    theirs = peer(pairs, model, verbose=False, cache_folder=cache, **common)
+    ours = hardneg.mine_hard_negatives(pairs, model, verbose=False, **common)
+    assert ours.features == theirs.features
+    both = datasets.concatenate_datasets([theirs, ours])
+    assert both.num_rows == theirs.num_rows + ours.num_rows
+
+
+def test_the_summary_is_printed_and_travels_with_the_rows(model, pairs, capsys):
+    ours = hardneg.mine_hard_negatives(pairs, model, corpus=CORPUS, num_negatives=2, relative_margin=0.05, verbose=True)
+    printed = capsys.readouterr().err
+    for part in ("positive", "negative", "candidates dropped by", "relative_margin", "queries short", "window widened"):
+        assert part in printed, part
+    summary = hardneg.mining_summary(ours)
+    assert summary["queries"] == len(QUERIES) and summary["rows"] == ours.num_rows
+    assert {"queries_short", "queries_window_widened", "pairs_dropped", "positive_scores", "negative_scores"} <= set(summary)
+    assert summary["dropped"]["relative_margin"] >= 0
+    assert hardneg.mining_summary(ours.select(range(2))) == summary  # a selection keeps it
+
+
+def test_queries_left_short_are_named_in_a_warning(model, pairs, caplog):
+    with caplog.at_level(logging.WARNING):
+        mined = hardneg.mine_hard_negatives(
+            pairs, model, corpus=CORPUS, num_negatives=3, relative_margin=0.05, max_depth=3, verbose=False
+        )
+    summary = hardneg.mining_summary(mined)
+    assert summary["queries_short"] > 0
+    warned = [r.getMessage() for r in caplog.records if "fewer than 3 negatives" in r.getMessage()]
+    assert len(warned) == 1 and f"{summary['queries_short']} of {len(QUERIES)} queries" in warned[0]
