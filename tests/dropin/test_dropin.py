@@ -125,7 +125,7 @@ def test_deprecated_parameters_warn_as_the_peer_does(kwargs, message, model, dem
         ({"num_negatives": 0}, "num_negatives must be at least 1"),
         ({"output_format": "pairs"}, "Invalid output_format"),
         ({"range_min": 5, "range_max": 5}, "range_max"),
-        ({"include_positives": True}, "include_positives"),
+        ({"include_positives": True, "sampling_strategy": "random"}, "include_positives"),
         ({"query_prompt_name": "nope"}, "Prompt name 'nope' not found"),
     ],
 )

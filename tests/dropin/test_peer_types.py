@@ -1,4 +1,5 @@
-"""The drop-in's rows have the peer's types, column for column, so the two libraries' rows concatenate."""
+"""The drop-in against the installed peer on an inline fixture: the same types column for column (so the two
+libraries' rows concatenate), the summary, and the peer's ``include_positives`` rows."""
 
 from __future__ import annotations
 
@@ -37,7 +38,10 @@ FORMATS = [(f, s) for f in ("triplet", "n-tuple", "labeled-pair", "labeled-list"
 
 @pytest.fixture(scope="module")
 def pairs() -> datasets.Dataset:
-    return datasets.Dataset.from_dict({"query": list(QUERIES), "answer": list(QUERIES.values())})
+    extra = [("What is the capital of France?", "The French government sits in Paris, its capital.")]
+    return datasets.Dataset.from_dict(
+        {"query": [*QUERIES, *(a for a, _ in extra)], "answer": [*QUERIES.values(), *(p for _, p in extra)]}
+    )
 
 
 @pytest.mark.parametrize(("output_format", "output_scores"), FORMATS, ids=[f"{f}-scores={s}" for f, s in FORMATS])
@@ -72,3 +76,18 @@ def test_queries_left_short_are_named_in_a_warning(model, pairs, caplog):
     assert summary["queries_short"] > 0
     warned = [r.getMessage() for r in caplog.records if "fewer than 3 negatives" in r.getMessage()]
     assert len(warned) == 1 and f"{summary['queries_short']} of {len(QUERIES)} queries" in warned[0]
+
+
+@pytest.mark.parametrize("kwargs", [{}, {"output_scores": True, "range_min": 1}, {"output_format": "triplet"}])
+def test_include_positives_ranks_the_positives_among_the_candidates_as_the_peer(kwargs, model, pairs, tmp_path_factory):
+    common = {"corpus": CORPUS, "num_negatives": 3, "include_positives": True, "verbose": False, **kwargs}
+    cache = str(tmp_path_factory.getbasetemp() / "peer-types-cache")
+    theirs = peer(pairs, model, cache_folder=cache, **common)
+    ours = hardneg.mine_hard_negatives(pairs, model, **common)
+    assert ours.features == theirs.features
+    texts = [c for c in theirs.column_names if c != "scores"]
+    assert [[r[c] for c in texts] for r in ours.to_list()] == [[r[c] for c in texts] for r in theirs.to_list()]
+    assert any(r["negative_1"] == r["answer"] for r in ours.to_list())  # a positive is a candidate
+    if "scores" in theirs.column_names:
+        flat = [[s for row in d["scores"] for s in row] for d in (ours, theirs)]
+        assert flat[0] == pytest.approx(flat[1], abs=1e-5)

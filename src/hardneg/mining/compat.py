@@ -33,15 +33,19 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
   texts). Anchors, positives and corpus texts are stripped of surrounding whitespace.
 - **Seeded.** ``sampling_strategy="random"`` draws with ``seed`` (default 42), so two calls give the
   same rows; sentence-transformers draws from Python's global ``random``.
-- ``include_positives=True`` (a reranking *evaluation* set, positives among the candidates) is not
-  a training-negative job: it raises a ``ValueError`` naming the peer function to use.
+- ``include_positives=True`` (a reranking *evaluation* set: n-tuple rows whose candidates are the
+  anchor's top texts, positives among them) ranks the positives among the top non-positives by
+  score, as the peer ranks them; the filters apply to the non-positives only, and only ``top``
+  sampling is accepted.
 - **Bounded rescoring.** A ``cross_encoder`` rescores the rank window (default 100), widened at most to
   ``max_depth``, by default twice the window; a query still short is counted and named in a warning,
   and a run with no rows raises a ``ValueError`` naming what the filters dropped.
 - **Types and summary.** Columns have the peer's types (labels int64, scores float64); the run's
   summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
 - ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
-  chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in this process.
+  chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in several processes
+  (hardneg's ``encode_processes``: one per listed device; ``True``: one per GPU, else 4 on the CPU); a
+  cross-encoder rescores in this process.
   ``cache_folder`` is hardneg's embedding cache (keyed by the weights' fingerprint, not the model's
   name).
 """
@@ -153,11 +157,12 @@ def mine_hard_negatives(
         sampling_strategy: ``"top"``, ``"random"`` (seeded), or hardneg's ``"simans"``.
         query_prompt_name / query_prompt / corpus_prompt_name / corpus_prompt: prompts, resolved
             from ``model.prompts`` as ``encode_query`` / ``encode_document`` resolve them.
-        include_positives: not supported (raises); see the module docstring.
+        include_positives: rank the positives among the candidates (a reranking evaluation set; n-tuple rows).
         output_format: ``"triplet"`` (default), ``"n-tuple"``, ``"labeled-pair"`` or ``"labeled-list"``.
         output_scores: add a ``scores`` column (the score replaces the label in the labeled formats).
         batch_size: texts per encoding batch. faiss_batch_size: queries searched at once.
-        use_faiss / use_multi_process: accepted for compatibility; see the module docstring.
+        use_faiss: accepted for compatibility (hardneg always searches an exact FAISS index).
+        use_multi_process: encode in several processes: ``True`` (one per GPU, else 4 on the CPU) or a device list.
         verbose: progress bars and the run's summary on stderr.
         cache_folder: embedding cache folder (default: hardneg's, $HARDNEG_CACHE or ~/.cache/hardneg).
         as_triplets / margin: deprecated, as in sentence-transformers.
@@ -177,35 +182,16 @@ def mine_hard_negatives(
         ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
     """
     from hardneg.mining.api import mine
-    from hardneg.mining.compat_rows import to_peer_dataset
+    from hardneg.mining.compat_rows import rank_positives_in, to_peer_dataset
     from hardneg.mining.presets import make_config
 
     passed: frozenset[str] = params.pop(PASSED, frozenset())
     if faiss_batch_size <= 0:
         raise ValueError(f"faiss_batch_size must be a positive integer, got {faiss_batch_size}.")
     anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
-    if as_triplets is not None:
-        output_format = "triplet" if as_triplets else "n-tuple"
-        logger.warning(
-            "The `as_triplets` parameter is deprecated. Use the `output_format` parameter instead. "
-            f"Setting `output_format` to `{output_format}`."
-        )
+    output_format, output_scores = _output_format(output_format, output_scores, as_triplets, include_positives)
     if include_positives:
-        raise ValueError(
-            "include_positives=True builds reranking evaluation sets with the positives among the candidates; hardneg "
-            "mines training negatives and never returns a positive as one. Use sentence_transformers.util."
-            "mine_hard_negatives for that."
-        )
-    if output_format == "n-tuple-scores":
-        logger.warning(
-            '`output_format="n-tuple-scores"` is deprecated. Use `output_format="n-tuple"` with '
-            "`output_scores=True` instead for equivalent output formats."
-        )
-        output_format, output_scores = "n-tuple", True
-    if output_format not in PEER_FORMATS:
-        raise ValueError(
-            f"Invalid output_format: {output_format}. Must be one of 'triplet', 'n-tuple', 'labeled-pair', or 'labeled-list'."
-        )
+        _warn_positives_may_be_filtered(passed)
     if margin is not None:
         absolute_margin, passed = margin, passed | {"absolute_margin"}
         logger.warning(
@@ -216,6 +202,8 @@ def mine_hard_negatives(
         raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
     if sampling_strategy not in ("top", "random", "simans"):
         raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
+    if include_positives and sampling_strategy != "top":
+        raise ValueError("include_positives=True ranks the top candidates, positives among them: use sampling_strategy='top'.")
 
     choices = preset_choices(
         {
@@ -234,6 +222,8 @@ def mine_hard_negatives(
     warn_if_unprotected({**config.to_dict(), **extras}, preset)
     columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
     pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back below
+    if include_positives:  # the top range_min + n of all texts lie among the positives and the top range_min + n others
+        choices |= {"range_min": 0, "num_negatives": range_min + num_negatives}
     result = mine(
         pairs,
         preset=preset or PEER_PRESET,
@@ -245,7 +235,7 @@ def mine_hard_negatives(
             "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
             "document_prompt": _prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
             "output_format": output_format,
-            "include_scores": output_scores,
+            "include_scores": output_scores or include_positives,
             "batch_size": batch_size,
             "query_chunk_size": faiss_batch_size,
             "show_progress": verbose,
@@ -256,4 +246,54 @@ def mine_hard_negatives(
         },
     )
     renames = {"anchor": anchor_column_name, "positive": positive_column_name}
-    return to_peer_dataset(result, renames, verbose=verbose)
+    mined = to_peer_dataset(result, renames, verbose=verbose)
+    if include_positives:
+        return rank_positives_in(mined, (anchor_column_name, positive_column_name), range_min, num_negatives, output_scores)
+    return mined
+
+
+def _output_format(
+    output_format: str, output_scores: bool, as_triplets: bool | None, include_positives: bool
+) -> tuple[str, bool]:
+    """The output format and whether it has scores, after the peer's deprecations and ``include_positives``."""
+    if as_triplets is not None:
+        output_format = "triplet" if as_triplets else "n-tuple"
+        logger.warning(
+            "The `as_triplets` parameter is deprecated. Use the `output_format` parameter instead. "
+            f"Setting `output_format` to `{output_format}`."
+        )
+    if include_positives and output_format != "n-tuple":
+        logger.warning(
+            'When using `include_positives=True`, `output_format` will be set to `"n-tuple"` to ensure that the ranking '
+            "order is preserved."
+        )
+        output_format = "n-tuple"
+    if output_format == "n-tuple-scores":
+        logger.warning(
+            '`output_format="n-tuple-scores"` is deprecated. Use `output_format="n-tuple"` with '
+            "`output_scores=True` instead for equivalent output formats."
+        )
+        output_format, output_scores = "n-tuple", True
+    if output_format not in PEER_FORMATS:
+        raise ValueError(
+            f"Invalid output_format: {output_format}. Must be one of 'triplet', 'n-tuple', 'labeled-pair', or 'labeled-list'."
+        )
+    return output_format, output_scores
+
+
+def _warn_positives_may_be_filtered(passed: frozenset[str]) -> None:
+    """The peer's warning: with ``include_positives``, a filter or window still applies to the other candidates."""
+    if passed & {
+        "range_min",
+        "range_max",
+        "max_score",
+        "min_score",
+        "absolute_margin",
+        "relative_margin",
+        "margin",
+        "sampling_strategy",
+    }:
+        logger.warning(
+            "When using `include_positives=True`, `range_min`, `range_max`, `max_score`, `min_score`, `absolute_margin` "
+            "and `relative_margin` apply to the other candidates; the positives are always ranked among them."
+        )

@@ -10,20 +10,20 @@ no rows at all) is logged or raised whatever ``verbose`` says.
 from __future__ import annotations
 
 import json
+import logging
 import sys
 from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
 
 if TYPE_CHECKING:
     from datasets import Dataset
 
     from hardneg.mining.run import MineResult
 
-import logging
-
 logger = logging.getLogger(__name__)
 
-PEER_SCALARS = {"label": "int64", "score": "float64"}
-PEER_LISTS = {"labels": "int64", "scores": "float64"}
+PEER_TYPES = {"label": pa.int64(), "score": pa.float64(), "labels": pa.list_(pa.int64()), "scores": pa.list_(pa.float64())}
 
 
 def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: bool) -> Dataset:
@@ -31,10 +31,11 @@ def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: boo
     summary = result.summary
     if summary["rows"] == 0:
         raise ValueError(empty_run_message(summary))
-    mined = result.to_dataset() if result.table is not None else _load_written(result)
-    renames = {a: b for a, b in renames.items() if a != b and a in mined.column_names}
-    mined = with_peer_types(mined.rename_columns(renames) if renames else mined)
-    mined.info.description = json.dumps(summary, default=str)
+    from datasets import Dataset, DatasetInfo
+
+    table = result.table if result.table is not None else _load_written(result).data.table
+    table = with_peer_types(table.rename_columns([renames.get(name, name) for name in table.column_names]))
+    mined = Dataset(table, info=DatasetInfo(description=json.dumps(summary, default=str)))
     if verbose:
         from hardneg.mining.summary import format_summary
 
@@ -43,19 +44,41 @@ def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: boo
     return mined
 
 
-def with_peer_types(mined: Dataset) -> Dataset:
-    """``mined`` with labels as int64 and scores as float64, as ``Dataset.from_dict`` types the peer's."""
-    from datasets import List, Value
+def rank_positives_in(mined: Dataset, columns: tuple[str, str], skip: int, n: int, keep_scores: bool) -> Dataset:
+    """n-tuple rows for a reranking evaluation set (the peer's ``include_positives=True``).
 
-    features = mined.features.copy()
-    changed = False
-    for name, dtype in PEER_SCALARS.items():
-        if name in features and features[name] != Value(dtype):
-            features[name], changed = Value(dtype), True
-    for name, dtype in PEER_LISTS.items():
-        if name in features and features[name] != List(Value(dtype)):
-            features[name], changed = List(Value(dtype)), True
-    return mined.cast(features) if changed else mined
+    ``mined``: n-tuple rows with scores of at least ``skip + n`` negatives. Each row's negatives
+    become the anchor's ``n`` best-scored texts after the first ``skip``, its positives ranked among
+    them by score; ``scores`` (kept only with ``keep_scores``) is the row's positive's, then theirs.
+    """
+    from datasets import Dataset
+
+    anchor, positive = columns
+    rows = mined.to_list()
+    positives: dict[str, dict[str, float]] = {}
+    for row in rows:
+        positives.setdefault(row[anchor], {})[row[positive]] = row["scores"][0]
+    out: dict[str, list[Any]] = {anchor: [], positive: [], **{f"negative_{j}": [] for j in range(1, n + 1)}}
+    if keep_scores:
+        out["scores"] = []
+    for row in rows:
+        negatives = [(row[f"negative_{j}"], score) for j, score in enumerate(row["scores"][1:], start=1)]
+        ranked = sorted([*positives[row[anchor]].items(), *negatives], key=lambda pair: -pair[1])[skip : skip + n]
+        out[anchor].append(row[anchor])
+        out[positive].append(row[positive])
+        for j, (text, _) in enumerate(ranked, start=1):
+            out[f"negative_{j}"].append(text)
+        if keep_scores:
+            out["scores"].append([row["scores"][0], *(score for _, score in ranked)])
+    ranked_rows = Dataset.from_dict(out)
+    ranked_rows.info.description = mined.info.description
+    return ranked_rows
+
+
+def with_peer_types(table: pa.Table) -> pa.Table:
+    """``table`` with labels as int64 and scores as float64, as ``Dataset.from_dict`` types the peer's."""
+    schema = pa.schema([f.with_type(PEER_TYPES.get(f.name, f.type)) for f in table.schema])
+    return table if schema.equals(table.schema) else table.cast(schema)
 
 
 def mining_summary(mined: Dataset) -> dict[str, Any]:
