@@ -57,7 +57,7 @@ def test_rows_concatenate_with_the_peers(output_format, output_scores, model, pa
 
 def test_the_summary_is_printed_and_travels_with_the_rows(model, pairs, capsys):
     ours = hardneg.mine_hard_negatives(pairs, model, corpus=CORPUS, num_negatives=2, relative_margin=0.05, verbose=True)
-    printed = capsys.readouterr().err
+    printed = capsys.readouterr().out
     for part in ("positive", "negative", "candidates dropped by", "relative_margin", "queries short", "window widened"):
         assert part in printed, part
     summary = hardneg.mining_summary(ours)
@@ -67,15 +67,16 @@ def test_the_summary_is_printed_and_travels_with_the_rows(model, pairs, capsys):
     assert hardneg.mining_summary(ours.select(range(2))) == summary  # a selection keeps it
 
 
-def test_queries_left_short_are_named_in_a_warning(model, pairs, caplog):
+def test_queries_left_short_are_named_in_a_warning_or_printed_with_verbose(model, pairs, caplog, capsys):
+    short = {"corpus": CORPUS, "num_negatives": 3, "relative_margin": 0.05, "max_depth": 3}
+    hardneg.mine_hard_negatives(pairs, model, verbose=True, **short)
+    assert "Could not find enough negatives for" in capsys.readouterr().out
     with caplog.at_level(logging.WARNING):
-        mined = hardneg.mine_hard_negatives(
-            pairs, model, corpus=CORPUS, num_negatives=3, relative_margin=0.05, max_depth=3, verbose=False
-        )
+        mined = hardneg.mine_hard_negatives(pairs, model, verbose=False, **short)
     summary = hardneg.mining_summary(mined)
     assert summary["queries_short"] > 0
-    warned = [r.getMessage() for r in caplog.records if "fewer than 3 negatives" in r.getMessage()]
-    assert len(warned) == 1 and f"{summary['queries_short']} of {len(QUERIES)} queries" in warned[0]
+    warned = [r.getMessage() for r in caplog.records if "Could not find enough negatives" in r.getMessage()]
+    assert len(warned) == 1 and f"for {summary['queries_short']} of {len(QUERIES)} queries" in warned[0]
 
 
 @pytest.mark.parametrize("kwargs", [{}, {"output_scores": True, "range_min": 1}, {"output_format": "triplet"}])

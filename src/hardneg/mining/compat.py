@@ -163,7 +163,7 @@ def mine_hard_negatives(
         batch_size: texts per encoding batch. faiss_batch_size: queries searched at once.
         use_faiss: accepted for compatibility (hardneg always searches an exact FAISS index).
         use_multi_process: encode in several processes: ``True`` (one per GPU, else 4 on the CPU) or a device list.
-        verbose: progress bars and the run's summary on stderr.
+        verbose: progress bars (stderr) and the run's summary (stdout, as the peer prints its table).
         cache_folder: embedding cache folder (default: hardneg's, $HARDNEG_CACHE or ~/.cache/hardneg).
         as_triplets / margin: deprecated, as in sentence-transformers.
         seed: seed of every random choice.
@@ -200,6 +200,7 @@ def mine_hard_negatives(
         )
     if num_negatives < 1:
         raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
+    _check_window(range_min, range_max, num_negatives)
     if sampling_strategy not in ("top", "random", "simans"):
         raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
     if include_positives and sampling_strategy != "top":
@@ -250,6 +251,22 @@ def mine_hard_negatives(
     if include_positives:
         return rank_positives_in(mined, (anchor_column_name, positive_column_name), range_min, num_negatives, output_scores)
     return mined
+
+
+def _check_window(range_min: int, range_max: int | None, num_negatives: int) -> None:
+    """The peer's errors for a rank window that cannot hold ``num_negatives``, in its words."""
+    if range_min < 0:
+        raise ValueError(f"range_min must be non-negative, got range_min={range_min}.")
+    if range_max is None:
+        return
+    if range_min >= range_max:
+        raise ValueError(f"range_min must be smaller than range_max, got range_min={range_min} and range_max={range_max}.")
+    if num_negatives > range_max - range_min:
+        raise ValueError(
+            f"Cannot mine {num_negatives} negatives per query: only {range_max - range_min} candidates remain after "
+            f"skipping the first range_min={range_min} of range_max={range_max}. Consider decreasing num_negatives "
+            "or range_min, or increasing range_max."
+        )
 
 
 def _output_format(

@@ -3,15 +3,14 @@
 Same column names and, column for column, the same types (``label`` int64, scores float64: the
 types ``Dataset.from_dict`` gives Python ints and floats), so the two libraries' rows concatenate.
 The run's summary travels with the rows as JSON in ``info.description`` (:func:`mining_summary`
-reads it back), is printed when ``verbose``, and what a caller must not miss (queries left short,
-no rows at all) is logged or raised whatever ``verbose`` says.
+reads it back), and is printed with ``verbose`` (on stdout, where the peer prints its table). Queries left
+short are printed with ``verbose`` and logged as a warning without it; a run with no rows raises.
 """
 
 from __future__ import annotations
 
 import json
 import logging
-import sys
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
@@ -39,8 +38,11 @@ def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: boo
     if verbose:
         from hardneg.mining.summary import format_summary
 
-        print(format_summary(summary), file=sys.stderr)
-    warn_if_short(summary)
+        print(format_summary(summary))
+        if summary.get("queries_short"):
+            print(short_message(summary))
+    else:
+        warn_if_short(summary)
     return mined
 
 
@@ -91,17 +93,21 @@ def mining_summary(mined: Dataset) -> dict[str, Any]:
 
 def warn_if_short(summary: dict[str, Any]) -> None:
     """A warning naming the queries that got fewer negatives than asked for, and what became of their rows."""
-    short = summary.get("queries_short", 0)
-    if not short:
-        return
-    ids = summary.get("short_query_ids", [])
-    logger.warning(
-        "%d of %d queries have fewer than %d negatives passing the filters within the depth searched (%s%s); "
-        "%d (anchor, positive) pairs have no row, %d rows repeat negatives to fill their columns. "
-        "Loosen the score filters, or raise range_max or max_depth.",
-        short, summary["queries"], summary["negatives_per_query"], ", ".join(ids[:5]),
-        f" and {len(ids) - 5} more" if len(ids) > 5 else "", summary.get("pairs_dropped", 0), summary.get("rows_padded", 0),
-    )  # fmt: skip
+    if summary.get("queries_short"):
+        logger.warning("%s", short_message(summary))
+
+
+def short_message(summary: dict[str, Any]) -> str:
+    """The peer's sentence for missing negatives, with the short queries, their ids and what became of their rows."""
+    short, ids = summary["queries_short"], summary.get("short_query_ids", [])
+    more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
+    return (
+        f"Could not find enough negatives for {short} of {summary['queries']} queries ({', '.join(ids[:5])}{more}): "
+        f"fewer than {summary['negatives_per_query']} pass the filters within the depth searched; "
+        f"{summary.get('pairs_dropped', 0)} (anchor, positive) pairs have no row, {summary.get('rows_padded', 0)} rows "
+        "repeat negatives to fill their columns. Consider adjusting the range_max, max_depth and score filter "
+        "parameters if you'd like to find more valid negatives."
+    )
 
 
 def empty_run_message(summary: dict[str, Any]) -> str:
