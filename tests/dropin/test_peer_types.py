@@ -92,3 +92,13 @@ def test_include_positives_ranks_the_positives_among_the_candidates_as_the_peer(
     if "scores" in theirs.column_names:
         flat = [[s for row in d["scores"] for s in row] for d in (ours, theirs)]
         assert flat[0] == pytest.approx(flat[1], abs=1e-5)
+
+
+def test_include_positives_takes_the_top_candidates_whatever_the_preset(model, pairs):
+    common = {"corpus": CORPUS, "include_positives": True, "output_scores": True, "verbose": False}
+    with_preset = hardneg.mine_hard_negatives(pairs, model, preset="default", **common)  # its selection is random
+    by_hand = hardneg.mine_hard_negatives(pairs, model, relative_margin=0.05, range_max=50, num_negatives=3, **common)
+    assert with_preset.to_list() == by_hand.to_list()
+    for row in with_preset["scores"]:
+        distinct = sorted(set(row[1:]), reverse=True)
+        assert row[1 : 1 + len(distinct)] == distinct

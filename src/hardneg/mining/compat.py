@@ -224,7 +224,7 @@ def mine_hard_negatives(
     columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
     pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back below
     if include_positives:  # the top range_min + n of all texts lie among the positives and the top range_min + n others
-        choices |= {"range_min": 0, "num_negatives": range_min + num_negatives}
+        choices |= {"range_min": 0, "num_negatives": range_min + num_negatives, "selection": "top"}
     result = mine(
         pairs,
         preset=preset or PEER_PRESET,

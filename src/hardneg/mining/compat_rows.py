@@ -51,7 +51,8 @@ def rank_positives_in(mined: Dataset, columns: tuple[str, str], skip: int, n: in
 
     ``mined``: n-tuple rows with scores of at least ``skip + n`` negatives. Each row's negatives
     become the anchor's ``n`` best-scored texts after the first ``skip``, its positives ranked among
-    them by score; ``scores`` (kept only with ``keep_scores``) is the row's positive's, then theirs.
+    them by score; ``scores`` (kept only with ``keep_scores``) is the row's positive's, then theirs. A row
+    with fewer than ``n`` texts repeats them, as hardneg fills short n-tuple rows.
     """
     from datasets import Dataset
 
@@ -64,8 +65,10 @@ def rank_positives_in(mined: Dataset, columns: tuple[str, str], skip: int, n: in
     if keep_scores:
         out["scores"] = []
     for row in rows:
-        negatives = [(row[f"negative_{j}"], score) for j, score in enumerate(row["scores"][1:], start=1)]
-        ranked = sorted([*positives[row[anchor]].items(), *negatives], key=lambda pair: -pair[1])[skip : skip + n]
+        candidates = {row[f"negative_{j}"]: score for j, score in enumerate(row["scores"][1:], start=1)}  # padding repeats
+        candidates |= positives[row[anchor]]
+        ranked = sorted(candidates.items(), key=lambda pair: -pair[1])[skip : skip + n]
+        ranked = [ranked[j % len(ranked)] for j in range(n)]  # a short row repeats, as hardneg pads n-tuples
         out[anchor].append(row[anchor])
         out[positive].append(row[positive])
         for j, (text, _) in enumerate(ranked, start=1):
