@@ -55,7 +55,7 @@ def test_rows_concatenate_with_the_peers(output_format, output_scores, model, pa
     assert both.num_rows == theirs.num_rows + ours.num_rows
 
 
-def test_the_summary_is_printed_and_travels_with_the_rows(model, pairs, capsys):
+def test_the_summary_is_printed_and_travels_with_the_rows(model, pairs, capsys, tmp_path):
     ours = hardneg.mine_hard_negatives(pairs, model, corpus=CORPUS, num_negatives=2, relative_margin=0.05, verbose=True)
     printed = capsys.readouterr().out
     for part in ("positive", "negative", "candidates dropped by", "relative_margin", "queries short", "window widened"):
@@ -65,6 +65,8 @@ def test_the_summary_is_printed_and_travels_with_the_rows(model, pairs, capsys):
     assert {"queries_short", "queries_window_widened", "pairs_dropped", "positive_scores", "negative_scores"} <= set(summary)
     assert summary["dropped"]["relative_margin"] >= 0
     assert hardneg.mining_summary(ours.select(range(2))) == summary  # a selection keeps it
+    ours.save_to_disk(str(tmp_path / "mined"))
+    assert hardneg.mining_summary(datasets.load_from_disk(str(tmp_path / "mined"))) == summary
 
 
 def test_queries_left_short_are_named_in_a_warning_or_printed_with_verbose(model, pairs, caplog, capsys):
