@@ -20,7 +20,8 @@ from hardneg.data import demo_path
 PRESETS = ["top", "nv-retriever", "default", "ance", "simans", "dpr", "random"]
 
 
-def _pairs(name: str) -> dict[str, set[str]]:
+def planted(name: str) -> dict[str, set[str]]:
+    """Query id -> the corpus ids a demo file (``false_negatives.tsv``, ``hard_negatives.tsv``) plants for it."""
     out: dict[str, set[str]] = {}
     with open(demo_path() / name, encoding="utf-8") as fh:
         for row in csv.DictReader(fh, delimiter="\t"):
@@ -33,7 +34,7 @@ def main() -> None:
     parser.add_argument("--json", action="store_true")
     parser.add_argument("--seed", type=int, default=42)
     args = parser.parse_args()
-    false_negatives, hard_negatives = _pairs("false_negatives.tsv"), _pairs("hard_negatives.tsv")
+    false_negatives, hard_negatives = planted("false_negatives.tsv"), planted("hard_negatives.tsv")
     results = []
     for preset in PRESETS:
         res = hardneg.mine("demo", preset=preset, output_format="candidates", seed=args.seed, show_progress=False)

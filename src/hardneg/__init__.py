@@ -23,6 +23,7 @@ _WHERE = {
     "evolve": "hardneg.evolution.loop",
     "mine": "hardneg.mining.api",
     "mine_hard_negatives": "hardneg.mining.compat",
+    "mining_summary": "hardneg.mining.compat_rows",
     "MineConfig": "hardneg.mining.config",
     "PRESETS": "hardneg.mining.presets",
     "MineResult": "hardneg.mining.run",
@@ -36,6 +37,7 @@ if TYPE_CHECKING:
     from hardneg.evolution.loop import EvolveResult, evolve
     from hardneg.mining.api import mine
     from hardneg.mining.compat import mine_hard_negatives
+    from hardneg.mining.compat_rows import mining_summary
     from hardneg.mining.config import MineConfig
     from hardneg.mining.presets import PRESETS
     from hardneg.mining.run import MineResult
@@ -69,6 +71,7 @@ __all__ = [
     "load_pairs",
     "mine",
     "mine_hard_negatives",
+    "mining_summary",
     "EvalResult",
     "EvolveResult",
     "TrainResult",

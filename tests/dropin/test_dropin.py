@@ -124,8 +124,10 @@ def test_deprecated_parameters_warn_as_the_peer_does(kwargs, message, model, dem
         ({"faiss_batch_size": 0}, "faiss_batch_size must be a positive integer"),
         ({"num_negatives": 0}, "num_negatives must be at least 1"),
         ({"output_format": "pairs"}, "Invalid output_format"),
-        ({"range_min": 5, "range_max": 5}, "range_max"),
-        ({"include_positives": True}, "include_positives"),
+        ({"range_min": 5, "range_max": 5}, "range_min must be smaller than range_max"),
+        ({"range_min": -1}, "range_min must be non-negative"),
+        ({"num_negatives": 10, "range_max": 3}, "Cannot mine 10 negatives per query: only 3 candidates remain"),
+        ({"include_positives": True, "sampling_strategy": "random"}, "include_positives"),
         ({"query_prompt_name": "nope"}, "Prompt name 'nope' not found"),
     ],
 )

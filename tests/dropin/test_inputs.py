@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import logging
 
 import datasets
 import pytest
@@ -119,3 +120,17 @@ def test_tevatron_output(tmp_path, tiny_folder):
     assert [p["docid"] for p in first["positive_passages"]] == [demo.corpus_ids[d] for d in demo.positives[0]]
     assert all(set(p) == {"docid", "title", "text"} for p in first["negative_passages"]) and len(first["negative_passages"]) == 2
     assert datasets.load_dataset("json", data_files=str(out), split="train").num_rows == len(rows)
+
+
+def test_mine_says_which_columns_it_renamed_and_the_drop_in_keeps_them(tmp_path, demo_pairs, tiny_bi_encoder, caplog):
+    pairs = demo_pairs.select(range(4))
+    with caplog.at_level(logging.WARNING):
+        rows = hardneg.mine(pairs, model=tiny_bi_encoder, cache_dir=str(tmp_path), **FAST).to_dataset()
+    assert rows.column_names[:2] == ["anchor", "positive"]
+    renamed = [r.getMessage() for r in caplog.records if "of the data is the anchor" in r.getMessage()]
+    assert len(renamed) == 1 and "'query'" in renamed[0] and "'answer'" in renamed[0]
+    caplog.clear()
+    with caplog.at_level(logging.WARNING):
+        kept = hardneg.mine_hard_negatives(pairs, tiny_bi_encoder, cache_folder=str(tmp_path), verbose=False)
+    assert kept.column_names[:2] == ["query", "answer"]
+    assert not [r for r in caplog.records if "of the data is the anchor" in r.getMessage()]

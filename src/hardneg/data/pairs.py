@@ -12,7 +12,8 @@ from hardneg.errors import DataError
 from hardneg.io import require_file
 
 
-def _pick_column(columns: list[str], wanted: str | None, position: int, role: str, path: Path) -> str:
+def pick_column(columns: list[str], wanted: str | None, position: int, role: str, path: Path) -> str:
+    """The column named ``wanted``, else the one at ``position``; an error names a missing one."""
     if wanted is not None:
         if wanted not in columns:
             raise DataError(f"{role} column {wanted!r} not found; columns are {columns}", path=str(path))
@@ -72,8 +73,8 @@ def pairs_from_records(
     documents, corpus_inputs = corpus_documents(corpus, problems)
     inputs = {"pairs": pairs_input, **corpus_inputs}
     path = Path(source)
-    anchor_col = _pick_column(columns, anchor_column, 0, "anchor", path)
-    positive_col = _pick_column(columns, positive_column, 1, "positive", path)
+    anchor_col = pick_column(columns, anchor_column, 0, "anchor", path)
+    positive_col = pick_column(columns, positive_column, 1, "positive", path)
 
     corpus_ids: list[str] = []
     corpus_texts: list[str] = []

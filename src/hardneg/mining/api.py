@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import logging
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from hardneg.data import load_data
 from hardneg.data.memory import is_in_memory
+from hardneg.data.pairs import pick_column
 from hardneg.encoding.model import describe_model
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.errors import ConfigError
 from hardneg.mining.presets import make_config
 from hardneg.mining.run import Miner, MineResult
+
+logger = logging.getLogger(__name__)
 
 
 def mine(
@@ -66,6 +71,8 @@ def mine(
     if model_object is not None and (config.audit or config.engine != "local"):
         raise ConfigError("a model passed as an object works with engine='local' and without audit; pass its path instead")
     loaded = None
+    if is_in_memory(data):
+        _say_renamed(data, config.split, config.anchor_column, config.positive_column)
     if is_in_memory(data) or memory_corpus or teacher_object is not None:
         loaded = load_data(
             data,
@@ -97,3 +104,22 @@ def mine(
 
         result.record("audit", audit_config(config, miner.batch_miner.data).to_dict())
     return result
+
+
+def _say_renamed(data: Any, split: str, anchor_column: str | None, positive_column: str | None) -> None:
+    """Rows call the pair columns ``anchor`` and ``positive``: a caller whose table names them otherwise is told."""
+    columns = getattr(data, "column_names", None) or (list(data) if isinstance(data, Mapping) else None)
+    if isinstance(columns, Mapping):  # a DatasetDict: its split's columns
+        columns = columns.get(split)
+    if not columns or len(columns) < 2:
+        return  # loading names the problem
+    names = tuple(
+        pick_column(list(columns), wanted, position, role, Path("dataset"))
+        for wanted, position, role in ((anchor_column, 0, "anchor"), (positive_column, 1, "positive"))
+    )
+    if names != ("anchor", "positive"):
+        logger.warning(
+            "column %r of the data is the anchor and %r the positive; the mined rows name them 'anchor' and 'positive' "
+            "(hardneg.mine_hard_negatives keeps the data's names)",
+            *names,
+        )

@@ -14,6 +14,13 @@ replaces the label in ``labeled-pair`` (``score``) and ``labeled-list``). hardne
 (``seed``, ``preset``, any :class:`~hardneg.mining.config.MineConfig` field such as
 ``near_duplicate_threshold`` or ``exclude_qrels``) follow as keyword arguments.
 
+**Presets.** ``preset="default"`` (or any name in :data:`~hardneg.mining.presets.PRESETS`) supplies
+every mining choice the caller did not pass (``range_min``, ``range_max``, the score filters,
+``num_negatives``, ``sampling_strategy``); an argument the caller passed overrides it, even when its
+value is the peer's default. Without a preset the call starts from ``top``, the peer's defaults, and
+when nothing then keeps false negatives out (no margin, no ``max_score``, ``top`` from rank 0, none
+of hardneg's defences) one warning names ``preset="default"``.
+
 Where the rows differ on purpose (docs/migrating.md lists each case with what was measured):
 
 - **No dropped pairs.** When a query has fewer than ``num_negatives`` candidates that pass the
@@ -26,10 +33,19 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
   texts). Anchors, positives and corpus texts are stripped of surrounding whitespace.
 - **Seeded.** ``sampling_strategy="random"`` draws with ``seed`` (default 42), so two calls give the
   same rows; sentence-transformers draws from Python's global ``random``.
-- ``include_positives=True`` (a reranking *evaluation* set, positives among the candidates) is not
-  a training-negative job: it raises a ``ValueError`` naming the peer function to use.
+- ``include_positives=True`` (a reranking *evaluation* set: n-tuple rows whose candidates are the
+  anchor's top texts, positives among them) ranks the positives among the top non-positives by
+  score, as the peer ranks them; the filters apply to the non-positives only, and only ``top``
+  sampling is accepted.
+- **Bounded rescoring.** A ``cross_encoder`` rescores the rank window (default 100), widened at most to
+  ``max_depth``, by default twice the window; a query still short is counted and named in a warning,
+  and a run with no rows raises a ``ValueError`` naming what the filters dropped.
+- **Types and summary.** Columns have the peer's types (labels int64, scores float64); the run's
+  summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
 - ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
-  chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in this process.
+  chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in several processes
+  (hardneg's ``encode_processes``: one per listed device; ``True``: one per GPU, else 4 on the CPU); a
+  cross-encoder rescores in this process.
   ``cache_folder`` is hardneg's embedding cache (keyed by the weights' fingerprint, not the model's
   name).
 """
@@ -39,13 +55,22 @@ from __future__ import annotations
 import logging
 from typing import TYPE_CHECKING, Any
 
+from hardneg.mining.compat_params import (
+    PASSED,
+    PEER_PRESET,
+    encode_processes,
+    preset_choices,
+    teacher_max_depth,
+    tracks_passed_arguments,
+    warn_if_unprotected,
+)
+
 if TYPE_CHECKING:
     from datasets import Dataset
 
 logger = logging.getLogger(__name__)
 
 PEER_FORMATS = ("triplet", "n-tuple", "labeled-pair", "labeled-list")
-SCORE_FILTERS = ("max_score", "min_score", "absolute_margin", "relative_margin")
 
 
 def _prompt(model: Any, prompt: str | None, name: str | None, defaults: tuple[str, ...]) -> str | None:
@@ -62,6 +87,21 @@ def _prompt(model: Any, prompt: str | None, name: str | None, defaults: tuple[st
     return next((prompts[d] for d in defaults if d in prompts), None)
 
 
+def _columns(dataset: Dataset, anchor: str | None, positive: str | None) -> tuple[str, str]:
+    """The anchor and positive columns: the names given, else the first and second column (as the peer picks)."""
+    if len(dataset) == 0:
+        raise ValueError("The dataset is empty. Please provide a non-empty dataset.")
+    columns = list(dataset.column_names)
+    if not anchor or anchor not in columns:
+        anchor = columns[0]
+    if not positive or positive not in columns:
+        if len(columns) < 2:
+            raise ValueError("Dataset must contain at least two columns to select the positive column automatically.")
+        positive = columns[1]
+    return anchor, positive
+
+
+@tracks_passed_arguments
 def mine_hard_negatives(
     dataset: Dataset,
     model: Any,
@@ -94,7 +134,7 @@ def mine_hard_negatives(
     margin: float | None = None,
     *,
     seed: int = 42,
-    preset: str | None = "top",
+    preset: str | None = None,
     **params: Any,
 ) -> Dataset:
     """Add hard negatives to a ``datasets.Dataset`` of (anchor, positive) pairs, as
@@ -117,15 +157,18 @@ def mine_hard_negatives(
         sampling_strategy: ``"top"``, ``"random"`` (seeded), or hardneg's ``"simans"``.
         query_prompt_name / query_prompt / corpus_prompt_name / corpus_prompt: prompts, resolved
             from ``model.prompts`` as ``encode_query`` / ``encode_document`` resolve them.
-        include_positives: not supported (raises); see the module docstring.
+        include_positives: rank the positives among the candidates (a reranking evaluation set; n-tuple rows).
         output_format: ``"triplet"`` (default), ``"n-tuple"``, ``"labeled-pair"`` or ``"labeled-list"``.
         output_scores: add a ``scores`` column (the score replaces the label in the labeled formats).
         batch_size: texts per encoding batch. faiss_batch_size: queries searched at once.
-        use_faiss / use_multi_process: accepted for compatibility; see the module docstring.
-        verbose: progress bars and the run's summary on stderr.
+        use_faiss: accepted for compatibility (hardneg always searches an exact FAISS index).
+        use_multi_process: encode in several processes: ``True`` (one per GPU, else 4 on the CPU) or a device list.
+        verbose: progress bars (stderr) and the run's summary (stdout, as the peer prints its table).
         cache_folder: embedding cache folder (default: hardneg's, $HARDNEG_CACHE or ~/.cache/hardneg).
         as_triplets / margin: deprecated, as in sentence-transformers.
-        seed: seed of every random choice. preset: the hardneg preset the parameters start from.
+        seed: seed of every random choice.
+        preset: a hardneg preset; it supplies the mining choices the caller did not pass (default: the
+            peer's own defaults, ``top``).
         **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
             ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
 
@@ -139,30 +182,109 @@ def mine_hard_negatives(
         ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
     """
     from hardneg.mining.api import mine
+    from hardneg.mining.compat_rows import rank_positives_in, to_peer_dataset
+    from hardneg.mining.presets import make_config
 
-    if len(dataset) == 0:
-        raise ValueError("The dataset is empty. Please provide a non-empty dataset.")
+    passed: frozenset[str] = params.pop(PASSED, frozenset())
     if faiss_batch_size <= 0:
         raise ValueError(f"faiss_batch_size must be a positive integer, got {faiss_batch_size}.")
-    columns = list(dataset.column_names)
-    if not anchor_column_name or anchor_column_name not in columns:
-        anchor_column_name = columns[0]
-    if not positive_column_name or positive_column_name not in columns:
-        if len(columns) < 2:
-            raise ValueError("Dataset must contain at least two columns to select the positive column automatically.")
-        positive_column_name = columns[1]
+    anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
+    output_format, output_scores = _output_format(output_format, output_scores, as_triplets, include_positives)
+    if include_positives:
+        _warn_positives_may_be_filtered(passed)
+    if margin is not None:
+        absolute_margin, passed = margin, passed | {"absolute_margin"}
+        logger.warning(
+            "The `margin` parameter is deprecated. Use the `absolute_margin` and/or `relative_margin` parameter instead. "
+            f"Setting `absolute_margin` to `{absolute_margin}`."
+        )
+    if num_negatives < 1:
+        raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
+    _check_window(range_min, range_max, num_negatives)
+    if sampling_strategy not in ("top", "random", "simans"):
+        raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
+    if include_positives and sampling_strategy != "top":
+        raise ValueError("include_positives=True ranks the top candidates, positives among them: use sampling_strategy='top'.")
+
+    choices = preset_choices(
+        {
+            "range_min": range_min, "range_max": range_max, "max_score": max_score, "min_score": min_score,
+            "absolute_margin": absolute_margin, "relative_margin": relative_margin, "num_negatives": num_negatives,
+            "sampling_strategy": sampling_strategy,
+        },
+        passed,
+    )  # fmt: skip
+    # the peer's margins hold every positive of an anchor to its weakest one's score: same rows here
+    extras = {"positive_reference": "min", **params}
+    config = make_config(preset or PEER_PRESET, output_format=output_format, **choices)  # the preset's values resolved
+    teacher = cross_encoder if cross_encoder is not None and config.uses_score_filters else None
+    if teacher is not None:
+        extras = {"teacher_batch_size": batch_size, "max_depth": teacher_max_depth(config.range_min, config.range_max), **extras}
+    warn_if_unprotected({**config.to_dict(), **extras}, preset)
+    columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
+    pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back below
+    if include_positives:  # the top range_min + n of all texts lie among the positives and the top range_min + n others
+        choices |= {"range_min": 0, "num_negatives": range_min + num_negatives, "selection": "top"}
+    result = mine(
+        pairs,
+        preset=preset or PEER_PRESET,
+        model=model,
+        teacher=teacher,
+        corpus=corpus,
+        **{
+            "seed": seed,
+            "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
+            "document_prompt": _prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
+            "output_format": output_format,
+            "include_scores": output_scores or include_positives,
+            "batch_size": batch_size,
+            "query_chunk_size": faiss_batch_size,
+            "show_progress": verbose,
+            "encode_processes": encode_processes(use_multi_process),
+            **({"cache_dir": cache_folder} if cache_folder else {}),
+            **choices,
+            **extras,
+        },
+    )
+    renames = {"anchor": anchor_column_name, "positive": positive_column_name}
+    mined = to_peer_dataset(result, renames, verbose=verbose)
+    if include_positives:
+        return rank_positives_in(mined, (anchor_column_name, positive_column_name), range_min, num_negatives, output_scores)
+    return mined
+
+
+def _check_window(range_min: int, range_max: int | None, num_negatives: int) -> None:
+    """The peer's errors for a rank window that cannot hold ``num_negatives``, in its words."""
+    if range_min < 0:
+        raise ValueError(f"range_min must be non-negative, got range_min={range_min}.")
+    if range_max is None:
+        return
+    if range_min >= range_max:
+        raise ValueError(f"range_min must be smaller than range_max, got range_min={range_min} and range_max={range_max}.")
+    if num_negatives > range_max - range_min:
+        raise ValueError(
+            f"Cannot mine {num_negatives} negatives per query: only {range_max - range_min} candidates remain after "
+            f"skipping the first range_min={range_min} of range_max={range_max}. Consider decreasing num_negatives "
+            "or range_min, or increasing range_max."
+        )
+
+
+def _output_format(
+    output_format: str, output_scores: bool, as_triplets: bool | None, include_positives: bool
+) -> tuple[str, bool]:
+    """The output format and whether it has scores, after the peer's deprecations and ``include_positives``."""
     if as_triplets is not None:
         output_format = "triplet" if as_triplets else "n-tuple"
         logger.warning(
             "The `as_triplets` parameter is deprecated. Use the `output_format` parameter instead. "
             f"Setting `output_format` to `{output_format}`."
         )
-    if include_positives:
-        raise ValueError(
-            "include_positives=True builds reranking evaluation sets with the positives among the candidates; hardneg "
-            "mines training negatives and never returns a positive as one. Use sentence_transformers.util."
-            "mine_hard_negatives for that."
+    if include_positives and output_format != "n-tuple":
+        logger.warning(
+            'When using `include_positives=True`, `output_format` will be set to `"n-tuple"` to ensure that the ranking '
+            "order is preserved."
         )
+        output_format = "n-tuple"
     if output_format == "n-tuple-scores":
         logger.warning(
             '`output_format="n-tuple-scores"` is deprecated. Use `output_format="n-tuple"` with '
@@ -173,67 +295,22 @@ def mine_hard_negatives(
         raise ValueError(
             f"Invalid output_format: {output_format}. Must be one of 'triplet', 'n-tuple', 'labeled-pair', or 'labeled-list'."
         )
-    if margin is not None:
-        absolute_margin = margin
+    return output_format, output_scores
+
+
+def _warn_positives_may_be_filtered(passed: frozenset[str]) -> None:
+    """The peer's warning: with ``include_positives``, a filter or window still applies to the other candidates."""
+    if passed & {
+        "range_min",
+        "range_max",
+        "max_score",
+        "min_score",
+        "absolute_margin",
+        "relative_margin",
+        "margin",
+        "sampling_strategy",
+    }:
         logger.warning(
-            "The `margin` parameter is deprecated. Use the `absolute_margin` and/or `relative_margin` parameter instead. "
-            f"Setting `absolute_margin` to `{absolute_margin}`."
+            "When using `include_positives=True`, `range_min`, `range_max`, `max_score`, `min_score`, `absolute_margin` "
+            "and `relative_margin` apply to the other candidates; the positives are always ranked among them."
         )
-    if num_negatives < 1:
-        raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
-    if sampling_strategy not in ("top", "random", "simans"):
-        raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
-    if use_multi_process:
-        logger.info("use_multi_process: hardneg encodes in this process (use engine='ray' with a model path to spread it)")
-
-    filters = {
-        "max_score": max_score,
-        "min_score": min_score,
-        "absolute_margin": absolute_margin,
-        "relative_margin": relative_margin,
-    }
-    teacher = cross_encoder if cross_encoder is not None and any(v is not None for v in filters.values()) else None
-    if teacher is not None:
-        params.setdefault("teacher_batch_size", batch_size)
-    # the peer's margins hold every positive of an anchor to its weakest one's score: same rows here
-    params.setdefault("positive_reference", "min")
-    pairs = dataset.select_columns([anchor_column_name, positive_column_name])
-    result = mine(
-        pairs,
-        preset=preset,
-        model=model,
-        teacher=teacher,
-        corpus=corpus,
-        range_min=range_min,
-        range_max=range_max,
-        **filters,
-        num_negatives=num_negatives,
-        selection=sampling_strategy,
-        seed=seed,
-        query_prompt=_prompt(model, query_prompt, query_prompt_name, ("query",)),
-        document_prompt=_prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
-        output_format=output_format,
-        include_scores=output_scores,
-        batch_size=batch_size,
-        query_chunk_size=faiss_batch_size,
-        show_progress=verbose,
-        **({"cache_dir": cache_folder} if cache_folder else {}),
-        **params,
-    )
-    mined = result.to_dataset() if result.table is not None else _load_written(result)
-    renames = {"anchor": anchor_column_name, "positive": positive_column_name}
-    renames = {a: b for a, b in renames.items() if a != b and a in mined.column_names}
-    return mined.rename_columns(renames) if renames else mined
-
-
-def _load_written(result: Any) -> Dataset:
-    """The rows of a run that was given ``out`` (a hardneg extra), read back."""
-    import datasets
-
-    from hardneg.writers import container_of
-
-    out = str(result.out)
-    kind = container_of(out)
-    if kind == "hf":
-        return datasets.load_from_disk(out)
-    return datasets.Dataset.from_parquet(out) if kind == "parquet" else datasets.Dataset.from_json(out)

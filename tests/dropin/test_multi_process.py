@@ -1,0 +1,42 @@
+"""``use_multi_process`` becomes hardneg's multi-process encoding (``encode_processes``)."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+import hardneg
+from hardneg.mining import api
+from hardneg.mining.compat_params import CPU_PROCESSES, encode_processes
+
+
+class _Called(Exception):
+    pass
+
+
+def _mine_parameters(monkeypatch, pairs, model, **kwargs) -> dict:
+    """What the drop-in hands to ``hardneg.mine`` (the run itself is not started)."""
+    seen: dict = {}
+
+    def fake_mine(data, **params):
+        seen.update(params)
+        raise _Called
+
+    monkeypatch.setattr(api, "mine", fake_mine)
+    with pytest.raises(_Called):
+        hardneg.mine_hard_negatives(pairs, model, verbose=False, **kwargs)
+    return seen
+
+
+@pytest.mark.parametrize(("use_multi_process", "expected"), [(False, 1), (["cpu", "cpu", "cpu"], 3), (["cuda:0", "cuda:1"], 2)])
+def test_devices_become_encoding_processes(use_multi_process, expected, monkeypatch, demo_pairs, tiny_bi_encoder):
+    params = _mine_parameters(monkeypatch, demo_pairs, tiny_bi_encoder, use_multi_process=use_multi_process)
+    assert params["encode_processes"] == expected
+
+
+def test_true_takes_every_gpu_or_the_peers_four_cpu_workers():
+    import torch
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    assert encode_processes(True) == (gpus or min(CPU_PROCESSES, os.cpu_count() or 1))
