@@ -111,7 +111,7 @@ def _flag(ns: argparse.Namespace, name: str) -> bool:
     return bool(getattr(ns, name, False))
 
 
-class DeferredParser(argparse.ArgumentParser):
+class DeferredParser(Parser):
     """A command's parser whose flags are added on first use: when it parses, or shows its help or usage.
 
     Its flags come from configuration classes whose modules import torch, transformers or FAISS, so
