@@ -9,48 +9,14 @@ import os
 import random
 import signal
 import stat
-import subprocess
-import sys
-import time
 from pathlib import Path
 
+import killed_runs as child  # tests/evolve/killed_runs.py (conftest puts tests/evolve on the path)
 import pytest
 
 from hardneg.training.train import train
 
-SRC = Path(__file__).resolve().parents[2] / "src"
 FAST = {"batch_size": 8, "learning_rate": 1e-3, "logging_steps": 1, "max_seq_length": 32, "show_progress": False}
-INTERRUPTED = "hardneg: interrupted; outputs are written atomically, rerun the same command to finish"
-
-
-def _command(*args: str) -> list[str]:
-    return [sys.executable, "-m", "hardneg", *args]
-
-
-def _env(cache: Path) -> dict[str, str]:
-    return {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{os.environ.get('PYTHONPATH', '')}", "HARDNEG_CACHE": str(cache),
-            "OMP_NUM_THREADS": "1"}  # fmt: skip
-
-
-def _run(args: list[str], env: dict[str, str]) -> float:
-    start = time.perf_counter()
-    done = subprocess.run(args, env=env, capture_output=True, text=True, timeout=300)
-    assert done.returncode == 0, done.stderr[-2000:]
-    return time.perf_counter() - start
-
-
-def _interrupted_at(args: list[str], env: dict[str, str], seconds: float, how: signal.Signals) -> None:
-    """Run ``args`` and send ``how`` after ``seconds``; a SIGINT must end it with 130 and one line."""
-    proc = subprocess.Popen(args, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    try:
-        proc.wait(timeout=seconds)
-    except subprocess.TimeoutExpired:
-        proc.send_signal(how)
-    _, err = proc.communicate(timeout=120)
-    if how == signal.SIGINT and proc.returncode != 0:
-        assert proc.returncode == 130, err[-2000:]
-        assert "Traceback" not in err and err.rstrip().splitlines()[-1] == INTERRUPTED, err[-2000:]
-        assert err.count(INTERRUPTED) == 1
 
 
 def _files(folder: Path) -> dict[str, bytes]:
@@ -91,10 +57,10 @@ TRAIN = ["train", "--data", "demo", "--max-steps", "6", "--checkpoint-steps", "1
 def uninterrupted(_tiny_model_master, tmp_path_factory) -> dict[str, tuple[Path, float]]:
     """Each command run once without interruption: its output and how long it took."""
     folder = tmp_path_factory.mktemp("uninterrupted")
-    env, model = _env(folder / "cache"), ["--model", str(_tiny_model_master)]
+    env, model = child.environment(folder / "cache"), ["--model", str(_tiny_model_master)]
     return {
-        "mine": (folder / "rows.parquet", _run(_command(*MINE, *model, "--out", str(folder / "rows.parquet")), env)),
-        "train": (folder / "model", _run(_command(*TRAIN, *model, "--out", str(folder / "model")), env)),
+        "mine": (folder / "rows.parquet", child.run(child.command(*MINE, *model, "--out", str(folder / "rows.parquet")), env)),
+        "train": (folder / "model", child.run(child.command(*TRAIN, *model, "--out", str(folder / "model")), env)),
     }
 
 
@@ -102,10 +68,10 @@ def uninterrupted(_tiny_model_master, tmp_path_factory) -> dict[str, tuple[Path,
 @pytest.mark.parametrize("seed", [1, 2])
 def test_mine_interrupted_anywhere_resumes_byte_identically(_tiny_model_master, uninterrupted, tmp_path, seed):
     reference, clean = uninterrupted["mine"]
-    mine = _command(*MINE, "--model", str(_tiny_model_master), "--out", str(tmp_path / "rows.parquet"))
-    env = _env(tmp_path / "cache")  # a cold cache: the signal may land in encoding
-    _interrupted_at(mine, env, random.Random(seed).uniform(0.0, 1.0) * clean, signal.SIGINT)
-    _run(mine, env)
+    mine = child.command(*MINE, "--model", str(_tiny_model_master), "--out", str(tmp_path / "rows.parquet"))
+    env = child.environment(tmp_path / "cache")  # a cold cache: the signal may land in encoding
+    child.stopped_at(mine, env, random.Random(seed).uniform(0.0, 1.0) * clean, signal.SIGINT)
+    child.run(mine, env)
     assert (tmp_path / "rows.parquet").read_bytes() == reference.read_bytes()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".rows")]  # no temporaries, no lock
 
@@ -113,10 +79,10 @@ def test_mine_interrupted_anywhere_resumes_byte_identically(_tiny_model_master, 
 @pytest.mark.parametrize("seed,how", [(1, signal.SIGKILL), (2, signal.SIGINT)], ids=["SIGKILL", "SIGINT"])
 def test_train_interrupted_anywhere_resumes_byte_identically(_tiny_model_master, uninterrupted, tmp_path, seed, how):
     reference, clean = uninterrupted["train"]
-    command = _command(*TRAIN, "--model", str(_tiny_model_master), "--out", str(tmp_path / "model"))
-    env = _env(tmp_path / "cache")
-    _interrupted_at(command, env, random.Random(seed).uniform(0.3, 1.0) * clean, how)
-    _run(command, env)
+    command = child.command(*TRAIN, "--model", str(_tiny_model_master), "--out", str(tmp_path / "model"))
+    env = child.environment(tmp_path / "cache")
+    child.stopped_at(command, env, random.Random(seed).uniform(0.3, 1.0) * clean, how)
+    child.run(command, env)
     # The weights and every other file are the same bytes; the model card's training log is not compared.
     got, want = (_files(folder) for folder in (tmp_path / "model", reference))
     assert got.keys() == want.keys()
