@@ -6,9 +6,9 @@ start-up, which Ctrl-C may interrupt) loads no model library until one is needed
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from hardneg._lazy import lazy_exports
 from hardneg._version import __version__
 from hardneg.errors import ConfigError, DataError, HardnegError, ModelError
 
@@ -44,17 +44,7 @@ if TYPE_CHECKING:
     from hardneg.training.train import TrainResult, train
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'hardneg' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
-
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 __all__ = [
     "__version__",

@@ -6,8 +6,9 @@ configuration reads, must not pull FAISS or bm25s into a command that only shows
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
+
+from hardneg._lazy import lazy_exports
 
 _WHERE = {
     "Candidates": "hardneg.candidates.base",
@@ -27,16 +28,6 @@ if TYPE_CHECKING:
     from hardneg.candidates.random import RandomCandidates
 
 
-def __getattr__(name: str) -> Any:
-    if name not in _WHERE:
-        raise AttributeError(f"module 'hardneg.candidates' has no attribute {name!r}")
-    value = getattr(importlib.import_module(_WHERE[name]), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(_WHERE))
-
+__getattr__, __dir__ = lazy_exports(__name__, _WHERE)
 
 __all__ = ["Candidates", "CandidateSource", "merge_topk", "BM25Search", "DenseSearch", "HybridSearch", "RandomCandidates"]
