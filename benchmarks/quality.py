@@ -79,7 +79,7 @@ from hardneg.evolution.splits import _write_qrels, make_run_view
 from hardneg.mining.api import mine
 from hardneg.training.train import TrainConfig, Trainer, train
 
-STATIC = ("top", "nv-retriever", "default", "dpr")
+STATIC = ("top", "nv-retriever", "default", "dpr", "auto")
 EVOLVE = {
     "evolve": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_steps": 10}},
     "evolve-cache": {"rounds": 1, "preset": "nv-retriever", "train": {"refresh_mode": "cache", "refresh_budget": 64}},
@@ -247,7 +247,10 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
         preset, path = encoding_path(family, args)
         rows = folder / "train.parquet"
         if not rows.is_file():
-            mine(view, rows, preset=preset, split="train", num_negatives=negatives, seed=seed, **encoding, **path, **common)
+            mine(
+                view, rows, preset=preset, split="train", num_negatives=negatives, seed=seed,
+                **encoding, **path, **args.mine_options, **common,
+            )  # fmt: skip
         model = folder / "model"
         if not model.is_dir():
             train(rows, model, **training, **common)
@@ -454,6 +457,10 @@ def parse_args(argv: list[str] | None):
         help="encoding of the static mining arms (an arm named PRESET@[BACKEND-]PRECISION overrides it; "
         "the evolve arms mine and score in --eval-precision)",
     )  # fmt: skip
+    parser.add_argument(
+        "--mine-option", action="append", default=[], metavar="KEY=VALUE",
+        help="a mining parameter for every static arm (a JSON value or a string), e.g. positive_reference=min",
+    )  # fmt: skip
     parser.add_argument("--device", default=None, help="torch device (default: cuda if available, else cpu)")
     parser.add_argument("--evolve-config", action="append", default=[], help="LABEL=JSON: add or replace an evolve arm")
     parser.add_argument("--recommended", default=RECOMMENDED, help="the arm the bar is checked for")
@@ -474,6 +481,13 @@ def parse_args(argv: list[str] | None):
     if args.pairs and args.train_queries:
         parser.error("--pairs and --train-queries draw the training data two ways: give one")
     args.dataset = Path(args.data).resolve().name
+    args.mine_options = {}
+    for item in args.mine_option:
+        key, _, value = item.partition("=")
+        try:
+            args.mine_options[key] = json.loads(value)
+        except json.JSONDecodeError:
+            args.mine_options[key] = value
     args.evolve_configs = dict(EVOLVE)
     for item in args.evolve_config:
         label, _, spec = item.partition("=")

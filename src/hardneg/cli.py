@@ -209,6 +209,12 @@ def _define_audit(audit: argparse.ArgumentParser) -> None:
     )
 
 
+def _define_tune(tune: argparse.ArgumentParser) -> None:
+    from hardneg.mining.presets import AUTO, PRESETS
+
+    add_dataclass_arguments(tune, MineConfig, skip=AUDIT_SKIP, preset=(AUTO, PRESETS[AUTO]))
+
+
 def _config_flags(module: str, name: str) -> Callable[[argparse.ArgumentParser], None]:
     """Adds the flags of the configuration class ``module.name``, imported only then."""
 
@@ -227,6 +233,14 @@ def _add_defence_commands(add) -> None:
         "and report how often a hidden positive was picked as a negative, what stopped the others, "
         "and how hard the chosen negatives are.",
         define=_define_audit,
+    )
+    add(
+        "tune",
+        help="what --preset auto would choose: the audit of every filter setting it compares, without mining",
+        description="Hide one positive of every query with two or more, search once, and audit a grid of filter "
+        "settings (positive reference, relative margin, selection, rank floor) on the saved scores; print the "
+        "table and the setting `--preset auto` mines with (the hardest within --max-false-negative-rate).",
+        define=_define_tune,
     )
     add(
         "teacher",
@@ -296,11 +310,15 @@ def _cmd_mine(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_presets(ns: argparse.Namespace) -> Output:
-    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
+    from hardneg.mining.presets import AUTO, AUTO_FALLBACK, DEFAULT_PRESET, PRESETS
 
     lines = []
     for name, values in PRESETS.items():
         mark = " (default)" if name == DEFAULT_PRESET else ""
+        if name == AUTO:
+            lines.append(f"{name}: the hardest filter setting the audit finds clean on your data (`hardneg tune` shows "
+                         f"its table); starts from, and falls back to, {AUTO_FALLBACK}")  # fmt: skip
+            continue
         lines.append(f"{name}{mark}: " + ", ".join(f"{k}={v}" for k, v in values.items()))
     return Output({"default": DEFAULT_PRESET, "presets": PRESETS}, "\n".join(lines))
 
@@ -364,6 +382,17 @@ def _cmd_audit(ns: argparse.Namespace) -> Output:
     return Output(result.to_dict(), result.format_table())
 
 
+def _cmd_tune(ns: argparse.Namespace) -> Output:
+    from hardneg.diagnostics.tune import tune
+    from hardneg.mining.presets import AUTO, make_config
+
+    params = {k: v for k, v in vars(ns).items() if k in FIELDS}
+    params.pop("preset", None)
+    config = make_config(AUTO, **params)
+    result = tune(config, config.load_data(), fixed=params)
+    return Output(result.to_dict(), result.format_table())
+
+
 def _cmd_teacher(ns: argparse.Namespace) -> Output:
     from hardneg.training.teacher import TeacherConfig, train_teacher
 
@@ -405,6 +434,7 @@ COMMANDS = {
     "mine": _cmd_mine,
     "presets": _cmd_presets,
     "audit": _cmd_audit,
+    "tune": _cmd_tune,
     "teacher": _cmd_teacher,
     "eval": _cmd_eval,
     "train": _cmd_train,

@@ -77,9 +77,9 @@ def member_mask(candidates: np.ndarray, members: list[np.ndarray] | list[list[in
     are never members. Vectorised over the batch: each (row, key) pair becomes one integer.
     """
     candidates = np.asarray(candidates, dtype=np.int64)
-    width = int(max(candidates.max(initial=0), max((int(np.max(m, initial=0)) for m in members), default=0))) + 1
     rows = np.repeat(np.arange(len(members), dtype=np.int64), [len(m) for m in members])
     keys = np.concatenate([np.asarray(m, dtype=np.int64).reshape(-1) for m in members]) if len(members) else np.zeros(0, np.int64)
+    width = int(max(candidates.max(initial=0), keys.max(initial=0))) + 1
     row_col = np.arange(len(candidates), dtype=np.int64)[:, None]
     return (candidates >= 0) & np.isin(row_col * width + np.maximum(candidates, 0), rows * width + keys)
 

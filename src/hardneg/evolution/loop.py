@@ -59,7 +59,7 @@ from hardneg.errors import ConfigError
 from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
-from hardneg.manifest import build_manifest, manifest_path_for
+from hardneg.manifest import build_manifest, manifest_of, manifest_path_for
 from hardneg.mining.presets import make_config
 from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, json_options
 from hardneg.options import option as _f
@@ -315,6 +315,8 @@ class Evolution:
         negatives = chosen_negatives(candidates, self.train_data)
         measures, scores = measure_negatives(negatives, self.train_data, self._retriever(miner), trained, top_k=c.staleness_k)
         seconds["measure"] = round(time.perf_counter() - start, 3)
+        # with --preset auto, the setting the round's tuner chose (hardneg.diagnostics.tune): the audit audits it
+        tuning = (manifest_of(candidates) or {}).get("summary", {}).get("tuning")
         audit = None
         if c.audit:
             overrides = {
@@ -327,7 +329,8 @@ class Evolution:
                 overrides["sampler"] = sampler
             if c.extra_positives:
                 overrides["extra_positives"] = self._train_extra_positives()
-            audit = audit_rate(str(self.view), preset=c.preset, split="train", mine_params=c.mine_params, **overrides)
+            mine_params = {**c.mine_params, **(tuning["chosen"] if tuning else {})}
+            audit = audit_rate(str(self.view), preset=c.preset, split="train", mine_params=mine_params, **overrides)
 
         record = {
             "round": r,
@@ -337,6 +340,7 @@ class Evolution:
             **quality,
             **measures,
             "audit": audit,
+            "tuning": tuning,
             "train": {
                 k: train_manifest["summary"].get(k)
                 for k in ("steps", "rows", "train_loss", "refreshes", "negative_cache", "seconds")

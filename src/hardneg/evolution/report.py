@@ -232,6 +232,35 @@ def audit_figure(summary: dict[str, Any]) -> str | None:
     return _png(fig)
 
 
+def tuning_figure(summary: dict[str, Any]) -> str | None:
+    """``--preset auto``: each setting's false-negative rate against its hardness, per round, the choice marked."""
+    rounds = [r for r in summary["rounds"] if (r.get("tuning") or {}).get("table")]
+    if not rounds:
+        return None
+    plt = _plt()
+    fig, ax = plt.subplots(figsize=(6, 3.6))
+    for r in rounds:
+        rows = [a for a in r["tuning"]["table"] if a.get("mean_rank") is not None]
+        eligible = [a for a in rows if a["eligible"]]
+        ax.scatter(
+            [a["mean_rank"] for a in eligible],
+            [a["estimated_false_negatives_per_negative"] for a in eligible],
+            s=14, alpha=0.7, label=f"round {r['round']}",
+        )  # fmt: skip
+        chosen = next((a for a in rows if a["values"] == r["tuning"]["chosen"]), None)
+        if chosen:
+            ax.scatter([chosen["mean_rank"]], [chosen["estimated_false_negatives_per_negative"]], marker="*", s=160,
+                       edgecolors="black", zorder=3, label=f"round {r['round']} chose: {chosen['name']}")  # fmt: skip
+    ax.axhline(rounds[0]["tuning"]["max_false_negative_rate"], color="grey", linestyle="--", linewidth=1, label="target")
+    ax.set_xscale("symlog")
+    ax.set_xlabel("mean rank of the chosen negatives (left: harder)")
+    ax.set_ylabel("estimated false negatives per negative")
+    ax.set_title("--preset auto: cleanness against hardness per setting", fontsize=10)
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=7)
+    return _png(fig)
+
+
 def fooling_figure(fooling: dict[str, Any]) -> str:
     plt = _plt()
     models, samplers = fooling["models"], fooling["negatives"]
@@ -308,6 +337,7 @@ def report_data(run: dict[str, Any]) -> dict[str, Any]:
         "hardness": [{"round": r["round"], **r["hardness"]} for r in summary["rounds"]],
         "staleness": [{"round": r["round"], **r["staleness"]} for r in summary["rounds"]],
         "audit": [{"round": r["round"], **r["audit"]} for r in summary["rounds"] if r.get("audit")],
+        "tuning": [{"round": r["round"], **r["tuning"]} for r in summary["rounds"] if r.get("tuning")],
         "distributions": distributions,
         "fooling": run["fooling"],
         "curve": curve_means(run["curve"]) if run.get("curve") else None,
@@ -362,6 +392,15 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
             ),
             img("audit", "false-negative audit rate"),
         ]
+    if data.get("tuning"):
+        parts += [
+            "<h2>Filters chosen on the data (--preset auto)</h2>",
+            _table(
+                ["round", "chosen setting", "why", "settings compared"],
+                [[t["round"], t["chosen_name"], t["reason"], len(t.get("table") or [])] for t in data["tuning"]],
+            ),
+            img("tuning", "false-negative rate against hardness per setting"),
+        ]
     if data["fooling"]:
         f = data["fooling"]
         parts += [
@@ -414,6 +453,9 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Repor
     audit = audit_figure(run["summary"])
     if audit:
         figures["audit"] = audit
+    tuning = tuning_figure(run["summary"])
+    if tuning:
+        figures["tuning"] = tuning
     if run["fooling"]:
         figures["fooling"] = fooling_figure(run["fooling"])
     if run.get("curve"):

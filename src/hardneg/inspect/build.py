@@ -96,6 +96,9 @@ def header_facts(manifest: dict[str, Any], overview: Overview, total: int, shown
         for k in SUMMARY_KEYS
         if k in summary
     ]
+    tuning = summary.get("tuning")
+    if tuning:  # --preset auto: the setting the audit chose on this data, and why
+        facts.append(("filters chosen (auto)", f"{tuning['chosen_name']}: {tuning['reason']}"))
     facts.append(("queries on this page", f"{shown:,} of {total:,}"))
     facts.append(("suspicious queries", f"{overview.suspect_queries:,}"))
     return facts

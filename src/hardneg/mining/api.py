@@ -13,7 +13,7 @@ from hardneg.data.pairs import pick_column
 from hardneg.encoding.model import describe_model
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.errors import ConfigError
-from hardneg.mining.presets import make_config
+from hardneg.mining.presets import AUTO, make_config
 from hardneg.mining.run import Miner, MineResult
 
 logger = logging.getLogger(__name__)
@@ -97,8 +97,16 @@ def mine(
             show_progress=config.show_progress,
             bf16=config.teacher_bf16,
         )
+    tuning = None
+    if config.preset == AUTO:  # the filters are chosen on this data, by the audit (hardneg.diagnostics.tune)
+        from hardneg.diagnostics.tune import resolve
+
+        loaded = loaded if loaded is not None else config.load_data()
+        config, tuning = resolve(config, loaded, given=params, teacher=built_teacher, embeddings=embeddings, model=model_object)
     miner = Miner(config, embeddings=embeddings, model=model_object, teacher=built_teacher)
     result = miner.run(loaded)
+    if tuning is not None:
+        result.record("tuning", tuning.to_dict())
     if config.audit:
         from hardneg.diagnostics.audit import audit_config
 

@@ -151,8 +151,13 @@ class BatchMiner:
         scorer: Scorer | None = None,
         selection: Selection | None = None,
         extra_filters: list[CandidateFilter] = (),
+        config: MineConfig | None = None,
+        filters: list[CandidateFilter] | None = None,
     ) -> BatchMiner:
         """This rule with another candidate source, scorer or selection, or more filters (run after its own).
+
+        ``config`` and ``filters`` replace the rule's own (the tuner compares settings of one rule over the
+        same data this way: :func:`hardneg.mining.rule.build_miner` with ``share``).
 
         The refreshers inside training mine with the weights being trained: they search a re-ranked pool or a
         live embedding table instead of the mining run's index, and keep everything else: known positives by
@@ -163,7 +168,8 @@ class BatchMiner:
         clone.source = self.source if source is None else source
         clone.scorer = self.scorer if scorer is None else scorer
         clone.selection = self.selection if selection is None else selection
-        clone.filters = [*self.filters, *extra_filters]
+        clone.config = self.config if config is None else config
+        clone.filters = [*(self.filters if filters is None else filters), *extra_filters]
         clone.observers = []
         clone.timer = Timer()
         return clone

@@ -48,6 +48,11 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions, CandidateOptions,
     preset: str | None = _f(None, "named method; explicit flags override its values (see `hardneg presets`)")
     num_negatives: int = _f(3, "negatives per query")
     seed: int = _f(42, "seed of every random choice")
+    max_false_negative_rate: float = _f(
+        0.1,
+        "with --preset auto: the most false negatives per mined negative the chosen setting may have, as the audit "
+        "of hidden positives estimates them (see `hardneg tune`)",
+    )
     # encoding (the shared encoding options are declared in hardneg.options)
     shard_size: int = _f(50_000, "documents per embedding shard (unit of caching and resuming)", group="encoding")
     query_chunk_size: int = _f(4096, "queries searched at once; bounds search memory", group="encoding")
@@ -65,6 +70,8 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions, CandidateOptions,
         super().__post_init__()  # every stage's options check themselves
         check_choices(self, "output_format", "on_error", "engine")
         check_positive(self, "shard_size", "query_chunk_size", "num_cpus")
+        if not 0 < self.max_false_negative_rate <= 1:
+            raise ConfigError(f"max_false_negative_rate must be in (0, 1], got {self.max_false_negative_rate}")
         if self.num_negatives < 0:
             raise ConfigError(f"num_negatives must be >= 0, got {self.num_negatives}")
         if self.sampler != "none" and self.num_negatives == 0:

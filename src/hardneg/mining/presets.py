@@ -29,6 +29,12 @@ PRESETS: dict[str, dict[str, Any]] = {
     # SimANS (Zhou et al. 2022): sample the dense top 100 around the positive's score.
     "simans": {"sampler": "dense", "selection": "simans", "range_max": 100, "simans_a": 0.5, "simans_b": 0.0, "num_negatives": 3},
 }
+AUTO = "auto"
+"""Not a set of values but a choice among them: ``hardneg mine --preset auto`` audits a grid of filter settings on
+the data at hand and mines with the hardest that stays clean (:mod:`hardneg.diagnostics.tune`)."""
+AUTO_FALLBACK = "default"
+"""The preset ``auto`` starts from, and falls back to where too few queries have two or more positives to measure."""
+PRESETS[AUTO] = {**PRESETS[AUTO_FALLBACK]}
 
 DEFAULT_PRESET = "default"
 

@@ -35,6 +35,8 @@ def build_miner(
     teacher: Any = None,
     cache_dir: Path | None = None,
     timer: Any = None,
+    defence: Defence | None | object = ...,
+    share: BatchMiner | None = None,
 ) -> BatchMiner:
     """The rule ``config`` asks for over ``data``: its defence, its filters and its selection around ``source``.
 
@@ -46,10 +48,24 @@ def build_miner(
         teacher: an already built teacher to use instead of loading ``config.teacher``.
         cache_dir: where the teacher caches its scores (when ``config.use_cache``).
         timer: a ``timer("defence")`` context manager factory, or ``None``.
+        defence: an already built defence (or ``None``: none) to use instead of building ``config``'s; the
+            tuner (:mod:`hardneg.diagnostics.tune`) shares one between the settings it compares.
+        share: a miner over the same ``data`` whose tables (text groups, known positives, id hashes) to share
+            instead of computing them again.
     """
     c = config
+    if defence is ...:
+        defence = _build_defence(c, data, teacher=teacher, cache_dir=cache_dir, timer=timer)
+    filters = (defence.filters if defence else []) + build_filters(FilterOptions(**values_of(c, FilterOptions)))
+    selection = SelectionOptions(**values_of(c, SelectionOptions)).build(c.seed)
+    if share is not None:
+        return share.with_parts(source=source, scorer=scorer, selection=selection, config=c, filters=filters)
+    return BatchMiner(c, data, source=source, scorer=scorer, defence=defence, filters=filters, selection=selection)
+
+
+def _build_defence(c: MineConfig, data: RetrievalData, *, teacher: Any, cache_dir: Path | None, timer: Any) -> Defence | None:
     with (timer or (lambda name: nullcontext()))("defence"):
-        defence = Defence.from_config(
+        return Defence.from_config(
             DefenceOptions(**values_of(c, DefenceOptions)),
             data,
             seed=c.seed,
@@ -58,6 +74,3 @@ def build_miner(
             show_progress=c.show_progress,
             teacher=teacher,
         )
-    filters = (defence.filters if defence else []) + build_filters(FilterOptions(**values_of(c, FilterOptions)))
-    selection = SelectionOptions(**values_of(c, SelectionOptions)).build(c.seed)
-    return BatchMiner(c, data, source=source, scorer=scorer, defence=defence, filters=filters, selection=selection)
