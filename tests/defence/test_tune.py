@@ -68,7 +68,7 @@ def test_each_setting_is_what_hardneg_audit_reports_for_it(fast, few_queries_suf
     """The tuner replays one search through the one rule: a setting's count is the audit's own."""
     config = make_config(AUTO, data="demo", sampler="bm25", **fast)
     tuning = T.tune(config, config.load_data())
-    assert len(tuning.table) == len(T.grid()) and tuning.audited_queries == 5
+    assert len(tuning.table) + tuning.not_measured == len(T.grid()) and tuning.audited_queries == 5
     for row in tuning.table[::7]:
         result = audit("demo", preset="top", sampler="bm25", hardness=False, **row.values, **fast)
         assert (result.hidden_positives, result.false_negatives) == (row.hidden_positives, row.false_negatives), row.name
@@ -78,13 +78,17 @@ def test_each_setting_is_what_hardneg_audit_reports_for_it(fast, few_queries_suf
 
 def test_mine_auto_mines_with_the_choice_and_records_it(fast, few_queries_suffice, tmp_path):
     out = tmp_path / "rows.parquet"
-    result = mine("demo", out, preset=AUTO, sampler="bm25", **fast)
+    result = mine("demo", out, preset=AUTO, sampler="dense", **fast)
     tuning = manifest_of(out)["summary"]["tuning"]
     parameters = manifest_of(out)["parameters"]
     assert {k: parameters[k] for k in T.GRID_FIELDS} == tuning["chosen"]
-    assert parameters["preset"] == AUTO and tuning["reason"] and len(tuning["table"]) == len(T.grid())
+    assert parameters["preset"] == AUTO and tuning["reason"]
+    assert len(tuning["table"]) + tuning["not_measured"] == len(T.grid())
+    data = make_config(AUTO, data="demo").load_data()
+    # one encoding for the tuner and the mine, though the cache is off
+    assert result.summary["texts_encoded"] <= len(data.query_texts) + len(data.corpus_texts)
     # the refresh inside training passes every parameter back: nothing is tuned again
-    again = mine("demo", None, preset=AUTO, sampler="bm25", **tuning["chosen"], **fast)
+    again = mine("demo", None, preset=AUTO, sampler="dense", **tuning["chosen"], **fast)
     assert again.summary["tuning"]["audited_queries"] == 0 and again.summary["rows"] == result.summary["rows"]
 
 
@@ -100,7 +104,7 @@ def test_cli_tune_prints_the_table_and_the_choice(fast, few_queries_suffice, cap
     flags = ["--model", fast["model"], "--no-use-cache", "--sampler", "bm25", "--seed", "3"]
     assert main(["tune", "--data", "demo", "--json", *flags]) == 0
     payload = json.loads(capsys.readouterr().out)
-    assert payload["chosen_name"] and len(payload["table"]) == len(T.grid())
+    assert payload["chosen_name"] and len(payload["table"]) + payload["not_measured"] == len(T.grid())
     assert main(["tune", "--data", "demo", *flags]) == 0
     assert "chosen:" in capsys.readouterr().out
 

@@ -132,6 +132,10 @@ class Tuning:
     table: list[SettingAudit] = field(default_factory=list)
     seconds: float = 0.0
     fallback: bool = False
+    not_measured: int = 0
+    """Settings of the grid left out because a laxer one already left queries short."""
+    miner: Any = field(default=None, repr=False, compare=False)
+    """The miner that encoded the data for the audit (the final mine reuses its vectors); not recorded."""
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -143,6 +147,7 @@ class Tuning:
             "labelled_per_query": round(self.labelled_per_query, 3),
             "fallback": self.fallback,
             "seconds": round(self.seconds, 3),
+            "not_measured": self.not_measured,
             "table": [a.row() for a in self.table],
         }
 
@@ -160,6 +165,8 @@ class Tuning:
                 f"{mark} {a.name:<40}{a.false_negative_rate:>9.4f}{f'{a.ci95[0]:.3f}-{a.ci95[1]:.3f}':>15}"
                 f"{a.estimated_false_negatives_per_negative:>8.3f}{rank:>11}{score:>8}{a.filled:>8.2f}"
             )
+        if self.not_measured:
+            lines.append(f"  ({self.not_measured} stricter settings not measured: a laxer one already left queries short)")
         lines.append(f"chosen: {self.chosen_name} ({self.reason})")
         return "\n".join(lines)
 
@@ -248,8 +255,10 @@ def tune(
     ranks = _nonpositive_ranks(saved, [list(data.positives[q]) for q in audited.tolist()])
     row_of = {int(q): i for i, q in enumerate(audited.tolist())}
 
-    table = []
-    for values in settings:
+    table, short = [], []
+    for values in sorted(settings, key=_strictness):
+        if any(_at_least_as_strict(values, s) for s in short):
+            continue  # it keeps a subset of what a setting that already left queries short kept
         try:
             setting = dataclasses.replace(inner, **values)
         except ConfigError as e:  # e.g. more negatives than a window holds
@@ -257,10 +266,35 @@ def tune(
             continue
         rule = build_miner(setting, seen, source=frozen, scorer=scorer, defence=base.defence, share=base)
         table.append(_audit_setting(rule, values, audited, hidden, saved, ranks, row_of, c.num_negatives, labelled))
+        if not table[-1].eligible:
+            short.append(values)
     tuning = choose(table, target, audited.size, labelled)
-    tuning.seconds = time.perf_counter() - start
+    tuning.seconds, tuning.miner, tuning.not_measured = time.perf_counter() - start, miner, len(settings) - len(table)
     logger.info("%s", tuning.format_table())
     return tuning
+
+
+_REFERENCE_STRICTNESS = {"max": 0, "mean": 1, "min": 2}
+
+
+def _strictness(values: dict[str, Any]) -> tuple:
+    """Laxer filters first: no margin, then smaller margins, then the stricter positive references."""
+    margin = -1.0 if values["relative_margin"] is None else values["relative_margin"]
+    return (margin, _REFERENCE_STRICTNESS[values["positive_reference"]])
+
+
+def _at_least_as_strict(values: dict[str, Any], short: dict[str, Any]) -> bool:
+    """Whether ``values`` keeps a subset of the candidates ``short`` keeps: the same window and selection, a margin
+    at least as large, measured against a positive score at most as high. A setting that left queries short
+    within the search depth then leaves them at least as short (:data:`MIN_FILLED`): it is not measured."""
+    same_window = all(values[k] == short[k] for k in ("selection", "range_min", "range_max"))
+    if not same_window or short["relative_margin"] is None:
+        return same_window and short["relative_margin"] is None
+    return (
+        values["relative_margin"] is not None
+        and values["relative_margin"] >= short["relative_margin"]
+        and _REFERENCE_STRICTNESS[values["positive_reference"]] >= _REFERENCE_STRICTNESS[short["positive_reference"]]
+    )
 
 
 def _audit_setting(rule, values, audited, hidden, saved, ranks, row_of, n, labelled) -> SettingAudit:

@@ -103,7 +103,8 @@ def mine(
 
         loaded = loaded if loaded is not None else config.load_data()
         config, tuning = resolve(config, loaded, given=params, teacher=built_teacher, embeddings=embeddings, model=model_object)
-    miner = Miner(config, embeddings=embeddings, model=model_object, teacher=built_teacher)
+    encoded_by = tuning.miner if tuning is not None else None
+    miner = Miner(config, embeddings=embeddings, model=model_object, teacher=built_teacher, encoded_by=encoded_by)
     result = miner.run(loaded)
     if tuning is not None:
         result.record("tuning", tuning.to_dict())

@@ -94,14 +94,18 @@ class Miner:
         embeddings: PrecomputedEmbeddings | None = None,
         log_summary: bool = True,
         model: Any = None,
+        encoded_by: Miner | None = None,
     ):
         """``teacher``: an already built :class:`~hardneg.teachers.Teacher` to use instead of ``config.teacher``
         (several runs over the same data can then share its scores). ``embeddings``: precomputed query and
         document embeddings to search instead of encoding with a model. ``log_summary``: log the end-of-run
         summary at INFO (``False``: at DEBUG, for a run inside another command, such as the audit's).
         ``model``: a loaded ``SentenceTransformer`` to encode with instead of loading ``config.model`` (which
-        then only names it)."""
+        then only names it). ``encoded_by``: a miner that already encoded the same texts with the same model (the
+        tuner of ``--preset auto``): its vectors are used, so nothing is encoded twice, cache or not."""
         self.config = config
+        self.encoded_by = encoded_by
+        self.dense: tuple[np.ndarray, Any] | None = None
         self.log_summary = log_summary
         self.teacher = teacher
         self.embeddings = embeddings
@@ -118,6 +122,9 @@ class Miner:
 
     def _encode(self, data: RetrievalData) -> tuple[np.ndarray, Any]:
         c = self.config
+        if self.encoded_by is not None and self.encoded_by.dense is not None:
+            self.encoder, self.model_info = self.encoded_by.encoder, self.encoded_by.model_info
+            return self.encoded_by.dense
         if self.embeddings is not None:
             self.embeddings.check(len(data.query_ids), len(data.corpus_ids))
             self.model_info = self.embeddings.model_info()
@@ -144,7 +151,7 @@ class Miner:
     def prepare(self, data: RetrievalData) -> BatchMiner:
         """Encode, build the candidate source, the defence, the filters and the selection for ``data``."""
         c = self.config
-        dense = self._encode(data) if needs_dense(c) else None
+        dense = self.dense = self._encode(data) if needs_dense(c) else None
         built = build_source(
             c,
             data,
