@@ -76,6 +76,7 @@ from hardneg.data.dataset import Problems
 from hardneg.diagnostics.evaluate import evaluate
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.splits import _write_qrels, make_run_view
+from hardneg.manifest import manifest_of
 from hardneg.mining.api import mine
 from hardneg.training.train import TrainConfig, Trainer, train
 
@@ -254,6 +255,9 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
         model = folder / "model"
         if not model.is_dir():
             train(rows, model, **training, **common)
+        tuning = ((manifest_of(rows) or {}).get("summary") or {}).get("tuning")
+        if tuning:  # --preset auto: what it chose on this seed's training data, and why
+            extra = {"auto_chose": tuning["chosen_name"], "auto_reason": tuning["reason"]}
     elif family in args.evolve_configs:
         cfg = args.evolve_configs[family]
         rounds = int(cfg.get("rounds", 1))

@@ -1,0 +1,78 @@
+"""What ``--preset auto`` adds to a cold mine: the same data mined cold with ``default`` and with ``auto``.
+
+Both runs encode from scratch (``use_cache=False``); ``auto`` encodes once too (its tuner's vectors are the
+mine's), so the difference is the tuner's own work: one search of the audited queries and the grid's audits.
+
+    python benchmarks/tune_cost.py --data ../shared/data/scifact --data ../shared/data/nfcorpus \\
+        --max-seq-length 64 --out benchmarks/results/tune_cost.json
+
+The CPU kind (``lscpu``) is recorded beside the times.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+
+def cpu_kind() -> dict:
+    try:
+        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
+    except (OSError, subprocess.CalledProcessError):
+        return {"machine": platform.machine()}
+    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
+    flags = set(fields.get("Flags", "").split())
+    return {
+        "model": fields.get("Model name", "").strip(),
+        "cpus": fields.get("CPU(s)", "").strip(),
+        "avx2": "avx2" in flags,
+        "avx512_vnni": "avx512_vnni" in flags,
+        "avx512_bf16": "avx512_bf16" in flags,
+        "amx": any(f.startswith("amx") for f in flags),
+    }
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--data", action="append", required=True)
+    parser.add_argument("--split", default="train")
+    parser.add_argument("--max-seq-length", type=int, default=None)
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "tune_cost.json"))
+    args = parser.parse_args(argv)
+
+    from hardneg.mining.api import mine
+
+    common = {"split": args.split, "use_cache": False, "show_progress": False, "seed": args.seed, "precision": "float32"}
+    if args.max_seq_length:
+        common["max_seq_length"] = args.max_seq_length
+    runs = []
+    for data in args.data:
+        row = {"data": Path(data).name}
+        for preset in ("default", "auto"):
+            start = time.perf_counter()
+            result = mine(data, None, preset=preset, **common)
+            row[f"{preset}_seconds"] = round(time.perf_counter() - start, 2)
+            if preset == "auto":
+                tuning = result.summary["tuning"]
+                row["auto_chose"] = tuning["chosen_name"]
+                row["tuning_seconds"] = tuning["seconds"]
+                row["settings_measured"] = len(tuning["table"])
+                row["audited_queries"] = tuning["audited_queries"]
+            row[f"{preset}_texts_encoded"] = result.summary.get("texts_encoded")
+        row["added"] = round(row["auto_seconds"] / row["default_seconds"] - 1, 4)
+        runs.append(row)
+        print(json.dumps(row), file=sys.stderr, flush=True)
+    payload = {"settings": vars(args), "cpu": cpu_kind(), "runs": runs}
+    Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
+    print(f"wrote {args.out}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
