@@ -50,7 +50,7 @@ step count and probes test nDCG@10 and the staleness of the negatives along it
 ``--smoke`` proves the plumbing in minutes (one seed, 64 pairs, 4 steps, few arms, texts cut to 32
 tokens, 20 dev and 20 test queries, the corpus cut to the judged documents): its numbers are not results.
 
-Examples (docs/evolve.md lists what was run and measured):
+Examples (docs/research-notes.md lists what was run and measured):
 
     HARDNEG_CACHE=/tmp/hncache python benchmarks/quality.py --data ../shared/data/scifact --seed 1 --seed 2 --seed 3
     HARDNEG_CACHE=/tmp/hncache python benchmarks/quality.py --data ../shared/data/nfcorpus --seed 1 --seed 2 --seed 3
@@ -88,7 +88,7 @@ EVOLVE = {
     "evolve-once": {"rounds": 1, "preset": "nv-retriever", "train": {}},
 }
 RECOMMENDED = "evolve-once+masked"
-"""The configuration the README tells users to run (``hardneg evolve --rounds 1 --preset nv-retriever``:
+"""The configuration the docs recommend (docs/results.md, "What to run"), ``hardneg evolve --rounds 1 --preset nv-retriever``:
 mine, train with known positives masked, and keep the trained model only if it beats the base model on
 dev); the bar is checked for it at 3 negatives."""
 CHECKED = ":dev-checked"

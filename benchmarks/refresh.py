@@ -19,7 +19,7 @@ and vocabulary, never relevant: no qrels point at them). Queries are the trainin
 old model is the base model; the new model is the base model fine-tuned for ``--train-steps``
 steps on the training pairs (MultipleNegativesRankingLoss, in-batch negatives).
 
-Example (the run quoted in docs/evolve.md):
+Example (the run quoted in docs/research-notes.md):
 
     HARDNEG_CACHE=/tmp/hncache python benchmarks/refresh.py --data ../shared/data/scifact \\
         --scale 1 --scale 10 --precision bfloat16 --max-seq-length 128 --out benchmarks/results/refresh.json

@@ -120,7 +120,7 @@ class EncodingOptions(ModelOptions):
     precision: str | None = option(
         None,
         "encoding arithmetic: 'float32', 'bf16' (also 'bfloat16') or 'int8'; vectors of each are cached separately "
-        "(default: float32, or the faster path measured to keep quality on this device: README, 'Defaults')",
+        "(default: float32, or the faster path measured to keep quality on this device: docs/mining.md, 'Defaults')",
         choices=PRECISIONS,
         aliases=PRECISION_ALIASES,
         group="encoding",
@@ -129,7 +129,7 @@ class EncodingOptions(ModelOptions):
         None,
         "what runs the encoder: 'torch', or the model exported to 'onnx' (ONNX Runtime, pip install 'hardneg[onnx]') "
         "or 'openvino' (pip install 'hardneg[openvino]'); exports are cached by the model's weights, vectors per backend "
-        "(default: torch, or the faster path measured to keep quality on this device: README, 'Defaults')",
+        "(default: torch, or the faster path measured to keep quality on this device: docs/mining.md, 'Defaults')",
         choices=BACKENDS,
         group="encoding",
     )

@@ -1,6 +1,6 @@
 """Every sentence-transformers output format trains, for one step, with each loss it is said to fit.
 
-The table in README.md ("Output") names these losses; this test is what the table rests on. The
+The table in docs/mining.md ("Output") names these losses; this test is what the table rests on. The
 rows are mined by ``hardneg.mine`` from the demo set (with and without scores), and each loss gets
 the dataset as ``result.to_dataset()`` returns it: no renaming, no dropping of columns.
 """

@@ -144,28 +144,39 @@ def mine_hard_negatives(
     Args:
         dataset: (anchor, positive) pairs; a repeated anchor means several positives.
         model: a ``SentenceTransformer``; texts are encoded with it, normalised, compared by cosine.
-        anchor_column_name / positive_column_name: default to the first / second column (also when
-            the name given is not a column, as in sentence-transformers).
+        anchor_column_name: defaults to the first column (also when the name given is not a column, as
+            in sentence-transformers).
+        positive_column_name: defaults to the second column (the same way).
         corpus: more texts to draw negatives from, besides the positives.
         cross_encoder: a ``CrossEncoder`` that rescores the candidates when a score filter
             (``max_score``, ``min_score``, ``absolute_margin``, ``relative_margin``) is set; negatives
             are then ranked, filtered and returned with its scores (sigmoid probabilities).
-        range_min / range_max: the rank window among non-positive candidates.
-        max_score / min_score / absolute_margin / relative_margin: score filters; the margins are
+        range_min: the rank window among non-positive candidates starts here.
+        range_max: the rank window among non-positive candidates ends here.
+        max_score: drop candidates scored above this.
+        min_score: drop candidates scored below this.
+        absolute_margin: drop candidates scored above the positive's score minus this; margins are
             relative to the query's lowest-scored positive.
+        relative_margin: drop candidates scored above the positive's score minus this share of it.
         num_negatives: negatives per row (``n-tuple``) or per (anchor, positive) (others).
         sampling_strategy: ``"top"``, ``"random"`` (seeded), or hardneg's ``"simans"``.
-        query_prompt_name / query_prompt / corpus_prompt_name / corpus_prompt: prompts, resolved
-            from ``model.prompts`` as ``encode_query`` / ``encode_document`` resolve them.
+        query_prompt_name: a prompt of ``model.prompts`` for the queries, resolved as ``encode_query``
+            resolves it.
+        query_prompt: the queries' prompt text.
+        corpus_prompt_name: a prompt of ``model.prompts`` for the documents, resolved as
+            ``encode_document`` resolves it.
+        corpus_prompt: the documents' prompt text.
         include_positives: rank the positives among the candidates (a reranking evaluation set; n-tuple rows).
         output_format: ``"triplet"`` (default), ``"n-tuple"``, ``"labeled-pair"`` or ``"labeled-list"``.
         output_scores: add a ``scores`` column (the score replaces the label in the labeled formats).
-        batch_size: texts per encoding batch. faiss_batch_size: queries searched at once.
+        batch_size: texts per encoding batch.
+        faiss_batch_size: queries searched at once.
         use_faiss: accepted for compatibility (hardneg always searches an exact FAISS index).
         use_multi_process: encode in several processes: ``True`` (one per GPU, else 4 on the CPU) or a device list.
         verbose: progress bars (stderr) and the run's summary (stdout, as the peer prints its table).
         cache_folder: embedding cache folder (default: hardneg's, $HARDNEG_CACHE or ~/.cache/hardneg).
-        as_triplets / margin: deprecated, as in sentence-transformers.
+        as_triplets: deprecated, as in sentence-transformers.
+        margin: deprecated, as in sentence-transformers.
         seed: seed of every random choice.
         preset: a hardneg preset; it supplies the mining choices the caller did not pass (default: the
             peer's own defaults, ``top``).
