@@ -165,3 +165,19 @@ def test_extra_positives_reach_train_and_dev_never_test(tmp_path):
     marks.write_text(f"query-id\tcorpus-id\tscore\n{test_q}\t{free}\t1\n", encoding="utf-8")
     with pytest.raises(DataError, match=r"marks\.tsv:2: query-id .* is not a train or dev query"):
         _check_extra_positives(str(marks), plain["train"], plain["dev"])
+
+
+def test_auto_tunes_each_round_with_its_miner_and_audits_the_choice(tiny_model, cache_dir, tmp_path, monkeypatch):
+    """``--preset auto`` in the loop: every round's miner chooses the filters; the round records the choice, and its
+    audit audits the chosen setting instead of tuning again."""
+    from hardneg.diagnostics import tune as T
+    from hardneg.evolution import report
+
+    monkeypatch.setattr(T, "MIN_AUDITED", 2)  # the demo's training view has a few queries with two positives
+    result = _run(tiny_model, cache_dir, tmp_path / "run", preset="auto", rounds=2, audit=True)
+    for record in result.summary["rounds"]:
+        tuning = record["tuning"]
+        assert tuning["chosen_name"] and tuning["table"]
+        assert record["audit"]["hidden_positives"] > 0
+    page = report.write_report(tmp_path / "run")
+    assert "tuning" in page.figures and "Filters chosen on the data" in page.html.read_text(encoding="utf-8")
