@@ -99,6 +99,8 @@ class Encoder:
             key (``torch`` adds nothing, so vectors cached before backends existed stay valid).
         export_dir: the cache folder exported models are kept in (``None``: a temporary folder per encoder).
         processes: encode each shard in this many processes on this machine (:mod:`hardneg.encoding.processes`).
+        devices: the device of each of those processes (``("cuda:0", "cuda:1")``); ``None``: CPU threads split, or
+            with the model on CUDA one GPU each. Not part of the cache key: every device gives the same vectors.
     """
 
     model: object
@@ -114,6 +116,7 @@ class Encoder:
     backend: str = "torch"
     export_dir: Path | None = None
     processes: int = 1
+    devices: tuple[str, ...] | None = None
     _prepared: object = field(default=None, init=False, repr=False)
     _pool: object = field(default=None, init=False, repr=False)
 
@@ -154,11 +157,11 @@ class Encoder:
 
     def encode_texts(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """Encode ``texts`` now, without the cache: the body of one shard, wherever it runs."""
-        if self.processes > 1 and len(texts) > self.batch_size:
+        if (self.processes > 1 or self.devices) and len(texts) > self.batch_size:
             if self._pool is None:  # started on first use, shut down with the encoder
                 from hardneg.encoding.processes import ProcessPool
 
-                self._pool = ProcessPool(self, self.processes)
+                self._pool = ProcessPool(self, self.processes, self.devices)
                 weakref.finalize(self, self._pool.close)
             return self._pool.encode(texts, kind, self.batch_size)
         prepared = self.prepare()
