@@ -9,6 +9,12 @@ half-way resumes from the shards it finished.
 Each shard's SHA-256 is kept beside it (``KEY.npy.sha256``) and checked before the shard is used:
 a shard damaged on disk (truncated, overwritten) is dropped with a warning and encoded again,
 never used silently. docs/reliability.md gives the cost of the check.
+
+Queries are encoded with ``task="query"`` and documents with ``task="document"``, as sentence-transformers'
+``encode_query`` / ``encode_document`` encode them: a model with a ``Router`` module (a query path and a
+document path) takes each through its own path. Such a model's shard names say so (vectors cached
+before the task was passed came through its default path and are not reused); for any other model
+the task changes neither the vectors nor the shard names.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Literal
 import numpy as np
 
 from hardneg.encoding.deferred import DeferredModel
+from hardneg.encoding.model import routes_by_task, task_argument
 from hardneg.encoding.precision import encode_normalised, model_for_precision
 from hardneg.io import atomic_path, verify_checksum
 
@@ -128,6 +135,8 @@ class Encoder:
         settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|{self.precision}|normalized"
         if self.backend != "torch":
             settings += f"|{self.backend}"
+        if routes_by_task(self.model):  # the kind above picked the model's path
+            settings += "|task"
         h.update(settings.encode())
         for text in texts:
             h.update(len(text).to_bytes(8, "little"))
@@ -165,9 +174,10 @@ class Encoder:
                 weakref.finalize(self, self._pool.close)
             return self._pool.encode(texts, kind, self.batch_size)
         prepared = self.prepare()
+        task = task_argument(self.model, kind)
         if self.backend != "torch":
             return prepared.encode(
-                texts, batch_size=self.batch_size, prompt=self._prompt(kind), show_progress_bar=self.show_progress
+                texts, batch_size=self.batch_size, prompt=self._prompt(kind), show_progress_bar=self.show_progress, **task
             )
         return encode_normalised(
             prepared,
@@ -176,6 +186,7 @@ class Encoder:
             batch_size=self.batch_size,
             prompt=self._prompt(kind),
             show_progress_bar=self.show_progress,
+            **task,
         )
 
     def _cached(self, key: str, n: int) -> np.ndarray | None:
