@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -43,6 +44,8 @@ BACKENDS = ("torch", "onnx", "openvino")
 """What runs the encoder (:mod:`hardneg.encoding.backends`); part of the embedding cache key except for ``torch``."""
 BACKEND_PRECISIONS = {"torch": PRECISIONS, "onnx": ("float32", "int8"), "openvino": PRECISIONS}
 """The precisions each backend runs (ONNX Runtime's CPU provider has no bfloat16 kernels for these graphs)."""
+ENCODE_DEVICE = re.compile(r"cpu|cuda(:\d+)?|mps")
+"""A device an encoding process can run on: ``cpu``, ``cuda``, ``cuda:N`` or ``mps``."""
 
 
 def default_cache_dir() -> Path:
@@ -136,6 +139,12 @@ class EncodingOptions(ModelOptions):
     encode_processes: int = option(
         1, "encode in this many processes on this machine (CPU cores or GPUs split between them); same vectors", group="encoding"
     )
+    encode_devices: str | None = option(
+        None,
+        "encode in one process per listed device, comma-separated: 'cuda:0,cuda:1' or 'cpu,cpu' (each 'cpu', 'cuda', "
+        "'cuda:N' or 'mps'); sets --encode-processes to their number; same vectors, same cache",
+        group="encoding",
+    )
     cache_dir: str | None = option(None, "embedding cache folder (default: $HARDNEG_CACHE or ~/.cache/hardneg)", group="encoding")
     use_cache: bool = option(True, "reuse and store embeddings keyed by the model's weights", group="encoding")
     show_progress: bool = option(True, "progress bars", group="output")
@@ -148,6 +157,34 @@ class EncodingOptions(ModelOptions):
             check_choices(self, "backend")
         check_backend_precision(self.backend or "torch", self.precision or "float32")
         check_positive(self, "batch_size", "encode_processes")
+        self._check_devices()
+
+    def _check_devices(self) -> None:
+        """Normalise ``encode_devices`` (a list is joined) and set ``encode_processes`` to its length; a ConfigError
+        for an unknown device or a process count (other than the default 1) that disagrees with the list."""
+        if self.encode_devices is None:
+            return
+        if isinstance(self.encode_devices, list | tuple):
+            self.encode_devices = ",".join(map(str, self.encode_devices))
+        devices = [d.strip() for d in str(self.encode_devices).split(",")]
+        wrong = [d for d in devices if not ENCODE_DEVICE.fullmatch(d)]
+        if wrong:
+            raise ConfigError(
+                f"encode_devices must list devices 'cpu', 'cuda', 'cuda:N' or 'mps', comma-separated; "
+                f"got {', '.join(map(repr, wrong))} in {self.encode_devices!r}"
+            )
+        if self.encode_processes not in (1, len(devices)):
+            raise ConfigError(
+                f"encode_devices lists {len(devices)} device(s) ({self.encode_devices!r}), one process each, but "
+                f"encode_processes is {self.encode_processes}: give one of the two, or make them agree"
+            )
+        self.encode_devices = ",".join(devices)
+        self.encode_processes = len(devices)
+
+    @property
+    def devices(self) -> tuple[str, ...] | None:
+        """The devices of ``encode_devices``, one per encoding process; ``None`` when not set."""
+        return tuple(self.encode_devices.split(",")) if self.encode_devices else None
 
     @property
     def cache_root(self) -> Path:

@@ -1,4 +1,4 @@
-"""``use_multi_process`` becomes hardneg's multi-process encoding (``encode_processes``)."""
+"""``use_multi_process`` becomes hardneg's multi-process encoding (``encode_processes``, ``encode_devices``)."""
 
 from __future__ import annotations
 
@@ -8,7 +8,7 @@ import pytest
 
 import hardneg
 from hardneg.mining import api
-from hardneg.mining.compat_params import CPU_PROCESSES, encode_processes
+from hardneg.mining.compat_params import CPU_PROCESSES, encode_devices, encode_processes
 
 
 class _Called(Exception):
@@ -29,10 +29,20 @@ def _mine_parameters(monkeypatch, pairs, model, **kwargs) -> dict:
     return seen
 
 
-@pytest.mark.parametrize(("use_multi_process", "expected"), [(False, 1), (["cpu", "cpu", "cpu"], 3), (["cuda:0", "cuda:1"], 2)])
-def test_devices_become_encoding_processes(use_multi_process, expected, monkeypatch, demo_pairs, tiny_bi_encoder):
+@pytest.mark.parametrize(
+    ("use_multi_process", "processes", "devices"),
+    [(False, 1, None), (["cpu", "cpu", "cpu"], 3, "cpu,cpu,cpu"), (["cuda:0", "cuda:1"], 2, "cuda:0,cuda:1")],
+)
+def test_devices_become_encoding_processes(use_multi_process, processes, devices, monkeypatch, demo_pairs, tiny_bi_encoder):
     params = _mine_parameters(monkeypatch, demo_pairs, tiny_bi_encoder, use_multi_process=use_multi_process)
-    assert params["encode_processes"] == expected
+    assert (params["encode_processes"], params["encode_devices"]) == (processes, devices)
+
+
+def test_torch_devices_are_named_as_torch_names_them():
+    import torch
+
+    assert encode_devices([torch.device("cuda", 1), "cpu"]) == "cuda:1,cpu"
+    assert encode_devices(True) is None and encode_devices([]) is None
 
 
 def test_true_takes_every_gpu_or_the_peers_four_cpu_workers():

@@ -48,6 +48,7 @@ class DenseRetriever:
             backend=self.choice.backend,
             export_dir=options.embedding_cache,
             processes=options.encode_processes,
+            devices=options.devices,
             batch_size=options.batch_size,
             query_prompt=options.query_prompt,
             document_prompt=options.document_prompt,

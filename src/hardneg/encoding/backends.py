@@ -238,8 +238,20 @@ class ExportedEncoder:
         self.input_names = _input_names(model)
         self.run = _runner(self.folder, backend, precision)
 
-    def encode(self, texts: Sequence[str], *, batch_size: int, prompt: str | None = None, show_progress_bar: bool = False):
-        """Unit-length float32 embeddings of ``texts``, batched by length as ``SentenceTransformer.encode`` does."""
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        batch_size: int,
+        prompt: str | None = None,
+        show_progress_bar: bool = False,
+        task: str | None = None,
+    ):
+        """Unit-length float32 embeddings of ``texts``, batched by length as ``SentenceTransformer.encode`` does.
+
+        ``task`` (``"query"`` or ``"document"``) goes where ``SentenceTransformer.encode`` sends it: to the
+        tokenising and to each later module that takes it (a ``Router`` after the transformer picks its path).
+        """
         import torch
         from tqdm.auto import tqdm
 
@@ -247,15 +259,16 @@ class ExportedEncoder:
         dim = dim()
         out = np.zeros((len(texts), dim), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts])  # sentence-transformers' length sort: batches pad little
+        extra = {"task": task} if task is not None else {}
         starts = range(0, len(texts), batch_size)
         with torch.inference_mode():
             for start in tqdm(starts, desc="Batches", disable=not show_progress_bar):
                 rows = order[start : start + batch_size]
-                features = self.model.preprocess([texts[i] for i in rows], prompt=prompt)
+                features = self.model.preprocess([texts[i] for i in rows], prompt=prompt, **extra)
                 feeds = {name: features[name].numpy().astype(np.int64) for name in self.input_names}
                 features["token_embeddings"] = torch.from_numpy(np.ascontiguousarray(self.run(feeds), dtype=np.float32))
                 for module in list(self.model)[1:]:
-                    features = module(features)
+                    features = module(features, **{k: v for k, v in extra.items() if k in getattr(module, "forward_kwargs", ())})
                 out[rows] = features["sentence_embedding"].float().numpy()
         norms = np.linalg.norm(out, axis=1, keepdims=True)
         return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)

@@ -3,8 +3,10 @@
 Loading all-MiniLM-L6-v2 imports torch and transformers and builds the modules (seconds), and
 fingerprinting its weights hashes 90 MB of tensors; a run whose every vector is already in the
 embedding cache needs neither. The first load of a model folder records, in the cache folder
-(``models/KEY.json``), the weights' fingerprint (:func:`~hardneg.encoding.model.fingerprint_model`)
-and the maximum sequence length of the loaded model. ``KEY`` hashes the contents of the files
+(``models/KEY.json``), the weights' fingerprint (:func:`~hardneg.encoding.model.fingerprint_model`),
+the maximum sequence length of the loaded model and the arguments its modules take (``task`` for a
+``Router``: part of the cache key). A record written before the last of these was kept is not used:
+the model is loaded once more and the record written again. ``KEY`` hashes the contents of the files
 sentence-transformers reads from the folder (those at its top and in the module folders that
 ``modules.json`` names) and the load settings that change the vectors. A later run with the same
 files finds the record and hands out a :class:`DeferredModel`: the encoder's cache keys are the
@@ -39,12 +41,23 @@ class DeferredModel:
     Pickled (to a worker process or a Ray actor), it travels as the loaded model, as a model object would.
     """
 
-    def __init__(self, load: Callable[[], SentenceTransformer], max_seq_length: int, device: str | None):
+    def __init__(
+        self,
+        load: Callable[[], SentenceTransformer],
+        max_seq_length: int,
+        device: str | None,
+        model_kwargs: list[str] | None = None,
+    ):
         self._load = load
         self._model: SentenceTransformer | None = None
         self.max_seq_length = max_seq_length
         self.device = device
         """The device asked for (``None``: the one sentence-transformers picks when it loads)."""
+        self.model_kwargs = list(model_kwargs or [])
+
+    def get_model_kwargs(self) -> list[str]:
+        """The arguments the model's modules take, as the loaded model's ``get_model_kwargs`` gives them."""
+        return list(self.model_kwargs)
 
     @property
     def loaded(self) -> bool:
@@ -138,10 +151,17 @@ def open_model(options: ModelOptions, cache_root: Path | None) -> tuple[Any, str
     record = Path(cache_root) / "models" / f"{files_key(folder, f'max_seq_length={options.max_seq_length}')}.json"
     try:
         known = json.loads(record.read_text(encoding="utf-8"))
-        return DeferredModel(load, int(known["max_seq_length"]), options.device), str(known["fingerprint"])
+        model_kwargs = [str(name) for name in known["model_kwargs"]]  # a record without them: load once, record again
+        deferred = DeferredModel(load, int(known["max_seq_length"]), options.device, model_kwargs)
+        return deferred, str(known["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
     model = load()
     fingerprint = fingerprint_model(model)
-    write_json_atomic(record, {"fingerprint": fingerprint, "max_seq_length": model.max_seq_length, "folder": str(folder)})
+    get_model_kwargs = getattr(model, "get_model_kwargs", None)
+    model_kwargs = sorted(get_model_kwargs()) if callable(get_model_kwargs) else []
+    write_json_atomic(
+        record,
+        {"fingerprint": fingerprint, "max_seq_length": model.max_seq_length, "model_kwargs": model_kwargs, "folder": str(folder)},
+    )
     return model, fingerprint

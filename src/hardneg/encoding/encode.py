@@ -9,6 +9,12 @@ half-way resumes from the shards it finished.
 Each shard's SHA-256 is kept beside it (``KEY.npy.sha256``) and checked before the shard is used:
 a shard damaged on disk (truncated, overwritten) is dropped with a warning and encoded again,
 never used silently. docs/reliability.md gives the cost of the check.
+
+Queries are encoded with ``task="query"`` and documents with ``task="document"``, as sentence-transformers'
+``encode_query`` / ``encode_document`` encode them: a model with a ``Router`` module (a query path and a
+document path) takes each through its own path. Such a model's shard names say so (vectors cached
+before the task was passed came through its default path and are not reused); for any other model
+the task changes neither the vectors nor the shard names.
 """
 
 from __future__ import annotations
@@ -25,6 +31,7 @@ from typing import Literal
 import numpy as np
 
 from hardneg.encoding.deferred import DeferredModel
+from hardneg.encoding.model import routes_by_task, task_argument
 from hardneg.encoding.precision import encode_normalised, model_for_precision
 from hardneg.io import atomic_path, verify_checksum
 
@@ -99,6 +106,8 @@ class Encoder:
             key (``torch`` adds nothing, so vectors cached before backends existed stay valid).
         export_dir: the cache folder exported models are kept in (``None``: a temporary folder per encoder).
         processes: encode each shard in this many processes on this machine (:mod:`hardneg.encoding.processes`).
+        devices: the device of each of those processes (``("cuda:0", "cuda:1")``); ``None``: CPU threads split, or
+            with the model on CUDA one GPU each. Not part of the cache key: every device gives the same vectors.
     """
 
     model: object
@@ -114,6 +123,7 @@ class Encoder:
     backend: str = "torch"
     export_dir: Path | None = None
     processes: int = 1
+    devices: tuple[str, ...] | None = None
     _prepared: object = field(default=None, init=False, repr=False)
     _pool: object = field(default=None, init=False, repr=False)
 
@@ -125,6 +135,8 @@ class Encoder:
         settings = f"{self.fingerprint}|{kind}|{self._prompt(kind)!r}|{self.model.max_seq_length}|{self.precision}|normalized"
         if self.backend != "torch":
             settings += f"|{self.backend}"
+        if routes_by_task(self.model):  # the kind above picked the model's path
+            settings += "|task"
         h.update(settings.encode())
         for text in texts:
             h.update(len(text).to_bytes(8, "little"))
@@ -154,17 +166,18 @@ class Encoder:
 
     def encode_texts(self, texts: Sequence[str], kind: Kind) -> np.ndarray:
         """Encode ``texts`` now, without the cache: the body of one shard, wherever it runs."""
-        if self.processes > 1 and len(texts) > self.batch_size:
+        if (self.processes > 1 or self.devices) and len(texts) > self.batch_size:
             if self._pool is None:  # started on first use, shut down with the encoder
                 from hardneg.encoding.processes import ProcessPool
 
-                self._pool = ProcessPool(self, self.processes)
+                self._pool = ProcessPool(self, self.processes, self.devices)
                 weakref.finalize(self, self._pool.close)
             return self._pool.encode(texts, kind, self.batch_size)
         prepared = self.prepare()
+        task = task_argument(self.model, kind)
         if self.backend != "torch":
             return prepared.encode(
-                texts, batch_size=self.batch_size, prompt=self._prompt(kind), show_progress_bar=self.show_progress
+                texts, batch_size=self.batch_size, prompt=self._prompt(kind), show_progress_bar=self.show_progress, **task
             )
         return encode_normalised(
             prepared,
@@ -173,6 +186,7 @@ class Encoder:
             batch_size=self.batch_size,
             prompt=self._prompt(kind),
             show_progress_bar=self.show_progress,
+            **task,
         )
 
     def _cached(self, key: str, n: int) -> np.ndarray | None:

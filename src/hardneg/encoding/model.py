@@ -109,6 +109,24 @@ def _progress_bars(enabled: bool):
             hf_logging.enable_progress_bar()
 
 
+def task_argument(model: object, kind: str) -> dict[str, str]:
+    """``{"task": kind}`` (``"query"`` or ``"document"``) for ``model.encode``, as sentence-transformers'
+    ``encode_query`` / ``encode_document`` pass it, where the model has them; else nothing.
+
+    The task picks the route of a ``Router`` module (a query path and a document path). A model without one ignores
+    it: its vectors are bitwise the same with and without (``tests/test_encode_task.py``).
+    """
+    return {"task": kind} if callable(getattr(model, "encode_query", None)) else {}
+
+
+def routes_by_task(model: object) -> bool:
+    """Whether a module of ``model`` takes the task (a ``Router``, or a module that declares ``task`` among its
+    forward arguments): its query and document vectors then come from different paths. Also answers for a
+    :class:`~hardneg.encoding.deferred.DeferredModel`, from what it recorded when it was first loaded."""
+    model_kwargs = getattr(model, "get_model_kwargs", None)
+    return callable(model_kwargs) and "task" in model_kwargs()
+
+
 def fingerprint_model(model: SentenceTransformer) -> str:
     """A hash of the model's weights and of the settings that change its embeddings.
 

@@ -8,10 +8,14 @@ rows as a single-process run (equal up to float rounding from the number of thre
 mined negatives are the same, ``tests/test_backends.py`` checks it on the demo).
 
 Processes are started with ``spawn`` (safe with threads and CUDA) and each receives the
-encoder, model included, once. On CPU each takes ``threads // N`` torch threads, so the cores
-are split, not oversubscribed; with the model on CUDA, process ``i`` encodes on GPU ``i mod
-count``. Starting a process costs seconds (import torch, unpickle the model), so this pays off
-for shards of thousands of texts, on machines with cores or GPUs to spare.
+encoder, model included, once. With a device list (``encode_devices``, the drop-in's
+``use_multi_process=["cuda:0", "cuda:1"]``) process ``i`` encodes on ``devices[i]``. Without one,
+on CPU each process takes ``threads // N`` torch threads, so the cores are split, not
+oversubscribed, and with the model on CUDA process ``i`` encodes on GPU ``i mod count``. A model
+that leaves for another device is shipped as a CPU copy and moved by its worker (the caller's
+model stays where it is); processes on the CPU share its threads as above. Starting a process
+costs seconds (import torch, unpickle the model), so this pays off for shards of thousands of
+texts, on machines with cores or GPUs to spare.
 """
 
 from __future__ import annotations
@@ -36,23 +40,27 @@ class ProcessPool:
     """``processes`` spawned workers, each holding a copy of one encoder; reused for every shard it encodes.
 
     Start-up (import torch, unpickle the model) is paid once per encoder, not once per shard.
+    ``devices``: the device of each worker (as many as ``processes``); ``None``: see the module docstring.
     """
 
-    def __init__(self, encoder: Encoder, processes: int):
+    def __init__(self, encoder: Encoder, processes: int, devices: Sequence[str] | None = None):
         import torch
 
+        if devices is not None and len(devices) != processes:
+            raise ValueError(f"{processes} processes for {len(devices)} devices {list(devices)}")
         self.processes = processes
         model = encoder.loaded_model()
-        shipped = dataclasses.replace(encoder, processes=1, show_progress=False)
-        on_cuda = getattr(model, "device", torch.device("cpu")).type == "cuda"
-        if on_cuda:  # each worker moves its copy to its own GPU
+        shipped = dataclasses.replace(encoder, processes=1, devices=None, show_progress=False)
+        where = getattr(model, "device", torch.device("cpu")).type
+        placements = worker_devices(processes, devices, where == "cuda")
+        if where != "cpu" and (where == "cuda" or devices is not None):  # each worker moves its copy to its device
             shipped.model = copy.deepcopy(model).to("cpu")
-        gpus = torch.cuda.device_count() if on_cuda else 0
-        threads = max(1, torch.get_num_threads() // processes)
+        on_cpu = sum(1 for d in placements if d in (None, "cpu")) or 1
+        threads = max(1, torch.get_num_threads() // on_cpu)
         context = multiprocessing.get_context("spawn")
         counter = context.Value("i", 0)
         self.executor = ProcessPoolExecutor(
-            processes, mp_context=context, initializer=_start, initargs=(shipped, threads, gpus, counter)
+            processes, mp_context=context, initializer=_start, initargs=(shipped, threads, placements, counter)
         )
 
     def encode(self, texts: Sequence[str], kind: Kind, batch_size: int) -> np.ndarray:
@@ -76,16 +84,46 @@ class ProcessPool:
 _WORKER: dict = {}
 
 
-def _start(encoder: Encoder, threads: int, gpus: int, counter) -> None:
-    """A worker's set-up: its share of the CPU threads, or its own GPU (the ``i``-th worker takes GPU ``i mod gpus``)."""
+def worker_devices(processes: int, devices: Sequence[str] | None, on_cuda: bool) -> list[str | None]:
+    """The device of each worker: ``devices`` as given (checked against this machine), else GPU ``i mod count``
+    with the model on CUDA, else ``None`` (stay on the CPU)."""
+    import torch
+
+    if devices is not None:
+        check_devices(devices)
+        return list(devices)
+    gpus = torch.cuda.device_count() if on_cuda else 0
+    return [f"cuda:{i % gpus}" if gpus else None for i in range(processes)]
+
+
+def check_devices(devices: Sequence[str]) -> None:
+    """Raise a ConfigError naming a listed device this machine does not have (before any worker starts)."""
+    import torch
+
+    from hardneg.errors import ConfigError
+
+    gpus = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    for device in devices:
+        kind, _, index = device.partition(":")
+        if kind == "cuda" and int(index or 0) >= gpus:
+            raise ConfigError(f"encode_devices lists {device!r}, but this machine has {gpus} CUDA GPU(s)")
+        mps = getattr(torch.backends, "mps", None)
+        if kind == "mps" and not (mps is not None and mps.is_available()):
+            raise ConfigError(f"encode_devices lists {device!r}, but MPS is not available on this machine")
+
+
+def _start(encoder: Encoder, threads: int, devices: list[str | None], counter) -> None:
+    """A worker's set-up: the ``i``-th worker moves its model to ``devices[i]``; one on the CPU takes its share of
+    the threads."""
     import torch
 
     with counter.get_lock():
         index = counter.value
         counter.value += 1
-    if gpus:
-        encoder.model.to(f"cuda:{index % gpus}")
-    else:
+    device = devices[index % len(devices)]
+    if device is not None:
+        encoder.model.to(device)
+    if device in (None, "cpu"):
         torch.set_num_threads(threads)
     _WORKER["encoder"] = encoder
 

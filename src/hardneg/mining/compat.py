@@ -44,8 +44,8 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
   summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
 - ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
   chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in several processes
-  (hardneg's ``encode_processes``: one per listed device; ``True``: one per GPU, else 4 on the CPU); a
-  cross-encoder rescores in this process.
+  (hardneg's ``encode_devices``: process ``i`` on the ``i``-th listed device; ``True``: one per GPU, else
+  4 on the CPU); a cross-encoder rescores in this process.
   ``cache_folder`` is hardneg's embedding cache (keyed by the weights' fingerprint, not the model's
   name).
 """
@@ -58,6 +58,7 @@ from typing import TYPE_CHECKING, Any
 from hardneg.mining.compat_params import (
     PASSED,
     PEER_PRESET,
+    encode_devices,
     encode_processes,
     preset_choices,
     teacher_max_depth,
@@ -172,7 +173,8 @@ def mine_hard_negatives(
         batch_size: texts per encoding batch.
         faiss_batch_size: queries searched at once.
         use_faiss: accepted for compatibility (hardneg always searches an exact FAISS index).
-        use_multi_process: encode in several processes: ``True`` (one per GPU, else 4 on the CPU) or a device list.
+        use_multi_process: encode in several processes: ``True`` (one per GPU, else 4 on the CPU) or a device list
+            (one process on each).
         verbose: progress bars (stderr) and the run's summary (stdout, as the peer prints its table).
         cache_folder: embedding cache folder (default: hardneg's, $HARDNEG_CACHE or ~/.cache/hardneg).
         as_triplets: deprecated, as in sentence-transformers.
@@ -252,6 +254,7 @@ def mine_hard_negatives(
             "query_chunk_size": faiss_batch_size,
             "show_progress": verbose,
             "encode_processes": encode_processes(use_multi_process),
+            "encode_devices": encode_devices(use_multi_process),
             **({"cache_dir": cache_folder} if cache_folder else {}),
             **choices,
             **extras,

@@ -105,6 +105,13 @@ def encode_processes(use_multi_process: list[str] | bool) -> int:
     return gpus or min(CPU_PROCESSES, os.cpu_count() or 1)
 
 
+def encode_devices(use_multi_process: list[str] | bool) -> str | None:
+    """hardneg's ``encode_devices`` for ``use_multi_process``: the listed devices (one process each), else ``None``."""
+    if isinstance(use_multi_process, list | tuple) and use_multi_process:
+        return ",".join(str(device) for device in use_multi_process)  # a torch.device reads as "cuda:0"
+    return None
+
+
 def teacher_max_depth(range_min: int, range_max: int | None) -> int:
     """The deepest rank a cross-encoder rescores by default: twice the rank window (hardneg's 100 when unset)."""
     window_end = range_max if range_max is not None else range_min + 100

@@ -44,6 +44,7 @@ NOT_IN_KEY = frozenset(
         "show_progress",
         "resume",
         "engine",
+        "encode_devices",
         "ray_address",
         "num_cpus",
         "cache_dir",

@@ -471,6 +471,8 @@ class CacheRefresh(TrainerCallback):
 
 
 def _encode_float32(model: Any, texts: Sequence[str]) -> np.ndarray:
+    """Corpus texts as documents (a ``Router`` model takes its document path, as mining encoded them)."""
+    from hardneg.encoding.model import task_argument
     from hardneg.encoding.precision import encode_normalised
 
-    return encode_normalised(model, texts, "float32", batch_size=64, show_progress_bar=False)
+    return encode_normalised(model, texts, "float32", batch_size=64, show_progress_bar=False, **task_argument(model, "document"))
