@@ -191,6 +191,27 @@ def tiny_beir(_tiny_beir_master: Path, tmp_path: Path) -> Path:
     return Path(shutil.copytree(_tiny_beir_master, tmp_path / "beir"))
 
 
+@pytest.fixture
+def two_queries():
+    """Two queries over six documents, in memory: q_france with two positives, q_cookies with one."""
+    from hardneg.data import RetrievalData
+
+    return RetrievalData(
+        corpus_ids=["paris", "paris2", "cookies", "economy", "lyon", "bread"],
+        corpus_texts=[
+            "Paris is the capital of France.",
+            "Paris, capital city of France.",
+            "Bake the cookies for twelve minutes.",
+            "The economy of France.",
+            "Lyon is a city in France.",
+            "Knead the bread dough.",
+        ],
+        query_ids=["q_france", "q_cookies"],
+        query_texts=["What is the capital of France?", "How do I bake cookies?"],
+        positives=[[0, 1], [2]],
+    )
+
+
 @pytest.fixture(scope="session")
 def model():
     """The offline default model, loaded once. Tests that change it must work on a copy."""

@@ -55,21 +55,8 @@ LABEL_COLUMN = {"labeled-pair": "label", "labeled-list": "labels"}
 
 
 @pytest.fixture
-def data() -> RetrievalData:
-    return RetrievalData(
-        corpus_ids=["paris", "paris2", "cookies", "economy", "lyon", "bread"],
-        corpus_texts=[
-            "Paris is the capital of France.",
-            "Paris, capital city of France.",
-            "Bake the cookies for twelve minutes.",
-            "The economy of France.",
-            "Lyon is a city in France.",
-            "Knead the bread dough.",
-        ],
-        query_ids=["q_france", "q_cookies"],
-        query_texts=["What is the capital of France?", "How do I bake cookies?"],
-        positives=[[0, 1], [2]],
-    )
+def data(two_queries) -> RetrievalData:
+    return two_queries
 
 
 @pytest.fixture

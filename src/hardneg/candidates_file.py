@@ -3,17 +3,21 @@ that turns a query's candidates into the pool training draws negatives from.
 
 A candidates file has one row per query: ``query_id``, ``query``, ``positive_ids``, the ranked
 non-positive ``candidate_ids`` of the rank window with their ``candidate_scores`` and
-``candidate_kept`` (whether every filter kept them), and the ``negative_ids`` mining chose. Rows
-hold ids only; texts come from the corpus the file was mined from, named in its manifest.
+``candidate_kept`` (whether every filter kept them), and the ``negative_ids`` mining chose (its
+columns are :data:`hardneg.formats.CANDIDATES`'). Rows hold ids only; texts come from the corpus the
+file was mined from, named in its manifest.
 
+The file is opened by :func:`open_candidates` and each row read by :class:`CandidateRecord`.
 Training (:mod:`hardneg.training.data`), its in-run refreshers (:mod:`hardneg.training.inline_refresh`),
-the co-evolution measures and batch hygiene all read it through :func:`read_candidates`, and every
+the co-evolution measures and batch hygiene read it through :func:`read_candidates` (rows as corpus
+indices); the inspect page (:mod:`hardneg.inspect`) shows each :class:`CandidateRecord` as it is. Every
 pool is ordered by :func:`order_pool`, so a refreshed pool follows the same rule as the mined one.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -21,11 +25,11 @@ from typing import Any
 import numpy as np
 
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
-from hardneg.data.tables import Records
 from hardneg.errors import DataError
+from hardneg.formats import CANDIDATE_COLUMNS, CANDIDATES, FormatFile
 from hardneg.manifest import manifest_of, manifest_path_for
 
-CANDIDATE_COLUMNS = ("query_id", "query", "positive_ids", "candidate_ids", "candidate_kept", "negative_ids")
+WHAT = "candidates file (write one with hardneg mine --output-format candidates)"
 POOLS = ("kept", "all")
 """``kept``: draw from the candidates every filter kept; ``all``: from every candidate of the rank window."""
 
@@ -55,6 +59,72 @@ class CandidatesFile:
     """The corpus (and queries) the ids refer to."""
     mined_with: dict[str, Any] | None
     """The mining parameters from the file's manifest, when it has one."""
+
+
+def open_candidates(path: str | Path) -> FormatFile:
+    """The candidates file at ``path``, opened (parquet, JSONL or a dataset folder); its rows are read as
+    asked, a parquet file one row group at a time, so a large run is served without loading it whole."""
+    return CANDIDATES.read(path, WHAT)
+
+
+class CandidateRecord:
+    """One row of a candidates file, each column read and checked when asked for; documents stay ids.
+
+    ``where``: the row as errors name it (``line N`` or ``row N``); ``path``: the file."""
+
+    def __init__(self, record: dict[str, Any], where: str, path: str | Path):
+        self.record, self.where, self.path = record, where, str(path)
+
+    def require(self, columns: Sequence[str]) -> None:
+        missing = [c for c in columns if c not in self.record]
+        if missing:
+            raise DataError(f"{self.where}: not a candidates file row, columns {missing} are missing", path=self.path)
+
+    @property
+    def query_id(self) -> str:
+        return str(self.record.get("query_id"))
+
+    def values(self, column: str) -> list[Any]:
+        """A list column (ids, scores, verdicts) as written; an absent or empty one is ``[]``."""
+        return list(self.record.get(column) or [])
+
+    def kept(self) -> list[bool]:
+        """Whether every filter kept each candidate."""
+        kept, n = [bool(k) for k in self.values("candidate_kept")], len(self.values("candidate_ids"))
+        if len(kept) != n:
+            raise self._error(f"candidate_kept has {len(kept)} values for {n} candidates")
+        return kept
+
+    def scores(self, column: str, *, of: str = "candidate_ids", required: bool = False) -> list[float | None]:
+        """A score per document of ``of``, ``None`` where none was written (or not a finite number); ``[]`` when the
+        column is absent (an error when ``required``)."""
+        values = self.record.get(column)
+        if values is None:
+            if required:
+                raise self._error(f"column {column!r} is missing")
+            return []
+        n = len(self.values(of))
+        if len(values) != n:
+            raise self._error(f"{column} has {len(values)} values for {n} candidates")
+        return [None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v) for v in values]
+
+    def verdicts(self) -> list[str]:
+        """What became of each candidate (:data:`hardneg.filters.VERDICTS`); a file written before verdicts were
+        recorded says only ``kept`` or ``dropped``."""
+        n = len(self.values("candidate_ids"))
+        verdicts = self.record.get("candidate_verdicts")
+        if verdicts is None:
+            return ["kept" if k else "dropped" for k in self.values("candidate_kept") or [True] * n]
+        if len(verdicts) != n:
+            raise self._error(f"candidate_verdicts has {len(verdicts)} values for {n} candidates")
+        return list(verdicts)
+
+    def excluded_verdicts(self) -> list[str]:
+        """Why each searched candidate outside the rank window stayed out (``excluded`` where the file does not say)."""
+        return self.values("excluded_verdicts") or ["excluded"] * len(self.values("excluded_ids"))
+
+    def _error(self, message: str) -> DataError:
+        return DataError(f"{self.where}: {message}", path=self.path)
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
@@ -106,18 +176,19 @@ def read_candidates(
     data: RetrievalData | None = None,
     split: str = "train",
     corpus: str | None = None,
-    table: tuple[list[str], list[tuple[str, dict]]] | None = None,
+    table: tuple[list[str], Iterable[tuple[str, dict]]] | None = None,
     extra_positives: str | None = None,
 ) -> CandidatesFile:
     """Read a candidates file (parquet, JSONL or dataset folder); ids become corpus indices of ``data``
     (default: the data :func:`mined_data` finds). An unknown id is an error naming the row and column.
-    ``table``: the file's ``(columns, rows)`` when the caller has already read them. ``extra_positives``:
+    ``table``: the file's columns and ``(where, row)`` pairs when the caller has already opened it
+    (:func:`open_candidates`). ``extra_positives``:
     a qrels-style TSV of documents found relevant after mining (:mod:`hardneg.data.extra_positives`); they
     join their query's positives and leave its candidates and chosen negatives."""
     path = Path(path)
     if table is None:
-        raw = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
-        table = raw.columns, [(raw.where(i), record) for i, record in enumerate(raw.rows())]
+        file = open_candidates(path)
+        table = file.columns, file.located_rows()
     columns, records = table
     missing = [c for c in CANDIDATE_COLUMNS if c not in columns]
     if missing:
@@ -128,28 +199,27 @@ def read_candidates(
     data_positives = dict(zip(data.query_ids, data.positives)) if extra_positives else {}
     doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
 
-    def lookup(record: dict, where: str, column: str) -> list[int]:
+    def lookup(row: CandidateRecord, column: str) -> list[int]:
         out = []
-        for d in record.get(column) or []:
+        for d in row.values(column):
             if d not in doc_index:
-                raise DataError(f"{where}: {column} has id {d!r}, which is not in the corpus", path=str(path))
+                raise DataError(f"{row.where}: {column} has id {d!r}, which is not in the corpus", path=str(path))
             out.append(doc_index[d])
         return out
 
     rows = []
     for where, record in records:
+        row = CandidateRecord(record, where, path)
         text = record.get("query")
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{where}: column 'query' must be a non-empty string", path=str(path))
-        positives = lookup(record, where, "positive_ids")
+        positives = lookup(row, "positive_ids")
         if not positives:
             raise DataError(f"{where}: positive_ids is empty", path=str(path))
-        candidates = lookup(record, where, "candidate_ids")
-        kept = [bool(k) for k in record.get("candidate_kept") or []]
-        if len(kept) != len(candidates):
-            raise DataError(f"{where}: candidate_kept has {len(kept)} values for {len(candidates)} candidates", path=str(path))
-        negatives = lookup(record, where, "negative_ids")
-        query_id = str(record.get("query_id"))
+        candidates = lookup(row, "candidate_ids")
+        kept = row.kept()
+        negatives = lookup(row, "negative_ids")
+        query_id = row.query_id
         extra = [d for d in data_positives.get(query_id, []) if d not in positives]
         if extra:
             positives = positives + extra
@@ -165,7 +235,7 @@ def read_candidates(
                 candidates=candidates,
                 kept=kept,
                 negatives=negatives,
-                promoted=lookup(record, where, "promoted_ids") if "promoted_ids" in columns else [],
+                promoted=lookup(row, "promoted_ids") if "promoted_ids" in columns else [],
             )
         )
     return CandidatesFile(path, rows, data, manifest_parameters(path))

@@ -19,10 +19,12 @@ from pathlib import Path
 
 from hardneg.data.dataset import OnError, Problems, RetrievalData
 from hardneg.errors import DataError
+from hardneg.formats import FORMATS, Layout
 from hardneg.io import iter_jsonl, require_file
 
-TEXT_FIELDS = ("query", "pos", "neg")
-SCORE_FIELDS = ("pos_scores", "neg_scores")
+TEXT_FIELDS = tuple(FORMATS["flagembedding"].names())
+"""``query``, ``pos``, ``neg``: the format's own columns (:data:`hardneg.formats.FORMATS`)."""
+SCORE_FIELDS = tuple(name for name in FORMATS["flagembedding"].names(Layout(include_scores=True)) if name not in TEXT_FIELDS)
 
 
 def is_flagembedding(path: Path) -> bool:

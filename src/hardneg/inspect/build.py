@@ -7,9 +7,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from hardneg.candidates_file import mined_data
-from hardneg.data.tables import Records
+from hardneg.candidates_file import mined_data, open_candidates
+from hardneg.data import RetrievalData
 from hardneg.errors import ConfigError
+from hardneg.formats import FormatFile
 from hardneg.inspect import plots
 from hardneg.inspect.page import render_page
 from hardneg.inspect.records import SUSPECT_RATIO, QueryView, query_view, sample_queries
@@ -76,7 +77,25 @@ def mined_reference(manifest: dict[str, Any] | None) -> str:
     return str(params.get("positive_reference") or "min")
 
 
-def read_views(source: Records, suspect_ratio: float, reference: str = "max") -> tuple[list[QueryView], Overview]:
+@dataclass
+class MinedFile:
+    """A candidates file opened for its page: its rows, its manifest, the data it was mined from, and the
+    positive score its margin filters compared candidates with."""
+
+    source: FormatFile
+    manifest: dict[str, Any]
+    data: RetrievalData
+    reference: str
+
+    @classmethod
+    def open(cls, path: Path, corpus: str | None) -> MinedFile:
+        source = open_candidates(path)
+        manifest = manifest_of(path) or {}
+        data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
+        return cls(source, manifest, data, mined_reference(manifest))
+
+
+def read_views(source: FormatFile, suspect_ratio: float, reference: str = "max") -> tuple[list[QueryView], Overview]:
     """Every row's :class:`QueryView` and the overview of them all."""
     overview = Overview()
     views = []
@@ -146,11 +165,9 @@ def _write_page(
     path: Path, out_path: Path, *, corpus: str | None, sample: int | None, seed: int, suspect_ratio: float
 ) -> InspectResult:
     """The work of :func:`inspect_candidates`, once its output is guarded."""
-    source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
-    manifest = manifest_of(path) or {}
-    data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
-    reference = mined_reference(manifest)
-    views, overview = read_views(source, suspect_ratio, reference)
+    mined = MinedFile.open(path, corpus)
+    manifest, data, reference = mined.manifest, mined.data, mined.reference
+    views, overview = read_views(mined.source, suspect_ratio, reference)
     chosen = sample_queries(views, sample, seed)
     docs_needed = set().union(*(views[i].doc_ids() for i in chosen)) if chosen else set()
     texts = dict(zip(data.corpus_ids, data.corpus_texts))

@@ -22,8 +22,10 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.errors import DataError
+from hardneg._lazy import moved_names
+from hardneg.candidates_file import CandidateRecord
 from hardneg.filters import reference_of
+from hardneg.formats import SHOWN_CANDIDATE_COLUMNS
 
 SUSPECT_RATIO = 0.85
 """A candidate scored at or above this share of the query's reference positive score is flagged suspect."""
@@ -31,7 +33,8 @@ TEACHER_FLAGS = ("denoise", "promote")
 """Verdicts that mean a teacher judged the candidate relevant."""
 TWIN_FLAGS = ("near_duplicate", "known_positive_text")
 """Verdicts that mean the candidate repeats a positive's text."""
-REQUIRED = ("query_id", "query", "positive_ids", "positive_scores", "candidate_ids", "candidate_scores", "negative_ids")
+
+__getattr__ = moved_names(__name__, {"REQUIRED": ("hardneg.formats", "SHOWN_CANDIDATE_COLUMNS")})
 
 
 @dataclass
@@ -73,24 +76,19 @@ def _round(x: float | None) -> float | None:
 def query_view(
     record: dict[str, Any], *, where: str, path: str, suspect_ratio: float = SUSPECT_RATIO, reference: str = "max"
 ) -> QueryView:
-    """The :class:`QueryView` of one row of a candidates file (``where``: its row or line, for errors).
+    """The :class:`QueryView` of one row of a candidates file (``where``: its row or line, for errors), read by
+    :class:`hardneg.candidates_file.CandidateRecord`.
 
     ``reference``: which positive score a candidate's ratio divides by (:func:`hardneg.filters.positive_reference`;
     the mining run's ``positive_reference``)."""
-    missing = [c for c in REQUIRED if c not in record]
-    if missing:
-        raise DataError(f"{where}: not a candidates file row, columns {missing} are missing", path=path)
-    cand_ids = list(record["candidate_ids"] or [])
-    scores = _column(record, "candidate_scores", len(cand_ids), where, path)
-    teacher = _column(record, "candidate_teacher_scores", len(cand_ids), where, path, required=False)
-    verdicts = record.get("candidate_verdicts")
-    if verdicts is None:  # written before verdicts were recorded
-        kept = record.get("candidate_kept") or [True] * len(cand_ids)
-        verdicts = ["kept" if k else "dropped" for k in kept]
-    elif len(verdicts) != len(cand_ids):
-        raise DataError(f"{where}: candidate_verdicts has {len(verdicts)} values for {len(cand_ids)} candidates", path=path)
-    chosen = set(record["negative_ids"] or [])
-    pos_scores = [s for s in (record["positive_scores"] or []) if s is not None]
+    row = CandidateRecord(record, where, path)
+    row.require(SHOWN_CANDIDATE_COLUMNS)
+    cand_ids = row.values("candidate_ids")
+    scores = row.scores("candidate_scores", required=True)
+    teacher = row.scores("candidate_teacher_scores")
+    verdicts = row.verdicts()
+    chosen = set(row.values("negative_ids"))
+    pos_scores = [s for s in row.values("positive_scores") if s is not None]
     ref = float(reference_of([np.asarray(pos_scores, dtype=np.float64)], reference)[0]) if pos_scores else None
 
     def ratio(score: float | None) -> float | None:
@@ -115,13 +113,12 @@ def query_view(
                 "suspect": bool(suspect),
             }
         )
-    positives = [{"id": d, "score": _round(s)} for d, s in zip(record["positive_ids"] or [], record["positive_scores"] or [])]
+    positives = [{"id": d, "score": _round(s)} for d, s in zip(row.values("positive_ids"), row.values("positive_scores"))]
     positive_ids = {p["id"] for p in positives}
     excluded = []
-    ex_ids = record.get("excluded_ids") or []
-    ex_scores = _column(record, "excluded_scores", len(ex_ids), where, path, required=False) or [None] * len(ex_ids)
-    ex_verdicts = record.get("excluded_verdicts") or ["excluded"] * len(ex_ids)
-    for doc, score, verdict in zip(ex_ids, ex_scores, ex_verdicts):
+    ex_ids = row.values("excluded_ids")
+    ex_scores = row.scores("excluded_scores", of="excluded_ids") or [None] * len(ex_ids)
+    for doc, score, verdict in zip(ex_ids, ex_scores, row.excluded_verdicts()):
         if doc in positive_ids:
             continue  # the labelled positives are shown as such
         excluded.append({"id": doc, "score": _round(score), "verdict": verdict, "suspect": verdict in TWIN_FLAGS})
@@ -134,20 +131,7 @@ def query_view(
     if any(c["verdict"] in TWIN_FLAGS for c in candidates + excluded):
         flags.append("twin")
     suspicion = best + ("teacher" in flags) + ("twin" in flags)
-    return QueryView(
-        str(record["query_id"]), str(record["query"]), positives, candidates, excluded, suspicion=suspicion, flags=flags
-    )
-
-
-def _column(record: dict, name: str, n: int, where: str, path: str, *, required: bool = True) -> list[float | None]:
-    values = record.get(name)
-    if values is None:
-        if required:
-            raise DataError(f"{where}: column {name!r} is missing", path=path)
-        return []
-    if len(values) != n:
-        raise DataError(f"{where}: {name} has {len(values)} values for {n} candidates", path=path)
-    return [None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v) for v in values]
+    return QueryView(row.query_id, str(record["query"]), positives, candidates, excluded, suspicion=suspicion, flags=flags)
 
 
 def sample_queries(views: list[QueryView], size: int | None, seed: int) -> list[int]:

@@ -17,13 +17,10 @@ import logging
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
-from hardneg.candidates_file import mined_data
-from hardneg.data.tables import Records
 from hardneg.errors import ConfigError
-from hardneg.inspect.build import check_options, header_facts, mined_reference, read_views
+from hardneg.inspect.build import MinedFile, check_options, header_facts, read_views
 from hardneg.inspect.page import CONTENT_SECURITY_POLICY, render_page
 from hardneg.inspect.records import SUSPECT_RATIO, query_view
-from hardneg.manifest import manifest_of
 
 logger = logging.getLogger(__name__)
 LOOPBACK = "127.0.0.1"
@@ -55,11 +52,9 @@ def make_server(
     if not 0 <= port <= MAX_PORT:
         raise ConfigError(f"port must be in [0, {MAX_PORT}] (0: any free port), got {port}")
     path = Path(candidates)
-    source = Records(path, "candidates file (write one with hardneg mine --output-format candidates)")
-    manifest = manifest_of(path) or {}
-    data = mined_data(path, split=manifest.get("parameters", {}).get("split", "train"), corpus=corpus)
-    texts = dict(zip(data.corpus_ids, data.corpus_texts))
-    reference = mined_reference(manifest)
+    mined = MinedFile.open(path, corpus)
+    source, manifest, reference = mined.source, mined.manifest, mined.reference
+    texts = dict(zip(mined.data.corpus_ids, mined.data.corpus_texts))
     views, overview = read_views(source, suspect_ratio, reference)
     index = [{"id": v.query_id, "text": v.query, "suspicion": v.to_dict()["suspicion"] or 0, "flags": v.flags} for v in views]
     del views  # only the index stays in memory; each query is read again when opened

@@ -15,6 +15,8 @@ from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
 
+from hardneg.formats import PEER_TYPE_NAMES, arrow_type, format_named
+
 if TYPE_CHECKING:
     from datasets import Dataset
 
@@ -22,7 +24,7 @@ if TYPE_CHECKING:
 
 logger = logging.getLogger(__name__)
 
-PEER_TYPES = {"label": pa.int64(), "score": pa.float64(), "labels": pa.list_(pa.int64()), "scores": pa.list_(pa.float64())}
+PEER_TYPES = {name: arrow_type(kind) for name, kind in PEER_TYPE_NAMES.items()}
 
 
 def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: bool) -> Dataset:
@@ -125,13 +127,8 @@ def empty_run_message(summary: dict[str, Any]) -> str:
 
 
 def _load_written(result: MineResult) -> Dataset:
-    """The rows of a run that was given ``out`` (a hardneg extra), read back."""
-    import datasets
+    """The rows of a run that was given ``out`` (a hardneg extra), read back by their format's reader."""
+    from datasets import Dataset
 
-    from hardneg.writers import container_of
-
-    out = str(result.out)
-    kind = container_of(out)
-    if kind == "hf":
-        return datasets.load_from_disk(out)
-    return datasets.Dataset.from_parquet(out) if kind == "parquet" else datasets.Dataset.from_json(out)
+    fmt = format_named(result.config.output_format)
+    return Dataset(fmt.read(result.out, "mined rows").table())

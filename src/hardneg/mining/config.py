@@ -10,13 +10,15 @@ from hardneg.candidates.options import SAMPLERS, CandidateOptions
 from hardneg.defence.options import DefenceOptions
 from hardneg.errors import ConfigError
 from hardneg.filters import FilterOptions
+from hardneg.formats import FORMATS
 from hardneg.options import DataOptions, EncodingOptions, check_choices, check_positive
 from hardneg.options import option as _f
 from hardneg.selection import SELECTIONS, SelectionOptions
 
 __all__ = ["ENGINES", "FIELDS", "OUTPUT_FORMATS", "SAMPLERS", "SELECTIONS", "MineConfig"]
 ENGINES = ("local", "ray")
-OUTPUT_FORMATS = ("n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "tevatron", "candidates")
+OUTPUT_FORMATS = tuple(FORMATS)
+"""The ``--output-format`` choices: one per entry of :data:`hardneg.formats.FORMATS`."""
 
 
 @dataclass

@@ -15,18 +15,17 @@ Bad input raises :class:`~hardneg.errors.DataError` naming the file, the line or
 
 from __future__ import annotations
 
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from hardneg import formats
 from hardneg.candidates_file import POOLS, CandidatesFile, order_pool, read_candidates
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
-from hardneg.data.tables import read_rows
 from hardneg.errors import ConfigError, DataError
+from hardneg.formats import NEGATIVE_COLUMN, NOT_TEXT_COLUMNS, FormatFile
 from hardneg.training.negative_pool import NegativePool
 
-NEGATIVE_COLUMN = re.compile(r"^negative(_\d+)?$")
 SAMPLINGS = ("auto", "random", "top")
 
 
@@ -80,12 +79,12 @@ def load_training_input(
         raise DataError(
             "training data not found: pass a mined file/folder, a candidates file, 'demo' or a BEIR folder", path=data
         )
-    columns, rows = read_rows(path)
-    if not rows:
+    file = formats.read(path, "training file")
+    if not len(file):
         raise DataError("the training file has no rows", path=data)
-    if "candidate_ids" in columns:
+    if file.format is formats.CANDIDATES:
         return _from_candidates(
-            path, (columns, rows), split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed,
+            path, file, split=split, corpus=corpus, num_negatives=num_negatives, pool=pool, seed=seed,
             sampling=sampling, extra_positives=extra_positives,
         )  # fmt: skip
     if extra_positives:
@@ -93,7 +92,7 @@ def load_training_input(
             "extra_positives names documents by id: train from a candidates file, 'demo' or a BEIR folder, "
             f"not from rows of texts ({path})"
         )
-    return _from_mined_rows(path, columns, rows, num_negatives=num_negatives)
+    return _from_mined_rows(path, file, num_negatives=num_negatives)
 
 
 def _from_pairs(data: RetrievalData) -> TrainingInput:
@@ -105,10 +104,13 @@ def _from_pairs(data: RetrievalData) -> TrainingInput:
     return TrainingInput(ds, "pairs", 0, data=data, inputs=dict(data.inputs), info={"rows": len(ds)})
 
 
-def _from_mined_rows(path: Path, columns: list[str], rows: list[tuple[str, dict]], *, num_negatives: int | None) -> TrainingInput:
+def _from_mined_rows(path: Path, file: FormatFile, *, num_negatives: int | None) -> TrainingInput:
+    """Rows of texts: an n-tuple or triplet file (any other columns are left out)."""
     import datasets
 
-    missing = [c for c in ("anchor", "positive") if c not in columns]
+    columns = file.columns
+    texts = formats.FORMATS["n-tuple"].required  # anchor, positive; the negatives follow
+    missing = [c for c in texts if c not in columns]
     if missing:
         raise DataError(
             f"columns {missing} not found; columns are {columns}. Train from the n-tuple or triplet format "
@@ -120,9 +122,9 @@ def _from_mined_rows(path: Path, columns: list[str], rows: list[tuple[str, dict]
         if num_negatives > len(negatives):
             raise DataError(f"num_negatives={num_negatives} but the file has {len(negatives)} negative column(s)", path=str(path))
         negatives = negatives[:num_negatives]
-    keep = ["anchor", "positive", *negatives]
+    keep = [*texts, *negatives]
     out: dict[str, list[str]] = {c: [] for c in keep}
-    for where, record in rows:
+    for where, record in file.located_rows():
         for c in keep:
             value = record.get(c)
             if not isinstance(value, str) or not value.strip():
@@ -141,7 +143,7 @@ def _input_files(path: Path) -> dict[str, str]:
 
 def _from_candidates(
     path: Path,
-    table: tuple[list[str], list[tuple[str, dict]]],
+    opened: FormatFile,
     *,
     split: str,
     corpus: str | None,
@@ -155,6 +157,7 @@ def _from_candidates(
         raise DataError(f"pool must be one of {POOLS}, got {pool!r}")
     if sampling not in SAMPLINGS:
         raise DataError(f"sampling must be one of {SAMPLINGS}, got {sampling!r}")
+    table = opened.columns, opened.located_rows()
     file = read_candidates(path, split=split, corpus=corpus, table=table, extra_positives=extra_positives)
     mined_with = file.mined_with or {}
     sampling = resolve_sampling(sampling, mined_with)
@@ -204,9 +207,6 @@ def resolve_sampling(sampling: str, mined_with: dict[str, Any]) -> str:
 
 def _mean_len(lists: list[list[int]]) -> float:
     return round(sum(map(len, lists)) / max(1, len(lists)), 2)
-
-
-NOT_TEXT_COLUMNS = {"label", "labels", "score", "scores", "positive_source"}
 
 
 def text_columns(dataset, label_columns: list[str] | None) -> tuple[list[str], list[str], list[list[str]]]:

@@ -87,18 +87,20 @@ class TeacherConfig(DataOptions):
 
 def training_pairs(c: TeacherConfig):
     """The (query, document, label) table to train on, and a description of where it came from."""
-    import pyarrow as pa
-    import pyarrow.parquet as pq
+    from hardneg.formats import FORMATS
 
     if c.negatives:
         path = Path(c.negatives)
         if not path.is_file():
             raise DataError("labelled pair file not found", path=str(path))
-        table = pq.read_table(path) if path.suffix == ".parquet" else pa.Table.from_pylist(_read_jsonl(path))
-        missing = {"anchor", "positive", "label"} - set(table.column_names)
+        labeled_pair = FORMATS["labeled-pair"]
+        table = labeled_pair.read(path, "labelled pair file").table()
+        expected = labeled_pair.names()  # with labels, not scores
+        missing = set(expected) - set(table.column_names)
         if missing:
             raise DataError(
-                f"expected the columns of `hardneg mine --output-format labeled-pair` (anchor, positive, label); missing {sorted(missing)}",
+                f"expected the columns of `hardneg mine --output-format labeled-pair` ({', '.join(expected)}); "
+                f"missing {sorted(missing)}",
                 path=str(path),
             )
         return table, {"negatives": str(path)}, {"pairs": str(path)}
@@ -125,17 +127,6 @@ def training_pairs(c: TeacherConfig):
     mined = Miner(config).run(data)
     origin = {"negatives_preset": c.negatives_preset, "pairs_labelled": data.num_pairs, "mining": mined.summary["dropped"]}
     return mined.table, origin, inputs
-
-
-def _read_jsonl(path: Path) -> list[dict]:
-    from hardneg.io import iter_jsonl
-
-    rows = []
-    for line, record, error in iter_jsonl(path):
-        if error:
-            raise DataError(error, path=str(path), line=line)
-        rows.append(record)
-    return rows
 
 
 def train_teacher(c: TeacherConfig) -> dict[str, Any]:
