@@ -84,6 +84,17 @@ def _load(
     on_error: OnError,
     tsv_quotes: bool,
 ) -> RetrievalData:
+    def hf_pairs(name: str | Path) -> RetrievalData:
+        """A Hugging Face dataset (a folder or a Hub name) read as pairs; errors name it."""
+        return from_pairs(
+            load_hf_dataset(name, split=split),
+            anchor_column=anchor_column,
+            positive_column=positive_column,
+            corpus=corpus,
+            on_error=on_error,
+            source=str(name),
+        )
+
     if is_in_memory(data):
         return from_pairs(
             data, split=split, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, on_error=on_error
@@ -92,14 +103,7 @@ def _load(
         data = demo_path()
     path = Path(data)
     if path.is_dir() and not _is_beir(path) and (is_dataset_folder(path) or _has_data_files(path)):
-        return from_pairs(
-            load_hf_dataset(path, split=split),
-            anchor_column=anchor_column,
-            positive_column=positive_column,
-            corpus=corpus,
-            on_error=on_error,
-            source=str(path),
-        )
+        return hf_pairs(path)
     if path.is_dir():
         if corpus is not None:
             raise ConfigError("corpus is for pair files; a BEIR folder brings its own corpus.jsonl")
@@ -118,14 +122,7 @@ def _load(
             tsv_quotes=tsv_quotes,
         )
     if _looks_like_hub_name(str(data)):
-        return from_pairs(
-            load_hf_dataset(str(data), split=split),
-            anchor_column=anchor_column,
-            positive_column=positive_column,
-            corpus=corpus,
-            on_error=on_error,
-            source=str(data),
-        )
+        return hf_pairs(str(data))
     raise DataError(
         "no such file or folder: data must be 'demo', a BEIR folder (corpus.jsonl, queries.jsonl, "
         "qrels/<split>.tsv), a pair file (.jsonl, .csv, .tsv, .parquet) or a Hugging Face dataset",
