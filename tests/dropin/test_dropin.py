@@ -147,3 +147,25 @@ def test_cross_encoder_rescores_under_a_score_filter(tiny_cross_encoder, model, 
     texts = [(r["query"], r["negative_1"]) for r in mined.to_list()]
     expected = tiny_cross_encoder.predict(texts, activation_fn=__import__("torch").nn.Sigmoid())
     assert [r["scores"][1] for r in mined.to_list()] == pytest.approx(expected.tolist(), abs=1e-4)
+
+
+def test_the_drop_in_encodes_in_float32_where_hardneg_would_take_a_faster_path(model, demo, demo_pairs, monkeypatch):
+    """A measured faster default (hardneg.encoding.defaults) is for hardneg's own commands: the drop-in encodes as the
+    peer does, in float32, so the peer's arguments give the peer's rows on every CPU; asked, it takes the path."""
+    from hardneg.encoding import defaults
+
+    everywhere = defaults.MeasuredDefault("torch", "int8", frozenset(), frozenset(), "test: every CPU")
+    monkeypatch.setattr(defaults, "MEASURED", (everywhere,))
+    asked = []
+    choose = defaults.choose
+    monkeypatch.setattr(
+        defaults, "choose", lambda backend, precision, device: asked.append(precision) or choose(backend, precision, device)
+    )
+    from hardneg.candidates import retriever
+
+    monkeypatch.setattr(retriever, "choose", defaults.choose)
+    hardneg.mine_hard_negatives(demo_pairs, model, corpus=demo.corpus_texts, num_negatives=1, use_faiss=True, verbose=False)
+    assert asked == ["float32"]
+    assert defaults.choose(None, None, "cpu").precision == "int8"  # what hardneg mine would take here
+    hardneg.mine_hard_negatives(demo_pairs, model, corpus=demo.corpus_texts, num_negatives=1, verbose=False, precision="int8")
+    assert asked[-1] == "int8"

@@ -228,7 +228,13 @@ def mine_hard_negatives(
         passed,
     )  # fmt: skip
     # the peer's margins hold every positive of an anchor to its weakest one's score: same rows here
-    extras = {"positive_reference": "min", **params}
+    # and the peer encodes in float32 on every machine: so does the drop-in, unless asked otherwise (hardneg's own
+    # commands take the faster path measured for the CPU at hand, hardneg.encoding.defaults)
+    extras = {
+        "positive_reference": "min",
+        **({} if {"precision", "backend"} & set(params) else {"precision": "float32"}),
+        **params,
+    }
     config = make_config(preset or PEER_PRESET, output_format=output_format, **choices)  # the preset's values resolved
     teacher = cross_encoder if cross_encoder is not None and config.uses_score_filters else None
     if teacher is not None:
