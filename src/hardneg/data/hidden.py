@@ -38,16 +38,27 @@ def hidden_position(seed: int, query_id: str, n_positives: int) -> int | None:
     return int.from_bytes(digest, "little") % n_positives
 
 
+def hidden_documents(data: RetrievalData, seed: int) -> np.ndarray:
+    """(queries,) the corpus index of each query's hidden positive (:func:`hidden_position`), ``-1`` for a query
+    with fewer than two positives."""
+    hidden = np.full(len(data.query_ids), -1, dtype=np.int64)
+    for q, positives in enumerate(data.positives):
+        h = hidden_position(seed, data.query_ids[q], len(positives))
+        if h is not None:
+            hidden[q] = positives[h]
+    return hidden
+
+
 def hide_positives(data: RetrievalData, seed: int) -> HiddenPositives:
     """For every query with two or more positives, hide the one :func:`hidden_position` picks."""
     keep, hidden, remaining, everything = [], [], [], []
-    for q, positives in enumerate(data.positives):
-        h = hidden_position(seed, data.query_ids[q], len(positives))
-        if h is None:
+    for q, doc in enumerate(hidden_documents(data, seed).tolist()):
+        if doc < 0:
             continue
+        positives = data.positives[q]
         keep.append(q)
-        hidden.append(positives[h])
-        remaining.append([d for i, d in enumerate(positives) if i != h])
+        hidden.append(doc)
+        remaining.append([d for d in positives if d != doc])
         everything.append(list(positives))
     subset = data.subset(keep)
     subset.positives = remaining

@@ -34,11 +34,11 @@ import numpy as np
 
 from hardneg.candidates.base import Candidates, pad_to
 from hardneg.data import RetrievalData
-from hardneg.data.hidden import hidden_position, without_hidden
+from hardneg.data.hidden import hidden_documents, without_hidden
 from hardneg.diagnostics.fates import FateRecorder, wilson_interval
 from hardneg.errors import ConfigError
 from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import AUTO, AUTO_FALLBACK, PRESETS
+from hardneg.mining.presets import AUTO, AUTO_FALLBACK, make_config
 
 logger = logging.getLogger(__name__)
 
@@ -231,22 +231,18 @@ def tune(
             chosen=settings[0], chosen_name=setting_name(settings[0]), max_false_negative_rate=target, audited_queries=0,
             labelled_per_query=labelled, reason="every setting the tuner varies was given: nothing to choose",
         )  # fmt: skip
-    audited = np.array(
-        [q for q, p in enumerate(data.positives) if hidden_position(c.seed, data.query_ids[q], len(p)) is not None],
-        dtype=np.int64,
-    )
+    hidden = hidden_documents(data, c.seed)
+    audited = np.nonzero(hidden >= 0)[0]
     if audited.size < MIN_AUDITED:
-        return _fallback(
-            c, target, audited.size, labelled, start,
+        tuning = _fallback(
+            target, audited.size, labelled,
             f"{audited.size} queries have two or more positives, fewer than {MIN_AUDITED}: too few to measure "
             f"false negatives; the '{AUTO_FALLBACK}' preset's filters are used",
         )  # fmt: skip
+        tuning.seconds = time.perf_counter() - start
+        return tuning
     if audited.size > MAX_AUDITED:
         audited = np.sort(np.random.default_rng(c.seed).choice(audited, MAX_AUDITED, replace=False))
-    hidden = np.full(len(data.query_ids), -1, dtype=np.int64)
-    for q in audited.tolist():
-        p = data.positives[q]
-        hidden[q] = p[hidden_position(c.seed, data.query_ids[q], len(p))]
     seen = without_hidden(data, c.seed)
     inner = dataclasses.replace(c, out=None, audit=False, show_progress=False, output_format="flagembedding")
     miner = Miner(inner, teacher=teacher, embeddings=embeddings, model=model, log_summary=False)
@@ -258,7 +254,6 @@ def tune(
     saved = Candidates(np.concatenate([f.indices for f in found]), np.concatenate([f.scores for f in found]))
     frozen, scorer = FrozenSearch(audited, saved), RememberedScores(base.scorer)
     ranks = _nonpositive_ranks(saved, [list(data.positives[q]) for q in audited.tolist()])
-    row_of = {int(q): i for i, q in enumerate(audited.tolist())}
 
     table, short = [], []
     for values in sorted(settings, key=_strictness):
@@ -270,7 +265,7 @@ def tune(
             logger.debug("setting %s skipped: %s", values, e)
             continue
         rule = build_miner(setting, seen, source=frozen, scorer=scorer, defence=base.defence, share=base)
-        table.append(_audit_setting(rule, values, audited, hidden, saved, ranks, row_of, c.num_negatives, labelled))
+        table.append(_audit_setting(rule, values, audited, hidden, saved, ranks, frozen.row, c.num_negatives, labelled))
         if not table[-1].eligible:
             short.append(values)
     tuning = choose(table, target, audited.size, labelled)
@@ -361,13 +356,10 @@ def choose(table: list[SettingAudit], target: float, audited: int, labelled_per_
     passing = [a for a in table if a.eligible and a.mean_rank is not None and a.estimated_false_negatives_per_negative <= target]
     common = {"max_false_negative_rate": target, "audited_queries": audited, "labelled_per_query": labelled_per_query}
     if not passing:
-        values = _fallback_values()
-        return Tuning(
-            chosen=values, chosen_name=setting_name(values), table=table, fallback=True,
-            reason=f"no setting stays at or below {target:g} false negatives per negative; the cleanest preset, "
-            f"'{AUTO_FALLBACK}', is used",
-            **common,
-        )  # fmt: skip
+        why = f"no setting stays at or below {target:g} false negatives per negative; the cleanest preset, '{AUTO_FALLBACK}', is used"
+        tuning = _fallback(target, audited, labelled_per_query, why)
+        tuning.table = table
+        return tuning
     best = min(passing, key=lambda a: (a.mean_rank, a.estimated_false_negatives_per_negative))
     reason = (
         f"the hardest of {len(passing)} settings at or below {target:g} false negatives per negative: "
@@ -378,17 +370,16 @@ def choose(table: list[SettingAudit], target: float, audited: int, labelled_per_
 
 
 def _fallback_values() -> dict[str, Any]:
-    preset = PRESETS[AUTO_FALLBACK]
-    defaults = {f.name: f.default for f in dataclasses.fields(MineConfig)}
-    return {k: preset.get(k, defaults[k]) for k in GRID_FIELDS}
+    """The :data:`GRID_FIELDS` of the preset ``auto`` falls back to (its values over the dataclass defaults)."""
+    fallback = make_config(AUTO_FALLBACK)
+    return {k: getattr(fallback, k) for k in GRID_FIELDS}
 
 
-def _fallback(c: MineConfig, target: float, audited: int, labelled_per_query: float, start: float, why: str) -> Tuning:
+def _fallback(target: float, audited: int, labelled_per_query: float, why: str) -> Tuning:
     values = _fallback_values()
     return Tuning(
         chosen=values, chosen_name=setting_name(values), reason=why, max_false_negative_rate=target,
         audited_queries=audited, labelled_per_query=labelled_per_query, fallback=True,
-        seconds=time.perf_counter() - start,
     )  # fmt: skip
 
 
@@ -398,5 +389,5 @@ def resolve(config: MineConfig, data: RetrievalData, *, given: dict[str, Any], *
     :func:`tune` (a built teacher, precomputed embeddings, a loaded model)."""
     if config.preset != AUTO:
         return config, None
-    tuning = tune(config, data, fixed={k: v for k, v in given.items() if k in GRID_FIELDS}, **kwargs)
+    tuning = tune(config, data, fixed=given, **kwargs)  # grid() keeps only the fields it varies
     return dataclasses.replace(config, **tuning.chosen), tuning
