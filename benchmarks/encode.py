@@ -1,4 +1,4 @@
-"""Encoding throughput of every backend x precision on SciFact's corpus, and each one's nDCG@10 on SciFact test.
+"""Encoding throughput of every backend x precision on a BEIR corpus (SciFact's by default), and each one's nDCG@10 on its test split.
 
 Variants, all encoding the same documents with all-MiniLM-L6-v2 in this process, through
 hardneg's :class:`~hardneg.encoding.encode.Encoder` (what ``hardneg mine`` and ``hardneg eval`` use):
@@ -18,17 +18,18 @@ blocks and every block is encoded by every variant (in rotating order) before th
 a slow period slows all variants alike. Exporting a model (once per weights, then cached) is timed
 apart and not counted in docs/s. Each variant's corpus vectors are then stored in a fresh cache
 under the key its ``Encoder`` would use, and :func:`hardneg.diagnostics.evaluate.evaluate_retriever`
-(the body of ``hardneg eval``) scores it on SciFact test: the 300 test queries are encoded by the
+(the body of ``hardneg eval``) scores it on the test split (SciFact: 300 queries): the test queries are encoded by the
 variant, the corpus comes from that cache. A fast path qualifies when its nDCG@10 is within
 ``--tolerance`` (0.003) of torch-float32's.
 
-With ``--kept``, queries of SciFact train are encoded too and each variant's vectors are mined
+With ``--kept``, queries of the train split are encoded too and each variant's vectors are mined
 (presets ``top`` and ``nv-retriever``, seed 42); ``kept`` is the share of float32's negatives
 (query, document) the variant also chose.
 
-    python benchmarks/encode.py [--docs N] [--block 256] [--variants a,b] [--kept] [--json] [--out FILE]
+    python benchmarks/encode.py [--data FOLDER] [--docs N] [--block 256] [--variants a,b] [--kept] [--json] [--out FILE]
 
-Needs ../shared/data/scifact beside the repository.
+``--data`` names another BEIR folder with a test split (``../shared/data/nfcorpus``); the default,
+``../shared/data/scifact``, must be beside the repository.
 """
 
 from __future__ import annotations
@@ -160,7 +161,7 @@ def negatives(data_dir: Path, queries: np.ndarray, docs: np.ndarray, preset: str
 
 
 def evaluate_variant(model, name: str, enc: Encoder, test, doc_emb: np.ndarray, batch_size: int) -> dict:
-    """nDCG@10 on SciFact test of the variant: corpus vectors from its cache, the test queries encoded now."""
+    """nDCG@10 on the test split of the variant: corpus vectors from its cache, the test queries encoded now."""
     enc._store(enc._shard_key(test.corpus_texts, "document"), doc_emb)
     backend, precision = name.split("-")
     options = EncodingOptions(
@@ -174,24 +175,25 @@ def evaluate_variant(model, name: str, enc: Encoder, test, doc_emb: np.ndarray, 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--docs", type=int, default=None, help="encode only the first N documents, no eval (default: all 5,183)")
+    parser.add_argument("--data", type=Path, default=SCIFACT, help="a BEIR folder with a test split (default: SciFact)")
+    parser.add_argument("--docs", type=int, default=None, help="encode only the first N documents, no eval (default: all)")
     parser.add_argument("--block", type=int, default=256, help="documents per interleaving block")
     parser.add_argument("--batch-size", type=int, default=64)
     parser.add_argument("--variants", default=None, help="comma-separated variant names (default: every backend-precision)")
     parser.add_argument("--sample-docs", type=int, default=256, help="documents a variant emulated on this CPU is timed on")
     parser.add_argument("--tolerance", type=float, default=0.003, help="largest nDCG@10 loss that qualifies a fast path")
-    parser.add_argument("--kept", action="store_true", help="also mine SciFact train with each variant's vectors")
+    parser.add_argument("--kept", action="store_true", help="also mine the train split with each variant's vectors")
     parser.add_argument("--json", action="store_true", help="print one JSON object")
     parser.add_argument("--out", default=None, help="also write the JSON object to this file")
     args = parser.parse_args()
-    if not SCIFACT.is_dir():
-        sys.exit(f"SciFact not found at {SCIFACT}")
+    if not args.data.is_dir():
+        sys.exit(f"no data folder at {args.data}")
     import torch
 
     names = args.variants.split(",") if args.variants else [f"{b}-{p}" for b, ps in BACKEND_PRECISIONS.items() for p in ps]
     if REFERENCE not in names:
         names.insert(0, REFERENCE)
-    test = load_data(str(SCIFACT), split="test")
+    test = load_data(str(args.data), split="test")
     texts = test.corpus_texts[: args.docs] if args.docs else test.corpus_texts
     model = load_model(None, device="cpu", show_progress=False)
     load_before = os.getloadavg()[0]
@@ -239,7 +241,7 @@ def main() -> None:
                 r["ndcg@10_minus_float32"] = round(r["ndcg@10"] - base, 4)
                 r["qualifies"] = abs(r["ndcg@10"] - base) <= args.tolerance
     if args.kept:
-        train_dir = SCIFACT
+        train_dir = args.data
         train = load_beir(train_dir, split="train")
         query_emb, _ = encode_interleaved({n: fns[n][0] for n in full}, train.query_texts, args.block)
         reference = {p: negatives(train_dir, query_emb[REFERENCE], doc_emb[REFERENCE], p) for p in PRESETS}
@@ -251,6 +253,7 @@ def main() -> None:
     flags = cpu_flags()
     report = {
         "command": "python " + " ".join(sys.argv),
+        "data": args.data.resolve().name,
         "documents": len(texts),
         "test_queries": len(test.query_ids),
         "torch_threads": torch.get_num_threads(),
@@ -266,7 +269,9 @@ def main() -> None:
     if args.json:
         print(json.dumps(report))
         return
-    print(f"{report['documents']} SciFact documents, {report['torch_threads']} torch threads, CPU flags {report['cpu_flags']}")
+    print(
+        f"{report['documents']} {report['data']} documents, {report['torch_threads']} torch threads, CPU flags {report['cpu_flags']}"
+    )
     print(f"load average {load_before:.2f} before, {report['load_average_after']:.2f} after")
     print(
         f"{'variant':<20}{'docs':>6}{'docs/s':>9}{'speed-up':>10}{'prep s':>8}{'cosine':>9}{'nDCG@10':>9}{'delta':>8}  qualifies"

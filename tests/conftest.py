@@ -165,13 +165,17 @@ def embedding_cache(tmp_path_factory) -> Iterable[Path]:
 @pytest.fixture(scope="session", autouse=True)
 def float32_default_encoding() -> Iterable[None]:
     """The tests' expected negatives were computed from float32 vectors, and CI machines differ in CPU:
-    the per-device default path (hardneg.encoding.defaults) is switched off; tests/test_backends.py tests it."""
-    from hardneg.encoding import defaults
+    the per-device default path (hardneg.encoding.defaults) is switched off, in this process and in the ones
+    the tests start, as a user switches it off; tests/test_backends.py tests it."""
+    from hardneg.encoding.defaults import SWITCH
 
-    measured = defaults.MEASURED
-    defaults.MEASURED = ()
+    previous = os.environ.get(SWITCH)
+    os.environ[SWITCH] = "off"
     yield
-    defaults.MEASURED = measured
+    if previous is None:
+        os.environ.pop(SWITCH, None)
+    else:
+        os.environ[SWITCH] = previous
 
 
 @pytest.fixture(scope="session")

@@ -158,12 +158,48 @@ def test_the_default_path_is_a_measured_one_for_this_cpu_else_torch_float32(monk
     monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx", "avx2"})
     fast = defaults.MeasuredDefault("torch", "int8", frozenset({"avx2"}), frozenset({"avx512f"}), "measured")
     monkeypatch.setattr(defaults, "MEASURED", (fast,))
+    monkeypatch.delenv(defaults.SWITCH)  # the tests switch the table off (conftest.py)
     assert defaults.choose(None, None, "cpu") == defaults.EncodingChoice("torch", "int8", "measured")
     assert defaults.choose(None, None, "cuda").precision == "float32"  # measured on this CPU only
     assert defaults.choose(None, "bf16", "cpu") == defaults.EncodingChoice("torch", "bf16", "given")
     assert defaults.choose("onnx", None, "cpu") == defaults.EncodingChoice("onnx", "float32", "given")
     monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx", "avx2", "avx512f"})
     assert defaults.choose(None, None, "cpu").precision == "float32"
+
+
+def test_the_environment_switches_the_measured_paths_off(monkeypatch):
+    from hardneg.encoding import defaults
+
+    monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx512_vnni"})
+    monkeypatch.setattr(defaults, "MEASURED", (defaults.MeasuredDefault("torch", "int8", frozenset(), frozenset(), "m"),))
+    for value in ("off", "0", "False", "no"):
+        monkeypatch.setenv(defaults.SWITCH, value)
+        choice = defaults.choose(None, None, "cpu")
+        assert (choice.precision, defaults.SWITCH in choice.reason) == ("float32", True)
+    monkeypatch.setenv(defaults.SWITCH, "on")
+    assert defaults.choose(None, None, "cpu").precision == "int8"
+
+
+def test_every_measured_path_says_where_and_when_it_was_measured():
+    from hardneg.encoding import defaults
+
+    for m in defaults.MEASURED:
+        assert m.flags and "measured on" in m.reason and "docs/benchmarks.md" in m.reason
+        assert any(str(year) in m.reason for year in range(2024, 2100))
+
+
+def test_a_deferred_model_knows_it_loads_on_the_cpu_without_torch_where_no_gpu_device_file_is(monkeypatch):
+    from hardneg.encoding import deferred
+
+    model = deferred.DeferredModel(lambda: None, 128, None)
+    monkeypatch.setattr(deferred.sys, "platform", "linux")
+    monkeypatch.setattr(deferred, "ACCELERATOR_NODES", ("no-such-device-*",))
+    assert deferred.accelerator_possible() is False and deferred.device_type(model) == "cpu"
+    monkeypatch.setattr(deferred, "ACCELERATOR_NODES", ("null",))  # /dev/null: a device file that is always there
+    assert deferred.accelerator_possible() is True
+    monkeypatch.setattr(deferred.sys, "platform", "darwin")  # mps: only torch can tell
+    assert deferred.accelerator_possible() is True
+    assert deferred.device_type(deferred.DeferredModel(lambda: None, 128, "cuda:1")) == "cuda"
 
 
 def test_the_manifest_records_the_path_and_why(tmp_path):

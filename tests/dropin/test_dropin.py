@@ -156,6 +156,7 @@ def test_the_drop_in_encodes_in_float32_where_hardneg_would_take_a_faster_path(m
 
     everywhere = defaults.MeasuredDefault("torch", "int8", frozenset(), frozenset(), "test: every CPU")
     monkeypatch.setattr(defaults, "MEASURED", (everywhere,))
+    monkeypatch.delenv(defaults.SWITCH)  # the tests switch the table off (conftest.py)
     asked = []
     choose = defaults.choose
     monkeypatch.setattr(

@@ -7,12 +7,15 @@ path's packages are not installed, the default is torch float32. Giving either o
 choice off: ``--precision int8`` alone means torch int8, ``--backend onnx`` alone ONNX float32.
 
 The choice and its reason are recorded in the manifest (``model.encoding_choice``); vectors of
-each path are cached apart, as with an explicit choice.
+each path are cached apart, as with an explicit choice. ``HARDNEG_MEASURED_DEFAULTS=off`` in the
+environment switches the table off (torch float32 everywhere, the same rows on every machine), as
+``--precision float32`` does for one run.
 """
 
 from __future__ import annotations
 
 import importlib.util
+import os
 from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,14 +32,26 @@ class MeasuredDefault:
     flags: frozenset[str]
     without: frozenset[str]
     reason: str
+    """What was measured, where and when: recorded in every manifest that takes this path."""
 
 
 MEASURED: tuple[MeasuredDefault, ...] = ()
 """Every path measured to qualify, per kind of CPU (benchmarks/encode.py, docs/benchmarks.md); checked
 in order, the first whose CPU flags match and whose packages are installed is the default.
 
-A path enters only after both tests: its own nDCG@10 within 0.003 of torch float32's, and models
-trained on what it mined within the seed standard deviation of float32's (docs/benchmarks.md)."""
+A path enters only after both tests on both datasets (SciFact and NFCorpus): its own nDCG@10 within 0.003
+of torch float32's, and models trained on what it mined within the seed standard deviation of float32's
+(docs/benchmarks.md)."""
+
+SWITCH = "HARDNEG_MEASURED_DEFAULTS"
+"""The environment variable that switches :data:`MEASURED` off (``off``, ``0``, ``false`` or ``no``)."""
+
+
+def measured_table() -> tuple[MeasuredDefault, ...]:
+    """:data:`MEASURED`, unless the environment switches it off (:data:`SWITCH`)."""
+    if os.environ.get(SWITCH, "").strip().lower() in ("off", "0", "false", "no"):
+        return ()
+    return MEASURED
 
 
 @dataclass(frozen=True)
@@ -68,16 +83,19 @@ def choose(backend: str | None, precision: str | None, device: str | Callable[[]
     """The path to encode with on ``device`` (a torch device type), given the options set (``None``: not given).
 
     ``device`` may be a function that finds it: it is called only when a measured path could apply
-    (finding the device of a model not yet loaded imports torch, which a run served from the cache skips).
+    (finding the device of a model not yet loaded may import torch, which a run served from the cache
+    skips where it can: :func:`hardneg.encoding.deferred.device_type`).
     """
     if backend is not None or precision is not None:
         return EncodingChoice(backend or "torch", precision or "float32", "given")
-    if not MEASURED:
-        return EncodingChoice("torch", "float32", "default: no faster path measured to keep quality on any device")
+    table = measured_table()
+    if not table:
+        why = f"{SWITCH} switches the measured paths off" if MEASURED else "no faster path measured to keep quality on any device"
+        return EncodingChoice("torch", "float32", f"default: {why}")
     device = device() if callable(device) else device
     if device == "cpu":
         flags = cpu_flags()
-        for m in MEASURED:
+        for m in table:
             if m.flags <= flags and not (m.without & flags) and _installed(m.backend):
                 return EncodingChoice(m.backend, m.precision, m.reason)
     return EncodingChoice("torch", "float32", f"default: no faster path measured to keep quality on this {device}")

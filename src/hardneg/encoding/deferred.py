@@ -20,6 +20,7 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import sys
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -116,13 +117,33 @@ def files_key(folder: Path, settings: str) -> str:
     return h.hexdigest()
 
 
+ACCELERATOR_NODES = ("nvidia[0-9]*", "kfd", "dxg")
+"""Device files of a GPU a torch build could use: NVIDIA's, AMD ROCm's, and WSL's GPU bridge."""
+
+
+def accelerator_possible() -> bool:
+    """Whether this machine may have a device other than the CPU for torch, found without importing torch.
+
+    On Linux a GPU torch can use has a device file (``/dev/nvidia0``, ``/dev/kfd``, ``/dev/dxg``); where
+    none is there, sentence-transformers can only pick the CPU. Elsewhere (macOS's ``mps``, Windows) only
+    torch can tell.
+    """
+    if not sys.platform.startswith("linux"):
+        return True
+    dev = Path("/dev")
+    return any(any(dev.glob(pattern)) for pattern in ACCELERATOR_NODES)
+
+
 def device_type(model: Any) -> str:
-    """The torch device type of ``model``; of a :class:`DeferredModel`, the one it will load on."""
+    """The torch device type of ``model``; of a :class:`DeferredModel`, the one it will load on (without
+    importing torch on a Linux machine with no GPU device file, :func:`accelerator_possible`)."""
     if not isinstance(model, DeferredModel):
         device = getattr(model, "device", None)
         return device.type if device is not None else "cpu"
     if model.device:
         return model.device.split(":", 1)[0]
+    if not accelerator_possible():
+        return "cpu"
     import torch  # as sentence-transformers picks it
 
     if torch.cuda.is_available():
