@@ -37,6 +37,46 @@ def test_same_weights_same_fingerprint_changed_weights_new_one(model, perturbed)
     assert fingerprint_model(perturbed) != fingerprint_model(model)
 
 
+def test_a_fingerprint_is_remembered_per_model_object_until_its_weights_change(model, monkeypatch):
+    """Asked again about one model object, the fingerprint is not hashed again, yet every way of changing the
+    weights is seen: an in-place step, a change through ``.data`` (no version bump), a replaced tensor,
+    ``load_state_dict`` and an optimiser step. Each answer equals a fresh hash of the same weights."""
+    from hardneg.encoding import model as model_module
+
+    mine = copy.deepcopy(model)
+    first = fingerprint_model(mine)
+    hashed = []
+    blake2b = model_module.hashlib.blake2b
+    monkeypatch.setattr(model_module.hashlib, "blake2b", lambda *a, **k: hashed.append(k.get("digest_size")) or blake2b(*a, **k))
+    assert fingerprint_model(mine) == first and 16 not in hashed  # only the signature was read
+
+    def fresh(m) -> str:
+        model_module._FINGERPRINTS.pop(m, None)
+        return fingerprint_model(m)
+
+    weight = next(mine.parameters())
+    seen = {first}
+    with torch.no_grad():
+        weight.view(-1)[7] += 0.25  # in place: the version counter moves
+    changes = [fingerprint_model(mine)]
+    weight.data.view(-1)[0] += 0.5  # through .data: the counter does not move; the first value, sampled, does
+    changes.append(fingerprint_model(mine))
+    weight.data = weight.data.clone()  # a new tensor, the same values
+    assert fingerprint_model(mine) == changes[-1] == fresh(mine)
+    mine.load_state_dict(model.state_dict())  # back to the original weights
+    assert fingerprint_model(mine) == first
+    optimiser = torch.optim.SGD(mine.parameters(), lr=0.1)
+    mine.encode(["a"], convert_to_tensor=True)  # warm
+    loss = mine(mine.tokenize(["a query"]))["sentence_embedding"].sum()
+    loss.backward()
+    optimiser.step()
+    changes.append(fingerprint_model(mine))
+    for fingerprint in changes:
+        assert fingerprint not in seen
+        seen.add(fingerprint)
+    assert changes[-1] == fresh(mine)
+
+
 def test_second_encoding_comes_from_the_cache(model, tmp_path):
     first = Encoder(model, fingerprint_model(model), cache_dir=tmp_path, shard_size=2, show_progress=False)
     a = first.encode(TEXTS, "document").to_array()

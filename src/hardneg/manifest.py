@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import os
 import platform
@@ -39,6 +40,12 @@ PACKAGES = ("hardneg", "numpy", "torch", "sentence-transformers", "transformers"
 
 
 def package_versions() -> dict[str, str | None]:
+    """The versions of Python, the platform and :data:`PACKAGES` (read once per process)."""
+    return dict(_package_versions())
+
+
+@functools.cache
+def _package_versions() -> dict[str, str | None]:
     versions: dict[str, str | None] = {"python": sys.version.split()[0], "platform": platform.platform()}
     for name in PACKAGES:
         try:

@@ -33,10 +33,14 @@ def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: boo
     if summary["rows"] == 0:
         raise ValueError(empty_run_message(summary))
     from datasets import Dataset, DatasetInfo
+    from datasets.fingerprint import generate_random_fingerprint
 
     table = result.table if result.table is not None else _load_written(result).data.table
     table = with_peer_types(table.rename_columns([renames.get(name, name) for name in table.column_names]))
-    mined = Dataset(table, info=DatasetInfo(description=json.dumps(summary, default=str)))
+    # A fingerprint given, as datasets gives one where it cannot hash: hashing the table and the summary would
+    # cost a warm call a fifth of its time, and an in-memory dataset caches nothing under it.
+    info = DatasetInfo(description=json.dumps(summary, default=str))
+    mined = Dataset(table, info=info, fingerprint=generate_random_fingerprint())
     if verbose:
         from hardneg.mining.summary import format_summary
 
