@@ -142,14 +142,19 @@ def _state_signature(settings: str, model: SentenceTransformer) -> bytes:
     device, and ``_SAMPLED`` evenly spaced values of it (a change made through ``.data``, which the counter misses)."""
     import torch
 
+    viewable = {torch.float32, torch.float16, torch.float64, torch.int64, torch.int32, torch.uint8}
     h = hashlib.blake2b(settings.encode(), digest_size=32)
     with torch.no_grad():
         for name, tensor in itertools.chain(model.named_parameters(), model.named_buffers()):
-            h.update(
-                f"{name}|{tensor.data_ptr()}|{tensor._version}|{tuple(tensor.shape)}|{tensor.dtype}|{tensor.device}".encode()
-            )
-            flat = tensor.reshape(-1)
-            if flat.numel():
+            shape = tuple(tensor.shape)
+            h.update(f"{name}|{tensor.data_ptr()}|{tensor._version}|{shape}|{tensor.dtype}|{tensor.device}".encode())
+            if not tensor.numel():
+                continue
+            if tensor.device.type == "cpu" and tensor.dtype in viewable:  # a numpy view: no torch call per sample
+                flat = tensor.detach().numpy().reshape(-1)
+                h.update(flat[:: max(1, flat.size // _SAMPLED)].tobytes())
+            else:
+                flat = tensor.reshape(-1)
                 sample = flat[:: max(1, flat.numel() // _SAMPLED)].to("cpu").contiguous()
                 h.update(sample.view(torch.uint8).numpy())
     return h.digest()
