@@ -221,3 +221,15 @@ def test_shards_and_query_chunks_do_not_change_the_negatives(tiny_beir, preset):
     whole = by_query(hardneg.mine(tiny_beir, **kwargs))
     pieces = by_query(hardneg.mine(tiny_beir, shard_size=7, query_chunk_size=1, **kwargs))
     assert {q: r["negative_ids"] for q, r in whole.items()} == {q: r["negative_ids"] for q, r in pieces.items()}
+
+
+def test_text_groups_are_remembered_by_the_corpus_content_and_cannot_be_changed():
+    from hardneg.mining import batch
+
+    texts = ["A  cat.", "a cat.", "A dog.", "ﬁsh", "fish"]
+    first = batch.text_groups(texts)
+    assert first.tolist() == [0, 0, 1, 2, 2] and not first.flags.writeable
+    assert batch.text_groups(list(texts)) is first  # the same content, another list: looked up, not grouped anew
+    assert batch.text_groups([*texts[:-1], "fish!"]).tolist() == [0, 0, 1, 2, 3]
+    with pytest.raises(ValueError):
+        first[0] = 5
