@@ -18,20 +18,13 @@ import argparse
 import json
 import platform
 import statistics
-import subprocess
 import sys
 import tempfile
 import time
 import warnings
 from pathlib import Path
 
-
-def lscpu_model() -> str:
-    try:
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=30).stdout
-    except (OSError, subprocess.SubprocessError):
-        return ""
-    return next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "")
+import cpu_kind  # beside this script
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -52,7 +45,6 @@ def main(argv: list[str] | None = None) -> int:
 
     import hardneg
     from hardneg.data import load_data
-    from hardneg.encoding.defaults import cpu_flags
 
     data = load_data(args.data, split=args.split)
     rows = [(q, p) for q, positives in enumerate(data.positives) for p in positives]
@@ -81,13 +73,15 @@ def main(argv: list[str] | None = None) -> int:
             for name in libraries:
                 times[name]["warm"].append(round(call(name), 4))
     medians = {name: statistics.median(t["warm"]) for name, t in times.items()}
+    cpu = cpu_kind.describe()
     result = {
         "command": " ".join([Path(sys.argv[0]).name, *(argv if argv is not None else sys.argv[1:])]),
         "data": args.data,
         "rows": len(rows),
         "corpus": len(data.corpus_texts),
-        "cpu": lscpu_model(),
-        "cpu_flags": sorted(f for f in cpu_flags() if f.startswith(("avx", "amx")) or "vnni" in f or "bf16" in f),
+        "cpu": cpu["model_name"],
+        "cpu_kind": cpu["kind"],
+        "cpu_flags": cpu["flags"],
         "torch_threads": torch.get_num_threads(),
         "python": platform.python_version(),
         "hardneg": hardneg.__version__,

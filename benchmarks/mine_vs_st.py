@@ -50,6 +50,8 @@ from typing import Any
 
 import numpy as np
 
+import cpu_kind  # beside this script
+
 ROOT = Path(__file__).resolve().parents[1]
 SCIFACT = ROOT / ".." / "shared" / "data" / "scifact"
 RESULTS = ROOT / "benchmarks" / "results" / "mine_vs_st.json"
@@ -613,23 +615,6 @@ def format_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-VECTOR_FLAGS = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8", "amx_tile")
-
-
-def cpu_description() -> dict[str, Any]:
-    """``lscpu``'s model name, the vector flags that decide the encoding path, and the kind of CPU they make."""
-    from hardneg.encoding.defaults import cpu_flags
-
-    name = ""
-    with contextlib.suppress(OSError, subprocess.SubprocessError):
-        out = subprocess.run(["lscpu"], capture_output=True, text=True, timeout=30).stdout
-        name = next((line.split(":", 1)[1].strip() for line in out.splitlines() if line.startswith("Model name")), "")
-    flags = cpu_flags()
-    fast = sorted(f for f in flags if "vnni" in f or "bf16" in f or f.startswith("amx"))
-    kind = "VNNI/BF16/AMX: " + ", ".join(fast) if fast else ("AVX2" if "avx2" in flags else "no AVX2")
-    return {"model_name": name, "flags": [f for f in VECTOR_FLAGS if f in flags], "kind": kind, "fast_int8_or_bf16": bool(fast)}
-
-
 def bar(result: dict[str, Any]) -> dict[str, Any]:
     """The bar for this CPU's kind, and whether every ordering met it."""
     cold = 0.5 if result["environment"]["cpu"]["fast_int8_or_bf16"] else 0.75
@@ -661,7 +646,7 @@ def environment(s: Settings) -> dict[str, Any]:
     return {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "machine": f"{platform.machine()}, {_cpu_count()} CPU cores, no GPU used (device={s.device})",
-        "cpu": cpu_description(),
+        "cpu": cpu_kind.describe(),
         "python": platform.python_version(),
         "torch": torch.__version__,
         "torch_threads": torch.get_num_threads(),

@@ -13,27 +13,22 @@ from __future__ import annotations
 
 import argparse
 import json
-import platform
-import subprocess
 import sys
 import time
 from pathlib import Path
 
+import cpu_kind  # beside this script
 
-def cpu_kind() -> dict:
-    try:
-        text = subprocess.run(["lscpu"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError):
-        return {"machine": platform.machine()}
-    fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    flags = set(fields.get("Flags", "").split())
+
+def cpu_of_this_run() -> dict:
+    cpu = cpu_kind.describe()
     return {
-        "model": fields.get("Model name", "").strip(),
-        "cpus": fields.get("CPU(s)", "").strip(),
-        "avx2": "avx2" in flags,
-        "avx512_vnni": "avx512_vnni" in flags,
-        "avx512_bf16": "avx512_bf16" in flags,
-        "amx": any(f.startswith("amx") for f in flags),
+        "model": cpu["model_name"],
+        "cpus": cpu["cpus"],
+        "avx2": "avx2" in cpu["flags"],
+        "avx512_vnni": "avx512_vnni" in cpu["flags"],
+        "avx512_bf16": "avx512_bf16" in cpu["flags"],
+        "amx": any(f.startswith("amx") for f in cpu["flags"]),
     }
 
 
@@ -74,7 +69,7 @@ def main(argv: list[str] | None = None) -> int:
         row["tuner_share"] = round(sum(row["audit_seconds"]) / len(row["audit_seconds"]) / default, 4)
         runs.append(row)
         print(json.dumps(row), file=sys.stderr, flush=True)
-    payload = {"settings": vars(args), "cpu": cpu_kind(), "runs": runs}
+    payload = {"settings": vars(args), "cpu": cpu_of_this_run(), "runs": runs}
     Path(args.out).write_text(json.dumps(payload, indent=2) + "\n")
     print(f"wrote {args.out}", file=sys.stderr)
     return 0
