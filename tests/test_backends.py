@@ -24,7 +24,7 @@ TEXTS = [
 ]
 
 HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx"))
-HAS_OPENVINO = all(importlib.util.find_spec(m) for m in ("openvino", "nncf", "onnx"))
+HAS_OPENVINO = all(importlib.util.find_spec(m) for m in ("openvino", "nncf", "onnx"))  # int8 needs nncf
 needs_onnx = pytest.mark.skipif(not HAS_ONNX, reason="pip install 'hardneg[onnx]'")
 needs_openvino = pytest.mark.skipif(not HAS_OPENVINO, reason="pip install 'hardneg[openvino]'")
 
@@ -54,6 +54,21 @@ def test_a_missing_package_names_the_extra(model, tmp_path, monkeypatch):
     monkeypatch.setitem(sys.modules, "onnxruntime", None)  # import onnxruntime now raises ImportError
     with pytest.raises(ConfigError, match=r"needs the package 'onnxruntime'.*pip install 'hardneg\[onnx\]'"):
         encoder(model, tmp_path, backend="onnx").encode_texts(TEXTS, "document")
+
+
+def test_only_openvino_int8_needs_nncf(monkeypatch):
+    import types
+
+    from hardneg.encoding.backends import require, required_modules
+
+    assert "nncf" not in required_modules("openvino", "bf16") + required_modules("openvino", "float32")
+    assert "nncf" in required_modules("openvino", "int8")
+    for name in ("openvino", "onnx"):  # present, whether or not this machine has them
+        monkeypatch.setitem(sys.modules, name, types.ModuleType(name))
+    monkeypatch.setitem(sys.modules, "nncf", None)
+    require("openvino", "bf16")
+    with pytest.raises(ConfigError, match=r"needs the package 'nncf'.*hardneg\[openvino\]"):
+        require("openvino", "int8")
 
 
 def test_the_cli_takes_backend_and_processes():
@@ -213,3 +228,52 @@ def test_evaluation_scores_in_float32_unless_asked():
     from hardneg.diagnostics.evaluate import EvalConfig
 
     assert EvalConfig().precision == "float32" and EvalConfig(precision="int8").precision == "int8"
+
+
+def test_an_exported_default_is_taken_only_for_a_model_that_can_be_exported(monkeypatch):
+    from hardneg.encoding import defaults
+
+    monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx512_bf16"})
+    monkeypatch.setattr(defaults, "_installed", lambda backend, precision: True)
+    exported = defaults.MeasuredDefault("openvino", "bf16", frozenset({"avx512_bf16"}), frozenset(), "exported")
+    torch_bf16 = defaults.MeasuredDefault("torch", "bf16", frozenset({"avx512_bf16"}), frozenset(), "torch")
+    monkeypatch.setattr(defaults, "MEASURED", (exported, torch_bf16))
+    monkeypatch.delenv(defaults.SWITCH)
+    asked: list[int] = []
+    assert defaults.choose(None, None, "cpu", lambda: asked.append(1) or True).reason == "exported"
+    assert defaults.choose(None, None, "cpu", lambda: False).reason == "torch"
+    assert defaults.choose(None, None, "cpu").reason == "torch"  # a model object (training): never exported by default
+    monkeypatch.setattr(defaults, "MEASURED", (torch_bf16,))
+    assert defaults.choose(None, None, "cpu", lambda: asked.append(2) or True).reason == "torch"
+    assert asked == [1]  # asked only when an exported entry could apply
+
+
+def test_whether_a_model_can_be_exported_is_recorded_with_it(model, tmp_path, monkeypatch):
+    from hardneg.candidates.retriever import DenseRetriever, can_export
+    from hardneg.encoding.backends import exportable
+    from hardneg.encoding.deferred import DeferredModel, open_model
+    from hardneg.options import EncodingOptions
+
+    folder = tmp_path / "model"
+    model.save(str(folder))
+    options = EncodingOptions(model=str(folder), device="cpu", show_progress=False, cache_dir=str(tmp_path / "cache"))
+    loaded, _ = open_model(options, options.embedding_cache)
+    deferred, _ = open_model(options, options.embedding_cache)
+    assert isinstance(deferred, DeferredModel) and not isinstance(loaded, DeferredModel)
+    assert exportable(loaded) and can_export(loaded) and can_export(deferred) and not deferred.loaded
+    assert not exportable(object())
+    record = next((tmp_path / "cache" / "models").glob("*.json"))
+    known = json.loads(record.read_text())
+    del known["exportable"]  # as records were written before
+    record.write_text(json.dumps(known))
+    assert not isinstance(open_model(options, options.embedding_cache)[0], DeferredModel)  # loaded, to find out
+    assert json.loads(record.read_text())["exportable"] is True
+    from hardneg.encoding import defaults
+
+    monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx512_bf16"})
+    monkeypatch.setattr(defaults, "_installed", lambda backend, precision: True)
+    entry = defaults.MeasuredDefault("openvino", "bf16", frozenset({"avx512_bf16"}), frozenset(), "exported")
+    monkeypatch.setattr(defaults, "MEASURED", (entry,))
+    monkeypatch.delenv(defaults.SWITCH)
+    assert DenseRetriever.load(options).choice.backend == "openvino"  # loaded from its files for the run
+    assert DenseRetriever(loaded, options).choice.backend == "torch"  # a model object: it may be in training

@@ -160,7 +160,7 @@ def test_the_drop_in_encodes_in_float32_where_hardneg_would_take_a_faster_path(m
     asked = []
     choose = defaults.choose
     monkeypatch.setattr(
-        defaults, "choose", lambda backend, precision, device: asked.append(precision) or choose(backend, precision, device)
+        defaults, "choose", lambda backend, precision, *args: asked.append(precision) or choose(backend, precision, *args)
     )
     from hardneg.candidates import retriever
 

@@ -16,11 +16,20 @@ import numpy as np
 from hardneg.candidates.base import Candidates
 from hardneg.candidates.dense import DenseSearch
 from hardneg.encoding.defaults import choose
-from hardneg.encoding.deferred import device_type, open_model
+from hardneg.encoding.deferred import DeferredModel, device_type, open_model
 from hardneg.encoding.encode import Embeddings, Encoder
 from hardneg.encoding.model import fingerprint_model, resolve_model_name
 from hardneg.options import EncodingOptions
 from hardneg.scoring import DenseScorer
+
+
+def can_export(model: Any) -> bool:
+    """Whether the exported backends can run ``model``: recorded for a model not loaded yet, else checked."""
+    if isinstance(model, DeferredModel):
+        return model.exportable
+    from hardneg.encoding.backends import exportable
+
+    return exportable(model)
 
 
 class DenseRetriever:
@@ -34,12 +43,22 @@ class DenseRetriever:
             the weights change (a training step), or the cache returns the old vectors.
     """
 
-    def __init__(self, model: Any, options: EncodingOptions, *, fingerprint: str | None = None, shard_size: int = 50_000):
+    def __init__(
+        self,
+        model: Any,
+        options: EncodingOptions,
+        *,
+        fingerprint: str | None = None,
+        shard_size: int = 50_000,
+        export_by_default: bool = False,
+    ):
         self.model = model
         self.options = options
         self.fingerprint = fingerprint or fingerprint_model(model)
-        # the path: the options given, else the default measured for this device (hardneg.encoding.defaults)
-        self.choice = choose(options.backend, options.precision, functools.partial(device_type, model))
+        # the path: the options given, else the default measured for this device (hardneg.encoding.defaults);
+        # an exported backend only for a model loaded from its files for this run, and one it can export
+        exportable = functools.partial(can_export, model) if export_by_default else False
+        self.choice = choose(options.backend, options.precision, functools.partial(device_type, model), exportable)
         # The encoder's precision and backend are part of its cache key: bfloat16 vectors never answer for float32 ones.
         self.encoder = Encoder(
             model,
@@ -66,7 +85,7 @@ class DenseRetriever:
         (:mod:`hardneg.encoding.deferred`).
         """
         model, fingerprint = open_model(options, options.embedding_cache)
-        return cls(model, options, fingerprint=fingerprint, shard_size=shard_size)
+        return cls(model, options, fingerprint=fingerprint, shard_size=shard_size, export_by_default=True)
 
     @property
     def info(self) -> dict[str, Any]:

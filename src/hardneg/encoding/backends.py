@@ -44,16 +44,23 @@ from hardneg.options import check_backend_precision
 
 logger = logging.getLogger(__name__)
 
-REQUIRES = {"onnx": ("onnxruntime", "onnx"), "openvino": ("openvino", "nncf", "onnx")}
+REQUIRES = {"onnx": ("onnxruntime", "onnx"), "openvino": ("openvino", "onnx")}
 """The modules each exported backend imports; all come with ``pip install 'hardneg[BACKEND]'``."""
+REQUIRES_FOR_INT8 = {"openvino": ("nncf",)}
+"""What int8 needs besides (OpenVINO compresses the weights with NNCF); float32 and bf16 run without it."""
 INPUT_NAMES = ("input_ids", "attention_mask", "token_type_ids")
 EXPORT_FORMAT = 1
 """Bumped when the export changes, so older exports are not reused."""
 
 
-def require(backend: str) -> None:
+def required_modules(backend: str, precision: str) -> tuple[str, ...]:
+    """The modules encoding with ``backend`` at ``precision`` imports."""
+    return REQUIRES.get(backend, ()) + (REQUIRES_FOR_INT8.get(backend, ()) if precision == "int8" else ())
+
+
+def require(backend: str, precision: str = "float32") -> None:
     """Raise a one-line ConfigError naming the extra to install when ``backend``'s packages are missing."""
-    for module in REQUIRES.get(backend, ()):
+    for module in required_modules(backend, precision):
         try:
             importlib.import_module(module)
         except ImportError as exc:
@@ -83,6 +90,16 @@ def _transformer_of(model: Any) -> Any:
             f"this model starts with {type(first).__name__}: use backend 'torch'"
         )
     return hf
+
+
+def exportable(model: Any) -> bool:
+    """Whether the backends can export ``model`` (a loaded one): its first module is a ``Transformer`` giving token
+    embeddings. Checked before choosing an exported backend by default, so that other models keep torch."""
+    try:
+        _transformer_of(model)
+    except (ModelError, TypeError, IndexError, KeyError, AttributeError):
+        return False
+    return True
 
 
 def _input_names(model: Any) -> list[str]:
@@ -223,7 +240,7 @@ class ExportedEncoder:
     """
 
     def __init__(self, model: Any, backend: str, precision: str, weights: str, root: Path | None):
-        require(backend)
+        require(backend, precision)
         check_backend_precision(backend, precision)
         if str(getattr(model, "device", "cpu")) != "cpu":
             raise ConfigError(f"backend {backend!r} runs on CPU here; the model is on {model.device}: use backend 'torch'")

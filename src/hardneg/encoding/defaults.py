@@ -20,7 +20,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from hardneg.encoding.backends import REQUIRES
+from hardneg.encoding.backends import required_modules
 
 
 @dataclass(frozen=True)
@@ -86,16 +86,26 @@ def cpu_flags() -> set[str]:
     return set()
 
 
-def _installed(backend: str) -> bool:
-    return all(importlib.util.find_spec(m) is not None for m in REQUIRES.get(backend, ()))
+def _installed(backend: str, precision: str) -> bool:
+    return all(importlib.util.find_spec(m) is not None for m in required_modules(backend, precision))
 
 
-def choose(backend: str | None, precision: str | None, device: str | Callable[[], str]) -> EncodingChoice:
+def choose(
+    backend: str | None,
+    precision: str | None,
+    device: str | Callable[[], str],
+    exportable: bool | Callable[[], bool] = False,
+) -> EncodingChoice:
     """The path to encode with on ``device`` (a torch device type), given the options set (``None``: not given).
 
     ``device`` may be a function that finds it: it is called only when a measured path could apply
     (finding the device of a model not yet loaded may import torch, which a run served from the cache
     skips where it can: :func:`hardneg.encoding.deferred.device_type`).
+
+    ``exportable`` (or a function giving it, called only when an exported backend's entry matches) says
+    whether an exported backend may be the default for this model: one the backends can run, loaded from
+    its files for a run (:meth:`hardneg.candidates.retriever.DenseRetriever.load`). A model object being
+    trained is not: each new set of weights would be exported again. Those entries are skipped otherwise.
     """
     if backend is not None or precision is not None:
         return EncodingChoice(backend or "torch", precision or "float32", "given")
@@ -107,6 +117,12 @@ def choose(backend: str | None, precision: str | None, device: str | Callable[[]
     if device == "cpu":
         flags = cpu_flags()
         for m in table:
-            if m.flags <= flags and not (m.without & flags) and _installed(m.backend):
-                return EncodingChoice(m.backend, m.precision, m.reason)
+            if not (m.flags <= flags and not (m.without & flags) and _installed(m.backend, m.precision)):
+                continue
+            if m.backend != "torch":
+                if callable(exportable):
+                    exportable = bool(exportable())
+                if not exportable:
+                    continue
+            return EncodingChoice(m.backend, m.precision, m.reason)
     return EncodingChoice("torch", "float32", f"default: no faster path measured to keep quality on this {device}")

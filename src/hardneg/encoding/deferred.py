@@ -4,8 +4,8 @@ Loading all-MiniLM-L6-v2 imports torch and transformers and builds the modules (
 fingerprinting its weights hashes 90 MB of tensors; a run whose every vector is already in the
 embedding cache needs neither. The first load of a model folder records, in the cache folder
 (``models/KEY.json``), the weights' fingerprint (:func:`~hardneg.encoding.model.fingerprint_model`),
-the maximum sequence length of the loaded model and the arguments its modules take (``task`` for a
-``Router``: part of the cache key). A record written before the last of these was kept is not used:
+the maximum sequence length of the loaded model, the arguments its modules take (``task`` for a
+``Router``: part of the cache key) and whether the exported backends can run it (a default path may be one). A record written before the last of these was kept is not used:
 the model is loaded once more and the record written again. ``KEY`` hashes the contents of the files
 sentence-transformers reads from the folder (those at its top and in the module folders that
 ``modules.json`` names) and the load settings that change the vectors. A later run with the same
@@ -48,6 +48,7 @@ class DeferredModel:
         max_seq_length: int,
         device: str | None,
         model_kwargs: list[str] | None = None,
+        exportable: bool = False,
     ):
         self._load = load
         self._model: SentenceTransformer | None = None
@@ -55,6 +56,8 @@ class DeferredModel:
         self.device = device
         """The device asked for (``None``: the one sentence-transformers picks when it loads)."""
         self.model_kwargs = list(model_kwargs or [])
+        self.exportable = exportable
+        """Whether the exported backends can run it (:func:`hardneg.encoding.backends.exportable`), as recorded."""
 
     def get_model_kwargs(self) -> list[str]:
         """The arguments the model's modules take, as the loaded model's ``get_model_kwargs`` gives them."""
@@ -173,7 +176,10 @@ def open_model(options: ModelOptions, cache_root: Path | None) -> tuple[Any, str
     try:
         known = json.loads(record.read_text(encoding="utf-8"))
         model_kwargs = [str(name) for name in known["model_kwargs"]]  # a record without them: load once, record again
-        deferred = DeferredModel(load, int(known["max_seq_length"]), options.device, model_kwargs)
+        exportable = known["exportable"]
+        if not isinstance(exportable, bool):
+            raise TypeError("exportable")
+        deferred = DeferredModel(load, int(known["max_seq_length"]), options.device, model_kwargs, exportable)
         return deferred, str(known["fingerprint"])
     except (OSError, ValueError, KeyError, TypeError):
         pass
@@ -181,8 +187,16 @@ def open_model(options: ModelOptions, cache_root: Path | None) -> tuple[Any, str
     fingerprint = fingerprint_model(model)
     get_model_kwargs = getattr(model, "get_model_kwargs", None)
     model_kwargs = sorted(get_model_kwargs()) if callable(get_model_kwargs) else []
+    from hardneg.encoding.backends import exportable
+
     write_json_atomic(
         record,
-        {"fingerprint": fingerprint, "max_seq_length": model.max_seq_length, "model_kwargs": model_kwargs, "folder": str(folder)},
+        {
+            "fingerprint": fingerprint,
+            "max_seq_length": model.max_seq_length,
+            "model_kwargs": model_kwargs,
+            "exportable": exportable(model),
+            "folder": str(folder),
+        },
     )
     return model, fingerprint
