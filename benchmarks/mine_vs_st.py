@@ -333,6 +333,8 @@ def run_order(order: str, s: Settings, work: Path, log: Callable[[str], None]) -
         if (summary["texts_encoded"] > 0) != expected:
             raise RuntimeError(f"{library} {cache} run encoded {summary['texts_encoded']} texts")
         note = f"encoded {summary['texts_encoded']}, from cache {summary['texts_from_cache']}"
+        if summary.get("model_prepare_seconds"):  # loading, casting or exporting the model: part of 'encode'
+            note += f"; model made ready in {summary['model_prepare_seconds']:.1f} s"
         path = f"{model['backend']} {model['precision']} ({model['encoding_choice']})"
         runs.append(Timing(library, cache, order, seconds, cpu, dict(summary["seconds"]), note, _load(), path))
         outputs.setdefault(f"{library}-{cache}", out)

@@ -90,6 +90,17 @@ def test_second_encoding_comes_from_the_cache(model, tmp_path):
     assert np.allclose(np.linalg.norm(a, axis=1), 1, atol=1e-5)
 
 
+def test_the_time_making_the_model_ready_is_counted_once_and_not_when_served_from_the_cache(model, tmp_path):
+    texts = ["one text", "another text"]
+    first = Encoder(model, "fp", precision="bf16", cache_dir=tmp_path, show_progress=False)
+    first.encode(texts, "document")
+    first.encode(["a third text"], "document")
+    assert 0 < first.stats.prepare_seconds <= first.stats.seconds
+    again = Encoder(model, "fp", precision="bf16", cache_dir=tmp_path, show_progress=False)
+    again.encode(texts, "document")
+    assert again.stats.prepare_seconds == 0 and again.stats.encoded == 0
+
+
 def test_changed_weights_are_encoded_again(model, perturbed, tmp_path):
     Encoder(model, fingerprint_model(model), cache_dir=tmp_path, show_progress=False).encode(TEXTS, "document")
     enc = Encoder(perturbed, fingerprint_model(perturbed), cache_dir=tmp_path, show_progress=False)

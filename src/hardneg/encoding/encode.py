@@ -86,6 +86,8 @@ class EncodeStats:
     encoded: int = 0
     cached: int = 0
     seconds: float = 0.0
+    prepare_seconds: float = 0.0
+    """Of ``seconds``, the time spent making the model ready: cast to the precision, or exported and compiled."""
 
 
 @dataclass
@@ -152,6 +154,7 @@ class Encoder:
     def prepare(self) -> object:
         """The model as it encodes: converted to the precision, or exported to the backend (once, on first use)."""
         if self._prepared is None:  # a run served from the cache never loads, converts nor exports
+            start = time.perf_counter()
             model = self.loaded_model()
             if self.backend == "torch":
                 self._prepared = model_for_precision(model, self.precision)
@@ -162,6 +165,7 @@ class Encoder:
                 # named by the weights themselves: an encoder told a stand-in fingerprint (a model in training) is safe
                 weights = fingerprint_model(model)
                 self._prepared = ExportedEncoder(model, self.backend, self.precision, weights, self.export_dir)
+            self.stats.prepare_seconds += time.perf_counter() - start
         return self._prepared
 
     def encode_texts(self, texts: Sequence[str], kind: Kind) -> np.ndarray:

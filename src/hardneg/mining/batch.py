@@ -435,4 +435,5 @@ class MiningStats:
         if encoder is not None:
             out["texts_encoded"] = encoder.stats.encoded
             out["texts_from_cache"] = encoder.stats.cached
+            out["model_prepare_seconds"] = round(encoder.stats.prepare_seconds, 3)  # in seconds.encode: load, cast, export
         return out
