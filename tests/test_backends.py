@@ -134,6 +134,25 @@ def test_openvino_stays_close_to_torch(model, tmp_path, reference, precision, fl
 
 
 @needs_openvino
+def test_openvino_runs_batches_at_once_with_the_outputs_of_one_at_a_time_in_their_rows(model, tmp_path):
+    from hardneg.encoding.backends import ExportedEncoder
+
+    exported = ExportedEncoder(model, "openvino", "float32", fingerprint_model(model), tmp_path)
+    jobs = []
+    for tag, size in enumerate([3, 1, 4, 2, 5]):  # each batch its own shape, so an output given to the wrong tag shows
+        tokens = model.tokenize(TEXTS[:size])
+        jobs.append((tag, {name: tokens[name].numpy().astype(np.int64) for name in exported.input_names}))
+    together = dict(exported.run(iter(jobs)))
+    assert sorted(together) == list(range(len(jobs)))
+    for job in jobs:
+        [(tag, alone)] = list(exported.run(iter([job])))
+        np.testing.assert_array_equal(together[tag], alone)
+    texts = [f"{text} ({i})" for i in range(8) for text in TEXTS]  # 40 texts in batches of 4: rows land where they belong
+    reference = Encoder(model, "ref", show_progress=False).encode_texts(texts, "document")
+    assert (exported.encode(texts, batch_size=4) * reference).sum(1).min() > 0.99999
+
+
+@needs_openvino
 def test_openvino_bf16_is_refused_where_the_cpu_lacks_it(model, tmp_path):
     from hardneg.encoding.backends import cpu_has_native_bf16
 
