@@ -1,9 +1,12 @@
 """The encoding path used when neither ``--backend`` nor ``--precision`` is given: chosen per device, from measurements.
 
 A faster path (another backend, a lower precision) becomes the default only on the kind of
-device where ``benchmarks/encode.py`` measured it both faster than torch float32 and within
-0.003 nDCG@10 of it on SciFact test (docs/benchmarks.md). Everywhere else, and whenever the
-path's packages are not installed, the default is torch float32. Giving either option turns the
+device where ``benchmarks/encode.py`` measured it faster than torch float32 and within 0.003
+nDCG@10 of it on the test splits of SciFact and NFCorpus, and ``benchmarks/quality.py`` measured
+models trained on what it mined within the seed spread of float32's on both (docs/benchmarks.md).
+Everywhere else, and whenever the path's packages are not installed, the default is torch float32.
+An exported backend (OpenVINO) is a default only for a model a run loads from its files and can
+export (:func:`choose`'s ``exportable``). Giving either option turns the
 choice off: ``--precision int8`` alone means torch int8, ``--backend onnx`` alone ONNX float32.
 
 The choice and its reason are recorded in the manifest (``model.encoding_choice``); vectors of
@@ -36,6 +39,16 @@ class MeasuredDefault:
 
 
 MEASURED: tuple[MeasuredDefault, ...] = (
+    MeasuredDefault(
+        "openvino",
+        "bf16",
+        frozenset({"avx512_bf16"}),
+        frozenset(),
+        "measured on an AMD EPYC with AVX-512 BF16 and VNNI, 2026-12-06 (docs/benchmarks.md): OpenVINO bfloat16 "
+        "encoded 2.08x (SciFact) and 2.13x (NFCorpus) faster than torch float32, nDCG@10 within 0.003 of float32's on "
+        "both test splits, and models trained on what it mined within the seed spread on both; taken where "
+        "hardneg[openvino] is installed; --precision float32 gives float32's rows",
+    ),
     MeasuredDefault(
         "torch",
         "bf16",
