@@ -24,9 +24,11 @@ TEXTS = [
 ]
 
 HAS_ONNX = all(importlib.util.find_spec(m) for m in ("onnxruntime", "onnx"))
-HAS_OPENVINO = all(importlib.util.find_spec(m) for m in ("openvino", "nncf", "onnx"))  # int8 needs nncf
+HAS_OPENVINO = all(importlib.util.find_spec(m) for m in ("openvino", "onnx"))
+HAS_NNCF = importlib.util.find_spec("nncf") is not None  # OpenVINO int8 only
 needs_onnx = pytest.mark.skipif(not HAS_ONNX, reason="pip install 'hardneg[onnx]'")
 needs_openvino = pytest.mark.skipif(not HAS_OPENVINO, reason="pip install 'hardneg[openvino]'")
+needs_nncf = pytest.mark.skipif(not HAS_NNCF, reason="pip install 'hardneg[openvino]'")
 
 
 def encoder(model, tmp_path, **kwargs) -> Encoder:
@@ -127,8 +129,14 @@ def test_onnx_int8_stays_close_and_the_model_folder_is_untouched(model, tmp_path
 
 
 @needs_openvino
-@pytest.mark.parametrize("precision, floor", [("float32", 0.99999), ("int8", 0.99)])
+@pytest.mark.parametrize(
+    "precision, floor", [("float32", 0.99999), pytest.param("int8", 0.99, marks=needs_nncf), ("bf16", 0.99)]
+)
 def test_openvino_stays_close_to_torch(model, tmp_path, reference, precision, floor):
+    from hardneg.encoding.backends import cpu_has_native_bf16
+
+    if precision == "bf16" and not cpu_has_native_bf16():
+        pytest.skip("this CPU has no native bf16")
     emb = encoder(model, tmp_path, backend="openvino", precision=precision).encode_texts(TEXTS, "query")
     assert (emb * reference).sum(1).min() > floor
 

@@ -32,7 +32,6 @@ import importlib
 import json
 import logging
 import tempfile
-import threading
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from pathlib import Path
 from typing import Any
@@ -213,9 +212,10 @@ def _runner(folder: Path, backend: str, precision: str) -> Runner:
     """A function from ``(tag, int64 input arrays)`` jobs to ``(tag, token embeddings)``, running the export in ``folder``.
 
     ONNX Runtime runs the jobs one at a time, in order. OpenVINO runs them as its throughput mode asks: as many
-    requests at once as it has streams (on 2 cores, 2 streams of 1 thread), taking the next job's inputs while
-    the others run, and hands results back as they finish. Each request computes what a single one would, bit
-    for bit; on the BF16 CPU of docs/benchmarks.md this took 13 % less CPU time than one request on all threads.
+    requests at once as it has streams (on 2 cores, 2 streams of 1 thread), each taking the next job in turn
+    while the others run, and hands results back in the order the jobs came. Each request computes what a
+    single one would, bit for bit, and on the BF16 CPU of docs/benchmarks.md took less CPU time than one
+    request on all threads (docs/benchmarks.md, run 4).
     """
     import torch
 
@@ -240,30 +240,38 @@ def _runner(folder: Path, backend: str, precision: str) -> Runner:
     else:
         config["INFERENCE_PRECISION_HINT"] = "f32"  # never a silent bf16 on a CPU that has it
     compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", config)
-    requests = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
+    requests = [
+        compiled.create_infer_request() for _ in range(max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))))
+    ]
 
     def run_concurrently(jobs: Jobs) -> Iterator[tuple[int, np.ndarray]]:
-        queue = ov.AsyncInferQueue(compiled, requests)
-        finished: list[tuple[int, np.ndarray]] = []
-        lock = threading.Lock()
+        # Requests take jobs in turn and results come back in the order the jobs went in. No callback: OpenVINO's
+        # threads never wait for the GIL, which the one waiting below (``wait``) releases.
+        running: list[int | None] = [None] * len(requests)  # the tag each request is working on
 
-        def done(request: Any, tag: int) -> None:  # in OpenVINO's thread: copy the output out of the request
-            output = np.array(request.get_output_tensor(0).data, dtype=np.float32, copy=True)
-            with lock:
-                finished.append((tag, output))
+        def collect(slot: int) -> tuple[int, np.ndarray]:
+            requests[slot].wait()
+            tag = running[slot]
+            running[slot] = None
+            assert tag is not None
+            return tag, np.array(requests[slot].get_output_tensor(0).data, dtype=np.float32, copy=True)
 
-        def take() -> list[tuple[int, np.ndarray]]:
-            with lock:
-                ready = finished[:]
-                finished.clear()
-            return ready
-
-        queue.set_callback(done)
-        for tag, feeds in jobs:
-            queue.start_async(feeds, tag)  # waits for a free request when all are busy
-            yield from take()
-        queue.wait_all()
-        yield from take()
+        slot = 0
+        try:
+            for tag, feeds in jobs:
+                if running[slot] is not None:
+                    yield collect(slot)
+                requests[slot].start_async(feeds)  # the inputs are copied into the request
+                running[slot] = tag
+                slot = (slot + 1) % len(requests)
+            for _ in requests:
+                if running[slot] is not None:
+                    yield collect(slot)
+                slot = (slot + 1) % len(requests)
+        finally:  # left early (an error downstream): let what runs finish before the requests are used again
+            for request, tag in zip(requests, running):
+                if tag is not None:
+                    request.wait()
 
     return run_concurrently
 
