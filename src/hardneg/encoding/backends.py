@@ -213,9 +213,10 @@ def _runner(folder: Path, backend: str, precision: str) -> Runner:
 
     ONNX Runtime runs the jobs one at a time, in order. OpenVINO runs them as its throughput mode asks: as many
     requests at once as it has streams (on 2 cores, 2 streams of 1 thread), each taking the next job in turn
-    while the others run, and hands results back in the order the jobs came. Each request computes what a
-    single one would, bit for bit, and on the BF16 CPU of docs/benchmarks.md took less CPU time than one
-    request on all threads (docs/benchmarks.md, run 4).
+    while the others run, and hands results back in the order the jobs came: the cores keep computing while
+    Python tokenises the next batch and pools the last. Each request computes what a single one would, bit
+    for bit. Results are collected by waiting on each request, not by a callback, which would run in
+    OpenVINO's threads and need the GIL.
     """
     import torch
 
