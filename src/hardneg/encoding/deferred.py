@@ -5,8 +5,9 @@ fingerprinting its weights hashes 90 MB of tensors; a run whose every vector is 
 embedding cache needs neither. The first load of a model folder records, in the cache folder
 (``models/KEY.json``), the weights' fingerprint (:func:`~hardneg.encoding.model.fingerprint_model`),
 the maximum sequence length of the loaded model, the arguments its modules take (``task`` for a
-``Router``: part of the cache key) and whether the exported backends can run it (a default path may be one). A record written before the last of these was kept is not used:
-the model is loaded once more and the record written again. ``KEY`` hashes the contents of the files
+``Router``: part of the cache key) and whether the exported backends can run it (a default path may
+be one). A record written before the last of these was kept is not used: the model is loaded once
+more and the record written again. ``KEY`` hashes the contents of the files
 sentence-transformers reads from the folder (those at its top and in the module folders that
 ``modules.json`` names) and the load settings that change the vectors. A later run with the same
 files finds the record and hands out a :class:`DeferredModel`: the encoder's cache keys are the
