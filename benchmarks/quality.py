@@ -18,7 +18,8 @@ corpus and queries, its own qrels) and every arm of that seed mines and trains o
 - Batches and loss: an arm trains with sentence-transformers' ``no-duplicates`` batch sampler and plain
   MultipleNegativesRankingLoss (what its users run); ``ARM+masked`` masks every known positive of a
   query out of its in-batch negatives (``hardneg train --mask-known-positives``), ``ARM+conflict-free``
-  keeps such rows out of each other's batches instead (``--batch-sampler conflict-free``).
+  keeps such rows out of each other's batches instead (``--batch-sampler conflict-free``), and
+  ``ARM+masked+conflict-free`` does both.
 
 Arms (``--arm``, repeatable; mining arms run at each ``--negatives`` count, named ``ARM-nN``; an arm
 given as ``ARM-nN`` runs at that count only):
@@ -188,6 +189,7 @@ TRAINING_VARIANTS = {
     "": {"batch_sampler": "no-duplicates", "mask_known_positives": False},
     "masked": {"batch_sampler": "no-duplicates", "mask_known_positives": True},
     "conflict-free": {"batch_sampler": "conflict-free", "mask_known_positives": False},
+    "masked+conflict-free": {"batch_sampler": "conflict-free", "mask_known_positives": True},
 }
 
 
