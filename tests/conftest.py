@@ -231,6 +231,38 @@ def demo_false_negatives() -> list[tuple[str, str, str]]:
     return [tuple(line.split("\t")) for line in lines if line.strip()]
 
 
+DEMO = Path(__file__).resolve().parents[1] / "src" / "hardneg" / "demo_data"
+
+
+def demo_holding_its_queries(root: Path) -> tuple[Path, dict[str, list[str]]]:
+    """The demo as a BEIR folder whose corpus also holds its training queries, as duplicate-question and FAQ
+    corpora do: a third under the query's own id and text, a third under another id in other case and spacing,
+    a third under another id with a small edit (a near duplicate, found only with near-duplicate detection on).
+
+    Returns the folder and, per kind (``id``, ``text``, ``near``), the ids of the documents added.
+    """
+    shutil.copytree(DEMO / "qrels", root / "qrels")
+    queries = [json.loads(line) for line in (DEMO / "queries.jsonl").read_text(encoding="utf-8").splitlines() if line]
+    train = {line.split("\t")[0] for line in (DEMO / "qrels" / "train.tsv").read_text(encoding="utf-8").splitlines()[1:]}
+    added: dict[str, list[str]] = {"id": [], "text": [], "near": []}
+    docs = []
+    for i, q in enumerate(sorted((q for q in queries if q["_id"] in train), key=lambda q: q["_id"])):
+        kind = ("id", "text", "near")[i % 3]
+        text = {"id": q["text"], "text": "  " + q["text"].upper() + " ", "near": q["text"].rstrip("?") + ", please?"}[kind]
+        doc_id = q["_id"] if kind == "id" else f"{kind}-{q['_id']}"
+        docs.append(json.dumps({"_id": doc_id, "title": "", "text": text}) + "\n")
+        added[kind].append(doc_id)
+    (root / "queries.jsonl").write_text((DEMO / "queries.jsonl").read_text(encoding="utf-8"), encoding="utf-8")
+    (root / "corpus.jsonl").write_text((DEMO / "corpus.jsonl").read_text(encoding="utf-8") + "".join(docs), encoding="utf-8")
+    return root, added
+
+
+@pytest.fixture(scope="session")
+def demo_with_queries(tmp_path_factory) -> tuple[Path, dict[str, list[str]]]:
+    """:func:`demo_holding_its_queries`, written once per session (read-only)."""
+    return demo_holding_its_queries(tmp_path_factory.mktemp("demo-with-queries"))
+
+
 @pytest.fixture(scope="session")
 def scifact() -> Path:
     if not (SCIFACT / "corpus.jsonl").is_file():

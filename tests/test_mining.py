@@ -228,8 +228,11 @@ def test_text_groups_are_remembered_by_the_corpus_content_and_cannot_be_changed(
 
     texts = ["A  cat.", "a cat.", "A dog.", "ﬁsh", "fish"]
     first = batch.text_groups(texts)
-    assert first.tolist() == [0, 0, 1, 2, 2] and not first.flags.writeable
+    assert first.of_document.tolist() == [0, 0, 1, 2, 2] and not first.of_document.flags.writeable
     assert batch.text_groups(list(texts)) is first  # the same content, another list: looked up, not grouped anew
-    assert batch.text_groups([*texts[:-1], "fish!"]).tolist() == [0, 0, 1, 2, 3]
+    assert batch.text_groups([*texts[:-1], "fish!"]).of_document.tolist() == [0, 0, 1, 2, 3]
     with pytest.raises(ValueError):
-        first[0] = 5
+        first.of_document[0] = 5
+    # a query's own text found among the documents, whatever its case and spacing
+    found = first.documents_of(["a   CAT.", "a bird", "FISH"], texts)
+    assert [f.tolist() for f in found] == [[0, 1], [], [3, 4]]

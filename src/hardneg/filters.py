@@ -100,13 +100,14 @@ VERDICTS = (
     "absolute_margin",
     "relative_margin",
     "batch_positive",
+    "query_itself",
 )
 """What became of a searched candidate: ``chosen`` as a negative, ``kept`` (survived every filter, not
 chosen), a known positive by id or by normalised text, a near duplicate of a positive, ``beyond_window``
 (ranked past the rank window's end), or the name of the filter that dropped it (the first one, in the
 order they run; ``promote`` means the teacher made it a positive; ``batch_positive``, the positive of another
-row of the same training batch, where the live negative cache mines). New verdicts go at the end: the codes
-are stored."""
+row of the same training batch, where the live negative cache mines; ``query_itself``, the query's own id or
+text among the documents). New verdicts go at the end: the codes are stored."""
 
 
 def rank_window(nonpositive: np.ndarray, window_end: int | np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:

@@ -32,11 +32,17 @@ RULES = {
 }
 
 
-@pytest.fixture(scope="module", params=list(RULES))
-def mined(request, tmp_path_factory):
+CASES = [*((rule, "demo") for rule in RULES), ("default", "demo-with-queries"), ("widened", "demo-with-queries")]
+"""Every rule on the demo; two on the demo whose corpus holds its training queries (the query itself is dropped)."""
+
+
+@pytest.fixture(scope="module", params=CASES, ids=["-".join(case) for case in CASES])
+def mined(request, tmp_path_factory, demo_with_queries):
     """A candidates file of the demo mined with a rule and the whole defence; its training input."""
-    out = tmp_path_factory.mktemp("one-rule") / f"{request.param}.parquet"
-    result = hardneg.mine("demo", out, output_format="candidates", show_progress=False, **RULES[request.param], **DEFENCE)
+    rule, data = request.param
+    out = tmp_path_factory.mktemp("one-rule") / f"{rule}.parquet"
+    source = "demo" if data == "demo" else str(demo_with_queries[0])
+    result = hardneg.mine(source, out, output_format="candidates", show_progress=False, **RULES[rule], **DEFENCE)
     return result, load_training_input(str(out))
 
 
@@ -61,6 +67,8 @@ def test_the_defence_acted_on_the_mined_file(mined):
     assert dropped["known_positive_text"] > 0 and dropped["near_duplicate"] > 0 and dropped["exclude_qrels"] > 0
     assert dropped.get("relative_margin", 0) > 0 or result.config.preset == "simans"
     assert result.summary["queries_window_widened"] > 0 or result.config.range_max != 4
+    if result.config.data != "demo":  # the queries the corpus holds were dropped, on every path below too
+        assert dropped["query_itself"] > 0 and result.summary["negatives_query_itself"] == 0
 
 
 def test_a_pool_refresh_with_the_mining_model_chooses_what_mining_chose(mined, model, demo_false_negatives):

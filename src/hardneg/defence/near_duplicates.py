@@ -131,6 +131,19 @@ class NearDuplicates:
             out |= (agree >= self.threshold) & (positives[:, j : j + 1] >= 0)
         return out & (candidates >= 0)
 
+    def text_mask(self, candidates: np.ndarray, texts: Sequence[str]) -> np.ndarray:
+        """(rows, depth) True where a candidate is a near duplicate of its row's text (a query, not a document).
+
+        Args:
+            candidates: (rows, depth) document indices, ``-1`` padded.
+            texts: one text per row.
+        """
+        if not len(texts):
+            return np.zeros(np.shape(candidates), dtype=bool)
+        text_sig = np.stack([self.signature_of(t) for t in texts])  # (rows, P)
+        agree = (self.signatures(candidates) == text_sig[:, None, :]).mean(axis=-1)
+        return (agree >= self.threshold) & (np.asarray(candidates) >= 0)
+
     def groups(self, indices: Sequence[int], *, bands: int | None = None) -> list[list[int]]:
         """Clusters of near-duplicate documents among ``indices`` (connected components).
 

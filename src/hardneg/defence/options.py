@@ -53,6 +53,13 @@ class DefenceOptions(Options):
         "candidates whose character-shingle Jaccard with a positive is at least this count as positives (e.g. 0.5)",
         group="defence",
     )
+    exclude_query_itself: bool = option(
+        True,
+        "a candidate that is the query itself (the document with the query's id, the same normalised text, or with "
+        "near_duplicate_threshold set a near duplicate of the query) is never a negative; corpora that hold their "
+        "queries would otherwise offer each query as its own hardest negative",
+        group="defence",
+    )
     exclude_qrels: str | None = option(
         None, "dev/test qrels file(s), comma-separated: documents judged relevant there are never negatives", group="defence"
     )

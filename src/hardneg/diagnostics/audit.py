@@ -69,6 +69,9 @@ class AuditResult:
     score_space: str
     queries_short: int
     seconds: float
+    query_itself: dict[str, int] = field(default_factory=dict)
+    """Candidates that were the query itself: ``dropped`` by the filter, ``chosen`` as negatives (only with the
+    filter off). Not a false-negative rate: the query is no labelled positive, and never a useful negative."""
     candidates_dropped: dict[str, int] = field(default_factory=dict)
     """Every candidate each rule dropped for the audited queries, hidden positive or not: how aggressive it is."""
     parameters: dict[str, Any] = field(default_factory=dict)
@@ -94,6 +97,11 @@ class AuditResult:
         for name, count in self.not_reached.items():
             lines.append(f"    {name.replace('_', ' '):<34}{count:>6}")
         lines.append(f"    {'kept, not selected':<34}{self.not_selected:>6}")
+        if self.query_itself.get("dropped") or self.query_itself.get("chosen"):
+            lines.append(
+                f"  the query itself among the candidates: {self.query_itself['chosen']} chosen as negatives, "
+                f"{self.query_itself['dropped']} dropped (the corpus holds the queries)"
+            )
         if self.mean_negative_rank is not None:
             lines.append(
                 f"  chosen negatives {self.negatives}: mean rank {self.mean_negative_rank:.1f} "
@@ -168,6 +176,10 @@ def audit_config(
         score_space=mined.summary.get("score_space", ""),
         queries_short=mined.summary["queries_short"],
         seconds=round(time.perf_counter() - start, 3),
+        query_itself={
+            "dropped": mined.summary.get("dropped", {}).get("query_itself", 0),
+            "chosen": mined.summary.get("negatives_query_itself", 0),
+        },
         candidates_dropped=mined.summary.get("dropped", {}),
         parameters=_changed_parameters(c),
     )

@@ -71,28 +71,79 @@ class Timer:
             self.seconds[name] = self.seconds.get(name, 0.0) + time.perf_counter() - start
 
 
-_REMEMBERED_GROUPS: dict[str, np.ndarray] = {}
+@dataclass(frozen=True)
+class TextGroups:
+    """Per document, a group number shared by every document with the same normalised text (a copy of a
+    positive is a positive too), and per group the hash of that text, to find a query's own text among them."""
+
+    of_document: np.ndarray
+    hashes: np.ndarray
+    """Per group, ``hash()`` of its normalised text: valid in this process only (Python salts string hashes)."""
+
+    def documents_of(self, texts: list[str], corpus_texts: list[str]) -> list[np.ndarray]:
+        """Per text, the documents whose normalised text is the same (each match checked on the texts)."""
+        wanted = [normalize_text(t) for t in texts]
+        order = np.argsort(self.hashes, kind="stable")
+        keys = np.array([hash(t) for t in wanted], dtype=np.int64)
+        at = np.minimum(np.searchsorted(self.hashes[order], keys), max(len(order) - 1, 0))
+        found = np.zeros(len(keys), bool) if not len(order) else self.hashes[order][at] == keys
+        group_of_text = np.where(found, order[at] if len(order) else -1, -1)
+        out = [np.zeros(0, np.int64)] * len(texts)
+        matched = np.unique(group_of_text[group_of_text >= 0])
+        if not matched.size:
+            return out
+        docs = np.nonzero(np.isin(self.of_document, matched))[0]
+        by_group: dict[int, list[int]] = {}
+        for d in docs.tolist():
+            by_group.setdefault(int(self.of_document[d]), []).append(d)
+        for i, g in enumerate(group_of_text.tolist()):
+            if g >= 0:
+                same = [d for d in by_group[g] if normalize_text(corpus_texts[d]) == wanted[i]]
+                out[i] = np.array(same, dtype=np.int64)
+        return out
+
+
+_REMEMBERED_GROUPS: dict[str, TextGroups] = {}
 """The last corpora's text groups in this process, by their content's digest (a drop-in called again, a refresh)."""
 
 REMEMBER_GROUPS_UP_TO = 200_000
 """Larger corpora are grouped anew each time: hashing them to look them up would cost a one-shot run too much."""
 
 
-def text_groups(corpus_texts: list[str]) -> np.ndarray:
-    """Per document, a group number shared by every document with the same normalised text: a copy of a
-    positive is a positive too. Read-only; a corpus of up to :data:`REMEMBER_GROUPS_UP_TO` texts grouped before in
-    this process is looked up by its digest instead of normalised again (a tenth of the time)."""
+def text_groups(corpus_texts: list[str]) -> TextGroups:
+    """The corpus's :class:`TextGroups`. Read-only; a corpus of up to :data:`REMEMBER_GROUPS_UP_TO` texts grouped
+    before in this process is looked up by its digest instead of normalised again (a tenth of the time)."""
     key = memory_input(corpus_texts) if len(corpus_texts) <= REMEMBER_GROUPS_UP_TO else None
     if key is not None and key in _REMEMBERED_GROUPS:
         return _REMEMBERED_GROUPS[key]
     groups: dict[str, int] = {}
-    out = np.array([groups.setdefault(normalize_text(t), len(groups)) for t in corpus_texts], dtype=np.int64)
-    out.flags.writeable = False
+    of_document = np.array([groups.setdefault(normalize_text(t), len(groups)) for t in corpus_texts], dtype=np.int64)
+    hashes = np.fromiter((hash(t) for t in groups), dtype=np.int64, count=len(groups))
+    for array in (of_document, hashes):
+        array.flags.writeable = False
+    out = TextGroups(of_document, hashes)
     if key is not None:
         while len(_REMEMBERED_GROUPS) >= 2:
             del _REMEMBERED_GROUPS[next(iter(_REMEMBERED_GROUPS))]
         _REMEMBERED_GROUPS[key] = out
     return out
+
+
+def query_itself_documents(data: RetrievalData, groups: TextGroups) -> list[np.ndarray]:
+    """Per query, the documents that are the query itself: the document with the query's id (BEIR's convention,
+    under which evaluation ignores a query's own id among its results) and every document with its normalised text.
+
+    Corpora that hold their queries (duplicate questions, FAQs, argument retrieval) would otherwise offer each
+    query as its own hardest negative: it scores about 1.0 whatever the model learns.
+    """
+    by_text = groups.documents_of(data.query_texts, data.corpus_texts)
+    query_of_id = {qid: q for q, qid in enumerate(data.query_ids)}
+    same_id: dict[int, int] = {}
+    for d, cid in enumerate(data.corpus_ids):
+        q = query_of_id.get(cid)
+        if q is not None:
+            same_id[q] = d
+    return [np.union1d(docs, [same_id[q]]).astype(np.int64) if q in same_id else docs for q, docs in enumerate(by_text)]
 
 
 def twin_positives(query_texts: list[str], positives: list[list[int]]) -> list[list[int]]:
@@ -155,11 +206,14 @@ class BatchMiner:
 
     def _known_positives(self, data: RetrievalData) -> None:
         """A query's known positives by id, and the text groups that make a document a positive by text."""
-        self.group = text_groups(data.corpus_texts)
+        groups = text_groups(data.corpus_texts)
+        self.group = groups.of_document
         group_sizes = np.bincount(self.group, minlength=max(1, int(self.group.max(initial=-1)) + 1))
         self.known_positives = twin_positives(data.query_texts, data.positives)
+        self.query_itself = query_itself_documents(data, groups)
         self.text_positive_count = np.array(
-            [int(group_sizes[np.unique(self.group[p])].sum()) for p in self.known_positives], dtype=np.int64
+            [int(group_sizes[np.unique(self.group[p])].sum()) + len(s) for p, s in zip(self.known_positives, self.query_itself)],
+            dtype=np.int64,
         )
 
     def with_parts(
@@ -218,7 +272,11 @@ class BatchMiner:
 
     @property
     def filter_names(self) -> list[str]:
-        return [*(self.defence.mask_names if self.defence else []), *(f.name for f in self.filters)]
+        return [
+            *(self.defence.mask_names if self.defence else []),
+            *(["query_itself"] if self.config.exclude_query_itself else []),
+            *(f.name for f in self.filters),
+        ]
 
     def _mine_batch(self, queries: np.ndarray, n: int, stats: MiningStats) -> MinedBatch:
         data, c = self.data, self.config
@@ -290,6 +348,8 @@ class BatchMiner:
             negatives = np.where(ok, np.take_along_axis(cands.indices, safe, 1), -1)
             negative_scores = np.where(ok, np.take_along_axis(scores, safe, 1), np.nan).astype(np.float32)
         stats.add(queries, data, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
+        rows, cols = np.nonzero(ok)
+        stats.query_itself_chosen += int(masks["query_itself"][rows, chosen[rows, cols]].sum())
         for observer in self.observers:
             observer.observe(queries, cands, masks, negatives)
         promoted, promoted_scores = (
@@ -337,7 +397,16 @@ class BatchMiner:
                 near_dup = dropped["near_duplicate"] = self.defence.near_duplicate_mask(
                     queries, idx, valid & ~is_pos_id & ~is_pos_text
                 )
-            nonpos = valid & ~is_pos_id & ~is_pos_text & ~near_dup
+            # --- a query is never its own negative: its id, its text, a near duplicate of it ---
+            eligible = valid & ~is_pos_id & ~is_pos_text & ~near_dup
+            itself = eligible & member_mask(idx, [self.query_itself[q] for q in queries])
+            if self.defence is not None and self.defence.near_duplicates is not None:
+                itself |= self.defence.near_duplicates.text_mask(
+                    np.where(eligible & ~itself, idx, -1), [self.data.query_texts[q] for q in queries]
+                )
+            if self.config.exclude_query_itself:
+                dropped["query_itself"] = itself
+            nonpos = eligible & ~itself if self.config.exclude_query_itself else eligible
             ranks, in_window = rank_window(nonpos, window)
             # --- false-negative defence: the teacher rescores the window; filters use its scores ---
             scores, positive_scores, teacher_scores = cands.scores, None, None
@@ -358,6 +427,7 @@ class BatchMiner:
                 "is_pos_id": is_pos_id,
                 "is_pos_text": is_pos_text,
                 "nonpos": nonpos,
+                "query_itself": itself,
                 "in_window": in_window,
                 "keep": keep,
                 "dropped": dropped,
@@ -400,6 +470,8 @@ class MiningStats:
         self.short_ids: list[str] = []
         self.widened: list[int] = []  # query indices whose window widened (a query may repeat)
         self.negatives_found = 0
+        self.query_itself_chosen = 0
+        """Chosen negatives that are their query itself (none unless ``exclude_query_itself`` is off)."""
 
     def add(self, queries, data, masks, positive_scores, negative_scores, found, n) -> None:
         self.dropped["known_positive_id"] += int(masks["is_pos_id"].sum())
@@ -421,6 +493,7 @@ class MiningStats:
             "rows": rows,
             "negatives_per_query": n,
             "negatives_found": self.negatives_found,
+            "negatives_query_itself": self.query_itself_chosen,
             "queries_short": len(self.short_ids),
             "queries_window_widened": len(set(self.widened)),
             "short_query_ids": self.short_ids,

@@ -230,9 +230,12 @@ def mine_hard_negatives(
     # the peer's margins hold every positive of an anchor to its weakest one's score: same rows here
     # and the peer encodes in float32 on every machine: so does the drop-in, unless asked otherwise (hardneg's own
     # commands take the faster path measured for the CPU at hand, hardneg.encoding.defaults)
+    # and the peer offers a query as its own negative where the corpus holds it: so does the drop-in, and says so
+    # below, unless a preset or exclude_query_itself asks otherwise
     extras = {
         "positive_reference": "min",
         **({} if {"precision", "backend"} & set(params) else {"precision": "float32"}),
+        **({} if preset is not None else {"exclude_query_itself": False}),
         **params,
     }
     config = make_config(preset or PEER_PRESET, output_format=output_format, **choices)  # the preset's values resolved
@@ -266,6 +269,7 @@ def mine_hard_negatives(
             **extras,
         },
     )
+    _warn_query_itself(result.summary)
     renames = {"anchor": anchor_column_name, "positive": positive_column_name}
     mined = to_peer_dataset(result, renames, verbose=verbose)
     if include_positives:
@@ -316,6 +320,17 @@ def _output_format(
             f"Invalid output_format: {output_format}. Must be one of 'triplet', 'n-tuple', 'labeled-pair', or 'labeled-list'."
         )
     return output_format, output_scores
+
+
+def _warn_query_itself(summary: dict) -> None:
+    """A corpus that holds its queries: how many chosen negatives are their query itself, and how to drop them."""
+    itself = summary.get("negatives_query_itself", 0)
+    if itself:
+        logger.warning(
+            "%d of the %d negatives chosen are the query itself (the corpus holds the query's text): such a negative "
+            "scores about 1.0 whatever the model learns. Pass preset='default' or exclude_query_itself=True to drop them.",
+            itself, summary.get("negatives_found", 0),
+        )  # fmt: skip
 
 
 def _warn_positives_may_be_filtered(passed: frozenset[str]) -> None:

@@ -32,6 +32,7 @@ def format_summary(summary: dict[str, Any]) -> str:
         "pairs_dropped",
         "rows_padded",
         "extra_positives",
+        "negatives_query_itself",
     )
     for key in keys:
         if key in summary:
