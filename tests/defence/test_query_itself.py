@@ -114,3 +114,16 @@ def test_the_drop_in_keeps_the_peer_rows_and_warns_with_the_count(demo_with_quer
     ours = hardneg.mine_hard_negatives(pairs, model, corpus=documents, num_negatives=3, output_format="triplet", preset="default")
     assert sum(normalize_text(r["query"]) == normalize_text(r["negative"]) for r in ours) == 0
     assert not any("the query itself" in m for m in caplog.messages)
+
+
+def test_the_inspect_page_flags_and_filters_the_query_itself(demo_with_queries, tmp_path):
+    from hardneg.inspect.build import inspect_candidates
+
+    folder, added = demo_with_queries
+    out = tmp_path / "cands.parquet"
+    hardneg.mine(str(folder), out, output_format="candidates", show_progress=False, preset="top")
+    result = inspect_candidates(out, tmp_path / "page.html", corpus=str(folder))
+    flagged = {v.query_id for v in result.views if "itself" in v.flags}
+    assert {d.split("-", 1)[-1] for d in added["id"] + added["text"]} <= flagged
+    html = result.html.read_text(encoding="utf-8")
+    assert '<option value="itself">' in html and "query_itself" in html

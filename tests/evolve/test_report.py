@@ -103,6 +103,7 @@ def _handmade_run(folder: Path) -> Path:
                 "hardness": measures,
                 "staleness": {**measures, "in_top_100": 0.5},
                 "audit": {"false_negative_rate": 0.1, "ci95": [0.05, 0.2], "hidden_positives": 30},
+                "query_itself": {"dropped": 12 * r, "chosen": 0},
                 "model": f"round-{r}",
             }
         )
@@ -140,6 +141,8 @@ def test_report_from_a_handmade_run(tmp_path):
     data = json.loads(result.json.read_text())
     assert data["audit"][0]["false_negative_rate"] == 0.1
     assert data["distributions"]["1"]["negative_miner"]["count"] == 150
+    # the corpus held queries in round 1 only: the table shows that round
+    assert data["query_itself"] == [{"round": 1, "dropped": 12, "chosen": 0}] and "The query itself" in html
 
 
 def test_report_draws_the_curve_when_the_run_has_one(tmp_path):

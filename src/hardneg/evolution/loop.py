@@ -316,7 +316,8 @@ class Evolution:
         measures, scores = measure_negatives(negatives, self.train_data, self._retriever(miner), trained, top_k=c.staleness_k)
         seconds["measure"] = round(time.perf_counter() - start, 3)
         # with --preset auto, the setting the round's tuner chose (hardneg.diagnostics.tune): the audit audits it
-        tuning = (manifest_of(candidates) or {}).get("summary", {}).get("tuning")
+        mined = (manifest_of(candidates) or {}).get("summary", {})
+        tuning = mined.get("tuning")
         audit = None
         if c.audit:
             overrides = {
@@ -341,6 +342,11 @@ class Evolution:
             **measures,
             "audit": audit,
             "tuning": tuning,
+            # a corpus holding its queries: candidates that were the query itself, dropped or (filter off) chosen
+            "query_itself": {
+                "dropped": mined.get("dropped", {}).get("query_itself", 0),
+                "chosen": mined.get("negatives_query_itself", 0),
+            },
             "train": {
                 k: train_manifest["summary"].get(k)
                 for k in ("steps", "rows", "train_loss", "refreshes", "negative_cache", "seconds")

@@ -338,6 +338,11 @@ def report_data(run: dict[str, Any]) -> dict[str, Any]:
         "staleness": [{"round": r["round"], **r["staleness"]} for r in summary["rounds"]],
         "audit": [{"round": r["round"], **r["audit"]} for r in summary["rounds"] if r.get("audit")],
         "tuning": [{"round": r["round"], **r["tuning"]} for r in summary["rounds"] if r.get("tuning")],
+        "query_itself": [
+            {"round": r["round"], **r["query_itself"]}
+            for r in summary["rounds"]
+            if (r.get("query_itself") or {}).get("dropped") or (r.get("query_itself") or {}).get("chosen")
+        ],
         "distributions": distributions,
         "fooling": run["fooling"],
         "curve": curve_means(run["curve"]) if run.get("curve") else None,
@@ -391,6 +396,15 @@ def render_html(data: dict[str, Any], figures: dict[str, str]) -> str:
                 ],
             ),
             img("audit", "false-negative audit rate"),
+        ]
+    if data.get("query_itself"):
+        parts += [
+            "<h2>The query itself among the documents</h2><p class='note'>The corpus holds queries: each round's "
+            "candidates that were the query itself (its id or text), dropped, or chosen where that filter was off.</p>",
+            _table(
+                ["round", "dropped", "chosen as negatives"],
+                [[q["round"], q["dropped"], q["chosen"]] for q in data["query_itself"]],
+            ),
         ]
     if data.get("tuning"):
         parts += [

@@ -71,6 +71,8 @@ function visible() {
   const q = $('search').value.trim().toLowerCase();
   let list = DATA.queries.map((x, i) => ({...x, index: i}));
   if (q) list = list.filter((x) => x.id.toLowerCase().includes(q) || x.text.toLowerCase().includes(q));
+  const flag = $('flag').value;
+  if (flag) list = list.filter((x) => x.flags.includes(flag));
   const sort = $('sort').value;
   if (sort === 'suspicious') list.sort((a, b) => b.suspicion - a.suspicion || a.index - b.index);
   else if (sort === 'id') list.sort((a, b) => a.id < b.id ? -1 : a.id > b.id ? 1 : 0);
@@ -90,7 +92,7 @@ function renderList() {
   $('shown').textContent = `${list.length} of ${DATA.queries.length} queries`;
 }
 const FLAG_HELP = {ratio: 'a candidate scores close to (or above) the positive', teacher: 'the teacher judged a candidate relevant',
-  twin: 'a candidate repeats a positive\'s text'};
+  twin: 'a candidate repeats a positive\'s text', itself: 'the query itself is among the documents'};
 async function load(i) {
   if (DATA.mode === 'served') {
     const r = await fetch('query/' + i);
@@ -133,7 +135,8 @@ const VERDICT_TEXT = {chosen: 'chosen as negative', kept: 'kept (not chosen)', k
   known_positive_text: 'same text as a positive', near_duplicate: 'near duplicate of a positive', beyond_window: 'beyond the rank window',
   rank_window: 'dropped: rank window (range_min)', max_score: 'dropped: max_score', min_score: 'dropped: min_score',
   absolute_margin: 'dropped: absolute margin', relative_margin: 'dropped: relative margin', denoise: 'dropped: teacher denoise',
-  promote: 'promoted to positive by the teacher', exclude_qrels: 'dropped: judged relevant in excluded qrels', dropped: 'dropped'};
+  promote: 'promoted to positive by the teacher', exclude_qrels: 'dropped: judged relevant in excluded qrels', dropped: 'dropped',
+  query_itself: 'the query itself (never a negative)'};
 function updateMarks() {
   $('mark-count').textContent = `${marks.size} marked relevant`;
   $('download').disabled = marks.size === 0;
@@ -146,6 +149,7 @@ function download() {
 }
 $('search').oninput = renderList;
 $('sort').onchange = renderList;
+$('flag').onchange = renderList;
 $('download').onclick = download;
 renderList();
 updateMarks();
@@ -201,6 +205,10 @@ def render_page(
 <input id="search" type="search" placeholder="search query text or id" aria-label="search queries">
 <select id="sort" aria-label="sort queries">
 <option value="suspicious">most suspicious first</option><option value="file">file order</option><option value="id">query id</option>
+</select>
+<select id="flag" aria-label="show queries with a flag">
+<option value="">every query</option><option value="ratio">flag: ratio</option><option value="teacher">flag: teacher</option>
+<option value="twin">flag: twin</option><option value="itself">flag: itself</option>
 </select>
 <span id="shown" class="note"></span>
 </div>

@@ -33,6 +33,8 @@ TEACHER_FLAGS = ("denoise", "promote")
 """Verdicts that mean a teacher judged the candidate relevant."""
 TWIN_FLAGS = ("near_duplicate", "known_positive_text")
 """Verdicts that mean the candidate repeats a positive's text."""
+ITSELF = "query_itself"
+"""The verdict of a candidate that is the query itself (its id, its text, or a near duplicate of it)."""
 
 __getattr__ = moved_names(__name__, {"REQUIRED": ("hardneg.formats", "SHOWN_CANDIDATE_COLUMNS")})
 
@@ -52,7 +54,8 @@ class QueryView:
     """Searched candidates that never entered the rank window: ``{"id", "score", "verdict", "suspect"}``."""
     suspicion: float = 0.0
     flags: list[str] = field(default_factory=list)
-    """``ratio`` (a candidate at or above :data:`SUSPECT_RATIO`), ``teacher``, ``twin``."""
+    """``ratio`` (a candidate at or above :data:`SUSPECT_RATIO`), ``teacher``, ``twin``, ``itself`` (the query itself
+    is among the candidates: dropped as such, or, in a file mined without that filter, a candidate under its id)."""
 
     def doc_ids(self) -> set[str]:
         return {p["id"] for p in self.positives} | {c["id"] for c in self.candidates} | {c["id"] for c in self.excluded}
@@ -130,6 +133,8 @@ def query_view(
         flags.append("teacher")
     if any(c["verdict"] in TWIN_FLAGS for c in candidates + excluded):
         flags.append("twin")
+    if any(c["verdict"] == ITSELF or c["id"] == row.query_id for c in candidates + excluded):
+        flags.append("itself")
     suspicion = best + ("teacher" in flags) + ("twin" in flags)
     return QueryView(row.query_id, str(record["query"]), positives, candidates, excluded, suspicion=suspicion, flags=flags)
 
