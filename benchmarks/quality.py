@@ -40,9 +40,12 @@ scored on the dev queries, and ``ARM:dev-checked`` is what a user who keeps the 
 it beats the base model on dev (``hardneg eval`` of both) ends up with: the arm's test score where its dev
 nDCG@10 is above the base model's, else the base model's. The evolve arms make that check themselves.
 
-Prints mean ± std per arm over seeds, each arm's margin to the recommended arm, and whether the
-recommended arm beats every other arm by more than the larger std. Writes every number to
-``benchmarks/results/quality_<dataset>.json`` (``--out``). Finished arms are reused on rerun.
+Prints mean ± std per arm over seeds and, seed by seed, each arm's difference to ``top-n3`` (sentence-transformers'
+defaults) with its mean ± standard error. The bar, checked for the recommended arm once it and ``top-n3`` have 5 seeds:
+it is above ``top-n3`` in every seed, and its mean paired difference over every other arm is at least minus one
+standard error. Writes every number, the paired differences of every arm against ``top-n3`` and against the
+recommended arm included, to ``benchmarks/results/quality_<dataset>.json`` (``--out``). Finished arms are reused on
+rerun; ``--runs-from FILE`` reuses those of an earlier results file (a run started in one session, finished in another).
 
 ``--curve-steps 26,52,104,208`` instead trains one run per ``--curve-arm`` and seed for the last
 step count and probes test nDCG@10 and the staleness of the negatives along it
@@ -294,6 +297,41 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     return result
 
 
+PROTOCOL = ("steps", "batch_size", "lr", "max_seq_length", "encode_max_seq_length", "train_queries", "pairs", "dev_fraction")
+"""The settings two runs must share for their numbers to be paired (``--runs-from`` checks them)."""
+
+
+def import_runs(paths: list[str], args, work: Path) -> int:
+    """Finished runs of an earlier session, read from its results files and written into ``work`` as if run there
+    (never over a run already there), so that a run started in one session is finished and tabled in another.
+
+    The files' protocol must be this run's (:data:`PROTOCOL`); dev-checked rows are derived again from the base
+    model's dev score they carry."""
+    imported = 0
+    for path in paths:
+        payload = json.loads(Path(path).read_text())
+        theirs = payload["settings"]
+        differ = [
+            k
+            for k in PROTOCOL
+            if theirs.get(k) != getattr(args, k) and not (k == "pairs" and not theirs.get(k) and not args.pairs)
+        ]
+        if differ:
+            raise SystemExit(f"{path} was run under another protocol ({', '.join(f'{k} {theirs.get(k)!r}' for k in differ)})")
+        for r in payload["runs"]:
+            if r["arm"].endswith(CHECKED):
+                base = work / f"base-dev-seed{r['seed']}.json"
+                if not base.is_file():
+                    base.write_text(json.dumps({"seed": r["seed"], "ndcg@10": r["base_dev_ndcg@10"]}) + "\n")
+                continue
+            target = work / f"{r['arm']}-seed{r['seed']}" / "result.json"
+            if not target.is_file():
+                target.parent.mkdir(parents=True, exist_ok=True)
+                target.write_text(json.dumps({**r, "imported_from": str(path)}, indent=2) + "\n")
+                imported += 1
+    return imported
+
+
 def dev_score(model: Path | None, args, view: Path) -> float:
     """nDCG@10 of ``model`` (``None``: the base model) on the view's dev queries (the test run cached the corpus)."""
     metrics = evaluate(
@@ -407,26 +445,74 @@ def recommended_name(args) -> str:
     return f"{arm}-n{max(args.negatives)}{sep}{check}"
 
 
-def verdict(table: dict, recommended: str) -> dict:
-    """The bar: ``recommended`` beats every other arm's mean by more than the larger of the two stds."""
-    if recommended not in table:
+BASELINE = "top-n3"
+"""The arm every other is paired against: sentence-transformers' defaults at 3 negatives per row."""
+DECIDING_SEEDS = 5
+"""Seeds the recommended arm and the baseline need before the bar is checked."""
+
+
+def per_seed(results: list[dict]) -> dict[str, dict[int, float]]:
+    """Per arm, test nDCG@10 per seed; ``zero-shot`` (no randomness, evaluated once) stands for every seed."""
+    out: dict[str, dict[int, float]] = {}
+    for r in results:
+        out.setdefault(r["arm"], {})[r["seed"]] = r["ndcg@10"]
+    seeds = sorted({s for arm, v in out.items() if arm != "zero-shot" for s in v})
+    if "zero-shot" in out:
+        value = next(iter(out["zero-shot"].values()))
+        out["zero-shot"] = {s: value for s in seeds or out["zero-shot"]}
+    return out
+
+
+def paired(a: dict[int, float], b: dict[int, float]) -> dict | None:
+    """``a`` minus ``b`` on the seeds both have: every difference, their mean and its standard error."""
+    seeds = sorted(set(a) & set(b))
+    if not seeds:
+        return None
+    diffs = [round(a[s] - b[s], 6) for s in seeds]
+    se = float(np.std(diffs, ddof=1) / np.sqrt(len(diffs))) if len(diffs) > 1 else float("nan")
+    return {
+        "seeds": seeds,
+        "differences": diffs,
+        "mean": round(float(np.mean(diffs)), 6),
+        "se": round(se, 6),
+        "positive_in_every_seed": all(d > 0 for d in diffs),
+    }
+
+
+def paired_table(results: list[dict], recommended: str, baseline: str = BASELINE) -> dict:
+    """Per arm, its paired differences against ``baseline`` and against ``recommended`` (same seed, same view, same
+    steps): what the bar reads, and what the docs' tables show beside the means."""
+    scores = per_seed(results)
+    table = {}
+    for arm, values in scores.items():
+        table[arm] = {
+            f"vs {baseline}": paired(values, scores[baseline]) if baseline in scores and arm != baseline else None,
+            "vs recommended": paired(values, scores[recommended]) if recommended in scores and arm != recommended else None,
+        }
+    return table
+
+
+def verdict(results: list[dict], recommended: str, baseline: str = BASELINE, seeds: int = DECIDING_SEEDS) -> dict:
+    """The bar, on paired seeds: ``recommended`` beats ``baseline`` in every seed, and its mean difference over every
+    other arm is at least minus one standard error; checked once it and ``baseline`` have ``seeds`` seeds."""
+    scores = per_seed(results)
+    if recommended not in scores:
         return {"recommended": recommended, "checked": False, "why": "the recommended arm was not run"}
-    row = table[recommended]
-    margins, over_std = {}, {}
-    for other, o in table.items():
-        if other == recommended:
-            continue
-        margins[other] = round(row["mean"] - o["mean"], 4)
-        over_std[other] = round(margins[other] - max(np.nan_to_num(row["std"]), np.nan_to_num(o["std"])), 4)
-    enough_seeds = row["n"] >= 3 and all(table[o]["n"] >= 3 for o in margins if o != "zero-shot")
-    beaten = [o for o, v in over_std.items() if v <= 0]
+    over = {arm: paired(scores[recommended], v) for arm, v in scores.items() if arm != recommended}
+    over = {arm: d for arm, d in over.items() if d is not None}
+    short = [arm for arm in (recommended, baseline) if len(scores.get(arm, {})) < seeds]
+    beats_baseline = bool(over.get(baseline) and over[baseline]["positive_in_every_seed"])
+    # one seed gives no standard error: such an arm is compared on its mean alone
+    below = [arm for arm, d in over.items() if d["mean"] < -(d["se"] if np.isfinite(d["se"]) else 0.0)]
     return {
         "recommended": recommended,
-        "checked": enough_seeds,
-        "margins": margins,
-        "margin_over_larger_std": over_std,
-        "beats_every_arm": enough_seeds and not beaten,
-        "not_beaten": beaten,
+        "baseline": baseline,
+        "checked": not short,
+        "why": f"fewer than {seeds} seeds: {', '.join(short)}" if short else None,
+        "over_baseline_in_every_seed": beats_baseline,
+        "below_by_more_than_one_se": below,
+        "holds": not short and beats_baseline and not below,
+        "paired": over,
     }
 
 
@@ -483,6 +569,10 @@ def parse_args(argv: list[str] | None):
         "--work", default=None, help="views, models and per-arm results (default /tmp/hardneg-bench-quality-<data>)"
     )
     parser.add_argument("--out", help="results JSON (default benchmarks/results/quality_<dataset>[_curve|_smoke].json)")
+    parser.add_argument(
+        "--runs-from", action="append", default=[], metavar="RESULTS_JSON",
+        help="reuse the finished runs of an earlier results file (same protocol) instead of running them again",
+    )  # fmt: skip
     args = parser.parse_args(argv)
     if args.pairs and args.train_queries:
         parser.error("--pairs and --train-queries draw the training data two ways: give one")
@@ -536,6 +626,8 @@ def main(argv: list[str] | None = None) -> int:
         if args.steps is None:
             args.steps = max(1, math.ceil(views[seed][1]["train_pairs"] / args.batch_size))
     print(f"{args.dataset}: {views[args.seed[0]][1]} -> {args.steps} steps of {args.batch_size}", file=sys.stderr)
+    if args.runs_from:
+        print(f"reused {import_runs(args.runs_from, args, args.work)} finished runs from {args.runs_from}", file=sys.stderr)
 
     if args.curve_steps:
         names = curve_names(args)
@@ -570,23 +662,26 @@ def main(argv: list[str] | None = None) -> int:
             base_dev = {seed: base_dev_score(seed, args, views[seed][0], args.work) for seed in args.seed}
             results += dev_checked(results, base_dev)
         table = table_of(results)
-        print(f"\n{'arm':<36}{'nDCG@10 mean':>14}{'std':>8}{'seeds':>7}{'Recall@100':>12}")
-        for arm, row in table.items():
-            print(f"{arm:<36}{row['mean']:>14.4f}{row['std']:>8.4f}{row['n']:>7}{row['recall@100']:>12.4f}")
         recommended = recommended_name(args)
-        bar = verdict(table, recommended)
+        pairs = paired_table(results, recommended)
+        print(f"\n{'arm':<40}{'nDCG@10 mean':>13}{'std':>8}{'seeds':>6}  {'vs ' + BASELINE + ' (mean ± SE, per seed)'}")
+        for arm, row in table.items():
+            d = pairs[arm][f"vs {BASELINE}"]
+            shown = f"{d['mean']:+.4f} ± {d['se']:.4f}  {d['differences']}" if d else ""
+            print(f"{arm:<40}{row['mean']:>13.4f}{row['std']:>8.4f}{row['n']:>6}  {shown}")
+        bar = verdict(results, recommended)
         if bar["checked"]:
             print(
-                f"\n{recommended} {'BEATS' if bar['beats_every_arm'] else 'does NOT beat'} every other arm by more than the "
-                f"larger std" + ("" if bar["beats_every_arm"] else f" (not beaten: {', '.join(bar['not_beaten'])})")
+                f"\n{recommended}: {'holds' if bar['holds'] else 'does NOT hold'} the bar (above {BASELINE} in every seed: "
+                f"{bar['over_baseline_in_every_seed']}; below by more than one SE: {bar['below_by_more_than_one_se'] or 'none'})"
             )
-            print(f"margins (mean difference): {bar['margins']}")
         else:
-            print(f"\nthe bar is not checked: {bar.get('why', 'fewer than 3 seeds')}; margins {bar.get('margins')}")
+            print(f"\nthe bar is not checked: {bar['why']}")
         payload = {
             "dataset": args.dataset,
             "views": {s: v[1] for s, v in views.items()},
             "table": table,
+            "paired": pairs,
             "bar": bar,
             "runs": results,
         }

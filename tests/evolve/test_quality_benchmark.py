@@ -54,15 +54,44 @@ def test_the_recommended_name_puts_the_negatives_before_the_check(quality):
     assert quality.recommended_name(args) == "in-batch+masked:dev-checked"
 
 
-def test_the_bar_names_every_arm_within_the_larger_std(quality):
-    table = {
-        "a": {"mean": 0.60, "std": 0.002, "n": 3},
-        "b": {"mean": 0.59, "std": 0.002, "n": 3},  # beaten by 0.01 > 0.002
-        "c": {"mean": 0.598, "std": 0.004, "n": 3},  # 0.002 is within c's std
-    }
-    bar = quality.verdict(table, "a")
-    assert bar["checked"] and not bar["beats_every_arm"]
-    assert bar["not_beaten"] == ["c"]
+def test_the_bar_pairs_seeds(quality):
+    """The bar reads per-seed differences: above top-n3 in every seed, and no arm ahead by more than one SE."""
+    seeds = range(1, 6)
+    top = {s: 0.58 + 0.004 * s for s in seeds}  # a seed effect larger than any arm's: only pairing sees through it
+    results = [_run("zero-shot", 1, 0.55)]
+    results += [_run("top-n3", s, top[s]) for s in seeds]
+    results += [_run("a", s, top[s] + 0.002 + 0.0005 * (s % 2)) for s in seeds]  # above top in every seed
+    results += [_run("b", s, top[s] + 0.003 + 0.004 * (s == 1)) for s in seeds]  # ahead of a by 0.0037 ± 0.0018
+    results += [_run("c", s, top[s] + 0.0025 - 0.002 * (s % 2)) for s in seeds]  # below a: no obstacle to the bar
+    bar = quality.verdict(results, "a")
+    assert bar["checked"] and bar["over_baseline_in_every_seed"]
+    assert bar["below_by_more_than_one_se"] == ["b"] and not bar["holds"]
+    assert bar["paired"]["top-n3"]["differences"] == [0.0025, 0.002, 0.0025, 0.002, 0.0025]
+    assert bar["paired"]["zero-shot"]["seeds"] == [1, 2, 3, 4, 5]  # the base model stands for every seed
+    assert quality.verdict([r for r in results if r["arm"] != "b"], "a")["holds"]
+    three = [r for r in results if r["seed"] <= 3]
+    assert not quality.verdict(three, "a")["checked"]  # fewer than 5 seeds: not checked
+    table = quality.paired_table(results, "a")
+    assert table["top-n3"]["vs top-n3"] is None and table["c"]["vs recommended"]["mean"] == -0.001
+
+
+def test_runs_of_an_earlier_file_are_reused_under_the_same_protocol(quality, tmp_path):
+    args = quality.parse_args(["--data", str(tmp_path / "scifact"), "--steps", "26", "--max-seq-length", "64"])
+    runs = [
+        _run("top-n3", 1, 0.6, dev=0.5),
+        {**_run("top-n3:dev-checked", 1, 0.6), "base_dev_ndcg@10": 0.45, "kept_trained": True},
+    ]
+    earlier = tmp_path / "earlier.json"
+    earlier.write_text(json.dumps({"settings": {k: getattr(args, k) for k in quality.PROTOCOL}, "runs": runs}))
+    work = tmp_path / "work"
+    work.mkdir()
+    assert quality.import_runs([str(earlier)], args, work) == 1
+    assert json.loads((work / "top-n3-seed1" / "result.json").read_text())["ndcg@10"] == 0.6
+    assert json.loads((work / "base-dev-seed1.json").read_text())["ndcg@10"] == 0.45
+    assert quality.import_runs([str(earlier)], args, work) == 0  # never over a run already there
+    args.steps = 32
+    with pytest.raises(SystemExit, match="another protocol"):
+        quality.import_runs([str(earlier)], args, work)
 
 
 def test_dev_select_keeps_the_best_on_dev_per_seed_and_the_base_model_on_ties(tmp_path, capsys):
