@@ -334,6 +334,8 @@ def _cmd_eval(ns: argparse.Namespace) -> Output:
 
     result = Evaluator(_config_from(ns, EvalConfig)).run()
     lines = [f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s"]
+    if result.info.get("absent_judgements"):
+        lines[0] += f"; {result.info['absent_judgements']} relevant documents absent from the corpus, scored as never retrieved"
     lines += [f"  {name:<12}{value:.4f}" for name, value in result.metrics.items()]
     return Output(result.to_dict(), "\n".join(lines))
 
