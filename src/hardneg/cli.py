@@ -48,6 +48,8 @@ def add_dataclass_arguments(
             help_text += f" (default: {preset[0]})"
         elif preset is not None and f.name in preset[1]:
             help_text += f" (default: from --preset; {preset[0]!r} sets {preset[1][f.name]})"
+        elif f.name in CLI_DEFAULTS:
+            help_text += f" (default: {CLI_DEFAULTS[f.name]})"
         elif f.default is not dataclasses.MISSING and f.default is not None:
             help_text += f" (default: {f.default})"
         kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}  # argparse %-formats help
@@ -105,6 +107,11 @@ def common_options() -> argparse.ArgumentParser:
         help="progress bars, the datasets library's too (default: only when stderr is a terminal)",
     )
     return common
+
+
+CLI_DEFAULTS = {"show_progress": "as --progress, which is on only when stderr is a terminal"}
+"""Fields whose default on the command line is not the dataclass's: :func:`configure_output` sets ``show_progress``
+from ``--progress`` and the terminal when the flag is not given (the Python API's default stays ``True``)."""
 
 
 def _flag(ns: argparse.Namespace, name: str) -> bool:
