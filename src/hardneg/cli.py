@@ -398,7 +398,8 @@ def _cmd_tune(ns: argparse.Namespace) -> Output:
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     params.pop("preset", None)
     config = make_config(AUTO, **params)
-    result = tune(config, config.load_data(), fixed=params)
+    # an audit of every setting: a judged document absent from the corpus is warned about and left out, as in audit
+    result = tune(config, config.load_data(absent_documents="judge").in_corpus(), fixed=params)
     return Output(result.to_dict(), result.format_table())
 
 

@@ -48,7 +48,7 @@ def test_top_selection_picks_every_hidden_positive(beir):
     assert result.negatives == 2 and result.mean_negative_rank is not None
 
 
-def test_qrels_naming_absent_documents_are_audited_without_them(beir, caplog):
+def test_qrels_naming_absent_documents_are_audited_without_them(beir, caplog, capsys):
     # official BEIR releases judge some documents their corpus lacks: they cannot be mined, so the audit warns
     # and measures the rest, as it would without those lines (mining refuses them unless skipping)
     qrels = beir / "qrels" / "train.tsv"
@@ -59,6 +59,9 @@ def test_qrels_naming_absent_documents_are_audited_without_them(beir, caplog):
     assert (result.hidden_positives, result.false_negatives) == (2, 2)
     with pytest.raises(DataError, match="--on-error skip"):
         mine(beir, out=None, preset="top", num_negatives=1, **FAST)
+    code = main(["tune", "--data", str(beir), "--sampler", "bm25", "--no-use-cache", "--no-show-progress", "--json"])
+    err = capsys.readouterr().err
+    assert code == 0 and "1 judgement of documents absent from corpus.jsonl" in err, err
 
 
 def test_near_duplicate_defence_stops_the_hidden_near_copy(beir):

@@ -208,7 +208,7 @@ def load_beir(
                     positives.setdefault(qid, [])
                 continue
             hint = (
-                "; --on-error skip leaves such lines out (hardneg eval and audit accept them, as BEIR does)"
+                "; --on-error skip leaves such lines out (hardneg eval, audit and tune accept them, as BEIR does)"
                 if on_error == "raise"
                 else ""
             )
