@@ -243,7 +243,8 @@ def test_a_rendered_table_follows_its_file(monkeypatch, tmp_path):
 
 PAIR = re.compile(r"(?<![\d.])(\d\.\d{4}) ± (\d\.\d{4})")
 HISTORICAL = {
-    # quoted from runs whose files were rewritten later (each page says so beside the number)
+    # numbers of runs whose files were rewritten later (the page says what changed since), and one computed
+    # across two files by a script that prints it
     ("research-notes.md", "0.2871", "0.0041"): "the pairs protocol's evolve round, a field its file does not keep",
     ("research-notes.md", "0.2907", "0.0083"): "NFCorpus `default` before the window fix, rerun since",
     ("research-notes.md", "0.3022", "0.0057"): "NFCorpus `default+masked` before the window fix, rerun since",

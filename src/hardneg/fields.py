@@ -70,9 +70,12 @@ def check_text(name: str, value: Any) -> None:
     """Raise a ConfigError when ``value`` is a text that is not valid Unicode: a file name whose bytes are not
     UTF-8 reaches Python with lone surrogates (``\\udce9``), which no manifest, lock or log line can hold; refused
     here, naming the option and the bytes, rather than as a ``UnicodeEncodeError`` half-way through a run."""
-    texts = (
-        [value] if isinstance(value, str) else [v for v in value if isinstance(v, str)] if isinstance(value, list | tuple) else []
-    )
+    if isinstance(value, str):
+        texts = [value]
+    elif isinstance(value, list | tuple):
+        texts = [v for v in value if isinstance(v, str)]
+    else:
+        return
     for text in texts:
         try:
             text.encode("utf-8")
