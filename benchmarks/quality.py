@@ -416,7 +416,8 @@ def run_curve(name: str, seed: int, args, view: Path, work: Path) -> dict:
     )  # fmt: skip
     trainer = Trainer(config)
     options = EncodingOptions(precision=args.eval_precision, use_cache=False, show_progress=False, device=args.device, **encoding)
-    probe = CurveProbe(load_data(str(view), split="test"), args.curve_steps, pool=trainer.load_input().pool, options=options)
+    test = load_data(str(view), split="test", absent_documents="judge")  # scored as `hardneg eval` scores it
+    probe = CurveProbe(test, args.curve_steps, pool=trainer.load_input().pool, options=options)
     trainer.run(callbacks=[probe])
     result = {"arm": name, "seed": seed, "points": probe.points, "seconds": round(time.perf_counter() - start, 1)}
     result_path.write_text(json.dumps(result, indent=2) + "\n")

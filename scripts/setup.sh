@@ -13,9 +13,13 @@ pip_quiet() {  # pip's exit status is kept; only its notes about absent local mi
 }
 
 pip_quiet install --upgrade pip
-# torch goes first, on its own, so that no other package pulls a multi-GB CUDA build: with
-# torch 2.13.0 present the other requirements are satisfied by it. TORCH_SPEC chooses another.
-.venv/bin/python -c 'import torch' 2>/dev/null || pip_quiet install "${TORCH_SPEC:-torch==2.13.0}"
+# torch goes first, on its own, so that no other package pulls another build: with torch present the
+# other requirements are satisfied by it. TORCH_SPEC chooses the version, TORCH_INDEX_URL the index it
+# comes from: PyPI's Linux torch is the multi-GB CUDA build, https://download.pytorch.org/whl/cpu has
+# the CPU one (README.md, "Install").
+torch_index=()
+[ -n "${TORCH_INDEX_URL:-}" ] && torch_index=(--index-url "$TORCH_INDEX_URL")
+.venv/bin/python -c 'import torch' 2>/dev/null || pip_quiet install "${TORCH_SPEC:-torch==2.13.0}" ${torch_index[@]+"${torch_index[@]}"}
 # The demo needs the offline default model and the report's plots; `test` adds pytest, ruff and Ray.
 extra="[default-model,plots]"
 [ "${1:-}" = "test" ] && extra="[default-model,plots,test]"

@@ -329,3 +329,28 @@ def test_missing_model_path_is_a_model_error(tmp_path, tiny_beir):
         load_model(str(afile))
     with pytest.raises(ModelError, match="could not load"):
         load_model(str(tmp_path))  # a folder, but not a model
+
+
+def test_qrels_naming_absent_documents_are_refused_skipped_or_judged(tiny_beir, caplog):
+    qrels = tiny_beir / "qrels" / "train.tsv"
+    qrels.write_text(qrels.read_text() + "q_france\td_ghost\t1\nq_ghost_only\td_ghost\t1\n")
+    (tiny_beir / "queries.jsonl").write_text(
+        (tiny_beir / "queries.jsonl").read_text() + '{"_id": "q_ghost_only", "text": "Where is the ghost?"}\n'
+    )
+    with pytest.raises(DataError, match="'d_ghost' is not in corpus.jsonl; --on-error skip leaves such lines out"):
+        load_beir(tiny_beir, split="train")
+    skipped = load_beir(tiny_beir, split="train", on_error="skip")
+    assert skipped.skipped == {"unknown_document": 2} and not skipped.absent_positives
+    assert "q_ghost_only" not in skipped.query_ids
+
+    with caplog.at_level(logging.WARNING):
+        judged = load_beir(tiny_beir, split="train", absent_documents="judge")
+    assert "2 judgements of documents absent from corpus.jsonl" in caplog.text
+    assert judged.absent_positives == {"q_france": {"d_ghost": 1.0}, "q_ghost_only": {"d_ghost": 1.0}}
+    assert judged.positives[judged.query_ids.index("q_ghost_only")] == []  # kept: evaluation scores it 0
+    assert judged.skipped == {}
+    minable = judged.in_corpus()  # what the audit mines: every query has a positive in the corpus
+    assert minable.query_ids == skipped.query_ids and minable.positives == skipped.positives
+    assert not minable.absent_positives
+    with pytest.raises(ConfigError, match="absent_documents"):
+        load_beir(tiny_beir, split="train", absent_documents="keep")

@@ -36,6 +36,12 @@ CASES = [
     ("mine --data demo --num-negatives 500 --range-max 1000000", "the corpus has 300 documents"),
     ("mine --data demo --seed x", "invalid int value: 'x'"),
     ("mine --data demo --sampler bm25 --bm25-b 5", "bm25_b must be in [0, 1], got 5.0"),
+    ("mine --data demo --sampler bm25 --bm25-k1 1e308", "bm25_k1 must be in [0, 1000], got 1e+308"),
+    ("mine --data demo --sampler bm25 --bm25-k1 -1", "bm25_k1 must be in [0, 1000], got -1"),
+    ("mine --data {tmp}/d\udce9mo --out {tmp}/rows.parquet", "data is not valid UTF-8 (b'"),
+    ("mine --data demo --out {tmp}/\udce9.parquet", "out is not valid UTF-8 (b'"),
+    ("eval --data {tmp}/d\udce9mo", "data is not valid UTF-8"),
+    ("train --data demo --out {tmp}/m\udce9", "out is not valid UTF-8"),
     ("train --data demo --out {tmp}/m --learning-rate nan", "learning_rate must be a finite number"),
     ("train --data demo --out {tmp}/m --learning-rate inf", "learning_rate must be a finite number"),
     ("evolve --data demo --out {tmp}/run --dev-fraction=-inf", "dev_fraction must be a finite number"),
@@ -75,3 +81,34 @@ def test_hostile_invocation_fails_cleanly(hostile, command, expected, capsys):
     assert "Traceback" not in err and len(err.strip().splitlines()) == 1, err
     assert expected in err
     assert _snapshot(hostile) == before  # nothing the user had was changed, nothing was left behind
+
+
+def test_a_full_disk_while_caching_embeddings_says_so_and_loses_nothing(tmp_path, monkeypatch, capsys):
+    """numpy reports a short write on a full disk as ``OSError("115200 requested and 34784 written")``, with no
+    errno; the user must read that the cache's disk is full, where, and that nothing was lost."""
+    import numpy as np
+
+    from hardneg.io import verify_checksum
+
+    real_save, calls = np.save, []
+
+    def save_on_a_filling_disk(fh, arr, **kwargs):  # the first shard fits, the second is cut short
+        calls.append(arr.shape)
+        if len(calls) == 1:
+            return real_save(fh, arr, **kwargs)
+        fh.write(b"\x93NUMPY" + bytes(100))
+        raise OSError(f"{arr.nbytes} requested and 34784 written")
+
+    monkeypatch.setattr(np, "save", save_on_a_filling_disk)
+    cache, out = tmp_path / "cache", tmp_path / "out" / "rows.parquet"
+    code = main(
+        f"mine --data demo --cache-dir {cache} --backend torch --precision float32 --no-show-progress --out {out}".split()
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "Traceback" not in err and len(err.strip().splitlines()) == 1, err
+    assert err.startswith(f"hardneg: error: {cache / 'embeddings'}: the disk of the embedding cache is full"), err
+    assert "No space left on device: 34784 of" in err and "nothing was lost" in err and "--no-use-cache" in err
+    cached = sorted((cache / "embeddings").iterdir())
+    assert [p.suffix for p in cached] == [".npy", ".sha256"]  # the first shard, whole; no partial file
+    assert verify_checksum(cached[0])
+    assert not out.parent.exists() or not list(out.parent.iterdir())  # no output, temporary or lock

@@ -48,6 +48,8 @@ def add_dataclass_arguments(
             help_text += f" (default: {preset[0]})"
         elif preset is not None and f.name in preset[1]:
             help_text += f" (default: from --preset; {preset[0]!r} sets {preset[1][f.name]})"
+        elif f.name in CLI_DEFAULTS:
+            help_text += f" (default: {CLI_DEFAULTS[f.name]})"
         elif f.default is not dataclasses.MISSING and f.default is not None:
             help_text += f" (default: {f.default})"
         kwargs = {"dest": f.name, "default": argparse.SUPPRESS, "help": help_text.replace("%", "%%")}  # argparse %-formats help
@@ -105,6 +107,11 @@ def common_options() -> argparse.ArgumentParser:
         help="progress bars, the datasets library's too (default: only when stderr is a terminal)",
     )
     return common
+
+
+CLI_DEFAULTS = {"show_progress": "as --progress, which is on only when stderr is a terminal"}
+"""Fields whose default on the command line is not the dataclass's: :func:`configure_output` sets ``show_progress``
+from ``--progress`` and the terminal when the flag is not given (the Python API's default stays ``True``)."""
 
 
 def _flag(ns: argparse.Namespace, name: str) -> bool:
@@ -334,6 +341,8 @@ def _cmd_eval(ns: argparse.Namespace) -> Output:
 
     result = Evaluator(_config_from(ns, EvalConfig)).run()
     lines = [f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s"]
+    if result.info.get("absent_judgements"):
+        lines[0] += f"; {result.info['absent_judgements']} relevant documents absent from the corpus, scored as never retrieved"
     lines += [f"  {name:<12}{value:.4f}" for name, value in result.metrics.items()]
     return Output(result.to_dict(), "\n".join(lines))
 
@@ -389,7 +398,8 @@ def _cmd_tune(ns: argparse.Namespace) -> Output:
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     params.pop("preset", None)
     config = make_config(AUTO, **params)
-    result = tune(config, config.load_data(), fixed=params)
+    # an audit of every setting: a judged document absent from the corpus is warned about and left out, as in audit
+    result = tune(config, config.load_data(absent_documents="judge").in_corpus(), fixed=params)
     return Output(result.to_dict(), result.format_table())
 
 

@@ -66,10 +66,32 @@ def check_number(name: str, value: Any) -> None:
         raise ConfigError(f"{name} must be at most {MAX_INTEGER} in size, got {value}")
 
 
+def check_text(name: str, value: Any) -> None:
+    """Raise a ConfigError when ``value`` is a text that is not valid Unicode: a file name whose bytes are not
+    UTF-8 reaches Python with lone surrogates (``\\udce9``), which no manifest, lock or log line can hold; refused
+    here, naming the option and the bytes, rather than as a ``UnicodeEncodeError`` half-way through a run."""
+    if isinstance(value, str):
+        texts = [value]
+    elif isinstance(value, list | tuple):
+        texts = [v for v in value if isinstance(v, str)]
+    else:
+        return
+    for text in texts:
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError:
+            shown = text.encode("utf-8", "surrogateescape")
+            raise ConfigError(
+                f"{name} is not valid UTF-8 ({shown!r}); hardneg writes the names it is given into UTF-8 manifests: "
+                "rename the file or folder"
+            ) from None
+
+
 def check_numbers(config: Any) -> None:
-    """:func:`check_number` on every field of the dataclass ``config``."""
+    """:func:`check_number` on every field of the dataclass ``config``, and :func:`check_text` on its texts."""
     for f in dataclasses.fields(config):
         check_number(f.name, getattr(config, f.name))
+        check_text(f.name, getattr(config, f.name))
 
 
 @dataclass

@@ -8,6 +8,7 @@ import hashlib
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from collections.abc import Iterator
@@ -20,6 +21,25 @@ logger = logging.getLogger(__name__)
 BOM = "\ufeff"
 DISK_FULL = {errno.ENOSPC, errno.EDQUOT, errno.EFBIG}
 """Write errors that mean the disk (or a quota, or a file size limit) is full."""
+SHORT_WRITE = re.compile(r"(\d+) requested and (\d+) written")
+"""numpy's ``tofile`` (and so ``np.save``) on a full disk: a short write, reported without an errno."""
+
+
+def disk_full(exc: BaseException) -> OSError | None:
+    """``exc`` as an ``OSError`` with a disk-full errno, or ``None`` when it is not a full disk.
+
+    numpy reports a short write as ``OSError("115200 requested and 34784 written")`` with no errno;
+    that is read as ``ENOSPC``, its bytes kept in the message.
+    """
+    if not isinstance(exc, OSError):
+        return None
+    if exc.errno in DISK_FULL:
+        return exc
+    short = SHORT_WRITE.fullmatch(str(exc)) if exc.errno is None else None
+    if short:
+        requested, written = short.groups()
+        return OSError(errno.ENOSPC, f"{os.strerror(errno.ENOSPC)}: {written} of {requested} bytes written")
+    return None
 
 
 def _umask() -> int:
@@ -94,9 +114,10 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
             shutil.rmtree(tmp, ignore_errors=True)
         else:
             tmp.unlink(missing_ok=True)
-        if isinstance(exc, OSError) and exc.errno in DISK_FULL:
-            message = f"{os.strerror(exc.errno)} while writing it; the partial {'folder' if directory else 'file'} was removed"
-            raise OSError(exc.errno, message, str(target)) from exc
+        full = disk_full(exc)
+        if full is not None:
+            message = f"{full.strerror} while writing it; the partial {'folder' if directory else 'file'} was removed"
+            raise OSError(full.errno, message, str(target)) from exc
         raise
 
 

@@ -48,6 +48,22 @@ def test_top_selection_picks_every_hidden_positive(beir):
     assert result.negatives == 2 and result.mean_negative_rank is not None
 
 
+def test_qrels_naming_absent_documents_are_audited_without_them(beir, caplog, capsys):
+    # official BEIR releases judge some documents their corpus lacks: they cannot be mined, so the audit warns
+    # and measures the rest, as it would without those lines (mining refuses them unless skipping)
+    qrels = beir / "qrels" / "train.tsv"
+    qrels.write_text(qrels.read_text() + "q1\tghost\t1\n")
+    with caplog.at_level("WARNING"):
+        result = audit(beir, preset="top", num_negatives=1, **FAST)
+    assert "1 judgement of documents absent from corpus.jsonl" in caplog.text
+    assert (result.hidden_positives, result.false_negatives) == (2, 2)
+    with pytest.raises(DataError, match="--on-error skip"):
+        mine(beir, out=None, preset="top", num_negatives=1, **FAST)
+    code = main(["tune", "--data", str(beir), "--sampler", "bm25", "--no-use-cache", "--no-show-progress", "--json"])
+    err = capsys.readouterr().err
+    assert code == 0 and "1 judgement of documents absent from corpus.jsonl" in err, err
+
+
 def test_near_duplicate_defence_stops_the_hidden_near_copy(beir):
     # q2's positives are near copies of each other: whichever is hidden is caught.
     result = audit(beir, preset="top", num_negatives=1, near_duplicate_threshold=0.8, **FAST)

@@ -91,3 +91,73 @@ def test_cli_json(tiny_model, cache_dir, tmp_path, capsys):
 def test_cli_unknown_split_is_a_clear_error(capsys):
     assert main(["eval", "--data", "demo", "--split", "dev", "--json"]) == 2
     assert "split 'dev'" in capsys.readouterr().err
+
+
+# --- qrels that judge documents absent from the corpus (some official BEIR releases have them) ----------------
+
+ABSENT_QRELS = "query-id\tcorpus-id\tscore\nq1\ta\t2\nq1\tghost1\t1\nq2\tghost2\t1\nq3\tb\t1\nq3\tghost3\t0\n"
+
+
+def _absent_beir(folder):
+    """Four documents; q1 has one relevant document in the corpus and one absent, q2 only an absent one."""
+    (folder / "qrels").mkdir(parents=True)
+    docs = {"a": "paris is the capital of france", "b": "bake the cookies", "c": "the river seine", "d": "mars is red"}
+    (folder / "corpus.jsonl").write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in docs.items()))
+    queries = {"q1": "capital of france", "q2": "red planet", "q3": "cookies"}
+    (folder / "queries.jsonl").write_text("".join(json.dumps({"_id": k, "text": v}) + "\n" for k, v in queries.items()))
+    (folder / "qrels" / "test.tsv").write_text(ABSENT_QRELS)
+    return folder
+
+
+def _beir_qrels(text: str) -> dict[str, dict[str, int]]:
+    """The qrels as BEIR's GenericDataLoader reads them: every line after the header, absent documents too."""
+    qrels: dict[str, dict[str, int]] = {}
+    for line in text.splitlines()[1:]:
+        qid, did, score = line.split("\t")
+        qrels.setdefault(qid, {})[did] = int(score)
+    return qrels
+
+
+def test_absent_documents_are_scored_as_pytrec_eval_scores_the_same_qrels(tiny_model, cache_dir, tmp_path, caplog):
+    import pytrec_eval
+
+    from hardneg.candidates.retriever import DenseRetriever
+    from hardneg.diagnostics.evaluate import DEPTH, METRICS, _truncate, evaluate_retriever
+
+    folder = _absent_beir(tmp_path / "beir")
+    config = EvalConfig(data=str(folder), model=str(tiny_model), cache_dir=str(cache_dir), show_progress=False)
+    retriever = DenseRetriever.load(config)
+    with caplog.at_level("WARNING"):
+        data = load_data(folder, split="test", absent_documents="judge")
+    assert "3 judgements of documents absent from corpus.jsonl (lines 3, 4, 6)" in caplog.text
+    result = evaluate_retriever(retriever, data)
+    assert result.info["absent_judgements"] == 2 and result.info["queries"] == 3
+
+    # the same run, scored by pytrec_eval against the qrels file as BEIR reads it
+    cands = retriever.search(retriever.encode_queries(data.query_texts), retriever.encode_documents(data.corpus_texts), DEPTH)
+    run = _truncate(run_of(data.query_ids, data.corpus_ids, cands.indices, cands.scores), DEPTH)
+    qrels = _beir_qrels(ABSENT_QRELS)
+    for name, (measure, depth) in METRICS.items():
+        scored = pytrec_eval.RelevanceEvaluator(qrels, {measure}).evaluate(_truncate(run, depth) if depth else run)
+        expected = np.mean([scored[q][measure] for q in ("q1", "q2", "q3")])
+        assert result.metrics[name] == pytest.approx(expected, abs=1e-6), name
+    # every present document is retrieved (depth 100 > 4 documents), so recall is fixed whatever the model:
+    # q1 finds 1 of its 2 relevant documents, q2 none of its 1, q3 its 1
+    assert result.metrics["recall@100"] == pytest.approx(0.5)
+    assert result.per_query["q2"] == {name: 0.0 for name in METRICS}
+
+
+def test_cli_eval_warns_and_scores_absent_documents_and_mine_refuses_them(tiny_model, cache_dir, tmp_path, capsys):
+    folder = _absent_beir(tmp_path / "beir")
+    args = ["--data", str(folder), "--split", "test", "--model", str(tiny_model), "--cache-dir", str(cache_dir)]
+    assert main(["eval", *args, "--no-show-progress", "--json"]) == 0
+    captured = capsys.readouterr()
+    assert "3 judgements of documents absent from corpus.jsonl (lines 3, 4, 6)" in captured.err
+    printed = json.loads(captured.out.strip().splitlines()[-1])
+    assert printed["recall@100"] == pytest.approx(0.5) and printed["absent_judgements"] == 2
+
+    out = tmp_path / "rows.parquet"
+    assert main(["mine", *args, "--out", str(out), "--no-show-progress"]) == 2
+    err = capsys.readouterr().err
+    assert "corpus id 'ghost1' is not in corpus.jsonl" in err and "--on-error skip" in err and "test.tsv:3:" in err
+    assert not out.exists()

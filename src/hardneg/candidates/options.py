@@ -12,6 +12,10 @@ from hardneg.errors import ConfigError
 from hardneg.fields import Options, check_choices, check_positive, option
 
 SAMPLERS = ("dense", "bm25", "random", "hybrid", "none")
+BM25_K1_MAX = 1000.0
+"""The largest BM25 k1 taken. k1 is where a term's count saturates; at 1000 a term seen 10 times in a
+document of average length already scores within 1 % of the unsaturated (linear) limit, so a larger
+k1 ranks the same, and a huge one (1e100 on the demo) overflows every score and mines nothing."""
 
 
 @dataclass
@@ -19,8 +23,8 @@ class CandidateOptions(Options):
     """The sampler and its settings: BM25's, the hybrid fusion's and the dense index's."""
 
     sampler: str = option("dense", "where candidates come from", choices=SAMPLERS)
-    bm25_k1: float = option(1.5, "BM25 k1")
-    bm25_b: float = option(0.75, "BM25 b")
+    bm25_k1: float = option(1.5, "BM25 k1, the term-count saturation, in [0, 1000]")
+    bm25_b: float = option(0.75, "BM25 b, the share of document-length normalisation, in [0, 1]")
     bm25_stemmer: str | None = option("english", "Snowball stemmer language for BM25 ('' for none)")
     rrf_k: int = option(60, "reciprocal-rank-fusion constant of the hybrid sampler")
     index: str = option(
@@ -36,8 +40,8 @@ class CandidateOptions(Options):
         super().__post_init__()
         check_choices(self, "sampler")
         check_positive(self, "rrf_k", "nprobe", "ef_search")
-        if self.bm25_k1 < 0:
-            raise ConfigError(f"bm25_k1 must be >= 0, got {self.bm25_k1}")
+        if not 0 <= self.bm25_k1 <= BM25_K1_MAX:
+            raise ConfigError(f"bm25_k1 must be in [0, {BM25_K1_MAX:g}], got {self.bm25_k1:g}")
         if not 0 <= self.bm25_b <= 1:  # the share of length normalisation (Robertson & Zaragoza, 2009)
             raise ConfigError(f"bm25_b must be in [0, 1], got {self.bm25_b}")
         if not self.index.strip():

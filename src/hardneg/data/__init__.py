@@ -13,7 +13,7 @@ from typing import Any
 
 from hardneg.data.beir import load_beir, read_qrels
 from hardneg.data.corpus import Corpus
-from hardneg.data.dataset import DEMO_NAME, OnError, Problems, RetrievalData, demo_path, document_text
+from hardneg.data.dataset import DEMO_NAME, AbsentDocuments, OnError, Problems, RetrievalData, demo_path, document_text
 from hardneg.data.extra_positives import add_extra_positives
 from hardneg.data.flagembedding import is_flagembedding, load_flagembedding
 from hardneg.data.memory import from_pairs, is_dataset_folder, is_in_memory, load_hf_dataset
@@ -23,6 +23,7 @@ from hardneg.errors import ConfigError, DataError
 
 __all__ = [
     "DEMO_NAME",
+    "AbsentDocuments",
     "PAIR_SUFFIXES",
     "OnError",
     "Problems",
@@ -50,6 +51,7 @@ def load_data(
     on_error: OnError = "raise",
     extra_positives: str | Path | None = None,
     tsv_quotes: bool = False,
+    absent_documents: AbsentDocuments = "refuse",
 ) -> RetrievalData:
     """Load ``data``: ``"demo"``, a BEIR folder, a pair file (.jsonl/.csv/.tsv/.parquet), a FlagEmbedding
     JSONL file, a Hugging Face dataset (a ``save_to_disk`` folder, a folder of data files, or a Hub
@@ -58,7 +60,9 @@ def load_data(
     ``corpus`` (extra negative candidates, a file or a list of texts) goes with pair data only.
     ``extra_positives``: a qrels-style TSV of more positives (what ``hardneg inspect`` downloads), added
     to the data's own (see :mod:`hardneg.data.extra_positives`). ``tsv_quotes``: read a ``.tsv`` pair
-    file with CSV quoting rules instead of literally.
+    file with CSV quoting rules instead of literally. ``absent_documents``: what a BEIR folder's qrels line
+    naming a document absent from its corpus is, bad input (``"refuse"``) or a judgement evaluation scores
+    (``"judge"``; see :func:`load_beir`).
     """
     loaded = _load(
         data,
@@ -68,6 +72,7 @@ def load_data(
         corpus=corpus,
         on_error=on_error,
         tsv_quotes=tsv_quotes,
+        absent_documents=absent_documents,
     )
     if extra_positives:
         loaded = add_extra_positives(loaded, extra_positives, on_error=on_error)
@@ -83,6 +88,7 @@ def _load(
     corpus: Corpus,
     on_error: OnError,
     tsv_quotes: bool,
+    absent_documents: AbsentDocuments,
 ) -> RetrievalData:
     def hf_pairs(name: str | Path) -> RetrievalData:
         """A Hugging Face dataset (a folder or a Hub name) read as pairs; errors name it."""
@@ -107,7 +113,7 @@ def _load(
     if path.is_dir():
         if corpus is not None:
             raise ConfigError("corpus is for pair files; a BEIR folder brings its own corpus.jsonl")
-        return load_beir(path, split=split, on_error=on_error)
+        return load_beir(path, split=split, on_error=on_error, absent_documents=absent_documents)
     if path.is_file():
         if is_flagembedding(path) and anchor_column is None and positive_column is None:
             if corpus is not None:

@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
 from hardneg.data.corpus import read_corpus_jsonl
-from hardneg.data.dataset import OnError, Problems, RetrievalData
-from hardneg.errors import DataError
+from hardneg.data.dataset import AbsentDocuments, OnError, Problems, RetrievalData
+from hardneg.errors import ConfigError, DataError
 from hardneg.io import iter_jsonl, iter_text_lines, require_file
+
+logger = logging.getLogger(__name__)
 
 
 def _read_queries_jsonl(path: Path, problems: Problems) -> dict[str, str]:
@@ -160,8 +163,20 @@ def _without_conflicts(
     return [row for row in rows if (row[0], row[1]) not in refused]
 
 
-def load_beir(path: str | Path, *, split: str = "train", on_error: OnError = "raise") -> RetrievalData:
-    """Load a BEIR folder; the queries are those the split's qrels judge relevant to something."""
+def load_beir(
+    path: str | Path, *, split: str = "train", on_error: OnError = "raise", absent_documents: AbsentDocuments = "refuse"
+) -> RetrievalData:
+    """Load a BEIR folder; the queries are those the split's qrels judge relevant to something.
+
+    Some official BEIR releases judge documents their ``corpus.jsonl`` lacks. ``absent_documents="refuse"``
+    (mining: a training pair needs the document's text) treats such a line as bad input, an error or, with
+    ``on_error="skip"``, a counted skip. ``"judge"`` (evaluation) keeps it in
+    :attr:`~hardneg.data.RetrievalData.absent_positives`, with one warning naming the lines and their
+    count: BEIR and MTEB score such a document as relevant and never retrieved, so it counts in the ideal
+    DCG and in recall's denominator, and a query whose every relevant document is absent scores 0.
+    """
+    if absent_documents not in ("refuse", "judge"):
+        raise ConfigError(f"absent_documents must be 'refuse' or 'judge', got {absent_documents!r}")
     root = Path(path)
     problems = Problems(on_error)
     corpus_path = require_file(root / "corpus.jsonl", "BEIR corpus file")
@@ -178,14 +193,27 @@ def load_beir(path: str | Path, *, split: str = "train", on_error: OnError = "ra
     queries = _read_queries_jsonl(queries_path, problems)
 
     positives: dict[str, list[int]] = {}
+    absent: dict[str, dict[str, float]] = {}
+    absent_lines: list[int] = []
     judged: dict[str, int] = {}  # query id -> first qrels line, for queries without positives
     for qid, did, score, line in read_qrels(qrels_path, problems):
         if qid not in queries:
             problems.report("unknown_query", f"query id {qid!r} is not in {queries_path.name}", path=str(qrels_path), line=line)
             continue
         if did not in corpus_index:
+            if absent_documents == "judge":
+                absent_lines.append(line)
+                if score > 0:
+                    absent.setdefault(qid, {})[did] = score
+                    positives.setdefault(qid, [])
+                continue
+            hint = (
+                "; --on-error skip leaves such lines out (hardneg eval, audit and tune accept them, as BEIR does)"
+                if on_error == "raise"
+                else ""
+            )
             problems.report(
-                "unknown_document", f"corpus id {did!r} is not in {corpus_path.name}", path=str(qrels_path), line=line
+                "unknown_document", f"corpus id {did!r} is not in {corpus_path.name}{hint}", path=str(qrels_path), line=line
             )
             continue
         judged.setdefault(qid, line)
@@ -193,6 +221,8 @@ def load_beir(path: str | Path, *, split: str = "train", on_error: OnError = "ra
             bucket = positives.setdefault(qid, [])
             if corpus_index[did] not in bucket:
                 bucket.append(corpus_index[did])
+    if absent_lines:
+        logger.warning("%s", absent_warning(qrels_path, corpus_path.name, absent_lines))
     for qid, line in judged.items():
         if qid not in positives:
             problems.report(
@@ -210,4 +240,14 @@ def load_beir(path: str | Path, *, split: str = "train", on_error: OnError = "ra
         positives=[positives[q] for q in query_ids],
         inputs={"corpus": str(corpus_path), "queries": str(queries_path), "qrels": str(qrels_path)},
         skipped=problems.counts,
+        absent_positives=absent,
+    )
+
+
+def absent_warning(qrels_path: Path, corpus_name: str, lines: list[int], shown: int = 10) -> str:
+    """The one warning about judgements of documents absent from the corpus: how many, and on which lines."""
+    listed = ", ".join(map(str, lines[:shown])) + (f" and {len(lines) - shown} more" if len(lines) > shown else "")
+    return (
+        f"{qrels_path}: {len(lines)} judgement{'s' if len(lines) != 1 else ''} of documents absent from {corpus_name} "
+        f"(line{'s' if len(lines) != 1 else ''} {listed}); each counts as relevant and never retrieved, as BEIR and MTEB count it"
     )

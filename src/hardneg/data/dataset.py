@@ -13,6 +13,10 @@ from hardneg.errors import ConfigError, DataError
 logger = logging.getLogger(__name__)
 
 OnError = Literal["raise", "skip"]
+AbsentDocuments = Literal["refuse", "judge"]
+"""What a BEIR loader does with a qrels line whose document is absent from the corpus: ``"refuse"`` it as
+bad input (a training pair needs the document's text), or ``"judge"`` it as evaluation does (BEIR and MTEB
+count such a document as relevant and never retrieved)."""
 DEMO_NAME = "demo"
 
 
@@ -25,7 +29,8 @@ class RetrievalData:
     query_ids: list[str]
     query_texts: list[str]
     positives: list[list[int]]
-    """For each query, indices into ``corpus_ids`` of its labelled positives (never empty)."""
+    """For each query, indices into ``corpus_ids`` of its labelled positives (never empty, except for a query
+    whose every relevant document is in :attr:`absent_positives`)."""
     inputs: dict[str, str] = field(default_factory=dict)
     """Role -> path of every file read, for the manifest."""
     skipped: dict[str, int] = field(default_factory=dict)
@@ -35,6 +40,10 @@ class RetrievalData:
     query_fields: list[dict[str, Any]] | None = None
     """For each query, input fields the writers carry through unchanged (FlagEmbedding's ``prompt``
     and ``type``); ``None`` when the input has none."""
+    absent_positives: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Query id -> {document id: score} of relevant judgements whose document is absent from the corpus; only
+    a BEIR folder loaded with ``absent_documents="judge"`` (evaluation) has any. Evaluation scores them as
+    relevant and never retrieved; mining cannot use them (:meth:`in_corpus`)."""
 
     def __post_init__(self) -> None:
         if len(self.corpus_ids) != len(self.corpus_texts):
@@ -60,7 +69,19 @@ class RetrievalData:
             skipped=dict(self.skipped),
             extra_positives=self.extra_positives,
             query_fields=None if self.query_fields is None else [self.query_fields[i] for i in query_indices],
+            absent_positives={
+                q: self.absent_positives[q] for q in (self.query_ids[i] for i in query_indices) if q in self.absent_positives
+            },
         )
+
+    def in_corpus(self) -> RetrievalData:
+        """What mining can use: the queries with a positive in the corpus, without :attr:`absent_positives`
+        (a document that is not in the corpus can never be picked as a negative)."""
+        if not self.absent_positives:
+            return self
+        kept = self.subset([i for i, pos in enumerate(self.positives) if pos])
+        kept.absent_positives = {}
+        return kept
 
 
 class Problems:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 from hardneg.fields import Options, option
 
 if TYPE_CHECKING:
-    from hardneg.data.dataset import RetrievalData
+    from hardneg.data.dataset import AbsentDocuments, RetrievalData
 
 EXTRA_POSITIVES_HELP = (
     "qrels-style TSV (query-id, corpus-id, score) of more positives, e.g. the marks downloaded from `hardneg inspect`; "
@@ -39,8 +39,8 @@ class DataOptions(Options):
         False, "read a .tsv pair file with CSV quoting rules (default: literally, quotes are text)", group="data"
     )
 
-    def load_data(self) -> RetrievalData:
-        """The data these options name."""
+    def load_data(self, absent_documents: AbsentDocuments = "refuse") -> RetrievalData:
+        """The data these options name; ``absent_documents`` as in :func:`hardneg.data.load_data`."""
         from hardneg.data import load_data
 
         return load_data(
@@ -52,4 +52,5 @@ class DataOptions(Options):
             on_error=self.on_error,
             extra_positives=self.extra_positives,
             tsv_quotes=self.tsv_quotes,
+            absent_documents=absent_documents,
         )

@@ -126,7 +126,7 @@ def audit(
     if config.preset == AUTO:  # the audit of the setting the tuner chooses on this data
         from hardneg.diagnostics.tune import resolve
 
-        loaded = config.load_data()
+        loaded = config.load_data(absent_documents="judge").in_corpus()
         config, _ = resolve(config, loaded, given=params, teacher=teacher_scorer)
     return audit_config(config, loaded, teacher=teacher_scorer, hardness=hardness)
 
@@ -140,7 +140,8 @@ def audit_config(
     start = time.perf_counter()
     c = config
     if data is None:
-        data = c.load_data()
+        # a judged document absent from the corpus can never be mined: warned about, and left out
+        data = c.load_data(absent_documents="judge").in_corpus()
     hidden = hide_positives(data, c.seed)
     if len(hidden.hidden) == 0:
         raise DataError(f"no query in {c.data!r} (split {c.split!r}) has two or more positives; the audit hides one of them")

@@ -10,7 +10,10 @@ implementation BEIR and MTEB use), never from hand-written formulas:
 
 Search is exact (cosine over normalised vectors, :class:`~hardneg.candidates.retriever.DenseRetriever`), to a
 depth of 100. As BEIR does (``EvaluateRetrieval.evaluate(ignore_identical_ids=True)``), a document
-whose id equals the query's id is removed from that query's results before scoring.
+whose id equals the query's id is removed from that query's results before scoring. A relevant
+document the qrels judge but the corpus lacks (some official BEIR releases have them) is scored as BEIR
+and MTEB score it: relevant and never retrieved, so it counts in the ideal DCG and in recall's
+denominator (the loader warns, naming the lines).
 
 Reference: all-MiniLM-L6-v2 on BEIR SciFact test scores nDCG@10 = 0.6451 (MTEB); this module
 reproduces it (``tests/evolve/test_evaluate_scifact.py``).
@@ -81,8 +84,11 @@ class EvalResult:
 
 
 def qrels_of(data: RetrievalData) -> Qrels:
-    """Graded judgements of the loaded queries: the qrels file's grades when there is one, else 1."""
+    """Graded judgements of the loaded queries: the qrels file's grades when there is one, else 1; with the
+    relevant documents absent from the corpus (:attr:`~hardneg.data.RetrievalData.absent_positives`)."""
     qrels: Qrels = {qid: {data.corpus_ids[d]: 1 for d in pos} for qid, pos in zip(data.query_ids, data.positives)}
+    for qid, absent in data.absent_positives.items():
+        qrels[qid].update({did: int(score) for did, score in absent.items()})
     path = data.inputs.get("qrels")
     if path:
         for qid, did, score, _line in read_qrels(Path(path), Problems("skip")):
@@ -148,6 +154,7 @@ def evaluate_retriever(
     info = {
         "queries": len(data.query_ids),
         "documents": len(data.corpus_ids),
+        "absent_judgements": sum(len(a) for a in data.absent_positives.values()),
         "seconds": round(time.perf_counter() - start, 3),
         "model": retriever.info,
     }
@@ -184,7 +191,7 @@ class Evaluator:
 
     def _run(self) -> EvalResult:
         c = self.config
-        data = load_data(c.data, split=c.split)
+        data = load_data(c.data, split=c.split, absent_documents="judge")
         retriever = DenseRetriever.load(c)
         result = evaluate_retriever(retriever, data, ignore_identical_ids=c.ignore_identical_ids)
         result.info["split"] = c.split

@@ -33,7 +33,7 @@ import numpy as np
 from hardneg.encoding.deferred import DeferredModel
 from hardneg.encoding.model import routes_by_task, task_argument
 from hardneg.encoding.precision import encode_normalised, model_for_precision
-from hardneg.io import atomic_path, verify_checksum
+from hardneg.io import atomic_path, disk_full, verify_checksum
 
 logger = logging.getLogger(__name__)
 
@@ -211,9 +211,24 @@ class Encoder:
         if self.cache_dir is None:
             return emb
         path = Path(self.cache_dir) / "embeddings" / f"{key}.npy"
-        with atomic_path(path, checksum=True) as tmp:
-            with open(tmp, "wb") as fh:
-                np.save(fh, np.ascontiguousarray(emb, dtype=np.float32), allow_pickle=False)
+        try:
+            with atomic_path(path, checksum=True) as tmp:
+                with open(tmp, "wb") as fh:
+                    np.save(fh, np.ascontiguousarray(emb, dtype=np.float32), allow_pickle=False)
+        except OSError as exc:
+            full = disk_full(exc)
+            if full is None:
+                raise
+            # the cache is where a cold run first writes much, so it is where a full disk shows first: say
+            # which disk, that nothing is lost, and the ways on
+            raise OSError(
+                full.errno,
+                f"the disk of the embedding cache is full while caching {len(emb):,} embeddings "
+                f"({full.strerror.split(' while ')[0]}); nothing was lost: the partial file was removed, the embeddings cached "
+                "before are intact. Free space there, point --cache-dir (or "
+                "$HARDNEG_CACHE) at another disk, or pass --no-use-cache",
+                str(path.parent),
+            ) from exc
         return np.load(path, mmap_mode="r", allow_pickle=False)
 
     def encode(self, texts: Sequence[str], kind: Kind, *, encode_missing: EncodeMissing | None = None) -> Embeddings:

@@ -203,7 +203,8 @@ class Evolution:
         return DenseRetriever.load(self._options(model))
 
     def _split(self, split: str) -> RetrievalData:
-        data = load_data(self.view, split=split)
+        # the test split is only scored, as `hardneg eval` scores it (documents absent from the corpus included)
+        data = load_data(self.view, split=split, absent_documents="judge" if split == "test" else "refuse")
         if self.config.extra_positives and split in ("train", "dev"):
             data = add_extra_positives(data, self.config.extra_positives, other_queries=True)
         return data

@@ -56,10 +56,13 @@ class ConflictFreeBatchSampler(DefaultBatchSampler):
     """Shuffled batches in which no row's positive is related to another row's anchor.
 
     Args:
-        dataset: rows of (anchor, positive, negatives...) texts; columns ``anchor`` and
-            ``positive`` when present, else the first two; other text columns are negatives.
-        batch_size / drop_last / valid_label_columns / generator / seed: as for every
-            sentence-transformers batch sampler.
+        dataset (datasets.Dataset): rows of (anchor, positive, negatives...) texts; columns ``anchor``
+            and ``positive`` when present, else the first two; other text columns are negatives.
+        batch_size: as for every sentence-transformers batch sampler.
+        drop_last: as for every sentence-transformers batch sampler.
+        valid_label_columns: as for every sentence-transformers batch sampler.
+        generator: as for every sentence-transformers batch sampler.
+        seed: as for every sentence-transformers batch sampler.
         related: normalised anchor text -> normalised texts related to it (e.g.
             :func:`related_from_candidates`), on top of what the dataset itself shows.
         near_duplicate_threshold: also treat positives whose character-shingle Jaccard is at least
