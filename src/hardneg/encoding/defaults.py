@@ -47,7 +47,7 @@ MEASURED: tuple[MeasuredDefault, ...] = (
         "measured on an AMD EPYC with AVX-512 BF16 and VNNI, 2026-12-06 (docs/benchmarks.md): OpenVINO bfloat16 "
         "encoded 2.08x (SciFact) and 2.13x (NFCorpus) faster than torch float32, nDCG@10 within 0.003 of float32's on "
         "both test splits, and models trained on what it mined within the seed spread on both; taken where "
-        "hardneg[openvino] is installed; --precision float32 gives float32's rows",
+        "OpenVINO is installed (by default on x86-64); --precision float32 gives float32's rows",
     ),
     MeasuredDefault(
         "torch",
