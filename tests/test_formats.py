@@ -171,11 +171,7 @@ def test_format_columns_are_spelled_out_only_in_the_registry():
     assert column_lists((SRC / "formats.py").read_text(encoding="utf-8"))  # the registry does hold them
 
 
-def test_moved_names_still_import_with_a_warning():
-    import hardneg.inspect.records as records
-
-    with pytest.warns(DeprecationWarning, match="hardneg.formats.SHOWN_CANDIDATE_COLUMNS"):
-        assert records.REQUIRED == formats.SHOWN_CANDIDATE_COLUMNS
+def test_the_candidates_file_reads_the_registry_columns():
     from hardneg.candidates_file import CANDIDATE_COLUMNS
 
     assert CANDIDATE_COLUMNS == formats.CANDIDATES.required

@@ -127,16 +127,6 @@ class CandidateRecord:
         return DataError(f"{self.where}: {message}", path=self.path)
 
 
-def read_manifest(path: Path) -> dict[str, Any]:
-    """Deprecated: ``hardneg.manifest.manifest_of(path) or {}`` (the manifest beside a candidates file)."""
-    import warnings
-
-    warnings.warn(
-        "hardneg.candidates_file.read_manifest is deprecated: use hardneg.manifest.manifest_of", DeprecationWarning, stacklevel=2
-    )
-    return manifest_of(path) or {}
-
-
 def manifest_parameters(path: Path) -> dict[str, Any] | None:
     """The ``parameters`` of ``<path>.manifest.json``, or ``None`` without a manifest."""
     manifest = manifest_of(path)

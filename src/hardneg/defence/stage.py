@@ -28,19 +28,7 @@ from hardneg.defence.near_duplicates import NearDuplicates
 from hardneg.defence.options import DefenceOptions, teacher_gives_probabilities
 from hardneg.teachers import Teacher, build_teacher, split_list
 
-__all__ = ["Defence", "DefenceOptions", "teacher_gives_probabilities", "validate_defence"]
-
-
-def validate_defence(c: DefenceOptions) -> None:
-    """Deprecated: :meth:`DefenceOptions.check_defence` (called when the options are built)."""
-    import warnings
-
-    warnings.warn(
-        "hardneg.defence.stage.validate_defence is deprecated: DefenceOptions checks itself when built",
-        DeprecationWarning,
-        stacklevel=2,
-    )
-    c.check_defence()
+__all__ = ["Defence", "DefenceOptions", "teacher_gives_probabilities"]
 
 
 class Defence:

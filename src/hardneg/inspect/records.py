@@ -22,7 +22,6 @@ from typing import Any
 
 import numpy as np
 
-from hardneg._lazy import moved_names
 from hardneg.candidates_file import CandidateRecord
 from hardneg.filters import reference_of
 from hardneg.formats import SHOWN_CANDIDATE_COLUMNS
@@ -35,8 +34,6 @@ TWIN_FLAGS = ("near_duplicate", "known_positive_text")
 """Verdicts that mean the candidate repeats a positive's text."""
 ITSELF = "query_itself"
 """The verdict of a candidate that is the query itself (its id, its text, or a near duplicate of it)."""
-
-__getattr__ = moved_names(__name__, {"REQUIRED": ("hardneg.formats", "SHOWN_CANDIDATE_COLUMNS")})
 
 
 @dataclass
