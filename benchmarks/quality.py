@@ -571,6 +571,10 @@ def parse_args(argv: list[str] | None):
     )
     parser.add_argument("--out", help="results JSON (default benchmarks/results/quality_<dataset>[_curve|_smoke].json)")
     parser.add_argument(
+        "--no-run", action="store_true",
+        help="run nothing: table the finished runs of the work folder (and --runs-from) among the arms and seeds asked for",
+    )  # fmt: skip
+    parser.add_argument(
         "--runs-from", action="append", default=[], metavar="RESULTS_JSON",
         help="reuse the finished runs of an earlier results file (same protocol) instead of running them again",
     )  # fmt: skip
@@ -654,14 +658,17 @@ def main(argv: list[str] | None = None) -> int:
             for name in arm_names(args):
                 if name == "zero-shot" and seed != args.seed[0]:
                     continue  # no randomness: one evaluation is every seed's
+                if args.no_run and not (args.work / f"{name}-seed{seed}" / "result.json").is_file():
+                    continue
                 r = run_arm(name, seed, args, views[seed][0], args.work)
                 if args.dev_check:
                     r = with_dev_check(r, args, views[seed][0], args.work)
                 results.append(r)
                 print(json.dumps(r), file=sys.stderr, flush=True)
         if args.dev_check and any(r["arm"] == "zero-shot" for r in results):
-            base_dev = {seed: base_dev_score(seed, args, views[seed][0], args.work) for seed in args.seed}
-            results += dev_checked(results, base_dev)
+            seeds = [s for s in args.seed if not args.no_run or (args.work / f"base-dev-seed{s}.json").is_file()]
+            base_dev = {seed: base_dev_score(seed, args, views[seed][0], args.work) for seed in seeds}
+            results += dev_checked([r for r in results if r["seed"] in base_dev], base_dev)
         table = table_of(results)
         recommended = recommended_name(args)
         pairs = paired_table(results, recommended)
