@@ -136,6 +136,7 @@ def mine_hard_negatives(
     *,
     seed: int = 42,
     preset: str | None = None,
+    cache_key: str | None = None,
     **params: Any,
 ) -> Dataset:
     """Add hard negatives to a ``datasets.Dataset`` of (anchor, positive) pairs, as
@@ -144,7 +145,8 @@ def mine_hard_negatives(
 
     Args:
         dataset: (anchor, positive) pairs; a repeated anchor means several positives.
-        model: a ``SentenceTransformer``; texts are encoded with it, normalised, compared by cosine.
+        model: a ``SentenceTransformer``, an object with ``encode_query`` / ``encode_document`` (or ``encode``)
+            returning arrays, or a callable ``texts -> array``; vectors are normalised and compared by cosine.
         anchor_column_name: defaults to the first column (also when the name given is not a column, as
             in sentence-transformers).
         positive_column_name: defaults to the second column (the same way).
@@ -182,6 +184,8 @@ def mine_hard_negatives(
         seed: seed of every random choice.
         preset: a hardneg preset; it supplies the mining choices the caller did not pass (default: the
             peer's own defaults, ``top``).
+        cache_key: for a model that is not a ``SentenceTransformer`` (no weights to fingerprint): the name its
+            vectors are cached under in ``cache_folder``; without it they are not cached.
         **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
             ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
 
@@ -194,6 +198,7 @@ def mine_hard_negatives(
         >>> mined.column_names
         ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
     """
+    from hardneg.encoding.model import is_sentence_transformer
     from hardneg.mining.api import mine
     from hardneg.mining.compat_rows import rank_positives_in, to_peer_dataset
     from hardneg.mining.presets import make_config
@@ -204,7 +209,7 @@ def mine_hard_negatives(
     anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
     output_format, output_scores = _output_format(output_format, output_scores, as_triplets, include_positives)
     if include_positives:
-        _warn_positives_may_be_filtered(passed)
+        _warn_positives_may_be_filtered(passed, absolute_margin, relative_margin, min_score)
     if margin is not None:
         absolute_margin, passed = margin, passed | {"absolute_margin"}
         logger.warning(
@@ -213,7 +218,10 @@ def mine_hard_negatives(
         )
     if num_negatives < 1:
         raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
+    scored = any(v is not None for v in (absolute_margin, relative_margin, max_score))
     _check_window(range_min, range_max, num_negatives)
+    if range_max is None and use_faiss:
+        _check_window(range_min, *_faiss_gpu_window(dataset[anchor_column_name], range_min, num_negatives, scored))
     if sampling_strategy not in ("top", "random", "simans"):
         raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
     if include_positives and sampling_strategy != "top":
@@ -232,10 +240,11 @@ def mine_hard_negatives(
     # commands take the faster path measured for the CPU at hand, hardneg.encoding.defaults)
     extras = {
         "positive_reference": "min",
+        "strict_checks": False,  # the peer's margins, a corpus too small: mined as given, short or empty output warned
         **({} if {"precision", "backend"} & set(params) else {"precision": "float32"}),
         **params,
     }
-    config = make_config(preset or PEER_PRESET, output_format=output_format, **choices)  # the preset's values resolved
+    config = make_config(preset or PEER_PRESET, output_format=output_format, strict_checks=False, **choices)  # resolved
     teacher = cross_encoder if cross_encoder is not None and config.uses_score_filters else None
     if teacher is not None:
         extras = {"teacher_batch_size": batch_size, "max_depth": teacher_max_depth(config.range_min, config.range_max), **extras}
@@ -244,12 +253,14 @@ def mine_hard_negatives(
     pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back below
     if include_positives:  # the top range_min + n of all texts lie among the positives and the top range_min + n others
         choices |= {"range_min": 0, "num_negatives": range_min + num_negatives, "selection": "top"}
+    one_process = not is_sentence_transformer(model)  # an embedder with no torch model encodes here
     result = mine(
         pairs,
         preset=preset or PEER_PRESET,
         model=model,
         teacher=teacher,
         corpus=corpus,
+        cache_key=cache_key,
         **{
             "seed": seed,
             "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
@@ -259,8 +270,8 @@ def mine_hard_negatives(
             "batch_size": batch_size,
             "query_chunk_size": faiss_batch_size,
             "show_progress": verbose,
-            "encode_processes": encode_processes(use_multi_process),
-            "encode_devices": encode_devices(use_multi_process),
+            "encode_processes": 1 if one_process else encode_processes(use_multi_process),
+            "encode_devices": None if one_process else encode_devices(use_multi_process),
             **({"cache_dir": cache_folder} if cache_folder else {}),
             **choices,
             **extras,
@@ -273,20 +284,47 @@ def mine_hard_negatives(
     return mined
 
 
-def _check_window(range_min: int, range_max: int | None, num_negatives: int) -> None:
-    """The peer's errors for a rank window that cannot hold ``num_negatives``, in its words."""
+def _check_window(range_min: int, range_max: int | None, num_negatives: int, note: str = "") -> None:
+    """The peer's errors for a rank window that cannot hold ``num_negatives``, in its words (``note`` appended)."""
     if range_min < 0:
         raise ValueError(f"range_min must be non-negative, got range_min={range_min}.")
     if range_max is None:
         return
     if range_min >= range_max:
-        raise ValueError(f"range_min must be smaller than range_max, got range_min={range_min} and range_max={range_max}.")
+        raise ValueError(f"range_min must be smaller than range_max, got range_min={range_min} and range_max={range_max}.{note}")
     if num_negatives > range_max - range_min:
         raise ValueError(
             f"Cannot mine {num_negatives} negatives per query: only {range_max - range_min} candidates remain after "
             f"skipping the first range_min={range_min} of range_max={range_max}. Consider decreasing num_negatives "
-            "or range_min, or increasing range_max."
+            f"or range_min, or increasing range_max.{note}"
         )
+
+
+FAISS_GPU_LIMIT = 2048
+"""Documents FAISS on a GPU returns per query: the peer caps its derived ``range_max`` to fit, with ``use_faiss``."""
+
+
+def _faiss_gpu_window(anchors: Any, range_min: int, num_negatives: int, scored: bool) -> tuple[int | None, int, str]:
+    """The peer's derived window when ``use_faiss`` finds FAISS GPUs: its capped ``range_max`` and the note its
+    errors end with, so that a call it refuses on this machine is refused here in its words (hardneg searches on
+    the CPU and has no cap: where the peer does not refuse, nothing changes). ``(None, n, "")`` without a GPU."""
+    import faiss
+
+    if not getattr(faiss, "get_num_gpus", lambda: 0)():
+        return None, num_negatives, ""
+    from collections import Counter
+
+    max_positives = max(Counter(anchors).values())
+    derived = range_min + num_negatives * (10 if scored else 1) + max_positives
+    if derived + max_positives <= FAISS_GPU_LIMIT:
+        return None, num_negatives, ""
+    capped = FAISS_GPU_LIMIT - max_positives
+    note = (
+        f" Note that range_max was capped to {capped} because FAISS on GPU can only retrieve up to"
+        " 2048 documents per query, some of which are reserved for the positives. Passing use_faiss=False"
+        " lifts that cap, although it can cost a lot more memory."
+    )
+    return capped, num_negatives, note
 
 
 def _output_format(
@@ -318,8 +356,12 @@ def _output_format(
     return output_format, output_scores
 
 
-def _warn_positives_may_be_filtered(passed: frozenset[str]) -> None:
-    """The peer's warning: with ``include_positives``, a filter or window still applies to the other candidates."""
+def _warn_positives_may_be_filtered(
+    passed: frozenset[str], absolute_margin: float | None, relative_margin: float | None, min_score: float | None
+) -> None:
+    """With ``include_positives``, a filter or window applies to the other candidates: said, and said plainly for
+    the margins (which in the peer drop every positive: a positive's score is the margins' reference) and
+    ``min_score`` (which in the peer can leave no row)."""
     if passed & {
         "range_min",
         "range_max",
@@ -333,4 +375,16 @@ def _warn_positives_may_be_filtered(passed: frozenset[str]) -> None:
         logger.warning(
             "When using `include_positives=True`, `range_min`, `range_max`, `max_score`, `min_score`, `absolute_margin` "
             "and `relative_margin` apply to the other candidates; the positives are always ranked among them."
+        )
+    for name, value in (("absolute_margin", absolute_margin), ("relative_margin", relative_margin)):
+        if value is not None and value > 0:
+            logger.warning(
+                f"include_positives=True with {name}={value}: the margin drops every candidate scored above the "
+                "positive's own score less the margin, so applied to the positives it would drop each of them "
+                "(sentence-transformers does); here it drops other candidates only, and each row still ranks its positive."
+            )
+    if min_score is not None:
+        logger.warning(
+            f"include_positives=True with min_score={min_score}: candidates scored below it are dropped, and a query "
+            "whose every other candidate is has no row; when none is left the result is empty (said again then)."
         )
