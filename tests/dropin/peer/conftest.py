@@ -22,6 +22,12 @@ from hardneg.encoding.model import default_model_path
 
 ON_THE_PEER = os.environ.get("PEER") == "1"
 
+PEER_DATASETS = (
+    "dataset",
+    "multiple_positive_dataset",
+    "multiple_positive_queries_dataset",
+    "multiple_positive_passages_dataset",
+)
 DIFFERENCES = {
     "test_cache": "hardneg's embedding cache is keyed by the weights' fingerprint, not .npy files named by the model",
     "test_cache_respects_prompt": "hardneg's cache keys hold the prompt, but its files are not the peer's .npy names",
@@ -32,9 +38,8 @@ DIFFERENCES = {
         f"test_missing_negatives[{dataset}-labeled-list]": (
             "hardneg searches deeper than range_max=4 until each query has its negatives, so no labeled-list row is lost"
         )
-        for dataset in ("dataset", "multiple_positive_dataset", "multiple_positive_queries_dataset",
-                        "multiple_positive_passages_dataset")
-    },  # fmt: skip
+        for dataset in PEER_DATASETS
+    },
 }
 """Test name: why hardneg differs (each is better for the user: docs/migrating.md)."""
 
