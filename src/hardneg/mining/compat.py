@@ -137,6 +137,7 @@ def mine_hard_negatives(
     seed: int = 42,
     preset: str | None = None,
     cache_key: str | None = None,
+    chunk_pairs: int = 100_000,
     **params: Any,
 ) -> Dataset:
     """Add hard negatives to a ``datasets.Dataset`` of (anchor, positive) pairs, as
@@ -144,7 +145,8 @@ def mine_hard_negatives(
     differences), mined by :func:`hardneg.mine`.
 
     Args:
-        dataset: (anchor, positive) pairs; a repeated anchor means several positives.
+        dataset: (anchor, positive) pairs; a repeated anchor means several positives. A ``Dataset``, or streamed:
+            an ``IterableDataset`` or any iterator of pairs (see ``chunk_pairs``).
         model: a ``SentenceTransformer``, an object with ``encode_query`` / ``encode_document`` (or ``encode``)
             returning arrays, or a callable ``texts -> array``; vectors are normalised and compared by cosine.
         anchor_column_name: defaults to the first column (also when the name given is not a column, as
@@ -186,6 +188,11 @@ def mine_hard_negatives(
             peer's own defaults, ``top``).
         cache_key: for a model that is not a ``SentenceTransformer`` (no weights to fingerprint): the name its
             vectors are cached under in ``cache_folder``; without it they are not cached.
+        chunk_pairs: pairs mined at once when ``dataset`` is streamed (an ``IterableDataset``, a generator or any
+            iterator of records or ``(anchor, positive)`` tuples): the corpus is encoded once and the pairs are
+            read, encoded and mined a chunk at a time (:mod:`hardneg.mining.compat_stream`). With ``out=`` (a
+            ``.parquet`` or ``.jsonl`` file) the rows are written chunk by chunk and an ``IterableDataset`` reading
+            them is returned.
         **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
             ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
 
@@ -201,12 +208,15 @@ def mine_hard_negatives(
     from hardneg.encoding.model import is_sentence_transformer
     from hardneg.mining.api import mine
     from hardneg.mining.compat_rows import rank_positives_in, to_peer_dataset
+    from hardneg.mining.compat_stream import is_streamed
     from hardneg.mining.presets import make_config
 
     passed: frozenset[str] = params.pop(PASSED, frozenset())
     if faiss_batch_size <= 0:
         raise ValueError(f"faiss_batch_size must be a positive integer, got {faiss_batch_size}.")
-    anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
+    streamed = is_streamed(dataset)
+    if not streamed:
+        anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
     output_format, output_scores = _output_format(output_format, output_scores, as_triplets, include_positives)
     if include_positives:
         _warn_positives_may_be_filtered(passed, absolute_margin, relative_margin, min_score)
@@ -220,7 +230,7 @@ def mine_hard_negatives(
         raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
     scored = any(v is not None for v in (absolute_margin, relative_margin, max_score))
     _check_window(range_min, range_max, num_negatives)
-    if range_max is None and use_faiss:
+    if range_max is None and use_faiss and not streamed:  # a stream's positives per anchor are not known yet
         _check_window(range_min, *_faiss_gpu_window(dataset[anchor_column_name], range_min, num_negatives, scored))
     if sampling_strategy not in ("top", "random", "simans"):
         raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
@@ -249,39 +259,64 @@ def mine_hard_negatives(
     if teacher is not None:
         extras = {"teacher_batch_size": batch_size, "max_depth": teacher_max_depth(config.range_min, config.range_max), **extras}
     warn_if_unprotected({**config.to_dict(), **extras}, preset)
-    columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
-    pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back below
     if include_positives:  # the top range_min + n of all texts lie among the positives and the top range_min + n others
         choices |= {"range_min": 0, "num_negatives": range_min + num_negatives, "selection": "top"}
     one_process = not is_sentence_transformer(model)  # an embedder with no torch model encodes here
+    settings = {
+        "seed": seed,
+        "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
+        "document_prompt": _prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
+        "output_format": output_format,
+        "include_scores": output_scores or include_positives,
+        "batch_size": batch_size,
+        "query_chunk_size": faiss_batch_size,
+        "show_progress": verbose,
+        "encode_processes": 1 if one_process else encode_processes(use_multi_process),
+        "encode_devices": None if one_process else encode_devices(use_multi_process),
+        **({"cache_dir": cache_folder} if cache_folder else {}),
+        **choices,
+        **extras,
+    }
+
+    def shape(result: Any, renames: dict[str, str]) -> Dataset:
+        mined = to_peer_dataset(result, renames, verbose=verbose)
+        if include_positives:
+            return rank_positives_in(mined, (renames["anchor"], renames["positive"]), range_min, num_negatives, output_scores)
+        return mined
+
+    if streamed:
+        return _mine_stream(dataset, model, corpus, teacher, cache_key, preset, settings, shape, verbose, chunk_pairs,
+                            (anchor_column_name, positive_column_name))  # fmt: skip
+    columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
+    pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back by shape
     result = mine(
-        pairs,
-        preset=preset or PEER_PRESET,
-        model=model,
-        teacher=teacher,
-        corpus=corpus,
-        cache_key=cache_key,
-        **{
-            "seed": seed,
-            "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
-            "document_prompt": _prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
-            "output_format": output_format,
-            "include_scores": output_scores or include_positives,
-            "batch_size": batch_size,
-            "query_chunk_size": faiss_batch_size,
-            "show_progress": verbose,
-            "encode_processes": 1 if one_process else encode_processes(use_multi_process),
-            "encode_devices": None if one_process else encode_devices(use_multi_process),
-            **({"cache_dir": cache_folder} if cache_folder else {}),
-            **choices,
-            **extras,
-        },
+        pairs, preset=preset or PEER_PRESET, model=model, teacher=teacher, corpus=corpus, cache_key=cache_key, **settings
     )
-    renames = {"anchor": anchor_column_name, "positive": positive_column_name}
-    mined = to_peer_dataset(result, renames, verbose=verbose)
-    if include_positives:
-        return rank_positives_in(mined, (anchor_column_name, positive_column_name), range_min, num_negatives, output_scores)
-    return mined
+    return shape(result, {"anchor": anchor_column_name, "positive": positive_column_name})
+
+
+def _mine_stream(rows, model, corpus, teacher, cache_key, preset, settings, shape, verbose, chunk_pairs, columns) -> Any:
+    """A streamed ``dataset``: encoded and mined chunk by chunk (:mod:`hardneg.mining.compat_stream`)."""
+    from hardneg.candidates.retriever import DenseRetriever
+    from hardneg.encoding.model import as_embedder, describe_model
+    from hardneg.mining.api import mine
+    from hardneg.mining.compat_stream import mine_streamed
+    from hardneg.mining.presets import make_config
+    from hardneg.options import EncodingOptions, values_of
+
+    settings = dict(settings)
+    out, overwrite = settings.pop("out", None), settings.pop("overwrite", False)
+    embedder = as_embedder(model, cache_key)
+    config = make_config(preset or PEER_PRESET, model=describe_model(embedder), **settings)
+    encoder = DenseRetriever(embedder, EncodingOptions(**values_of(config, EncodingOptions)), shard_size=config.shard_size)
+
+    def mine_chunk(data: Any, vectors: Any) -> Any:
+        return mine(data, preset=preset or PEER_PRESET, embeddings=vectors, teacher=teacher, **settings)
+
+    return mine_streamed(
+        rows, columns=columns, corpus=corpus, chunk_pairs=chunk_pairs, out=out, overwrite=overwrite, encoder=encoder,
+        mine_chunk=mine_chunk, shape=shape, verbose=verbose,
+    )  # fmt: skip
 
 
 def _check_window(range_min: int, range_max: int | None, num_negatives: int, note: str = "") -> None:
