@@ -38,8 +38,15 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
   score, as the peer ranks them; the filters apply to the non-positives only, and only ``top``
   sampling is accepted.
 - **Bounded rescoring.** A ``cross_encoder`` rescores the rank window (default 100), widened at most to
-  ``max_depth``, by default twice the window; a query still short is counted and named in a warning,
-  and a run with no rows raises a ``ValueError`` naming what the filters dropped.
+  ``max_depth``, by default twice the window; a query still short is counted and named in a warning.
+- **Never an error where the peer returns.** A run with no rows returns the peer's empty ``Dataset``, with a
+  warning naming what each filter dropped; negative margins and a corpus smaller than ``num_negatives``
+  are mined as given (``strict_checks=False``; ``hardneg mine`` keeps those checks).
+- **Any embedder.** ``model`` may be a ``SentenceTransformer``, any object with ``encode_query`` /
+  ``encode_document`` (or ``encode``), or a callable ``texts -> array``; one with no weights to fingerprint
+  is cached under ``cache_key`` or not at all.
+- **Streamed pairs.** An ``IterableDataset`` or any iterator of pairs is mined ``chunk_pairs`` at a time
+  (:mod:`hardneg.mining.compat_stream`), its rows written to ``out`` as they are mined.
 - **Types and summary.** Columns have the peer's types (labels int64, scores float64); the run's
   summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
 - ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one

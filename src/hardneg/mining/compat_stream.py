@@ -30,10 +30,8 @@ SUMMED = ("queries", "pairs", "rows", "queries_short", "pairs_dropped", "rows_pa
 
 def is_streamed(dataset: Any) -> bool:
     """Whether ``dataset`` is read as a stream: an ``IterableDataset``, a generator or any other iterator."""
-    try:
-        from datasets import IterableDataset
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        IterableDataset = ()  # noqa: N806
+    from datasets import IterableDataset
+
     return isinstance(dataset, IterableDataset | Iterator)
 
 
