@@ -60,6 +60,7 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hardneg.mining.compat_params import (
@@ -268,7 +269,8 @@ def mine_hard_negatives(
     warn_if_unprotected({**config.to_dict(), **extras}, preset)
     if include_positives:  # the top range_min + n of all texts lie among the positives and the top range_min + n others
         choices |= {"range_min": 0, "num_negatives": range_min + num_negatives, "selection": "top"}
-    one_process = not is_sentence_transformer(model)  # an embedder with no torch model encodes here
+    # an embedder with no torch model encodes here (a model named by its path loads as a SentenceTransformer)
+    one_process = not isinstance(model, str | Path) and not is_sentence_transformer(model)
     settings = {
         "seed": seed,
         "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
