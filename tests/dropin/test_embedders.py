@@ -110,6 +110,17 @@ def test_hardneg_mine_takes_a_callable(demo_pairs, demo):
     assert result.summary["score_space"]
 
 
+def test_an_object_with_encode_only_and_weights_of_its_own_is_not_taken_for_a_sentence_transformer(demo_pairs, demo):
+    import torch
+
+    class Module(torch.nn.Module):  # a torch model with its own encode(texts): not sentence-transformers' encode
+        def encode(self, texts):
+            return torch.from_numpy(bag_of_words(texts))
+
+    mined = hardneg.mine_hard_negatives(demo_pairs, Module(), corpus=demo.corpus_texts, verbose=False)
+    assert len(mined) == 3 * len(demo_pairs)
+
+
 def test_a_prompt_reaches_a_callable_as_a_prefix(demo_pairs, demo):
     seen: list[str] = []
 

@@ -225,8 +225,10 @@ def describe_model(model: object) -> str:
 
 
 def is_sentence_transformer(model: object) -> bool:
-    """Whether ``model`` is a torch model with sentence-transformers' ``encode`` (weights hardneg can fingerprint)."""
-    return callable(getattr(model, "state_dict", None)) and callable(getattr(model, "encode", None))
+    """Whether ``model`` is a ``SentenceTransformer`` (weights hardneg can fingerprint, ``encode`` as it takes it)."""
+    from sentence_transformers import SentenceTransformer
+
+    return isinstance(model, SentenceTransformer)
 
 
 class Embedder:
