@@ -224,6 +224,12 @@ class FilterOptions(Options):
         "widen the rank window (doubling) of a query with fewer than num_negatives survivors in it, rather than leave it short",
     )
     max_depth: int | None = option(None, "deepest rank searched while looking for enough survivors (default: the whole corpus)")
+    strict_checks: bool = option(
+        True,
+        "refuse settings that are likely slips or can mine nothing: a negative absolute_margin, a relative_margin "
+        "outside [0, 1), num_negatives or range_min at or beyond the corpus size; off (as the drop-in runs, as "
+        "sentence-transformers does), they are mined as given and short or empty output is warned about",
+    )
 
     def __post_init__(self) -> None:
         super().__post_init__()
@@ -240,10 +246,10 @@ class FilterOptions(Options):
                 f"min_score={self.min_score} is above max_score={self.max_score}: no candidate can pass both; "
                 "nothing would be mined"
             )
-        if self.absolute_margin is not None and self.absolute_margin < 0:
-            raise ConfigError(f"absolute_margin must be >= 0, got {self.absolute_margin}")
-        if self.relative_margin is not None and not 0 <= self.relative_margin < 1:
-            raise ConfigError(f"relative_margin must be in [0, 1), got {self.relative_margin}")
+        if self.strict_checks and self.absolute_margin is not None and self.absolute_margin < 0:
+            raise ConfigError(f"absolute_margin must be >= 0, got {self.absolute_margin} (strict_checks=False accepts it)")
+        if self.strict_checks and self.relative_margin is not None and not 0 <= self.relative_margin < 1:
+            raise ConfigError(f"relative_margin must be in [0, 1), got {self.relative_margin} (strict_checks=False accepts it)")
 
     @property
     def uses_score_filters(self) -> bool:

@@ -116,6 +116,14 @@ class StreamingWriter:
             self._pq.write_table(pa.Table.from_pylist(rows, schema=self.schema))
         self.rows_written += len(rows)
 
+    def write_table(self, table: pa.Table) -> None:
+        """Write a table of rows in this writer's columns (a chunk mined and shaped elsewhere)."""
+        if self.container == "jsonl":
+            self.write(table.to_pylist())
+            return
+        self._pq.write_table(table.select(self.schema.names).cast(self.schema))
+        self.rows_written += table.num_rows
+
     def __exit__(self, exc_type, exc, tb) -> None:
         try:
             self._close(finished=exc_type is None)

@@ -9,18 +9,22 @@ are computed once and reused by every later stage that asks for the same weights
 from __future__ import annotations
 
 import functools
+import logging
 from typing import Any
 
 import numpy as np
 
 from hardneg.candidates.base import Candidates
 from hardneg.candidates.dense import DenseSearch
-from hardneg.encoding.defaults import choose
+from hardneg.encoding.defaults import EncodingChoice, choose
 from hardneg.encoding.deferred import DeferredModel, device_type, open_model
 from hardneg.encoding.encode import Embeddings, Encoder
-from hardneg.encoding.model import fingerprint_model, resolve_model_name
+from hardneg.encoding.model import Embedder, fingerprint_model, resolve_model_name
+from hardneg.errors import ConfigError
 from hardneg.options import EncodingOptions
 from hardneg.scoring import DenseScorer
+
+logger = logging.getLogger(__name__)
 
 
 def can_export(model: Any) -> bool:
@@ -55,10 +59,19 @@ class DenseRetriever:
         self.model = model
         self.options = options
         self.fingerprint = fingerprint or fingerprint_model(model)
-        # the path: the options given, else the default measured for this device (hardneg.encoding.defaults);
-        # an exported backend only for a model loaded from its files for this run, and one it can export
-        exportable = functools.partial(can_export, model) if export_by_default else False
-        self.choice = choose(options.backend, options.precision, functools.partial(device_type, model), exportable)
+        if isinstance(model, Embedder):  # encoded as it is: no torch model to cast, export or ship to processes
+            self.choice = _embedder_choice(options)
+        else:
+            # the path: the options given, else the default measured for this device (hardneg.encoding.defaults);
+            # an exported backend only for a model loaded from its files for this run, and one it can export
+            exportable = functools.partial(can_export, model) if export_by_default else False
+            self.choice = choose(options.backend, options.precision, functools.partial(device_type, model), exportable)
+        cache_dir = options.embedding_cache if self.fingerprint else None
+        if cache_dir is None and options.embedding_cache is not None:
+            logger.warning(
+                "the embedding cache is off for this run: the embedder has no weights to fingerprint; pass cache_key= "
+                "(a name that changes whenever its vectors do) to cache its vectors"
+            )
         # The encoder's precision and backend are part of its cache key: bfloat16 vectors never answer for float32 ones.
         self.encoder = Encoder(
             model,
@@ -71,7 +84,7 @@ class DenseRetriever:
             batch_size=options.batch_size,
             query_prompt=options.query_prompt,
             document_prompt=options.document_prompt,
-            cache_dir=options.embedding_cache,
+            cache_dir=cache_dir,
             shard_size=shard_size,
             show_progress=options.show_progress,
         )
@@ -111,3 +124,18 @@ class DenseRetriever:
 
     def scorer(self, query_embeddings: np.ndarray, documents: Embeddings) -> DenseScorer:
         return DenseScorer(query_embeddings, documents)
+
+
+def _embedder_choice(options: EncodingOptions) -> EncodingChoice:
+    """float32 through the embedder itself: the only path an :class:`Embedder` has (another asked for is an error)."""
+    if options.backend not in (None, "torch") or options.precision not in (None, "float32"):
+        raise ConfigError(
+            f"backend={options.backend!r}, precision={options.precision!r}: an embedder that is not a SentenceTransformer "
+            "encodes as it is (float32); leave backend and precision unset"
+        )
+    if options.encode_processes > 1 or options.devices:
+        raise ConfigError(
+            "encode_processes / encode_devices (use_multi_process) start copies of a SentenceTransformer; "
+            "an embedder that is not one encodes in this process"
+        )
+    return EncodingChoice("torch", "float32", "an embedder that is not a SentenceTransformer: encoded as it is")

@@ -101,6 +101,8 @@ def _load(
             source=str(name),
         )
 
+    if isinstance(data, RetrievalData):  # loaded already (the drop-in's streamed chunks)
+        return data
     if is_in_memory(data):
         return from_pairs(
             data, split=split, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, on_error=on_error

@@ -253,7 +253,7 @@ class Encoder:
                 shards[s] = self._store(keys[s], emb)
                 self.stats.encoded += len(chunks[s])
         self.stats.seconds += time.perf_counter() - start
-        return Embeddings(shards, keys)
+        return Embeddings(shards, keys if self.fingerprint else [])  # no fingerprint: nothing may be named after it
 
     def _encode_here(self, chunks: list[Sequence[str]], kind: Kind) -> Iterator[np.ndarray]:
         for i, chunk in enumerate(chunks):

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import contextlib
 import hashlib
+import inspect
 import itertools
 import logging
 import os
 import weakref
+from collections.abc import Callable, Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hardneg.errors import ModelError
 
@@ -160,7 +162,7 @@ def _state_signature(settings: str, model: SentenceTransformer) -> bytes:
     return h.digest()
 
 
-def fingerprint_model(model: SentenceTransformer) -> str:
+def fingerprint_model(model: SentenceTransformer) -> str | None:
     """A hash of the model's weights and of the settings that change its embeddings.
 
     Two checkpoints of one base model get different fingerprints; the same weights loaded from
@@ -172,7 +174,11 @@ def fingerprint_model(model: SentenceTransformer) -> str:
     change bump a tensor's version counter, and a tensor replaced has another address: each hashes again. A change
     through ``.data``, which no counter sees, is seen where it moves a sampled value: a training loop written that
     way moves them all, but one value edited by hand may go unseen (hash anew with a copy of the model).
+
+    An :class:`Embedder` has no weights to read: its fingerprint is the one its ``cache_key`` gives, else ``None``.
     """
+    if isinstance(model, Embedder):
+        return model.fingerprint
     import torch
 
     settings = repr(model)  # module stack: pooling mode, normalisation, max length
@@ -206,11 +212,135 @@ def describe_model(model: object) -> str:
     The name is the one the model was loaded from where it says (``model_card_data.base_model``,
     ``name_or_path``, the transformer's ``_name_or_path``); the weights' fingerprint identifies it exactly.
     """
+    if isinstance(model, Embedder):
+        model = model.embed
     card = getattr(model, "model_card_data", None)
-    candidates = [getattr(card, "base_model", None), getattr(model, "name_or_path", None)]
+    candidates = [getattr(card, "base_model", None), getattr(model, "name_or_path", None), getattr(model, "__qualname__", None)]
     try:
         candidates.append(model[0].auto_model.config._name_or_path)  # type: ignore[index]
     except Exception:
         pass
     name = next((str(c) for c in candidates if c), "in memory")
     return f"{type(model).__name__}({name})"
+
+
+def is_sentence_transformer(model: object) -> bool:
+    """Whether ``model`` is a ``SentenceTransformer`` (weights hardneg can fingerprint, ``encode`` as it takes it)."""
+    from sentence_transformers import SentenceTransformer
+
+    return isinstance(model, SentenceTransformer)
+
+
+class Embedder:
+    """Any embedder that is not a ``SentenceTransformer``, encoded as hardneg encodes one.
+
+    ``embed`` is an object with ``encode_query`` / ``encode_document`` (each kind through its own method, as
+    sentence-transformers calls them), or with ``encode``, or a plain callable ``texts -> array`` (one row per
+    text: a numpy array, a torch tensor or a list of lists). Each method is called with the arguments of
+    sentence-transformers' ``encode_query`` that its signature takes (``batch_size``, ``prompt``,
+    ``show_progress_bar``, ...); a prompt it cannot take is prepended to the texts. Rows are made unit length, so
+    scores are cosines (what a ``SentenceTransformer`` gives with its default similarity).
+
+    No weights can be read, so no fingerprint either: the embedding cache is keyed by ``cache_key`` (a name the
+    caller changes whenever the embedder's vectors change: a model version, a checkpoint hash), and without one
+    nothing is cached.
+    """
+
+    max_seq_length = None
+    device = None
+
+    def __init__(self, embed: Any, cache_key: str | None = None):
+        if not callable(embed) and not any(
+            callable(getattr(embed, name, None)) for name in ("encode_query", "encode_document", "encode")
+        ):
+            raise ModelError(
+                f"model: a {type(embed).__name__} cannot embed texts; pass a SentenceTransformer, an object with "
+                "encode_query/encode_document (or encode), or a callable texts -> array"
+            )
+        if cache_key is not None and (not isinstance(cache_key, str) or not cache_key.strip()):
+            raise ModelError(f"cache_key must be a non-empty string, got {cache_key!r}")
+        self.embed = embed
+        self.cache_key = cache_key
+
+    @property
+    def fingerprint(self) -> str | None:
+        """The cache's key for these vectors: a hash of ``cache_key``, ``None`` without one."""
+        if self.cache_key is None:
+            return None
+        return hashlib.blake2b(f"embedder|{self.cache_key}".encode(), digest_size=16).hexdigest()
+
+    def _method(self, task: str | None) -> Callable[..., Any]:
+        named = getattr(self.embed, f"encode_{task}", None) if task else None
+        if callable(named):
+            return named
+        encode = getattr(self.embed, "encode", None)
+        return encode if callable(encode) else self.embed
+
+    def encode(
+        self,
+        texts: Sequence[str],
+        *,
+        task: str | None = None,
+        prompt: str | None = None,
+        batch_size: int = 32,
+        show_progress_bar: bool = False,
+        normalize_embeddings: bool = True,
+        **_: Any,
+    ) -> Any:
+        """Unit-length float32 rows of ``texts`` (``task``: ``"query"`` or ``"document"``)."""
+        import numpy as np
+
+        method = self._method(task)
+        offered = {"batch_size": batch_size, "show_progress_bar": show_progress_bar, "convert_to_numpy": True}
+        if prompt:
+            offered["prompt"] = prompt
+        kwargs = _accepted(method, offered)
+        texts = list(texts)
+        if prompt and "prompt" not in kwargs:
+            texts = [prompt + text for text in texts]
+        if not texts:
+            return np.zeros((0, 0), dtype=np.float32)
+        out = method(texts, **kwargs)
+        if hasattr(out, "detach"):  # a torch tensor
+            out = out.detach().float().cpu().numpy()
+        emb = np.asarray(out, dtype=np.float32)
+        if emb.ndim != 2 or len(emb) != len(texts):
+            raise ModelError(
+                f"model: {_name(self.embed)} returned an array of shape {emb.shape} for {len(texts)} texts; "
+                "expected one row per text"
+            )
+        if not np.isfinite(emb).all():
+            raise ModelError(f"model: {_name(self.embed)} returned NaN or infinite values")
+        if normalize_embeddings:
+            emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
+        return np.ascontiguousarray(emb, dtype=np.float32)
+
+    def encode_query(self, texts: Sequence[str], **kwargs: Any) -> Any:
+        return self.encode(texts, **{**kwargs, "task": "query"})
+
+    def encode_document(self, texts: Sequence[str], **kwargs: Any) -> Any:
+        return self.encode(texts, **{**kwargs, "task": "document"})
+
+
+def as_embedder(model: Any, cache_key: str | None = None) -> Any:
+    """``model`` as hardneg encodes with it: a ``SentenceTransformer`` as it is, anything else in an :class:`Embedder`."""
+    if isinstance(model, Embedder) or is_sentence_transformer(model):
+        if cache_key is not None and not isinstance(model, Embedder):
+            logger.warning("cache_key=%r is not used: the cache is keyed by this model's weights", cache_key)
+        return model
+    return Embedder(model, cache_key)
+
+
+def _accepted(method: Callable[..., Any], offered: dict[str, Any]) -> dict[str, Any]:
+    """The arguments of ``offered`` that ``method``'s signature takes (all of them where it takes ``**kwargs``)."""
+    try:
+        parameters = inspect.signature(method).parameters
+    except (TypeError, ValueError):  # a builtin without a signature: texts only
+        return {}
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in parameters.values()):
+        return offered
+    return {name: value for name, value in offered.items() if name in parameters}
+
+
+def _name(embed: Any) -> str:
+    return getattr(embed, "__qualname__", None) or type(embed).__name__

@@ -10,7 +10,7 @@ from typing import Any
 from hardneg.data import load_data
 from hardneg.data.memory import is_in_memory
 from hardneg.data.pairs import pick_column
-from hardneg.encoding.model import describe_model
+from hardneg.encoding.model import as_embedder, describe_model
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.errors import ConfigError
 from hardneg.mining.presets import AUTO, make_config
@@ -28,6 +28,7 @@ def mine(
     model: Any = None,
     teacher: Any = None,
     corpus: Any = None,
+    cache_key: str | None = None,
     **params: Any,
 ) -> MineResult:
     """Mine hard negatives for the (query, positive) pairs of ``data``.
@@ -42,10 +43,14 @@ def mine(
         preset: a named method from :data:`hardneg.mining.presets.PRESETS` (default ``"default"``).
         embeddings: vectors made elsewhere (:class:`~hardneg.encoding.precomputed.PrecomputedEmbeddings`);
             no model is loaded.
-        model: a model path or name, or a loaded ``SentenceTransformer`` (encoded as it is: its
-            device, prompts and weights).
+        model: a model path or name, a loaded ``SentenceTransformer`` (encoded as it is: its
+            device, prompts and weights), or any other embedder: an object with ``encode_query`` /
+            ``encode_document`` (or ``encode``), or a callable ``texts -> array``
+            (:class:`~hardneg.encoding.model.Embedder`).
         teacher: a teacher path (comma-separated: an ensemble), or a loaded one-output ``CrossEncoder``.
         corpus: extra negative candidates for pair data: a corpus file or a list of texts.
+        cache_key: for an embedder whose weights hardneg cannot read (not a ``SentenceTransformer``): the
+            name its vectors are cached under, changed whenever they change; without it nothing is cached.
         **params: any :class:`~hardneg.mining.config.MineConfig` field; overrides the preset.
 
     Example:
@@ -57,7 +62,7 @@ def mine(
         >>> pairs = Dataset.from_dict({"query": [...], "answer": [...]})
         >>> hardneg.mine(pairs, model=SentenceTransformer("path/to/model"), corpus=more_texts).to_dataset()
     """
-    model_object = None if model is None or isinstance(model, str | Path) else model
+    model_object = None if model is None or isinstance(model, str | Path) else as_embedder(model, cache_key)
     teacher_object = None if teacher is None or isinstance(teacher, str | Path) else teacher
     memory_corpus = corpus is not None and not isinstance(corpus, str | Path)
     labels: dict[str, Any] = {

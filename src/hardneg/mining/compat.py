@@ -38,8 +38,15 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
   score, as the peer ranks them; the filters apply to the non-positives only, and only ``top``
   sampling is accepted.
 - **Bounded rescoring.** A ``cross_encoder`` rescores the rank window (default 100), widened at most to
-  ``max_depth``, by default twice the window; a query still short is counted and named in a warning,
-  and a run with no rows raises a ``ValueError`` naming what the filters dropped.
+  ``max_depth``, by default twice the window; a query still short is counted and named in a warning.
+- **Never an error where the peer returns.** A run with no rows returns the peer's empty ``Dataset``, with a
+  warning naming what each filter dropped; negative margins and a corpus smaller than ``num_negatives``
+  are mined as given (``strict_checks=False``; ``hardneg mine`` keeps those checks).
+- **Any embedder.** ``model`` may be a ``SentenceTransformer``, any object with ``encode_query`` /
+  ``encode_document`` (or ``encode``), or a callable ``texts -> array``; one with no weights to fingerprint
+  is cached under ``cache_key`` or not at all.
+- **Streamed pairs.** An ``IterableDataset`` or any iterator of pairs is mined ``chunk_pairs`` at a time
+  (:mod:`hardneg.mining.compat_stream`), its rows written to ``out`` as they are mined.
 - **Types and summary.** Columns have the peer's types (labels int64, scores float64); the run's
   summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
 - ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
@@ -53,6 +60,7 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
 from __future__ import annotations
 
 import logging
+from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from hardneg.mining.compat_params import (
@@ -136,6 +144,8 @@ def mine_hard_negatives(
     *,
     seed: int = 42,
     preset: str | None = None,
+    cache_key: str | None = None,
+    chunk_pairs: int = 100_000,
     **params: Any,
 ) -> Dataset:
     """Add hard negatives to a ``datasets.Dataset`` of (anchor, positive) pairs, as
@@ -143,8 +153,10 @@ def mine_hard_negatives(
     differences), mined by :func:`hardneg.mine`.
 
     Args:
-        dataset: (anchor, positive) pairs; a repeated anchor means several positives.
-        model: a ``SentenceTransformer``; texts are encoded with it, normalised, compared by cosine.
+        dataset: (anchor, positive) pairs; a repeated anchor means several positives. A ``Dataset``, or streamed:
+            an ``IterableDataset`` or any iterator of pairs (see ``chunk_pairs``).
+        model: a ``SentenceTransformer``, an object with ``encode_query`` / ``encode_document`` (or ``encode``)
+            returning arrays, or a callable ``texts -> array``; vectors are normalised and compared by cosine.
         anchor_column_name: defaults to the first column (also when the name given is not a column, as
             in sentence-transformers).
         positive_column_name: defaults to the second column (the same way).
@@ -182,6 +194,13 @@ def mine_hard_negatives(
         seed: seed of every random choice.
         preset: a hardneg preset; it supplies the mining choices the caller did not pass (default: the
             peer's own defaults, ``top``).
+        cache_key: for a model that is not a ``SentenceTransformer`` (no weights to fingerprint): the name its
+            vectors are cached under in ``cache_folder``; without it they are not cached.
+        chunk_pairs: pairs mined at once when ``dataset`` is streamed (an ``IterableDataset``, a generator or any
+            iterator of records or ``(anchor, positive)`` tuples): the corpus is encoded once and the pairs are
+            read, encoded and mined a chunk at a time (:mod:`hardneg.mining.compat_stream`). With ``out=`` (a
+            ``.parquet`` or ``.jsonl`` file) the rows are written chunk by chunk and an ``IterableDataset`` reading
+            them is returned.
         **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
             ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
 
@@ -194,17 +213,21 @@ def mine_hard_negatives(
         >>> mined.column_names
         ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
     """
+    from hardneg.encoding.model import is_sentence_transformer
     from hardneg.mining.api import mine
     from hardneg.mining.compat_rows import rank_positives_in, to_peer_dataset
+    from hardneg.mining.compat_stream import is_streamed
     from hardneg.mining.presets import make_config
 
     passed: frozenset[str] = params.pop(PASSED, frozenset())
     if faiss_batch_size <= 0:
         raise ValueError(f"faiss_batch_size must be a positive integer, got {faiss_batch_size}.")
-    anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
+    streamed = is_streamed(dataset)
+    if not streamed:
+        anchor_column_name, positive_column_name = _columns(dataset, anchor_column_name, positive_column_name)
     output_format, output_scores = _output_format(output_format, output_scores, as_triplets, include_positives)
     if include_positives:
-        _warn_positives_may_be_filtered(passed)
+        _warn_positives_may_be_filtered(passed, absolute_margin, relative_margin, min_score)
     if margin is not None:
         absolute_margin, passed = margin, passed | {"absolute_margin"}
         logger.warning(
@@ -213,7 +236,10 @@ def mine_hard_negatives(
         )
     if num_negatives < 1:
         raise ValueError(f"num_negatives must be at least 1, got num_negatives={num_negatives}.")
+    scored = any(v is not None for v in (absolute_margin, relative_margin, max_score))
     _check_window(range_min, range_max, num_negatives)
+    if range_max is None and use_faiss and not streamed:  # a stream's positives per anchor are not known yet
+        _check_window(range_min, *_faiss_gpu_window(dataset[anchor_column_name], range_min, num_negatives, scored))
     if sampling_strategy not in ("top", "random", "simans"):
         raise ValueError(f"sampling_strategy must be 'top' or 'random' (or hardneg's 'simans'), got {sampling_strategy!r}.")
     if include_positives and sampling_strategy != "top":
@@ -234,63 +260,119 @@ def mine_hard_negatives(
     # below, unless a preset or exclude_query_itself asks otherwise
     extras = {
         "positive_reference": "min",
+        "strict_checks": False,  # the peer's margins, a corpus too small: mined as given, short or empty output warned
         **({} if {"precision", "backend"} & set(params) else {"precision": "float32"}),
         **({} if preset is not None else {"exclude_query_itself": False}),
         **params,
     }
-    config = make_config(preset or PEER_PRESET, output_format=output_format, **choices)  # the preset's values resolved
+    config = make_config(preset or PEER_PRESET, output_format=output_format, strict_checks=False, **choices)  # resolved
     teacher = cross_encoder if cross_encoder is not None and config.uses_score_filters else None
     if teacher is not None:
         extras = {"teacher_batch_size": batch_size, "max_depth": teacher_max_depth(config.range_min, config.range_max), **extras}
     warn_if_unprotected({**config.to_dict(), **extras}, preset)
-    columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
-    pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back below
     if include_positives:  # the top range_min + n of all texts lie among the positives and the top range_min + n others
         choices |= {"range_min": 0, "num_negatives": range_min + num_negatives, "selection": "top"}
+    # an embedder with no torch model encodes here (a model named by its path loads as a SentenceTransformer)
+    one_process = not isinstance(model, str | Path) and not is_sentence_transformer(model)
+    settings = {
+        "seed": seed,
+        "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
+        "document_prompt": _prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
+        "output_format": output_format,
+        "include_scores": output_scores or include_positives,
+        "batch_size": batch_size,
+        "query_chunk_size": faiss_batch_size,
+        "show_progress": verbose,
+        "encode_processes": 1 if one_process else encode_processes(use_multi_process),
+        "encode_devices": None if one_process else encode_devices(use_multi_process),
+        **({"cache_dir": cache_folder} if cache_folder else {}),
+        **choices,
+        **extras,
+    }
+
+    def shape(result: Any, renames: dict[str, str]) -> Dataset:
+        _warn_query_itself(result.summary)
+        mined = to_peer_dataset(result, renames, verbose=verbose)
+        if include_positives:
+            return rank_positives_in(mined, (renames["anchor"], renames["positive"]), range_min, num_negatives, output_scores)
+        return mined
+
+    if streamed:
+        return _mine_stream(dataset, model, corpus, teacher, cache_key, preset, settings, shape, verbose, chunk_pairs,
+                            (anchor_column_name, positive_column_name))  # fmt: skip
+    columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
+    pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back by shape
     result = mine(
-        pairs,
-        preset=preset or PEER_PRESET,
-        model=model,
-        teacher=teacher,
-        corpus=corpus,
-        **{
-            "seed": seed,
-            "query_prompt": _prompt(model, query_prompt, query_prompt_name, ("query",)),
-            "document_prompt": _prompt(model, corpus_prompt, corpus_prompt_name, ("document", "passage", "corpus")),
-            "output_format": output_format,
-            "include_scores": output_scores or include_positives,
-            "batch_size": batch_size,
-            "query_chunk_size": faiss_batch_size,
-            "show_progress": verbose,
-            "encode_processes": encode_processes(use_multi_process),
-            "encode_devices": encode_devices(use_multi_process),
-            **({"cache_dir": cache_folder} if cache_folder else {}),
-            **choices,
-            **extras,
-        },
+        pairs, preset=preset or PEER_PRESET, model=model, teacher=teacher, corpus=corpus, cache_key=cache_key, **settings
     )
-    _warn_query_itself(result.summary)
-    renames = {"anchor": anchor_column_name, "positive": positive_column_name}
-    mined = to_peer_dataset(result, renames, verbose=verbose)
-    if include_positives:
-        return rank_positives_in(mined, (anchor_column_name, positive_column_name), range_min, num_negatives, output_scores)
-    return mined
+    return shape(result, {"anchor": anchor_column_name, "positive": positive_column_name})
 
 
-def _check_window(range_min: int, range_max: int | None, num_negatives: int) -> None:
-    """The peer's errors for a rank window that cannot hold ``num_negatives``, in its words."""
+def _mine_stream(rows, model, corpus, teacher, cache_key, preset, settings, shape, verbose, chunk_pairs, columns) -> Any:
+    """A streamed ``dataset``: encoded and mined chunk by chunk (:mod:`hardneg.mining.compat_stream`)."""
+    from hardneg.candidates.retriever import DenseRetriever
+    from hardneg.encoding.model import as_embedder, describe_model
+    from hardneg.mining.api import mine
+    from hardneg.mining.compat_stream import mine_streamed
+    from hardneg.mining.presets import make_config
+    from hardneg.options import EncodingOptions, values_of
+
+    settings = dict(settings)
+    out, overwrite = settings.pop("out", None), settings.pop("overwrite", False)
+    embedder = as_embedder(model, cache_key)
+    config = make_config(preset or PEER_PRESET, model=describe_model(embedder), **settings)
+    encoder = DenseRetriever(embedder, EncodingOptions(**values_of(config, EncodingOptions)), shard_size=config.shard_size)
+
+    def mine_chunk(data: Any, vectors: Any) -> Any:
+        return mine(data, preset=preset or PEER_PRESET, embeddings=vectors, teacher=teacher, **settings)
+
+    return mine_streamed(
+        rows, columns=columns, corpus=corpus, chunk_pairs=chunk_pairs, out=out, overwrite=overwrite, encoder=encoder,
+        mine_chunk=mine_chunk, shape=shape, verbose=verbose,
+    )  # fmt: skip
+
+
+def _check_window(range_min: int, range_max: int | None, num_negatives: int, note: str = "") -> None:
+    """The peer's errors for a rank window that cannot hold ``num_negatives``, in its words (``note`` appended)."""
     if range_min < 0:
         raise ValueError(f"range_min must be non-negative, got range_min={range_min}.")
     if range_max is None:
         return
     if range_min >= range_max:
-        raise ValueError(f"range_min must be smaller than range_max, got range_min={range_min} and range_max={range_max}.")
+        raise ValueError(f"range_min must be smaller than range_max, got range_min={range_min} and range_max={range_max}.{note}")
     if num_negatives > range_max - range_min:
         raise ValueError(
             f"Cannot mine {num_negatives} negatives per query: only {range_max - range_min} candidates remain after "
             f"skipping the first range_min={range_min} of range_max={range_max}. Consider decreasing num_negatives "
-            "or range_min, or increasing range_max."
+            f"or range_min, or increasing range_max.{note}"
         )
+
+
+FAISS_GPU_LIMIT = 2048
+"""Documents FAISS on a GPU returns per query: the peer caps its derived ``range_max`` to fit, with ``use_faiss``."""
+
+
+def _faiss_gpu_window(anchors: Any, range_min: int, num_negatives: int, scored: bool) -> tuple[int | None, int, str]:
+    """The peer's derived window when ``use_faiss`` finds FAISS GPUs: its capped ``range_max`` and the note its
+    errors end with, so that a call it refuses on this machine is refused here in its words (hardneg searches on
+    the CPU and has no cap: where the peer does not refuse, nothing changes). ``(None, n, "")`` without a GPU."""
+    import faiss
+
+    if not getattr(faiss, "get_num_gpus", lambda: 0)():
+        return None, num_negatives, ""
+    from collections import Counter
+
+    max_positives = max(Counter(anchors).values())
+    derived = range_min + num_negatives * (10 if scored else 1) + max_positives
+    if derived + max_positives <= FAISS_GPU_LIMIT:
+        return None, num_negatives, ""
+    capped = FAISS_GPU_LIMIT - max_positives
+    note = (
+        f" Note that range_max was capped to {capped} because FAISS on GPU can only retrieve up to"
+        " 2048 documents per query, some of which are reserved for the positives. Passing use_faiss=False"
+        " lifts that cap, although it can cost a lot more memory."
+    )
+    return capped, num_negatives, note
 
 
 def _output_format(
@@ -333,8 +415,12 @@ def _warn_query_itself(summary: dict) -> None:
         )  # fmt: skip
 
 
-def _warn_positives_may_be_filtered(passed: frozenset[str]) -> None:
-    """The peer's warning: with ``include_positives``, a filter or window still applies to the other candidates."""
+def _warn_positives_may_be_filtered(
+    passed: frozenset[str], absolute_margin: float | None, relative_margin: float | None, min_score: float | None
+) -> None:
+    """With ``include_positives``, a filter or window applies to the other candidates: said, and said plainly for
+    the margins (which in the peer drop every positive: a positive's score is the margins' reference) and
+    ``min_score`` (which in the peer can leave no row)."""
     if passed & {
         "range_min",
         "range_max",
@@ -348,4 +434,16 @@ def _warn_positives_may_be_filtered(passed: frozenset[str]) -> None:
         logger.warning(
             "When using `include_positives=True`, `range_min`, `range_max`, `max_score`, `min_score`, `absolute_margin` "
             "and `relative_margin` apply to the other candidates; the positives are always ranked among them."
+        )
+    for name, value in (("absolute_margin", absolute_margin), ("relative_margin", relative_margin)):
+        if value is not None and value > 0:
+            logger.warning(
+                f"include_positives=True with {name}={value}: the margin drops every candidate scored above the "
+                "positive's own score less the margin, so applied to the positives it would drop each of them "
+                "(sentence-transformers does); here it drops other candidates only, and each row still ranks its positive."
+            )
+    if min_score is not None:
+        logger.warning(
+            f"include_positives=True with min_score={min_score}: candidates scored below it are dropped, and a query "
+            "whose every other candidate is has no row; when none is left the result is empty (said again then)."
         )

@@ -4,7 +4,8 @@ Same column names and, column for column, the same types (``label`` int64, score
 types ``Dataset.from_dict`` gives Python ints and floats), so the two libraries' rows concatenate.
 The run's summary travels with the rows as JSON in ``info.description`` (:func:`mining_summary`
 reads it back), and is printed with ``verbose`` (on stdout, where the peer prints its table). Queries left
-short are printed with ``verbose`` and logged as a warning without it; a run with no rows raises.
+short are printed with ``verbose`` and logged as a warning without it; a run with no rows returns an empty
+``Dataset`` with the columns, as the peer does, and a warning that names the filters and what each dropped.
 """
 
 from __future__ import annotations
@@ -31,7 +32,7 @@ def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: boo
     """The rows of ``result`` with the caller's column names, the peer's types and the summary attached."""
     summary = result.summary
     if summary["rows"] == 0:
-        raise ValueError(empty_run_message(summary))
+        logger.warning("%s", empty_run_message(summary, result.config))
     from datasets import Dataset, DatasetInfo
     from datasets.fingerprint import generate_random_fingerprint
 
@@ -46,9 +47,9 @@ def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: boo
 
         print(format_summary(summary))
         if summary.get("queries_short"):
-            print(short_message(summary))
-    else:
-        warn_if_short(summary)
+            print(short_message(summary, result.config))
+    elif summary.get("queries_short"):
+        logger.warning("%s", short_message(summary, result.config))
     return mined
 
 
@@ -100,13 +101,7 @@ def mining_summary(mined: Dataset) -> dict[str, Any]:
         raise ValueError("this Dataset carries no hardneg summary (was it mined by hardneg.mine_hard_negatives?)") from None
 
 
-def warn_if_short(summary: dict[str, Any]) -> None:
-    """A warning naming the queries that got fewer negatives than asked for, and what became of their rows."""
-    if summary.get("queries_short"):
-        logger.warning("%s", short_message(summary))
-
-
-def short_message(summary: dict[str, Any]) -> str:
+def short_message(summary: dict[str, Any], config: Any) -> str:
     """The peer's sentence for missing negatives, with the short queries, their ids and what became of their rows."""
     short, ids = summary["queries_short"], summary.get("short_query_ids", [])
     more = f" and {len(ids) - 5} more" if len(ids) > 5 else ""
@@ -114,19 +109,35 @@ def short_message(summary: dict[str, Any]) -> str:
         f"Could not find enough negatives for {short} of {summary['queries']} queries ({', '.join(ids[:5])}{more}): "
         f"fewer than {summary['negatives_per_query']} pass the filters within the depth searched; "
         f"{summary.get('pairs_dropped', 0)} (anchor, positive) pairs have no row, {summary.get('rows_padded', 0)} rows "
-        "repeat negatives to fill their columns. Consider adjusting the range_max, max_depth and score filter "
-        "parameters if you'd like to find more valid negatives."
+        f"repeat negatives to fill their columns. {_consider(config)}"
     )
 
 
-def empty_run_message(summary: dict[str, Any]) -> str:
+def _consider(config: Any) -> str:
+    """The peer's advice: the parameters that bound what is found (``min_score`` too, which the peer leaves out)."""
+    names = ["range_max"] + [name for name in ("range_min",) if getattr(config, name, 0)]
+    names += [
+        name
+        for name in ("absolute_margin", "relative_margin", "max_score", "min_score", "max_depth")
+        if getattr(config, name, None) is not None
+    ]
+    listed = names[0] if len(names) == 1 else ", ".join(names[:-1]) + " and " + names[-1]
+    return f"Consider adjusting the {listed} parameter{'s' if len(names) > 1 else ''} if you'd like to find more valid negatives."
+
+
+def empty_run_message(summary: dict[str, Any], config: Any) -> str:
     """Why a run found no row to write: the queries left without negatives and what the filters dropped."""
     dropped = {k: v for k, v in summary.get("dropped", {}).items() if v}
     drops = ", ".join(f"{name} {count:,}" for name, count in dropped.items()) or "none"
+    plainly = ""
+    if dropped.get("min_score"):  # the filter whose emptiness is least expected: say it first
+        plainly = (
+            f"min_score={config.min_score} leaves no row: it dropped {dropped['min_score']:,} candidates scored below "
+            "it (scores are cosines, or the cross-encoder's probabilities). "
+        )
     return (
-        f"no rows mined: none of the {summary['queries']} queries has a negative that passes the filters within the "
-        f"depth searched (candidates dropped: {drops}). Loosen the score filters (max_score, absolute_margin, "
-        "relative_margin), or raise range_max or max_depth."
+        f"{plainly}No rows mined: none of the {summary['queries']} queries has a negative that passes the filters within "
+        f"the depth searched (candidates dropped: {drops}); the result is empty. {_consider(config)}"
     )
 
 
