@@ -230,7 +230,7 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
     folder = work / f"{name}-seed{seed}"
     result_path = folder / "result.json"
     if result_path.is_file():
-        return json.loads(result_path.read_text())
+        return with_mining_counts(json.loads(result_path.read_text()), folder)
     folder.mkdir(parents=True, exist_ok=True)
     start = time.perf_counter()
     common = {"show_progress": False, "device": args.device}
@@ -294,6 +294,24 @@ def run_arm(name: str, seed: int, args, view: Path, work: Path) -> dict:
         "seconds": round(time.perf_counter() - start, 1),
     }
     result_path.write_text(json.dumps(result, indent=2) + "\n")
+    return with_mining_counts(result, folder)
+
+
+def with_mining_counts(result: dict, folder: Path) -> dict:
+    """A static arm's result with what its mining summary counted (negatives found, chosen negatives that were
+    the query itself, candidates dropped as the query itself), read once from the rows' manifest and stored."""
+    summary = (manifest_of(folder / "train.parquet") or {}).get("summary")
+    if "mined" in result or not summary:
+        return result
+    result = {
+        **result,
+        "mined": {
+            "negatives_found": summary.get("negatives_found"),
+            "negatives_query_itself": summary.get("negatives_query_itself"),
+            "query_itself_dropped": summary.get("dropped", {}).get("query_itself"),
+        },
+    }
+    (folder / "result.json").write_text(json.dumps(result, indent=2) + "\n")
     return result
 
 

@@ -102,7 +102,72 @@ def auto_against_fixed() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"recipes": recipes, "auto-against-fixed": auto_against_fixed}
+PAIRED = [
+    # (label, key in the result files; None: the file's recommended arm)
+    ("**recommended**", None),
+    ("zero-shot, the base model", "zero-shot"),
+    ("in-batch negatives only", "in-batch"),
+    ("`nv-retriever`", "nv-retriever-n3"),
+    ("`default`, plain batches", "default-n3"),
+    ("`default`, known positives masked", "default+masked-n3"),
+    ("`default`, conflict-free batches", "default+conflict-free-n3"),
+    ("`default`, both", "default+masked+conflict-free-n3"),
+]
+
+
+def paired_cell(results: dict, arm: str) -> str:
+    """``arm`` minus ``top-n3`` seed by seed, in nDCG@10 points: mean ± SE, then each seed's difference."""
+    pair = results["paired"].get(arm, {}).get("vs top-n3")
+    if not pair:
+        return "not run"
+    se = "" if math.isnan(pair["se"]) else f" ± {100 * pair['se']:.2f}"
+    seeds = ", ".join(f"{100 * d:+.2f}" for d in pair["differences"])
+    return f"{100 * pair['mean']:+.2f}{se} ({seeds})"
+
+
+def paired() -> str:
+    """The recipe and its rivals against sentence-transformers' ``top``, paired seed by seed, on both data sets."""
+    files = {ds: json.loads((RESULTS / f"quality_{ds}.json").read_text(encoding="utf-8")) for ds in DATASETS}
+    lines = [
+        "| arm (key in the result file) | SciFact nDCG@10 | − `top-n3`, points | NFCorpus nDCG@10 | − `top-n3`, points |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for label, key in PAIRED:
+        keys = {ds: key or files[ds]["bar"]["recommended"] for ds in DATASETS}
+        name = f"{label} (`{keys['scifact']}`)"
+        cells = []
+        for ds in DATASETS:
+            row = files[ds]["table"].get(keys[ds])
+            cells += [score(files[ds], keys[ds], seeds=False) if row else "not run", paired_cell(files[ds], keys[ds])]
+        lines.append(f"| {name} | {' | '.join(cells)} |")
+    top = " | ".join(f"{score(files[ds], 'top-n3', seeds=False)} | 0" for ds in DATASETS)
+    lines.append(f"| sentence-transformers' `top` (`top-n3`) | {top} |")
+    return "\n".join(lines)
+
+
+def bar() -> str:
+    """What the recommended arm's bar says on each data set (benchmarks/quality.py's ``bar``)."""
+    lines = ["| | SciFact | NFCorpus |", "| --- | --- | --- |"]
+    files = {ds: json.loads((RESULTS / f"quality_{ds}.json").read_text(encoding="utf-8"))["bar"] for ds in DATASETS}
+    lines.append("| recommended arm | " + " | ".join(f"`{files[ds]['recommended']}`" for ds in DATASETS) + " |")
+    lines.append(
+        "| seeds checked | " + " | ".join(("yes" if files[ds]["checked"] else str(files[ds]["why"])) for ds in DATASETS) + " |"
+    )
+    lines.append(
+        "| above `top-n3` in every seed | "
+        + " | ".join("yes" if files[ds]["over_baseline_in_every_seed"] else "**no**" for ds in DATASETS)
+        + " |"
+    )
+    lines.append(
+        "| arms ahead by more than one SE | "
+        + " | ".join(", ".join(f"`{a}`" for a in files[ds]["below_by_more_than_one_se"]) or "none" for ds in DATASETS)
+        + " |"
+    )
+    lines.append("| the bar holds | " + " | ".join("yes" if files[ds]["holds"] else "**no**" for ds in DATASETS) + " |")
+    return "\n".join(lines)
+
+
+TABLES = {"recipes": recipes, "auto-against-fixed": auto_against_fixed, "paired": paired, "bar": bar}
 """Every table a page may ask for, by the name its marker gives."""
 
 
