@@ -91,10 +91,11 @@ EVOLVE = {
     "evolve-2r": {"rounds": 2, "preset": "nv-retriever", "train": {}},
     "evolve-once": {"rounds": 1, "preset": "nv-retriever", "train": {}},
 }
-RECOMMENDED = "evolve-once+masked"
-"""The configuration the docs recommend (docs/results.md, "What to run"), ``hardneg evolve --rounds 1 --preset nv-retriever``:
-mine, train with known positives masked, and keep the trained model only if it beats the base model on
-dev); the bar is checked for it at 3 negatives."""
+RECOMMENDED = "default+masked+conflict-free:dev-checked"
+"""The configuration the docs recommend (docs/results.md, "How a recipe is chosen"): ``default`` negatives, trained with
+known positives masked in conflict-free batches (``hardneg train``'s defaults), kept only where the trained model beats
+the base model on dev (``hardneg evolve --rounds 1 --preset default`` in one command); the bar is checked for it at 3
+negatives."""
 CHECKED = ":dev-checked"
 
 

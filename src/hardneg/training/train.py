@@ -94,10 +94,11 @@ class TrainConfig(ModelOptions):
         group="training",
     )
     batch_sampler: str = _f(
-        "no-duplicates",
-        "no-duplicates keeps a text from appearing twice in a batch (a duplicate would be a false in-batch negative); "
-        "conflict-free also keeps rows apart when one's positive or negatives are related to the other's query "
-        "(hardneg.training.batch_hygiene; on data whose queries share many positives its late batches shrink)",
+        "conflict-free",
+        "conflict-free keeps rows apart when one's positive or negatives are related to the other's query, so no query "
+        "meets its own unlabelled positive as an in-batch negative (hardneg.training.batch_hygiene; measured the best of "
+        "the batchings on both datasets, docs/results.md; on data whose queries share many positives its late batches "
+        "shrink); no-duplicates, sentence-transformers' choice, only keeps a text from appearing twice in a batch",
         choices=BATCH_SAMPLERS,
         group="training",
     )
