@@ -5,6 +5,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -207,6 +208,31 @@ def test_the_default_path_is_a_measured_one_for_this_cpu_else_torch_float32(monk
     assert defaults.choose("onnx", None, "cpu") == defaults.EncodingChoice("onnx", "float32", "given")
     monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx", "avx2", "avx512f"})
     assert defaults.choose(None, None, "cpu").precision == "float32"
+
+
+def test_the_measured_bf16_paths_apply_only_to_the_vendor_they_were_measured_on(monkeypatch):
+    """OpenVINO and torch bfloat16 were measured faster on an AMD EPYC with AVX-512 BF16; on an Intel Xeon with the
+    same flag a cold SciFact mine on OpenVINO bfloat16 took longer than the peer's (benchmarks/results/
+    mine_vs_st_default_install.json): an Intel CPU keeps torch float32 until a path is measured there."""
+    from hardneg.encoding import defaults
+
+    monkeypatch.delenv(defaults.SWITCH)
+    monkeypatch.setattr(defaults, "_installed", lambda backend, precision: True)
+    monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx512_bf16", "vendor:GenuineIntel"})
+    assert defaults.choose(None, None, "cpu", exportable=True).precision == "float32"
+    monkeypatch.setattr(defaults, "cpu_flags", lambda: {"avx512_bf16", "vendor:AuthenticAMD"})
+    chosen = defaults.choose(None, None, "cpu", exportable=True)
+    assert (chosen.backend, chosen.precision) == ("openvino", "bf16")
+    chosen = defaults.choose(None, None, "cpu", exportable=False)
+    assert (chosen.backend, chosen.precision) == ("torch", "bf16")
+
+
+def test_the_cpu_flags_name_the_vendor():
+    from hardneg.encoding import defaults
+
+    flags = defaults.cpu_flags()
+    if Path("/proc/cpuinfo").is_file():
+        assert sum(f.startswith("vendor:") for f in flags) == 1
 
 
 def test_the_environment_switches_the_measured_paths_off(monkeypatch):

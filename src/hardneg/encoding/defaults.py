@@ -42,7 +42,7 @@ MEASURED: tuple[MeasuredDefault, ...] = (
     MeasuredDefault(
         "openvino",
         "bf16",
-        frozenset({"avx512_bf16"}),
+        frozenset({"avx512_bf16", "vendor:AuthenticAMD"}),
         frozenset(),
         "measured on an AMD EPYC with AVX-512 BF16 and VNNI, 2026-12-06 (docs/benchmarks.md): OpenVINO bfloat16 "
         "encoded 2.08x (SciFact) and 2.13x (NFCorpus) faster than torch float32, nDCG@10 within 0.003 of float32's on "
@@ -52,7 +52,7 @@ MEASURED: tuple[MeasuredDefault, ...] = (
     MeasuredDefault(
         "torch",
         "bf16",
-        frozenset({"avx512_bf16"}),
+        frozenset({"avx512_bf16", "vendor:AuthenticAMD"}),
         frozenset(),
         "measured on an AMD EPYC with AVX-512 BF16 and VNNI, 2026-12-06 (docs/benchmarks.md): torch bfloat16 encoded "
         "1.91x (SciFact) and 1.97x (NFCorpus) faster than float32, nDCG@10 within 0.003 of float32's on both test "
@@ -89,14 +89,19 @@ class EncodingChoice:
 
 
 def cpu_flags() -> set[str]:
-    """The CPU's feature flags from /proc/cpuinfo (empty where there is none)."""
+    """The CPU's feature flags from /proc/cpuinfo, and its vendor as one more, ``vendor:AuthenticAMD`` or
+    ``vendor:GenuineIntel`` (empty where there is no /proc/cpuinfo): two vendors' CPUs with the same flags ran the
+    same path at different speeds, so an entry measured on one names its vendor."""
+    flags: set[str] = set()
     try:
         for line in Path("/proc/cpuinfo").read_text(encoding="ascii", errors="replace").splitlines():
-            if line.startswith("flags"):
-                return set(line.split(":", 1)[1].split())
+            if line.startswith("vendor_id") and not any(f.startswith("vendor:") for f in flags):
+                flags.add("vendor:" + line.split(":", 1)[1].strip())
+            elif line.startswith("flags"):
+                return flags | set(line.split(":", 1)[1].split())
     except OSError:
         pass
-    return set()
+    return flags
 
 
 def _installed(backend: str, precision: str) -> bool:
