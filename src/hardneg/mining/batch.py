@@ -82,13 +82,14 @@ class TextGroups:
 
     def documents_of(self, texts: list[str], corpus_texts: list[str]) -> list[np.ndarray]:
         """Per text, the documents whose normalised text is the same (each match checked on the texts)."""
+        out = [np.zeros(0, np.int64)] * len(texts)
+        if not len(self.hashes):
+            return out
         wanted = [normalize_text(t) for t in texts]
         order = np.argsort(self.hashes, kind="stable")
         keys = np.array([hash(t) for t in wanted], dtype=np.int64)
-        at = np.minimum(np.searchsorted(self.hashes[order], keys), max(len(order) - 1, 0))
-        found = np.zeros(len(keys), bool) if not len(order) else self.hashes[order][at] == keys
-        group_of_text = np.where(found, order[at] if len(order) else -1, -1)
-        out = [np.zeros(0, np.int64)] * len(texts)
+        at = np.minimum(np.searchsorted(self.hashes[order], keys), len(order) - 1)
+        group_of_text = np.where(self.hashes[order][at] == keys, order[at], -1)
         matched = np.unique(group_of_text[group_of_text >= 0])
         if not matched.size:
             return out
