@@ -36,11 +36,12 @@ def test_grid_covers_every_reference_margin_and_selection():
     assert T.grid(GRID_VALUES) == [GRID_VALUES]
 
 
-def _row(name, rate_per_negative, rank, eligible=True):
+def _row(name, rate_per_negative, rank, eligible=True, high=None):
     return T.SettingAudit(
         values={"name": name}, name=name, hidden_positives=100, false_negatives=1, false_negative_rate=0.01,
         ci95=(0.0, 0.05), negatives=300, filled=1.0, mean_rank=rank, mean_score=0.5,
         estimated_false_negatives_per_negative=rate_per_negative, eligible=eligible,
+        estimated_false_negatives_per_negative_high=rate_per_negative if high is None else high,
     )  # fmt: skip
 
 
@@ -49,6 +50,25 @@ def test_choose_takes_the_hardest_setting_within_the_target():
     tuning = T.choose(table, 0.1, 100, 1.2)
     assert tuning.chosen_name == "hard" and not tuning.fallback
     assert "hardest of 2 settings" in tuning.reason
+
+
+def test_choose_compares_the_upper_end_of_the_interval_not_the_point_estimate():
+    # SciFact's failure: 17 of 70 hidden positives picked reads as 0.09 per negative, under 0.1, but its interval
+    # reaches three times that; the next hardest setting is clean at its upper end too
+    table = [_row("noisy", 0.09, 4.0, high=0.35), _row("certain", 0.01, 28.0, high=0.06)]
+    tuning = T.choose(table, 0.1, 70, 1.1)
+    assert tuning.chosen_name == "certain" and "upper end" in tuning.reason
+    tuning = T.choose([_row("noisy", 0.09, 4.0, high=0.35)], 0.1, 70, 1.1)
+    assert tuning.fallback and "upper end" in tuning.reason
+
+
+def test_the_upper_end_follows_the_wilson_interval_of_the_pick_rate():
+    from hardneg.diagnostics.fates import wilson_interval
+
+    # 17 of 70 picked over 210 negatives at 1.1 labelled positives per query: 0.089 per negative, at most 0.130
+    hi = wilson_interval(17, 70)[1]
+    assert round(17 / 210 * 1.1, 3) == 0.089 and round(hi * 70 / 210 * 1.1, 3) == 0.130
+    assert wilson_interval(0, 500)[1] * 500 / 1500 * 42.7 > 0.1  # dense labels: even no pick cannot be certified
 
 
 def test_choose_falls_back_to_the_clean_preset_when_no_setting_is_clean_enough():
