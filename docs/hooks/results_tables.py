@@ -108,6 +108,31 @@ def auto_against_fixed() -> str:
     return "\n".join(lines)
 
 
+def paired_from_runs(results: dict, arm: str, baseline: str) -> str:
+    """``arm`` minus ``baseline`` over the seeds both ran, in nDCG@10 points: mean ± SE, then each seed's difference."""
+    by_seed = {name: {r["seed"]: r["ndcg@10"] for r in results["runs"] if r["arm"] == name} for name in (arm, baseline)}
+    seeds = sorted(set(by_seed[arm]) & set(by_seed[baseline]))
+    if not seeds:
+        return "not run"
+    differences = [100 * (by_seed[arm][s] - by_seed[baseline][s]) for s in seeds]
+    mean = sum(differences) / len(differences)
+    se = (
+        f" ± {math.sqrt(sum((d - mean) ** 2 for d in differences) / (len(differences) - 1) / len(differences)):.2f}"
+        if len(differences) > 1
+        else ""
+    )
+    return f"{mean:+.2f}{se} ({', '.join(f'{d:+.2f}' for d in differences)})"
+
+
+def auto_paired() -> str:
+    """``--preset auto`` against ``default`` and ``top``, seed by seed: the two decisions its rule feeds."""
+    files = {ds: quality(ds) for ds in DATASETS}
+    lines = ["| `auto-n3` minus, points | SciFact | NFCorpus |", "| --- | --- | --- |"]
+    for label, baseline in (("`default-n3`", "default-n3"), ("sentence-transformers' `top-n3`", "top-n3")):
+        lines.append(f"| {label} | " + " | ".join(paired_from_runs(files[ds], "auto-n3", baseline) for ds in DATASETS) + " |")
+    return "\n".join(lines)
+
+
 PAIRED = [
     # (label, key in the result files; None: the file's recommended arm)
     ("**recommended**", None),
@@ -173,7 +198,13 @@ def bar() -> str:
     return "\n".join(lines)
 
 
-TABLES = {"recipes": recipes, "auto-against-fixed": auto_against_fixed, "paired": paired, "bar": bar}
+TABLES = {
+    "recipes": recipes,
+    "auto-against-fixed": auto_against_fixed,
+    "auto-paired": auto_paired,
+    "paired": paired,
+    "bar": bar,
+}
 """Every table a page may ask for, by the name its marker gives."""
 
 
