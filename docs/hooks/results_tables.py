@@ -26,7 +26,9 @@ def quality(dataset: str) -> dict:
     ``table`` (arm -> mean, std) and ``runs`` (one per arm and seed)."""
     main = json.loads((RESULTS / f"quality_{dataset}.json").read_text(encoding="utf-8"))
     auto = json.loads((RESULTS / f"quality_{dataset}_auto.json").read_text(encoding="utf-8"))
-    return {"table": {**main["table"], **auto["table"]}, "runs": main["runs"] + auto["runs"], "bar": main["bar"]}
+    table = {arm: row for arm, row in auto["table"].items() if arm.startswith("auto")}  # its top and default are main's
+    runs = [r for r in auto["runs"] if r["arm"].startswith("auto")]
+    return {"table": {**main["table"], **table}, "runs": main["runs"] + runs, "bar": main["bar"]}
 
 
 def score(results: dict, arm: str, *, seeds: bool = True, bold: bool = False) -> str:
