@@ -182,12 +182,12 @@ def teacher_diagnostics(data_dir: str, seed: int, teacher, window: int) -> dict:
     AUC = share of (hidden positive, other window candidate) pairs the scorer orders correctly.
     """
     from hardneg.candidates import DenseSearch
+    from hardneg.candidates.scoring import DenseScorer
     from hardneg.data import load_data
     from hardneg.diagnostics.audit import hide_positives
     from hardneg.encoding.encode import Encoder
     from hardneg.encoding.model import fingerprint_model, load_model
     from hardneg.options import default_cache_dir
-    from hardneg.scoring import DenseScorer
 
     hidden = hide_positives(load_data(data_dir), seed)
     data = hidden.data

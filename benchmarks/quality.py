@@ -80,8 +80,8 @@ from hardneg.data.dataset import Problems
 from hardneg.diagnostics.evaluate import evaluate
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.splits import _write_qrels, make_run_view
-from hardneg.manifest import manifest_of
 from hardneg.mining.api import mine
+from hardneg.outputs import manifest_of
 from hardneg.training.train import TrainConfig, Trainer, train
 
 STATIC = ("top", "nv-retriever", "default", "dpr", "auto")

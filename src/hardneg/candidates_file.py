@@ -27,7 +27,7 @@ import numpy as np
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
 from hardneg.errors import DataError
 from hardneg.formats import CANDIDATE_COLUMNS, CANDIDATES, FormatFile
-from hardneg.manifest import manifest_of, manifest_path_for
+from hardneg.outputs import manifest_of, manifest_path_for
 
 WHAT = "candidates file (write one with hardneg mine --output-format candidates)"
 POOLS = ("kept", "all")

@@ -537,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
         return 2
     except KeyboardInterrupt:
-        from hardneg.interrupt import say_interrupted
+        from hardneg.errors import say_interrupted
 
         return say_interrupted()
     if as_json:

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import hardneg
+from hardneg.data.dataset import normalize_text
 from hardneg.mining.presets import PRESETS
-from hardneg.text import normalize_text
 
 
 def _queries(folder) -> dict[str, str]:

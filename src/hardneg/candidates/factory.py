@@ -21,7 +21,7 @@ from hardneg.candidates.base import CandidateSource
 from hardneg.candidates.bm25 import BM25Search
 from hardneg.candidates.hybrid import HybridSearch
 from hardneg.candidates.random import RandomCandidates
-from hardneg.scoring import BM25Scorer, DenseScorer, NoScorer, Scorer
+from hardneg.candidates.scoring import BM25Scorer, DenseScorer, NoScorer, Scorer
 
 if TYPE_CHECKING:
     from hardneg.data import RetrievalData

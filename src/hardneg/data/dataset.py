@@ -1,8 +1,10 @@
-"""The one shape every input becomes: :class:`RetrievalData`, and how bad records are reported."""
+"""The one shape every input becomes: :class:`RetrievalData`, how bad records are reported, and the text
+normalisation that recognises the same document under different ids."""
 
 from __future__ import annotations
 
 import logging
+import unicodedata
 from dataclasses import dataclass, field
 from importlib import resources
 from pathlib import Path
@@ -144,3 +146,16 @@ def document_text(title: str | None, text: str | None) -> str:
     title = (title or "").strip()
     text = (text or "").strip()
     return f"{title} {text}".strip() if title else text
+
+
+def normalize_text(text: str) -> str:
+    """Unicode NFKC, case-folded, whitespace collapsed and stripped.
+
+    Two documents whose normalised texts are equal are the same document for the purpose of
+    keeping positives out of the negatives.
+    """
+    # str.split() splits on the same Unicode whitespace as the regex \s+ and drops the ends, at a
+    # third of the regex's cost (the regex was most of loading SciFact's 5,183 documents).
+    if not unicodedata.is_normalized("NFKC", text):  # the check is cheap; most texts are normalised already
+        text = unicodedata.normalize("NFKC", text)
+    return " ".join(text.casefold().split())

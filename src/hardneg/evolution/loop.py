@@ -59,11 +59,10 @@ from hardneg.errors import ConfigError
 from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
-from hardneg.manifest import build_manifest, manifest_of, manifest_path_for
 from hardneg.mining.presets import make_config
 from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, json_options
 from hardneg.options import option as _f
-from hardneg.outputs import OutputGuard, is_complete
+from hardneg.outputs import OutputGuard, build_manifest, is_complete, manifest_of, manifest_path_for
 
 logger = logging.getLogger(__name__)
 

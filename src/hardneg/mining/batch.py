@@ -19,15 +19,15 @@ import numpy as np
 
 from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
+from hardneg.candidates.scoring import NoScorer, Scorer
 from hardneg.data import RetrievalData
+from hardneg.data.dataset import normalize_text
 from hardneg.filters import CandidateFilter, FilterContext, member_mask, positive_reference, rank_window
 from hardneg.io import memory_input
 from hardneg.mined import VERDICT_CODE, MinedBatch
 from hardneg.mining.config import MineConfig
 from hardneg.mining.summary import quantiles
-from hardneg.scoring import NoScorer, Scorer
 from hardneg.selection import Selection, SelectionContext, id_hashes
-from hardneg.text import normalize_text
 
 logger = logging.getLogger(__name__)
 

@@ -15,6 +15,7 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from hardneg.candidates.scoring import Scorer
 from hardneg.data import RetrievalData
 from hardneg.defence.options import DefenceOptions
 from hardneg.defence.stage import Defence
@@ -22,7 +23,6 @@ from hardneg.filters import FilterOptions, build_filters
 from hardneg.mining.batch import BatchMiner
 from hardneg.mining.config import MineConfig
 from hardneg.options import values_of
-from hardneg.scoring import Scorer
 from hardneg.selection import SelectionOptions
 
 

@@ -26,14 +26,13 @@ from hardneg.encoding.encode import Encoder
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.engines import make_engine
 from hardneg.io import write_json_atomic
-from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.mining.batch import BatchMiner, Timer
 from hardneg.mining.batches import MinedBatches
 from hardneg.mining.config import MineConfig
 from hardneg.mining.rule import build_miner
 from hardneg.mining.summary import format_summary
 from hardneg.options import EncodingOptions, values_of
-from hardneg.outputs import OutputGuard
+from hardneg.outputs import OutputGuard, build_manifest, manifest_path_for
 from hardneg.selection import id_hashes
 from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
 

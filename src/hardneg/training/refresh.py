@@ -22,6 +22,7 @@ import numpy as np
 from hardneg.candidates import Candidates
 from hardneg.candidates.pool import PoolSearch
 from hardneg.candidates.retriever import DenseRetriever
+from hardneg.candidates.scoring import NoScorer, Scorer
 from hardneg.candidates_file import order_pool
 from hardneg.data import RetrievalData
 from hardneg.errors import DataError
@@ -29,7 +30,6 @@ from hardneg.filters import CandidateFilter
 from hardneg.mined import MinedBatch
 from hardneg.mining.config import FIELDS, MineConfig
 from hardneg.mining.rule import build_miner
-from hardneg.scoring import NoScorer, Scorer
 from hardneg.selection import Selection
 from hardneg.training.negative_pool import NegativePool
 
