@@ -14,9 +14,9 @@ lays them out: scores go in a ``scores`` column (n-tuple, triplet), and in ``lab
 ``labeled-list`` the score *replaces* the label (``score`` / ``scores``), since the trainer passes
 that one column to the loss as its label.
 
-This module sits below the writers, training, the candidates file and the inspect page: it imports
-the mined record (:mod:`hardneg.mined`) and, when a file is read, the table reader
-(:mod:`hardneg.data.tables`), nothing that drives them.
+This module sits below the data loaders (the FlagEmbedding reader takes its columns from here), the writers,
+training, the candidates file and the inspect page: it imports the mined record (:mod:`hardneg.mined`) and, when a
+file is read, the table reader (:mod:`hardneg.io.tables`), nothing that loads data or drives a stage.
 """
 
 from __future__ import annotations
@@ -37,8 +37,7 @@ from hardneg.mined import MinedBatch
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from hardneg.data.dataset import RetrievalData
-    from hardneg.data.tables import Records
+    from hardneg.io.tables import Records
 
 # Column types by name; :func:`arrow_type` makes the pyarrow type, so listing the formats (the CLI's
 # --output-format choices) imports no pyarrow.
@@ -103,10 +102,21 @@ class Layout:
     """Input fields carried through to the output (FlagEmbedding), with their types."""
 
 
+class RowData(Protocol):
+    """What a row builder reads of the data (:class:`~hardneg.data.RetrievalData` is one)."""
+
+    corpus_ids: list[str]
+    corpus_texts: list[str]
+    query_ids: list[str]
+    query_texts: list[str]
+    positives: list[list[int]]
+    query_fields: list[dict[str, Any]] | None
+
+
 class RowState(Protocol):
     """What a row builder reads and counts (:class:`hardneg.writers.RowBuilder`)."""
 
-    data: RetrievalData
+    data: RowData
     n: int
     """Negatives per row of a fixed-width format."""
     scores: bool
@@ -174,7 +184,7 @@ class FormatFile:
     @property
     def records(self) -> Records:
         if self._records is None:
-            from hardneg.data.tables import Records
+            from hardneg.io.tables import Records
 
             self._records = Records(self.path, self.what)
         return self._records
@@ -242,7 +252,7 @@ def read(path: str | Path, what: str = "file", *, fmt: Format | None = None) -> 
     """Open ``path`` as a file of ``fmt`` (default: the format its columns say, :func:`guess`)."""
     if fmt is not None:
         return FormatFile(path, fmt, what)
-    from hardneg.data.tables import Records
+    from hardneg.io.tables import Records
 
     records = Records(path, what)
     return FormatFile(path, guess(records.columns), what, records)
@@ -282,7 +292,7 @@ def _pad_negatives(negs: list[int], n: int) -> list[int]:
     return [negs[i % len(negs)] for i in range(n)] if negs else []
 
 
-def positives_of(data: RetrievalData, batch: MinedBatch, i: int, q: int) -> tuple[list[int], list[float], list[str]]:
+def positives_of(data: RowData, batch: MinedBatch, i: int, q: int) -> tuple[list[int], list[float], list[str]]:
     """The query's positives, their scores and sources: the labelled ones, then any promoted ones."""
     docs, scores = list(data.positives[q]), list(batch.positive_scores[i])
     sources = ["labelled"] * len(docs)
