@@ -77,10 +77,10 @@ import torch
 from hardneg.data import load_data
 from hardneg.data.beir import read_qrels
 from hardneg.diagnostics.evaluate import evaluate
+from hardneg.drivers.mine import mine
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.splits import _write_qrels, make_run_view
 from hardneg.io.tables import Problems
-from hardneg.mining.api import mine
 from hardneg.outputs import manifest_of
 from hardneg.training.train import TrainConfig, Trainer, train
 

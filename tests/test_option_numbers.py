@@ -17,8 +17,8 @@ from hypothesis import strategies as st
 
 from hardneg.cli import _config_from, build_parser, main
 from hardneg.diagnostics.evaluate import EvalConfig
-from hardneg.diagnostics.fooling import FoolingConfig
 from hardneg.errors import HardnegError
+from hardneg.evolution.fooling import FoolingConfig
 from hardneg.evolution.loop import EvolveConfig
 from hardneg.mining.config import FIELDS, MineConfig
 from hardneg.mining.presets import make_config

@@ -282,7 +282,7 @@ def _add_loop_commands(add) -> None:
         "fooling",
         help="the fooling matrix of an evolve run: models trained with each sampler vs each sampler's negatives",
         description="Trains random/BM25/dense sampler models with the run's budget and measures triplet accuracy on dev.",
-        define=_config_flags("hardneg.diagnostics.fooling", "FoolingConfig"),
+        define=_config_flags("hardneg.evolution.fooling", "FoolingConfig"),
     )
     rep = add(
         "report",
@@ -302,7 +302,7 @@ class Output:
 
 
 def _cmd_mine(ns: argparse.Namespace) -> Output:
-    from hardneg.mining.api import mine
+    from hardneg.drivers.mine import mine
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     data = params.pop("data", "demo")
@@ -364,7 +364,7 @@ def _cmd_evolve(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_fooling(ns: argparse.Namespace) -> Output:
-    from hardneg.diagnostics.fooling import Fooling, FoolingConfig
+    from hardneg.evolution.fooling import Fooling, FoolingConfig
 
     result = Fooling(_config_from(ns, FoolingConfig)).run()
     lines = [f"{'trained with':<14}" + "".join(f"{n:>10}" for n in result["negatives"])]
@@ -382,7 +382,7 @@ def _cmd_report(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_audit(ns: argparse.Namespace) -> Output:
-    from hardneg.diagnostics.audit import audit
+    from hardneg.drivers.audit import audit
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     data = params.pop("data", "demo")
@@ -392,7 +392,7 @@ def _cmd_audit(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_tune(ns: argparse.Namespace) -> Output:
-    from hardneg.diagnostics.tune import tune
+    from hardneg.drivers.tune import tune
     from hardneg.mining.presets import AUTO, make_config
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}

@@ -3,7 +3,7 @@ import pytest
 import torch
 
 from hardneg.data.dataset import normalize_text
-from hardneg.mining.api import mine
+from hardneg.drivers.mine import mine
 from hardneg.training.batch_hygiene import ConflictFreeBatchSampler, related_from_candidates
 
 ROWS = {

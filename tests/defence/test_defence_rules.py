@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 
 from hardneg.data import load_beir
+from hardneg.drivers.mine import mine
 from hardneg.errors import ConfigError, DataError
-from hardneg.mining.api import mine
 from hardneg.mining.config import MineConfig
 from hardneg.mining.presets import make_config
 from hardneg.mining.run import Miner

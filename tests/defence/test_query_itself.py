@@ -87,7 +87,7 @@ def test_the_verdict_is_stored_and_the_codes_keep_their_meaning(demo_with_querie
 
 
 def test_the_audit_counts_the_query_itself(demo_with_queries):
-    from hardneg.diagnostics.audit import audit
+    from hardneg.drivers.audit import audit
 
     folder, _ = demo_with_queries
     result = audit(str(folder), preset="top", hardness=False)

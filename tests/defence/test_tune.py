@@ -5,9 +5,9 @@ import json
 import pytest
 
 from hardneg.cli import main
-from hardneg.diagnostics import tune as T
-from hardneg.diagnostics.audit import audit
-from hardneg.mining.api import mine
+from hardneg.drivers import tune as T
+from hardneg.drivers.audit import audit
+from hardneg.drivers.mine import mine
 from hardneg.mining.presets import AUTO, AUTO_FALLBACK, PRESETS, make_config
 from hardneg.outputs import manifest_of
 

@@ -11,7 +11,7 @@ the more of them it finds. The miner asks this stage three things for each batch
    (:mod:`hardneg.defence.denoise`). They run before the configuration's own filters, so the summary
    credits a candidate to the first of them that dropped it.
 
-How well it all works is measured by :mod:`hardneg.diagnostics.audit`.
+How well it all works is measured by :mod:`hardneg.drivers.audit`.
 """
 
 from __future__ import annotations

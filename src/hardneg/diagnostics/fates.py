@@ -1,6 +1,6 @@
 """Where each hidden positive of the false-negative audit ended, and the interval of the rate.
 
-Shared by the audit (:mod:`hardneg.diagnostics.audit`) and the tuner (:mod:`hardneg.diagnostics.tune`), which
+Shared by the audit (:mod:`hardneg.drivers.audit`) and the tuner (:mod:`hardneg.drivers.tune`), which
 audits many settings at once.
 """
 

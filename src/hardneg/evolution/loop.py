@@ -18,7 +18,7 @@ Each round records:
 - ``hardness``: rank and score of the chosen negatives under the model that mined them;
 - ``staleness``: the same negatives under the model trained on them (the next round's miner):
   the share still in its top ``staleness_k`` says how fast negatives go stale;
-- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.diagnostics.audit``
+- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.drivers.audit``
   is installed.
 
 Layout of the run folder::
@@ -104,9 +104,7 @@ class EvolveConfig(EncodingOptions):
         None, "JSON object of hardneg train parameters for every round, e.g. '{\"max_steps\": 30}'", group="loop"
     )
     staleness_k: int = _f(100, "staleness: share of a round's negatives still in the next model's top k", group="loop")
-    audit: bool = _f(
-        True, "record the false-negative audit rate of each round's mining (hardneg.diagnostics.audit)", group="loop"
-    )
+    audit: bool = _f(True, "record the false-negative audit rate of each round's mining (hardneg.drivers.audit)", group="loop")
     seed: int = _f(42, "seed of the dev split, mining and training", group="loop")
 
     def __post_init__(self) -> None:
@@ -315,7 +313,7 @@ class Evolution:
         negatives = chosen_negatives(candidates, self.train_data)
         measures, scores = measure_negatives(negatives, self.train_data, self._retriever(miner), trained, top_k=c.staleness_k)
         seconds["measure"] = round(time.perf_counter() - start, 3)
-        # with --preset auto, the setting the round's tuner chose (hardneg.diagnostics.tune): the audit audits it
+        # with --preset auto, the setting the round's tuner chose (hardneg.drivers.tune): the audit audits it
         mined = (manifest_of(candidates) or {}).get("summary", {})
         tuning = mined.get("tuning")
         audit = None
@@ -363,7 +361,7 @@ class Evolution:
     # --- stages -------------------------------------------------------------------------------
 
     def _mine(self, miner: str | None, sampler: str | None, out: Path) -> None:
-        from hardneg.mining.api import mine
+        from hardneg.drivers.mine import mine
 
         c = self.config
         params = {

@@ -1,7 +1,7 @@
 """The report of a co-evolution run: one self-contained HTML page and the JSON behind it.
 
 ``hardneg report RUN_DIR`` reads what :mod:`hardneg.evolution.loop` wrote (``summary.json``, each round's
-``scores.npz``) and, when present, the fooling matrix of :mod:`hardneg.diagnostics.fooling`
+``scores.npz``) and, when present, the fooling matrix of :mod:`hardneg.evolution.fooling`
 (``fooling.json``), and writes ``RUN_DIR/report.html`` and ``RUN_DIR/report.json``:
 
 - quality per round (dev and test nDCG@10, Recall@100), the base model as the starting point;

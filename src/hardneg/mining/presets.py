@@ -31,7 +31,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 }
 AUTO = "auto"
 """Not a set of values but a choice among them: ``hardneg mine --preset auto`` audits a grid of filter settings on
-the data at hand and mines with the hardest that stays clean (:mod:`hardneg.diagnostics.tune`)."""
+the data at hand and mines with the hardest that stays clean (:mod:`hardneg.drivers.tune`)."""
 AUTO_FALLBACK = "default"
 """The preset ``auto`` starts from, and falls back to where too few queries have two or more positives to measure."""
 PRESETS[AUTO] = {**PRESETS[AUTO_FALLBACK]}

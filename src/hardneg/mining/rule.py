@@ -49,7 +49,7 @@ def build_miner(
         cache_dir: where the teacher caches its scores (when ``config.use_cache``).
         timer: a ``timer("defence")`` context manager factory, or ``None``.
         defence: an already built defence (or ``None``: none) to use instead of building ``config``'s; the
-            tuner (:mod:`hardneg.diagnostics.tune`) shares one between the settings it compares.
+            tuner (:mod:`hardneg.drivers.tune`) shares one between the settings it compares.
         share: a miner over the same ``data`` whose tables (text groups, known positives, id hashes) to share
             instead of computing them again.
     """

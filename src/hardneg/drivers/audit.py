@@ -124,7 +124,7 @@ def audit(
     config = make_config(preset, data=str(data), **params)
     loaded = None
     if config.preset == AUTO:  # the audit of the setting the tuner chooses on this data
-        from hardneg.diagnostics.tune import resolve
+        from hardneg.drivers.tune import resolve
 
         loaded = config.load_data(absent_documents="judge").in_corpus()
         config, _ = resolve(config, loaded, given=params, teacher=teacher_scorer)

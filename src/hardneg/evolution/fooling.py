@@ -141,7 +141,7 @@ class Fooling:
         return int(sum(r["train"]["steps"] for r in rounds))
 
     def _mine(self, sampler: str, model: str | None, split: str, out: Path, num_negatives: int | None = None) -> Path:
-        from hardneg.mining.api import mine
+        from hardneg.drivers.mine import mine
 
         if not out.is_file():
             c = self.config

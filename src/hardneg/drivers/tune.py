@@ -2,7 +2,7 @@
 
 Which filter trains the best model depends on the data: where labels are nearly complete, harder
 negatives win; where relevant documents go unlabelled, cleaner ones do. The audit
-(:mod:`hardneg.diagnostics.audit`) measures the cleanness of a setting on the data at hand: it hides
+(:mod:`hardneg.drivers.audit`) measures the cleanness of a setting on the data at hand: it hides
 one positive of every query with two or more, mines, and counts the hidden positives picked as
 negatives. The tuner runs that audit for a grid of settings at the cost of one search:
 

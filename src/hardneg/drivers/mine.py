@@ -103,8 +103,8 @@ def mine(
             bf16=config.teacher_bf16,
         )
     tuning = None
-    if config.preset == AUTO:  # the filters are chosen on this data, by the audit (hardneg.diagnostics.tune)
-        from hardneg.diagnostics.tune import resolve
+    if config.preset == AUTO:  # the filters are chosen on this data, by the audit (hardneg.drivers.tune)
+        from hardneg.drivers.tune import resolve
 
         loaded = loaded if loaded is not None else config.load_data()
         config, tuning = resolve(config, loaded, given=params, teacher=built_teacher, embeddings=embeddings, model=model_object)
@@ -114,7 +114,7 @@ def mine(
     if tuning is not None:
         result.record("tuning", tuning.to_dict())
     if config.audit:
-        from hardneg.diagnostics.audit import audit_config
+        from hardneg.drivers.audit import audit_config
 
         result.record("audit", audit_config(config, miner.batch_miner.data).to_dict())
     return result
