@@ -223,7 +223,7 @@ def teacher_exposure(data_dir: str, seed: int, num_negatives: int) -> dict:
     """
     from hardneg.data import load_data
     from hardneg.drivers.audit import hide_positives, without_hidden
-    from hardneg.mining.presets import make_config
+    from hardneg.mining.config import make_config
     from hardneg.mining.run import Miner
 
     data = load_data(data_dir)

@@ -25,7 +25,7 @@ _WHERE = {
     "mine_hard_negatives": "hardneg.drivers.compat",
     "mining_summary": "hardneg.drivers.compat_rows",
     "MineConfig": "hardneg.mining.config",
-    "PRESETS": "hardneg.mining.presets",
+    "PRESETS": "hardneg.mining.config",
     "MineResult": "hardneg.mining.run",
     "TrainResult": "hardneg.training.train",
     "train": "hardneg.training.train",
@@ -38,8 +38,7 @@ if TYPE_CHECKING:
     from hardneg.drivers.compat_rows import mining_summary
     from hardneg.drivers.mine import mine
     from hardneg.evolution.loop import EvolveResult, evolve
-    from hardneg.mining.config import MineConfig
-    from hardneg.mining.presets import PRESETS
+    from hardneg.mining.config import PRESETS, MineConfig
     from hardneg.mining.run import MineResult
     from hardneg.training.train import TrainResult, train
 

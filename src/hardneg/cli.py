@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _define_mine(mine: argparse.ArgumentParser) -> None:
-    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
+    from hardneg.mining.config import DEFAULT_PRESET, PRESETS
 
     add_dataclass_arguments(mine, MineConfig, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
 
@@ -208,7 +208,7 @@ def _define_inspect(ins: argparse.ArgumentParser) -> None:
 
 
 def _define_audit(audit: argparse.ArgumentParser) -> None:
-    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
+    from hardneg.mining.config import DEFAULT_PRESET, PRESETS
 
     add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
     audit.add_argument(
@@ -217,7 +217,7 @@ def _define_audit(audit: argparse.ArgumentParser) -> None:
 
 
 def _define_tune(tune: argparse.ArgumentParser) -> None:
-    from hardneg.mining.presets import AUTO, PRESETS
+    from hardneg.mining.config import AUTO, PRESETS
 
     add_dataclass_arguments(tune, MineConfig, skip=AUDIT_SKIP, preset=(AUTO, PRESETS[AUTO]))
 
@@ -317,7 +317,7 @@ def _cmd_mine(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_presets(ns: argparse.Namespace) -> Output:
-    from hardneg.mining.presets import AUTO, AUTO_FALLBACK, DEFAULT_PRESET, PRESETS
+    from hardneg.mining.config import AUTO, AUTO_FALLBACK, DEFAULT_PRESET, PRESETS
 
     lines = []
     for name, values in PRESETS.items():
@@ -393,7 +393,7 @@ def _cmd_audit(ns: argparse.Namespace) -> Output:
 
 def _cmd_tune(ns: argparse.Namespace) -> Output:
     from hardneg.drivers.tune import tune
-    from hardneg.mining.presets import AUTO, make_config
+    from hardneg.mining.config import AUTO, make_config
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     params.pop("preset", None)

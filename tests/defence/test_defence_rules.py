@@ -8,8 +8,7 @@ import pytest
 from hardneg.data import load_beir
 from hardneg.drivers.mine import mine
 from hardneg.errors import ConfigError, DataError
-from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import make_config
+from hardneg.mining.config import MineConfig, make_config
 from hardneg.mining.run import Miner
 
 BM25_TOP = {"preset": "top", "sampler": "bm25", "show_progress": False, "use_cache": False}

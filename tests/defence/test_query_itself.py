@@ -15,7 +15,7 @@ import pytest
 
 import hardneg
 from hardneg.data.dataset import normalize_text
-from hardneg.mining.presets import PRESETS
+from hardneg.mining.config import PRESETS
 
 
 def _queries(folder) -> dict[str, str]:

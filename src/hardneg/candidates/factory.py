@@ -20,6 +20,7 @@ from hardneg.candidates.approximate import build_dense_search
 from hardneg.candidates.base import CandidateSource
 from hardneg.candidates.bm25 import BM25Search
 from hardneg.candidates.hybrid import HybridSearch
+from hardneg.candidates.options import SAMPLERS
 from hardneg.candidates.random import RandomCandidates
 from hardneg.candidates.scoring import BM25Scorer, DenseScorer, NoScorer, Scorer
 
@@ -28,7 +29,7 @@ if TYPE_CHECKING:
 
 
 class SourceOptions(Protocol):
-    """What building a candidate source reads of a mining configuration (:class:`~hardneg.mining.config.MineConfig`)."""
+    """What building a candidate source reads of a mining configuration."""
 
     sampler: str
     selection: str
@@ -53,10 +54,11 @@ class SourceOptions(Protocol):
 
 def needs_dense(config: SourceOptions) -> bool:
     """Whether the configuration needs query and document embeddings."""
-    if config.sampler in ("dense", "hybrid"):
+    sampler = SAMPLERS[config.sampler]
+    if sampler.dense:
         return True
-    # Random candidates have no scores of their own: score filters and SimANS need the model's.
-    return config.sampler == "random" and (config.uses_score_filters or config.selection == "simans")
+    # Candidates without scores of their own (random): score filters and SimANS need the model's.
+    return sampler.mines and not sampler.own_scores and (config.uses_score_filters or config.selection == "simans")
 
 
 @dataclass
@@ -87,10 +89,10 @@ def build_source(
         cache_dir: where an approximate index is cached (``None``: not cached).
         timer: a ``timer("index")`` context manager factory, or ``None``.
     """
-    c = config
+    c, sampler = config, SAMPLERS[config.sampler]
     timed = timer or (lambda name: nullcontext())
     bm25 = None
-    if c.sampler in ("bm25", "hybrid"):
+    if sampler.bm25:
         with timed("index"):
             bm25 = BM25Search(
                 data.corpus_texts,
@@ -104,7 +106,7 @@ def build_source(
     if dense is not None:
         queries, docs = dense
         dense_scorer = DenseScorer(queries, docs)
-    if dense is not None and c.sampler in ("dense", "hybrid"):
+    if dense is not None and sampler.dense:
         with timed("index"):
             # Exact search, or the configured approximate index with its recall measured.
             search, index_report = build_dense_search(

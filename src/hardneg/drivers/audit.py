@@ -43,8 +43,7 @@ from hardneg.data import RetrievalData
 from hardneg.data.hidden import HiddenPositives, hidden_position, hide_positives, without_hidden  # noqa: F401  (the audit's own terms)
 from hardneg.diagnostics.fates import Z95, FateRecorder, wilson_interval  # noqa: F401  (the audit's own terms)
 from hardneg.errors import DataError
-from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import AUTO, make_config
+from hardneg.mining.config import AUTO, MineConfig, make_config
 from hardneg.options import EncodingOptions, values_of
 
 

@@ -11,10 +11,10 @@ same defaults, the same errors for invalid values and the same warnings for the 
 with the same columns: the dataset's own anchor and positive column names, then ``negative`` /
 ``negative_1 … negative_n``, ``label`` / ``labels``, or, with ``output_scores``, ``scores`` (the score
 replaces the label in ``labeled-pair`` (``score``) and ``labeled-list``). hardneg's own parameters
-(``seed``, ``preset``, any :class:`~hardneg.mining.config.MineConfig` field such as
+(``seed``, ``preset``, any parameter of :func:`hardneg.mine` such as
 ``near_duplicate_threshold`` or ``exclude_qrels``) follow as keyword arguments.
 
-**Presets.** ``preset="default"`` (or any name in :data:`~hardneg.mining.presets.PRESETS`) supplies
+**Presets.** ``preset="default"`` (or any name in :data:`~hardneg.mining.config.PRESETS`) supplies
 every mining choice the caller did not pass (``range_min``, ``range_max``, the score filters,
 ``num_negatives``, ``sampling_strategy``); an argument the caller passed overrides it, even when its
 value is the peer's default. Without a preset the call starts from ``top``, the peer's defaults, and
@@ -201,7 +201,7 @@ def mine_hard_negatives(
             read, encoded and mined a chunk at a time (:mod:`hardneg.drivers.compat_stream`). With ``out=`` (a
             ``.parquet`` or ``.jsonl`` file) the rows are written chunk by chunk and an ``IterableDataset`` reading
             them is returned.
-        **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
+        **params: any other parameter of :func:`hardneg.mine` (``teacher``,
             ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
 
     Returns:
@@ -217,7 +217,7 @@ def mine_hard_negatives(
     from hardneg.drivers.compat_stream import is_streamed
     from hardneg.drivers.mine import mine
     from hardneg.encoding.model import is_sentence_transformer
-    from hardneg.mining.presets import make_config
+    from hardneg.mining.config import make_config
 
     passed: frozenset[str] = params.pop(PASSED, frozenset())
     if faiss_batch_size <= 0:
@@ -314,7 +314,7 @@ def _mine_stream(rows, model, corpus, teacher, cache_key, preset, settings, shap
     from hardneg.drivers.compat_stream import mine_streamed
     from hardneg.drivers.mine import mine
     from hardneg.encoding.model import as_embedder, describe_model
-    from hardneg.mining.presets import make_config
+    from hardneg.mining.config import make_config
     from hardneg.options import EncodingOptions, values_of
 
     settings = dict(settings)

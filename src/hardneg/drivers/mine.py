@@ -13,7 +13,7 @@ from hardneg.data.pairs import pick_column
 from hardneg.encoding.model import as_embedder, describe_model
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.errors import ConfigError
-from hardneg.mining.presets import AUTO, make_config
+from hardneg.mining.config import AUTO, make_config
 from hardneg.mining.run import Miner, MineResult
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def mine(
             columns, or a list of ``(anchor, positive)`` tuples.
         out: ``FILE.parquet``, ``FILE.jsonl`` or a folder (Hugging Face dataset). ``None`` returns
             the rows in :attr:`MineResult.table`.
-        preset: a named method from :data:`hardneg.mining.presets.PRESETS` (default ``"default"``).
+        preset: a named method from :data:`hardneg.mining.config.PRESETS` (default ``"default"``).
         embeddings: vectors made elsewhere (:class:`~hardneg.encoding.precomputed.PrecomputedEmbeddings`);
             no model is loaded.
         model: a model path or name, a loaded ``SentenceTransformer`` (encoded as it is: its

@@ -37,8 +37,7 @@ from hardneg.data import RetrievalData
 from hardneg.data.hidden import hidden_documents, without_hidden
 from hardneg.diagnostics.fates import FateRecorder, wilson_interval
 from hardneg.errors import ConfigError
-from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import AUTO, AUTO_FALLBACK, make_config
+from hardneg.mining.config import AUTO, AUTO_FALLBACK, MineConfig, make_config
 
 logger = logging.getLogger(__name__)
 

@@ -59,7 +59,7 @@ from hardneg.errors import ConfigError
 from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
-from hardneg.mining.presets import make_config
+from hardneg.mining.config import make_config
 from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, json_options
 from hardneg.options import option as _f
 from hardneg.outputs import OutputGuard, build_manifest, is_complete, manifest_of, manifest_path_for

@@ -20,6 +20,7 @@ import numpy as np
 import pyarrow as pa
 
 from hardneg.candidates.factory import build_source, needs_dense
+from hardneg.candidates.options import SAMPLERS
 from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import RetrievalData
 from hardneg.encoding.encode import Encoder
@@ -195,11 +196,8 @@ class Miner:
         )  # fmt: skip
         c.check_against(data)
         self.batch_miner = miner = self.prepare(data)
-        logger.debug(
-            "filters: %s; selection %s; %d negatives per query",
-            ", ".join(miner.filter_names) or "none", c.selection, c.num_negatives if c.sampler != "none" else 0,
-        )  # fmt: skip
-        n = c.num_negatives if c.sampler != "none" else 0
+        n = c.num_negatives if SAMPLERS[c.sampler].mines else 0
+        logger.debug("filters: %s; selection %s; %d negatives per query", ", ".join(miner.filter_names) or "none", c.selection, n)
         sources = miner.defence is not None and miner.defence.promotes
         scores = c.include_scores or (c.output_format == "flagembedding" and bool(c.teacher) and c.teacher_score_filters)
         builder = RowBuilder(data, c.output_format, n, scores, positive_sources=sources)

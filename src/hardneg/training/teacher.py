@@ -105,7 +105,7 @@ def training_pairs(c: TeacherConfig):
             )
         return table, {"negatives": str(path)}, {"pairs": str(path)}
 
-    from hardneg.mining.presets import make_config
+    from hardneg.mining.config import make_config
     from hardneg.mining.run import Miner
 
     data = c.load_data()
