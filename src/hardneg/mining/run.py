@@ -216,7 +216,7 @@ class Miner:
         defence = miner.defence
         summary["score_space"] = defence.score_space(miner.scorer.name, c.teacher_score_filters) if defence else miner.scorer.name
         if defence is not None:
-            summary.update(defence.summary())
+            summary.update(defence.summary(promoted=stats.dropped.get("promote", 0)))
             if defence.teacher is not None:
                 model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
         if c.extra_positives:
