@@ -88,15 +88,13 @@ def mine(
             on_error=config.on_error,
         )
     built_teacher = None
-    if teacher_object is not None:
-        from hardneg.teachers.cross_encoder import CrossEncoderScorer
+    if teacher_object is not None:  # a loaded CrossEncoder, wrapped by the one teacher factory
+        from hardneg.teachers import build_teacher
 
-        if getattr(teacher_object, "num_labels", 1) != 1:
-            raise ConfigError(f"teacher has {teacher_object.num_labels} outputs; a relevance teacher needs exactly one")
-        built_teacher = CrossEncoderScorer(
-            teacher_object,
-            loaded.query_texts,
-            loaded.corpus_texts,
+        built_teacher = build_teacher(
+            [teacher_object],
+            ["cross-encoder"],
+            loaded,
             activation=config.teacher_activation,
             batch_size=config.teacher_batch_size,
             show_progress=config.show_progress,
