@@ -218,7 +218,7 @@ class BatchMiner:
         self.settings, self.data = settings, data
         self.source, self.scorer, self.defence, self.filters, self.selection = source, scorer, defence, filters, selection
         self.observers: list[Any] = []
-        """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
+        """Objects with ``observe(mined)``, called with every :class:`MinedBatch` (the audit reads its verdicts)."""
         self.timer = Timer()
         self.query_hashes = id_hashes(data.query_ids)
         self.doc_hashes = id_hashes(data.corpus_ids)
@@ -370,14 +370,12 @@ class BatchMiner:
         stats.add(queries, data, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
         rows, cols = np.nonzero(ok)
         stats.query_itself_chosen += int(masks["query_itself"][rows, chosen[rows, cols]].sum())
-        for observer in self.observers:
-            observer.observe(queries, cands, masks, negatives)
         promoted, promoted_scores = (
             self.defence.promoted_of(cands.indices, masks["teacher_scores"], masks["dropped"]) if self.defence else (None, None)
         )
         in_window = masks["in_window"]
         teacher_scores = masks["teacher_scores"]
-        return MinedBatch(
+        mined = MinedBatch(
             queries,
             positive_scores,
             negatives,
@@ -391,6 +389,9 @@ class BatchMiner:
             excluded=np.where(masks["valid"] & ~in_window, cands.indices, -1),
             teacher_scores=None if teacher_scores is None else np.asarray(teacher_scores, dtype=np.float32),
         )
+        for observer in self.observers:
+            observer.observe(mined)
+        return mined
 
     def _search(self, queries: np.ndarray, depth: int) -> Candidates:
         with self.timer("search"):
