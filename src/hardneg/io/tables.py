@@ -173,15 +173,6 @@ def read_table(path: Path, problems: Problems, *, tsv_quotes: bool = False) -> t
     raise DataError(f"unsupported file type {suffix!r}; use one of {sorted(PAIR_SUFFIXES)}", path=str(path))
 
 
-def read_rows(path: Path) -> tuple[list[str], list[tuple[str, dict]]]:
-    """Columns and ``(where, record)`` rows of a parquet, JSONL or Hugging Face dataset input.
-
-    ``where`` is ``"line N"`` for JSONL and ``"row N"`` (1-based) otherwise, for error messages.
-    """
-    records = Records(path, "training file")
-    return records.columns, [(records.where(i), r) for i, r in enumerate(records.rows())]
-
-
 class Records:
     """The records of a parquet file, a JSONL file or a Hugging Face dataset folder: ``len()``,
     :meth:`row` (random access), :meth:`rows` (a scan), :meth:`where` (a row as errors name it).

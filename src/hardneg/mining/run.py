@@ -151,19 +151,22 @@ class Miner:
     def prepare(self, data: RetrievalData) -> BatchMiner:
         """Encode, build the candidate source, the defence, the filters and the selection for ``data``."""
         c = self.config
-        dense = self.dense = self._encode(data) if needs_dense(c) else None
+        dense_needed = needs_dense(c.sampler, score_filters=c.uses_score_filters, selection=c.selection)
+        dense = self.dense = self._encode(data) if dense_needed else None
         built = build_source(
             c,
             data,
+            seed=c.seed,
             query_hashes=id_hashes(data.query_ids),
             dense=dense,
+            recall_k=c.effective_range_max or 100,
+            query_chunk_size=c.query_chunk_size,
+            show_progress=c.show_progress,
             cache_dir=c.cache_root if c.use_cache else None,
             timer=self.timer,
         )
         self.index_report = built.index_report
-        logger.debug(
-            "candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if needs_dense(c) else "-"
-        )
+        logger.debug("candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if dense_needed else "-")
         # --- false-negative defence (teacher, near duplicates, leakage guard, RocketQA filters), filters, selection ---
         miner = build_miner(
             c, data, source=built.source, scorer=built.scorer, teacher=self.teacher, cache_dir=c.cache_root, timer=self.timer
