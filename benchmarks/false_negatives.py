@@ -1,6 +1,6 @@
 """False-negative rate of each mining preset, and of the teacher-based defences, on SciFact train.
 
-For every train query with two or more positives the audit (``hardneg.diagnostics.audit``) hides one positive,
+For every train query with two or more positives the audit (``hardneg.drivers.audit``) hides one positive,
 mines with the arm's configuration, and counts how often the hidden positive comes back as a
 negative. Every arm uses the default model, 3 negatives and one seed. The table also gives the
 hardness of the chosen negatives (mean rank among non-positives and mean cosine under the default
@@ -58,7 +58,7 @@ def defence_arms(teacher: str, max_length: int, window: int) -> dict[str, tuple[
 
 
 def run_audit(name: str, preset: str, params: dict, data: str, seed: int, teacher=None) -> dict:
-    from hardneg.diagnostics.audit import audit
+    from hardneg.drivers.audit import audit
 
     start = time.perf_counter()
     result = audit(
@@ -102,7 +102,7 @@ def throughput(data_dir: str, teacher: str, n_queries: int, range_max: int, seed
 
     from hardneg.candidates import DenseSearch
     from hardneg.data import load_data
-    from hardneg.diagnostics.audit import hide_positives
+    from hardneg.drivers.audit import hide_positives
     from hardneg.encoding.encode import Encoder
     from hardneg.encoding.model import fingerprint_model, load_model
     from hardneg.options import default_cache_dir
@@ -182,12 +182,12 @@ def teacher_diagnostics(data_dir: str, seed: int, teacher, window: int) -> dict:
     AUC = share of (hidden positive, other window candidate) pairs the scorer orders correctly.
     """
     from hardneg.candidates import DenseSearch
+    from hardneg.candidates.scoring import DenseScorer
     from hardneg.data import load_data
-    from hardneg.diagnostics.audit import hide_positives
+    from hardneg.drivers.audit import hide_positives
     from hardneg.encoding.encode import Encoder
     from hardneg.encoding.model import fingerprint_model, load_model
     from hardneg.options import default_cache_dir
-    from hardneg.scoring import DenseScorer
 
     hidden = hide_positives(load_data(data_dir), seed)
     data = hidden.data
@@ -222,8 +222,8 @@ def teacher_exposure(data_dir: str, seed: int, num_negatives: int) -> dict:
     labels without the hidden positives; mining that again shows which hidden positives it picked.
     """
     from hardneg.data import load_data
-    from hardneg.diagnostics.audit import hide_positives, without_hidden
-    from hardneg.mining.presets import make_config
+    from hardneg.drivers.audit import hide_positives, without_hidden
+    from hardneg.mining.config import make_config
     from hardneg.mining.run import Miner
 
     data = load_data(data_dir)
@@ -304,7 +304,7 @@ def main() -> int:
         save()
     if "defences" not in skip:
         from hardneg.data import load_data
-        from hardneg.diagnostics.audit import hide_positives
+        from hardneg.drivers.audit import hide_positives
         from hardneg.teachers import CrossEncoderScorer
 
         # One teacher for every arm: the audited queries are the same, so its scores are shared.

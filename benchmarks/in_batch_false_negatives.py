@@ -34,7 +34,7 @@ import torch
 from sentence_transformers.base.sampler import DefaultBatchSampler, NoDuplicatesBatchSampler
 
 from hardneg.data import load_data
-from hardneg.text import normalize_text
+from hardneg.data.dataset import normalize_text
 from hardneg.training.batch_hygiene import ConflictFreeBatchSampler
 
 

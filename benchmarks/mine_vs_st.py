@@ -276,7 +276,7 @@ def explain_difference(ours: list[str], peer: list[str], positives: set[str]) ->
       hardneg chose is a positive of the same text under another id; the peer merges queries by
       text, hardneg keeps query ids apart.
     """
-    from hardneg.text import normalize_text
+    from hardneg.data.dataset import normalize_text
 
     normalized = {normalize_text(p) for p in positives}
     if any(normalize_text(t) in normalized for t in peer if t not in ours):

@@ -27,7 +27,7 @@ import numpy as np
 import torch
 from transformers import TrainerCallback
 
-from hardneg.mining.api import mine
+from hardneg.drivers.mine import mine
 from hardneg.training.train import train
 
 

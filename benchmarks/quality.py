@@ -76,12 +76,12 @@ import torch
 
 from hardneg.data import load_data
 from hardneg.data.beir import read_qrels
-from hardneg.data.dataset import Problems
 from hardneg.diagnostics.evaluate import evaluate
+from hardneg.drivers.mine import mine
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.splits import _write_qrels, make_run_view
-from hardneg.manifest import manifest_of
-from hardneg.mining.api import mine
+from hardneg.io.tables import Problems
+from hardneg.outputs import manifest_of
 from hardneg.training.train import TrainConfig, Trainer, train
 
 STATIC = ("top", "nv-retriever", "default", "dpr", "auto")

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(Path(__file__).resolve().parent / "results" / "tune_cost.json"))
     args = parser.parse_args(argv)
 
-    from hardneg.mining.api import mine
+    from hardneg.drivers.mine import mine
 
     common = {"split": args.split, "use_cache": False, "show_progress": False, "seed": args.seed, "precision": "float32"}
     if args.max_seq_length:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import numpy as np
 import pytest
 
@@ -175,3 +177,18 @@ def test_random_candidates_are_distinct_seeded_and_per_query():
     assert np.isnan(c1.scores).all()
     short = src.search(np.array([2]), 60)
     assert sorted(short.indices[0][:50].tolist()) == list(range(50)) and (short.indices[0][50:] == -1).all()
+
+
+def test_the_sampler_registry_says_which_samplers_need_embeddings():
+    from hardneg.candidates.factory import needs_dense
+    from hardneg.candidates.options import SAMPLERS, CandidateOptions
+
+    assert tuple(SAMPLERS) == dataclasses.fields(CandidateOptions)[0].metadata["choices"]
+    for sampler in ("dense", "hybrid"):
+        assert needs_dense(sampler, score_filters=False, selection="top")
+    assert not needs_dense("bm25", score_filters=True, selection="simans")
+    # random candidates have no scores of their own: score filters and SimANS need the model's
+    assert not needs_dense("random", score_filters=False, selection="random")
+    assert needs_dense("random", score_filters=True, selection="random")
+    assert needs_dense("random", score_filters=False, selection="simans")
+    assert not needs_dense("none", score_filters=True, selection="simans")

@@ -19,9 +19,8 @@ from hardneg.candidates_file import mined_data
 from hardneg.cli import main
 from hardneg.errors import ConfigError, DataError
 from hardneg.io import atomic_path
-from hardneg.manifest import manifest_of
 from hardneg.options import default_cache_dir
-from hardneg.outputs import INCOMPLETE, OutputGuard, is_complete
+from hardneg.outputs import INCOMPLETE, OutputGuard, is_complete, manifest_of
 from hardneg.writers import StreamingWriter
 
 CORRUPTED = {"truncated": '{"command": "mine", "parameters": {', "not an object": "[1, 2]", "not UTF-8": b"\xff\xfe{"}

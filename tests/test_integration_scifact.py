@@ -9,7 +9,7 @@ import pytest
 
 import hardneg
 from hardneg import load_beir
-from hardneg.text import normalize_text
+from hardneg.data.dataset import normalize_text
 
 pytestmark = pytest.mark.integration
 

@@ -7,11 +7,11 @@ import pytest
 
 import hardneg
 from hardneg.data import load_data
+from hardneg.data.dataset import normalize_text
 from hardneg.encoding.encode import Encoder
 from hardneg.encoding.model import fingerprint_model
 from hardneg.mining.batch import BatchMiner
 from hardneg.options import default_cache_dir
-from hardneg.text import normalize_text
 
 POSITIVE_COPIES = {"paris", "paris_dup", "paris_wide"}
 

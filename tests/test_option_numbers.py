@@ -17,11 +17,10 @@ from hypothesis import strategies as st
 
 from hardneg.cli import _config_from, build_parser, main
 from hardneg.diagnostics.evaluate import EvalConfig
-from hardneg.diagnostics.fooling import FoolingConfig
 from hardneg.errors import HardnegError
+from hardneg.evolution.fooling import FoolingConfig
 from hardneg.evolution.loop import EvolveConfig
-from hardneg.mining.config import FIELDS, MineConfig
-from hardneg.mining.presets import make_config
+from hardneg.mining.config import FIELDS, MineConfig, make_config
 from hardneg.options import MAX_INTEGER, SEED_RANGE, check_number
 from hardneg.training.teacher import TeacherConfig
 from hardneg.training.train import TrainConfig

@@ -6,7 +6,7 @@ import pytest
 
 import hardneg
 from hardneg import PRESETS, ConfigError, MineConfig
-from hardneg.mining.presets import DEFAULT_PRESET, make_config
+from hardneg.mining.config import DEFAULT_PRESET, make_config
 
 MINING_PRESETS = [name for name, values in PRESETS.items() if values["sampler"] != "none"]
 

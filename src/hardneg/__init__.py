@@ -21,11 +21,11 @@ _WHERE = {
     "evaluate": "hardneg.diagnostics.evaluate",
     "EvolveResult": "hardneg.evolution.loop",
     "evolve": "hardneg.evolution.loop",
-    "mine": "hardneg.mining.api",
-    "mine_hard_negatives": "hardneg.mining.compat",
-    "mining_summary": "hardneg.mining.compat_rows",
+    "mine": "hardneg.drivers.mine",
+    "mine_hard_negatives": "hardneg.drivers.compat",
+    "mining_summary": "hardneg.drivers.compat_rows",
     "MineConfig": "hardneg.mining.config",
-    "PRESETS": "hardneg.mining.presets",
+    "PRESETS": "hardneg.mining.config",
     "MineResult": "hardneg.mining.run",
     "TrainResult": "hardneg.training.train",
     "train": "hardneg.training.train",
@@ -34,12 +34,11 @@ _WHERE = {
 if TYPE_CHECKING:
     from hardneg.data import RetrievalData, load_beir, load_data, load_pairs
     from hardneg.diagnostics.evaluate import EvalResult, evaluate
+    from hardneg.drivers.compat import mine_hard_negatives
+    from hardneg.drivers.compat_rows import mining_summary
+    from hardneg.drivers.mine import mine
     from hardneg.evolution.loop import EvolveResult, evolve
-    from hardneg.mining.api import mine
-    from hardneg.mining.compat import mine_hard_negatives
-    from hardneg.mining.compat_rows import mining_summary
-    from hardneg.mining.config import MineConfig
-    from hardneg.mining.presets import PRESETS
+    from hardneg.mining.config import PRESETS, MineConfig
     from hardneg.mining.run import MineResult
     from hardneg.training.train import TrainResult, train
 

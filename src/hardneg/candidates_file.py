@@ -7,7 +7,8 @@ non-positive ``candidate_ids`` of the rank window with their ``candidate_scores`
 columns are :data:`hardneg.formats.CANDIDATES`'). Rows hold ids only; texts come from the corpus the
 file was mined from, named in its manifest.
 
-The file is opened by :func:`open_candidates` and each row read by :class:`CandidateRecord`.
+The file is opened by :func:`open_candidates` and each row read by :class:`hardneg.formats.CandidateRecord`, which
+lives beside the candidates format's writer.
 Training (:mod:`hardneg.training.data`), its in-run refreshers (:mod:`hardneg.training.inline_refresh`),
 the co-evolution measures and batch hygiene read it through :func:`read_candidates` (rows as corpus
 indices); the inspect page (:mod:`hardneg.inspect`) shows each :class:`CandidateRecord` as it is. Every
@@ -16,8 +17,7 @@ pool is ordered by :func:`order_pool`, so a refreshed pool follows the same rule
 
 from __future__ import annotations
 
-import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,8 +26,8 @@ import numpy as np
 
 from hardneg.data import DEMO_NAME, RetrievalData, load_data
 from hardneg.errors import DataError
-from hardneg.formats import CANDIDATE_COLUMNS, CANDIDATES, FormatFile
-from hardneg.manifest import manifest_of, manifest_path_for
+from hardneg.formats import CANDIDATE_COLUMNS, CANDIDATES, CandidateRecord, FormatFile
+from hardneg.outputs import manifest_of, manifest_path_for
 
 WHAT = "candidates file (write one with hardneg mine --output-format candidates)"
 POOLS = ("kept", "all")
@@ -65,66 +65,6 @@ def open_candidates(path: str | Path) -> FormatFile:
     """The candidates file at ``path``, opened (parquet, JSONL or a dataset folder); its rows are read as
     asked, a parquet file one row group at a time, so a large run is served without loading it whole."""
     return CANDIDATES.read(path, WHAT)
-
-
-class CandidateRecord:
-    """One row of a candidates file, each column read and checked when asked for; documents stay ids.
-
-    ``where``: the row as errors name it (``line N`` or ``row N``); ``path``: the file."""
-
-    def __init__(self, record: dict[str, Any], where: str, path: str | Path):
-        self.record, self.where, self.path = record, where, str(path)
-
-    def require(self, columns: Sequence[str]) -> None:
-        missing = [c for c in columns if c not in self.record]
-        if missing:
-            raise DataError(f"{self.where}: not a candidates file row, columns {missing} are missing", path=self.path)
-
-    @property
-    def query_id(self) -> str:
-        return str(self.record.get("query_id"))
-
-    def values(self, column: str) -> list[Any]:
-        """A list column (ids, scores, verdicts) as written; an absent or empty one is ``[]``."""
-        return list(self.record.get(column) or [])
-
-    def kept(self) -> list[bool]:
-        """Whether every filter kept each candidate."""
-        kept, n = [bool(k) for k in self.values("candidate_kept")], len(self.values("candidate_ids"))
-        if len(kept) != n:
-            raise self._error(f"candidate_kept has {len(kept)} values for {n} candidates")
-        return kept
-
-    def scores(self, column: str, *, of: str = "candidate_ids", required: bool = False) -> list[float | None]:
-        """A score per document of ``of``, ``None`` where none was written (or not a finite number); ``[]`` when the
-        column is absent (an error when ``required``)."""
-        values = self.record.get(column)
-        if values is None:
-            if required:
-                raise self._error(f"column {column!r} is missing")
-            return []
-        n = len(self.values(of))
-        if len(values) != n:
-            raise self._error(f"{column} has {len(values)} values for {n} candidates")
-        return [None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v) for v in values]
-
-    def verdicts(self) -> list[str]:
-        """What became of each candidate (:data:`hardneg.filters.VERDICTS`); a file written before verdicts were
-        recorded says only ``kept`` or ``dropped``."""
-        n = len(self.values("candidate_ids"))
-        verdicts = self.record.get("candidate_verdicts")
-        if verdicts is None:
-            return ["kept" if k else "dropped" for k in self.values("candidate_kept") or [True] * n]
-        if len(verdicts) != n:
-            raise self._error(f"candidate_verdicts has {len(verdicts)} values for {n} candidates")
-        return list(verdicts)
-
-    def excluded_verdicts(self) -> list[str]:
-        """Why each searched candidate outside the rank window stayed out (``excluded`` where the file does not say)."""
-        return self.values("excluded_verdicts") or ["excluded"] * len(self.values("excluded_ids"))
-
-    def _error(self, message: str) -> DataError:
-        return DataError(f"{self.where}: {message}", path=self.path)
 
 
 def manifest_parameters(path: Path) -> dict[str, Any] | None:
@@ -189,26 +129,27 @@ def read_candidates(
     data_positives = dict(zip(data.query_ids, data.positives)) if extra_positives else {}
     doc_index = {d: i for i, d in enumerate(data.corpus_ids)}
 
-    def lookup(row: CandidateRecord, column: str) -> list[int]:
+    def lookup(row: CandidateRecord, column: Callable[[CandidateRecord], list[str]]) -> list[int]:
+        """The corpus indices of the ids ``column`` (a :class:`CandidateRecord` reader, named as its column) reads."""
         out = []
-        for d in row.values(column):
+        for d in column(row):
             if d not in doc_index:
-                raise DataError(f"{row.where}: {column} has id {d!r}, which is not in the corpus", path=str(path))
+                raise DataError(f"{row.where}: {column.__name__} has id {d!r}, which is not in the corpus", path=str(path))
             out.append(doc_index[d])
         return out
 
     rows = []
     for where, record in records:
         row = CandidateRecord(record, where, path)
-        text = record.get("query")
+        text = row.query
         if not isinstance(text, str) or not text.strip():
             raise DataError(f"{where}: column 'query' must be a non-empty string", path=str(path))
-        positives = lookup(row, "positive_ids")
+        positives = lookup(row, CandidateRecord.positive_ids)
         if not positives:
             raise DataError(f"{where}: positive_ids is empty", path=str(path))
-        candidates = lookup(row, "candidate_ids")
+        candidates = lookup(row, CandidateRecord.candidate_ids)
         kept = row.kept()
-        negatives = lookup(row, "negative_ids")
+        negatives = lookup(row, CandidateRecord.negative_ids)
         query_id = row.query_id
         extra = [d for d in data_positives.get(query_id, []) if d not in positives]
         if extra:
@@ -225,7 +166,7 @@ def read_candidates(
                 candidates=candidates,
                 kept=kept,
                 negatives=negatives,
-                promoted=lookup(row, "promoted_ids") if "promoted_ids" in columns else [],
+                promoted=lookup(row, CandidateRecord.promoted_ids),
             )
         )
     return CandidatesFile(path, rows, data, manifest_parameters(path))

@@ -177,7 +177,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def _define_mine(mine: argparse.ArgumentParser) -> None:
-    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
+    from hardneg.mining.config import DEFAULT_PRESET, PRESETS
 
     add_dataclass_arguments(mine, MineConfig, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
 
@@ -208,7 +208,7 @@ def _define_inspect(ins: argparse.ArgumentParser) -> None:
 
 
 def _define_audit(audit: argparse.ArgumentParser) -> None:
-    from hardneg.mining.presets import DEFAULT_PRESET, PRESETS
+    from hardneg.mining.config import DEFAULT_PRESET, PRESETS
 
     add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
     audit.add_argument(
@@ -217,7 +217,7 @@ def _define_audit(audit: argparse.ArgumentParser) -> None:
 
 
 def _define_tune(tune: argparse.ArgumentParser) -> None:
-    from hardneg.mining.presets import AUTO, PRESETS
+    from hardneg.mining.config import AUTO, PRESETS
 
     add_dataclass_arguments(tune, MineConfig, skip=AUDIT_SKIP, preset=(AUTO, PRESETS[AUTO]))
 
@@ -282,7 +282,7 @@ def _add_loop_commands(add) -> None:
         "fooling",
         help="the fooling matrix of an evolve run: models trained with each sampler vs each sampler's negatives",
         description="Trains random/BM25/dense sampler models with the run's budget and measures triplet accuracy on dev.",
-        define=_config_flags("hardneg.diagnostics.fooling", "FoolingConfig"),
+        define=_config_flags("hardneg.evolution.fooling", "FoolingConfig"),
     )
     rep = add(
         "report",
@@ -302,7 +302,7 @@ class Output:
 
 
 def _cmd_mine(ns: argparse.Namespace) -> Output:
-    from hardneg.mining.api import mine
+    from hardneg.drivers.mine import mine
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     data = params.pop("data", "demo")
@@ -317,7 +317,7 @@ def _cmd_mine(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_presets(ns: argparse.Namespace) -> Output:
-    from hardneg.mining.presets import AUTO, AUTO_FALLBACK, DEFAULT_PRESET, PRESETS
+    from hardneg.mining.config import AUTO, AUTO_FALLBACK, DEFAULT_PRESET, PRESETS
 
     lines = []
     for name, values in PRESETS.items():
@@ -364,7 +364,7 @@ def _cmd_evolve(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_fooling(ns: argparse.Namespace) -> Output:
-    from hardneg.diagnostics.fooling import Fooling, FoolingConfig
+    from hardneg.evolution.fooling import Fooling, FoolingConfig
 
     result = Fooling(_config_from(ns, FoolingConfig)).run()
     lines = [f"{'trained with':<14}" + "".join(f"{n:>10}" for n in result["negatives"])]
@@ -382,7 +382,7 @@ def _cmd_report(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_audit(ns: argparse.Namespace) -> Output:
-    from hardneg.diagnostics.audit import audit
+    from hardneg.drivers.audit import audit
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     data = params.pop("data", "demo")
@@ -392,8 +392,8 @@ def _cmd_audit(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_tune(ns: argparse.Namespace) -> Output:
-    from hardneg.diagnostics.tune import tune
-    from hardneg.mining.presets import AUTO, make_config
+    from hardneg.drivers.tune import tune
+    from hardneg.mining.config import AUTO, make_config
 
     params = {k: v for k, v in vars(ns).items() if k in FIELDS}
     params.pop("preset", None)
@@ -537,7 +537,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
         return 2
     except KeyboardInterrupt:
-        from hardneg.interrupt import say_interrupted
+        from hardneg.errors import say_interrupted
 
         return say_interrupted()
     if as_json:

@@ -1,7 +1,7 @@
 """The ``hardneg`` program's entry point: Ctrl-C at any moment, start-up included, ends it
 with exit status 130 and one line on stderr, never a traceback.
 
-Only ``hardneg._version``, ``hardneg.errors`` and ``hardneg.interrupt`` are loaded before :func:`main` runs, so the
+Only ``hardneg._version`` and ``hardneg.errors`` are loaded before :func:`main` runs, so the
 interrupt is caught from the first import of a command on. Once interrupted, clean-up runs (a second
 Ctrl-C during it is the same interrupt, said once; the next run of the same command removes what
 clean-up left). Once the command has ended, a Ctrl-C while the interpreter shuts down is ignored:
@@ -18,7 +18,7 @@ import sys
 import typing
 from collections.abc import Sequence
 
-from hardneg.interrupt import EXIT_INTERRUPTED, say_interrupted
+from hardneg.errors import EXIT_INTERRUPTED, say_interrupted
 
 
 def _ignore_interrupts() -> None:

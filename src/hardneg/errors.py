@@ -1,6 +1,18 @@
-"""Errors that tell the user what is wrong and where."""
+"""Errors that tell the user what is wrong and where, and what an interrupted run says.
+
+An interrupted ``hardneg`` run says one line on stderr and exits with status 130; the entry point
+(:mod:`hardneg.console`, an interrupt during start-up) and the CLI (one during a command) both say it from here,
+so neither imports the other.
+"""
 
 from __future__ import annotations
+
+import signal
+import sys
+
+INTERRUPTED = "hardneg: interrupted; outputs are written atomically, rerun the same command to finish"
+EXIT_INTERRUPTED = 128 + signal.SIGINT
+_said = False
 
 
 class HardnegError(Exception):
@@ -25,3 +37,12 @@ class ConfigError(HardnegError, ValueError):
 
 class ModelError(HardnegError):
     """A model that cannot be found or loaded."""
+
+
+def say_interrupted() -> int:
+    """Say (once per process) that the run was interrupted; the exit status to end with."""
+    global _said
+    if not _said:
+        _said = True
+        print(INTERRUPTED, file=sys.stderr, flush=True)
+    return EXIT_INTERRUPTED

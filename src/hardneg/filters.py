@@ -201,7 +201,7 @@ class BatchPositives:
 @dataclass
 class FilterOptions(Options):
     """The rank window and the score filters: all :func:`build_filters` and the miner's window read of a run's
-    configuration (:class:`~hardneg.mining.config.MineConfig` is built from it)."""
+    configuration (the mining configuration is built from it)."""
 
     range_min: int = option(0, "skip this many best-ranked non-positive candidates")
     range_max: int | None = option(

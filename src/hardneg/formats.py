@@ -14,14 +14,15 @@ lays them out: scores go in a ``scores`` column (n-tuple, triplet), and in ``lab
 ``labeled-list`` the score *replaces* the label (``score`` / ``scores``), since the trainer passes
 that one column to the loss as its label.
 
-This module sits below the writers, training, the candidates file and the inspect page: it imports
-the mined record (:mod:`hardneg.mined`) and, when a file is read, the table reader
-(:mod:`hardneg.data.tables`), nothing that drives them.
+This module sits below the data loaders (the FlagEmbedding reader takes its columns from here), the writers,
+training, the candidates file and the inspect page: it imports the mined record (:mod:`hardneg.mined`) and, when a
+file is read, the table reader (:mod:`hardneg.io.tables`), nothing that loads data or drives a stage.
 """
 
 from __future__ import annotations
 
 import itertools
+import math
 import re
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
@@ -37,8 +38,7 @@ from hardneg.mined import MinedBatch
 if TYPE_CHECKING:
     import pyarrow as pa
 
-    from hardneg.data.dataset import RetrievalData
-    from hardneg.data.tables import Records
+    from hardneg.io.tables import Records
 
 # Column types by name; :func:`arrow_type` makes the pyarrow type, so listing the formats (the CLI's
 # --output-format choices) imports no pyarrow.
@@ -103,10 +103,21 @@ class Layout:
     """Input fields carried through to the output (FlagEmbedding), with their types."""
 
 
+class RowData(Protocol):
+    """What a row builder reads of the data (:class:`~hardneg.data.RetrievalData` is one)."""
+
+    corpus_ids: list[str]
+    corpus_texts: list[str]
+    query_ids: list[str]
+    query_texts: list[str]
+    positives: list[list[int]]
+    query_fields: list[dict[str, Any]] | None
+
+
 class RowState(Protocol):
     """What a row builder reads and counts (:class:`hardneg.writers.RowBuilder`)."""
 
-    data: RetrievalData
+    data: RowData
     n: int
     """Negatives per row of a fixed-width format."""
     scores: bool
@@ -174,7 +185,7 @@ class FormatFile:
     @property
     def records(self) -> Records:
         if self._records is None:
-            from hardneg.data.tables import Records
+            from hardneg.io.tables import Records
 
             self._records = Records(self.path, self.what)
         return self._records
@@ -242,7 +253,7 @@ def read(path: str | Path, what: str = "file", *, fmt: Format | None = None) -> 
     """Open ``path`` as a file of ``fmt`` (default: the format its columns say, :func:`guess`)."""
     if fmt is not None:
         return FormatFile(path, fmt, what)
-    from hardneg.data.tables import Records
+    from hardneg.io.tables import Records
 
     records = Records(path, what)
     return FormatFile(path, guess(records.columns), what, records)
@@ -282,7 +293,7 @@ def _pad_negatives(negs: list[int], n: int) -> list[int]:
     return [negs[i % len(negs)] for i in range(n)] if negs else []
 
 
-def positives_of(data: RetrievalData, batch: MinedBatch, i: int, q: int) -> tuple[list[int], list[float], list[str]]:
+def positives_of(data: RowData, batch: MinedBatch, i: int, q: int) -> tuple[list[int], list[float], list[str]]:
     """The query's positives, their scores and sources: the labelled ones, then any promoted ones."""
     docs, scores = list(data.positives[q]), list(batch.positive_scores[i])
     sources = ["labelled"] * len(docs)
@@ -492,6 +503,105 @@ def _verdict_columns(batch: MinedBatch, i: int, ids: list[str], valid: np.ndarra
 
 def _no_excluded() -> dict[str, list]:
     return {"excluded_ids": [], "excluded_scores": [], "excluded_verdicts": []}
+
+
+class CandidateRecord:
+    """One row of a candidates file, each column read and checked when asked for; documents stay ids. The reader of
+    the rows :func:`_candidates_rows` writes, beside it so that the column names are spelled in one module.
+
+    ``where``: the row as errors name it (``line N`` or ``row N``); ``path``: the file."""
+
+    def __init__(self, record: dict[str, Any], where: str, path: str | Path):
+        self.record, self.where, self.path = record, where, str(path)
+
+    def require(self, columns: Sequence[str]) -> None:
+        missing = [c for c in columns if c not in self.record]
+        if missing:
+            raise DataError(f"{self.where}: not a candidates file row, columns {missing} are missing", path=self.path)
+
+    @property
+    def query_id(self) -> str:
+        return str(self.record.get("query_id"))
+
+    @property
+    def query(self) -> Any:
+        """The query's text as written (``None`` when absent)."""
+        return self.record.get("query")
+
+    def values(self, column: str) -> list[Any]:
+        """A list column (ids, scores, verdicts) as written; an absent or empty one is ``[]``."""
+        return list(self.record.get(column) or [])
+
+    def positive_ids(self) -> list[str]:
+        return self.values("positive_ids")
+
+    def positive_scores(self) -> list[float | None]:
+        """The positives' scores as written (``None`` where none was written)."""
+        return self.values("positive_scores")
+
+    def candidate_ids(self) -> list[str]:
+        """The rank window's non-positive candidates, best first."""
+        return self.values("candidate_ids")
+
+    def negative_ids(self) -> list[str]:
+        """The negatives mining chose."""
+        return self.values("negative_ids")
+
+    def excluded_ids(self) -> list[str]:
+        """The searched candidates that never entered the rank window."""
+        return self.values("excluded_ids")
+
+    def promoted_ids(self) -> list[str]:
+        """Candidates the teacher promoted to positives (``[]`` in a file mined without promotion)."""
+        return self.values("promoted_ids")
+
+    def candidate_scores(self, *, required: bool = False) -> list[float | None]:
+        return self.scores("candidate_scores", required=required)
+
+    def teacher_scores(self) -> list[float | None]:
+        """The teacher's score of each candidate; ``[]`` in a file mined without a teacher."""
+        return self.scores("candidate_teacher_scores")
+
+    def excluded_scores(self) -> list[float | None]:
+        return self.scores("excluded_scores", of="excluded_ids")
+
+    def kept(self) -> list[bool]:
+        """Whether every filter kept each candidate."""
+        kept, n = [bool(k) for k in self.values("candidate_kept")], len(self.values("candidate_ids"))
+        if len(kept) != n:
+            raise self._error(f"candidate_kept has {len(kept)} values for {n} candidates")
+        return kept
+
+    def scores(self, column: str, *, of: str = "candidate_ids", required: bool = False) -> list[float | None]:
+        """A score per document of ``of``, ``None`` where none was written (or not a finite number); ``[]`` when the
+        column is absent (an error when ``required``)."""
+        values = self.record.get(column)
+        if values is None:
+            if required:
+                raise self._error(f"column {column!r} is missing")
+            return []
+        n = len(self.values(of))
+        if len(values) != n:
+            raise self._error(f"{column} has {len(values)} values for {n} candidates")
+        return [None if v is None or (isinstance(v, float) and not math.isfinite(v)) else float(v) for v in values]
+
+    def verdicts(self) -> list[str]:
+        """What became of each candidate (:data:`hardneg.filters.VERDICTS`); a file written before verdicts were
+        recorded says only ``kept`` or ``dropped``."""
+        n = len(self.values("candidate_ids"))
+        verdicts = self.record.get("candidate_verdicts")
+        if verdicts is None:
+            return ["kept" if k else "dropped" for k in self.values("candidate_kept") or [True] * n]
+        if len(verdicts) != n:
+            raise self._error(f"candidate_verdicts has {len(verdicts)} values for {n} candidates")
+        return list(verdicts)
+
+    def excluded_verdicts(self) -> list[str]:
+        """Why each searched candidate outside the rank window stayed out (``excluded`` where the file does not say)."""
+        return self.values("excluded_verdicts") or ["excluded"] * len(self.values("excluded_ids"))
+
+    def _error(self, message: str) -> DataError:
+        return DataError(f"{self.where}: {message}", path=self.path)
 
 
 FORMATS: dict[str, Format] = {

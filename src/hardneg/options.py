@@ -1,6 +1,6 @@
 """Options shared by several commands, each declared once.
 
-Every configuration dataclass (``MineConfig``, ``TrainConfig``, ``EvalConfig``, ...) is built from
+Every configuration dataclass (``hardneg mine``'s, ``TrainConfig``, ``EvalConfig``, ...) is built from
 :func:`option` fields, from which the CLI generates its flags, so ``--batch-size 32`` and
 ``batch_size=32`` are one parameter. Groups of options that several commands take
 (:class:`DataOptions`, :class:`ModelOptions`, :class:`EncodingOptions`) are dataclasses the

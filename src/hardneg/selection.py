@@ -146,7 +146,7 @@ SELECTIONS = ("top", "random", "simans")
 @dataclass
 class SelectionOptions(Options):
     """How negatives are chosen among the survivors: all the selection reads of a run's configuration
-    (:class:`~hardneg.mining.config.MineConfig` is built from it)."""
+    (the mining configuration is built from it)."""
 
     selection: str = option("top", "how negatives are chosen among survivors", choices=SELECTIONS)
     simans_a: float = option(0.5, "SimANS a: how sharply sampling concentrates near the positive's score")

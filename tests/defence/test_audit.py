@@ -6,9 +6,9 @@ import pytest
 
 from hardneg.cli import main
 from hardneg.data import load_beir
-from hardneg.diagnostics.audit import audit, hidden_position, hide_positives, wilson_interval, without_hidden
+from hardneg.drivers.audit import audit, hidden_position, hide_positives, wilson_interval, without_hidden
+from hardneg.drivers.mine import mine
 from hardneg.errors import DataError
-from hardneg.mining.api import mine
 
 FAST = {"sampler": "bm25", "show_progress": False, "use_cache": False}
 

@@ -2,8 +2,8 @@ import datasets
 import pytest
 import torch
 
-from hardneg.mining.api import mine
-from hardneg.text import normalize_text
+from hardneg.data.dataset import normalize_text
+from hardneg.drivers.mine import mine
 from hardneg.training.batch_hygiene import ConflictFreeBatchSampler, related_from_candidates
 
 ROWS = {

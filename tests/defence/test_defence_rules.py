@@ -1,15 +1,17 @@
 """Each defence rule on the hand-made corpus of conftest.py, mined with BM25 (no model needed)."""
 
+import copy
 import json
 
 import numpy as np
 import pytest
 
 from hardneg.data import load_beir
+from hardneg.drivers.mine import mine
+from hardneg.engines import make_engine
 from hardneg.errors import ConfigError, DataError
-from hardneg.mining.api import mine
-from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import make_config
+from hardneg.mining.config import MineConfig, make_config
+from hardneg.mining.resume import PartStore
 from hardneg.mining.run import Miner
 
 BM25_TOP = {"preset": "top", "sampler": "bm25", "show_progress": False, "use_cache": False}
@@ -199,3 +201,57 @@ def test_candidates_file_names_the_defence_rule_behind_each_verdict(beir, stub_t
     assert excluded["d06"] == "known_positive_text"
     assert excluded["d07"] == "near_duplicate"
     assert result.table.schema.field("candidate_teacher_scores").type.value_type == "float"
+
+
+class _CopyingEngine:
+    """Mines every batch on a copy of the batch miner, as a Ray worker does: what the copy counts stays with it."""
+
+    name = "copying"
+
+    def encode(self, encoder, texts, kind):
+        return encoder.encode(texts, kind)
+
+    def map(self, miner, n, batches):
+        for queries in batches:
+            yield copy.deepcopy(miner).mine_queries(queries, n)
+
+    def close(self):
+        pass
+
+
+def _promoting_miner(beir, stub_teacher, out, engine):
+    data = load_beir(beir)
+    teacher = stub_teacher(data.query_ids, data.corpus_ids, {("q3", "d05"): 0.90, ("q3", "d08"): 0.95})
+    config = make_config(
+        data=str(beir), out=str(out), teacher="stub", promote_threshold=0.9, output_format="candidates", query_chunk_size=1,
+        **BM25_TOP,
+    )  # fmt: skip
+    miner = Miner(config, teacher=teacher)
+    miner.engine = engine
+    return miner, data
+
+
+def test_promoted_positives_are_counted_where_batches_are_mined_elsewhere(beir, stub_teacher, tmp_path):
+    miner, data = _promoting_miner(beir, stub_teacher, tmp_path / "c.parquet", _CopyingEngine())
+    result = miner.run(data)
+    assert result.summary["promoted_positives"] == result.summary["dropped"]["promote"] == 1
+
+
+def test_promoted_positives_are_counted_for_batches_reused_by_a_resume(beir, stub_teacher, tmp_path, monkeypatch):
+    save = PartStore.save
+
+    def save_then_die(store, i, **parts):  # killed once the last batch (q3's, which promotes d08) is saved
+        save(store, i, **parts)
+        if i == 2:
+            raise RuntimeError("the run is killed")
+
+    out = tmp_path / "c.parquet"
+    monkeypatch.setattr(PartStore, "save", save_then_die)
+    miner, data = _promoting_miner(beir, stub_teacher, out, make_engine("local"))
+    with pytest.raises(RuntimeError, match="killed"):
+        miner.run(data)
+    monkeypatch.setattr(PartStore, "save", save)
+    miner, data = _promoting_miner(beir, stub_teacher, out, make_engine("local"))
+    result = miner.run(data)
+    assert result.summary["batches_resumed"] == 3
+    assert result.summary["promoted_positives"] == result.summary["dropped"]["promote"] == 1

@@ -14,8 +14,8 @@ import pyarrow.parquet as pq
 import pytest
 
 import hardneg
-from hardneg.mining.presets import PRESETS
-from hardneg.text import normalize_text
+from hardneg.data.dataset import normalize_text
+from hardneg.mining.config import PRESETS
 
 
 def _queries(folder) -> dict[str, str]:
@@ -87,7 +87,7 @@ def test_the_verdict_is_stored_and_the_codes_keep_their_meaning(demo_with_querie
 
 
 def test_the_audit_counts_the_query_itself(demo_with_queries):
-    from hardneg.diagnostics.audit import audit
+    from hardneg.drivers.audit import audit
 
     folder, _ = demo_with_queries
     result = audit(str(folder), preset="top", hardness=False)

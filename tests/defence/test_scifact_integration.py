@@ -4,7 +4,7 @@ from pathlib import Path
 
 import pytest
 
-from hardneg.diagnostics.audit import audit
+from hardneg.drivers.audit import audit
 
 SCIFACT = Path(__file__).resolve().parents[2] / ".." / "shared" / "data" / "scifact"
 

@@ -5,8 +5,8 @@ import pytest
 
 from hardneg.cli import main
 from hardneg.data import load_beir
+from hardneg.drivers.mine import mine
 from hardneg.errors import ConfigError
-from hardneg.mining.api import mine
 from hardneg.teachers import CrossEncoderScorer
 from hardneg.training.teacher import TeacherConfig, train_teacher
 

@@ -5,11 +5,11 @@ import json
 import pytest
 
 from hardneg.cli import main
-from hardneg.diagnostics import tune as T
-from hardneg.diagnostics.audit import audit
-from hardneg.manifest import manifest_of
-from hardneg.mining.api import mine
-from hardneg.mining.presets import AUTO, AUTO_FALLBACK, PRESETS, make_config
+from hardneg.drivers import tune as T
+from hardneg.drivers.audit import audit
+from hardneg.drivers.mine import mine
+from hardneg.mining.config import AUTO, AUTO_FALLBACK, PRESETS, make_config
+from hardneg.outputs import manifest_of
 
 GRID_VALUES = {"selection": "top", "range_min": 0, "range_max": None, "relative_margin": 0.05, "positive_reference": "max"}
 

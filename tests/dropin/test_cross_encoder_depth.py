@@ -7,7 +7,7 @@ import logging
 import re
 
 import hardneg
-from hardneg.mining.compat_params import teacher_max_depth
+from hardneg.drivers.compat_params import teacher_max_depth
 
 
 def test_the_default_depth_is_twice_the_window():

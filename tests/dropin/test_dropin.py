@@ -14,7 +14,7 @@ import logging
 import pytest
 
 import hardneg
-from hardneg.text import normalize_text
+from hardneg.data.dataset import normalize_text
 
 peer_module = pytest.importorskip("sentence_transformers.util.hard_negatives")
 peer = peer_module.mine_hard_negatives

@@ -7,8 +7,8 @@ import os
 import pytest
 
 import hardneg
-from hardneg.mining import api
-from hardneg.mining.compat_params import CPU_PROCESSES, encode_devices, encode_processes
+from hardneg.drivers import mine as api
+from hardneg.drivers.compat_params import CPU_PROCESSES, encode_devices, encode_processes
 
 
 class _Called(Exception):

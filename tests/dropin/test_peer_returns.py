@@ -10,7 +10,7 @@ from datasets import Dataset
 
 import hardneg
 from hardneg.errors import ConfigError
-from hardneg.mining.presets import make_config
+from hardneg.mining.config import make_config
 
 from .test_embedders import bag_of_words
 

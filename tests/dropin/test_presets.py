@@ -7,7 +7,7 @@ import logging
 import pytest
 
 import hardneg
-from hardneg.mining.compat_params import PASSED, tracks_passed_arguments
+from hardneg.drivers.compat_params import PASSED, tracks_passed_arguments
 
 COMMON = {"num_negatives": 3, "output_format": "triplet", "seed": 7, "verbose": False}
 

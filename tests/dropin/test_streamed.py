@@ -39,7 +39,7 @@ def test_an_iterable_dataset_keeps_its_column_names(demo, demo_pairs, whole):
 
 
 def test_a_chunk_never_splits_an_anchor(demo):
-    from hardneg.mining.compat_stream import pair_chunks
+    from hardneg.drivers.compat_stream import pair_chunks
 
     rows = [("a", "1"), ("a", "2"), ("a", "3"), ("b", "4"), ("c", "5")]
     chunks = [pairs for pairs, _ in pair_chunks(iter(rows), None, None, 2)]

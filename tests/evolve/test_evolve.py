@@ -120,7 +120,7 @@ def test_audit_rate_is_recorded_each_round(tiny_model, cache_dir, tmp_path, monk
         calls.append((data, preset, params))
         return types.SimpleNamespace(false_negative_rate=0.25, ci95=(0.1, 0.5), hidden_positives=4)
 
-    monkeypatch.setitem(sys.modules, "hardneg.diagnostics.audit", types.SimpleNamespace(audit=fake_audit))
+    monkeypatch.setitem(sys.modules, "hardneg.drivers.audit", types.SimpleNamespace(audit=fake_audit))
     result = _run(tiny_model, cache_dir, tmp_path / "run", rounds=1)
     assert result.summary["rounds"][0]["audit"] == {"false_negative_rate": 0.25, "ci95": [0.1, 0.5], "hidden_positives": 4}
     data, preset, params = calls[0]
@@ -170,7 +170,7 @@ def test_extra_positives_reach_train_and_dev_never_test(tmp_path):
 def test_auto_tunes_each_round_with_its_miner_and_audits_the_choice(tiny_model, cache_dir, tmp_path, monkeypatch):
     """``--preset auto`` in the loop: every round's miner chooses the filters; the round records the choice, and its
     audit audits the chosen setting instead of tuning again."""
-    from hardneg.diagnostics import tune as T
+    from hardneg.drivers import tune as T
     from hardneg.evolution import report
 
     monkeypatch.setattr(T, "MIN_AUDITED", 2)  # the demo's training view has a few queries with two positives

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from hardneg.candidates_file import order_pool, read_candidates
-from hardneg.mining.api import mine
+from hardneg.drivers.mine import mine
 from hardneg.training.data import load_training_input
 from hardneg.training.inline_refresh import FullRefresher, PoolRefresher
 

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from hardneg.cli import main
-from hardneg.diagnostics.fooling import Fooling, FoolingConfig
 from hardneg.errors import ConfigError, DataError
+from hardneg.evolution.fooling import Fooling, FoolingConfig
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.report import write_report
 

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def demo_candidates(tmp_path_factory) -> Path:
-    from hardneg.mining.api import mine
+    from hardneg.drivers.mine import mine
 
     out = tmp_path_factory.mktemp("inspect") / "c.parquet"
     mine("demo", out, output_format="candidates", show_progress=False)

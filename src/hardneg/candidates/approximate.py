@@ -31,10 +31,10 @@ import faiss
 import numpy as np
 
 from hardneg.candidates.base import Candidates, pad_to
+from hardneg.candidates.scoring import DenseScorer
 from hardneg.encoding.encode import Embeddings
 from hardneg.errors import ConfigError
 from hardneg.io import atomic_path, verify_checksum
-from hardneg.scoring import DenseScorer
 
 logger = logging.getLogger(__name__)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
@@ -20,43 +20,21 @@ from hardneg.candidates.approximate import build_dense_search
 from hardneg.candidates.base import CandidateSource
 from hardneg.candidates.bm25 import BM25Search
 from hardneg.candidates.hybrid import HybridSearch
+from hardneg.candidates.options import SAMPLERS, CandidateOptions
 from hardneg.candidates.random import RandomCandidates
-from hardneg.scoring import BM25Scorer, DenseScorer, NoScorer, Scorer
+from hardneg.candidates.scoring import BM25Scorer, DenseScorer, NoScorer, Scorer
 
 if TYPE_CHECKING:
     from hardneg.data import RetrievalData
 
 
-class SourceOptions(Protocol):
-    """What building a candidate source reads of a mining configuration (:class:`~hardneg.mining.config.MineConfig`)."""
-
-    sampler: str
-    selection: str
-    seed: int
-    show_progress: bool
-    bm25_k1: float
-    bm25_b: float
-    bm25_stemmer: str | None
-    rrf_k: int
-    index: str
-    nprobe: int | None
-    ef_search: int | None
-    query_chunk_size: int
-    recall_sample: int
-
-    @property
-    def uses_score_filters(self) -> bool: ...
-
-    @property
-    def effective_range_max(self) -> int | None: ...
-
-
-def needs_dense(config: SourceOptions) -> bool:
-    """Whether the configuration needs query and document embeddings."""
-    if config.sampler in ("dense", "hybrid"):
+def needs_dense(sampler: str, *, score_filters: bool, selection: str) -> bool:
+    """Whether ``sampler`` needs query and document embeddings, with score filters on or not and ``selection``."""
+    about = SAMPLERS[sampler]
+    if about.dense:
         return True
-    # Random candidates have no scores of their own: score filters and SimANS need the model's.
-    return config.sampler == "random" and (config.uses_score_filters or config.selection == "simans")
+    # Candidates without scores of their own (random): score filters and SimANS need the model's.
+    return about.mines and not about.own_scores and (score_filters or selection == "simans")
 
 
 @dataclass
@@ -69,28 +47,36 @@ class BuiltSource:
 
 
 def build_source(
-    config: SourceOptions,
+    options: CandidateOptions,
     data: RetrievalData,
     *,
+    seed: int,
     query_hashes: np.ndarray,
     dense: tuple[np.ndarray, Any] | None = None,
+    recall_k: int = 100,
+    query_chunk_size: int = 4096,
+    show_progress: bool = False,
     cache_dir: Path | None = None,
     timer: Any = None,
 ) -> BuiltSource:
-    """The candidate source and scorer ``config.sampler`` names.
+    """The candidate source and scorer ``options.sampler`` names.
 
     Args:
-        config: the mining configuration (sampler, BM25, index and seed settings).
+        options: the sampler and its BM25, fusion and index settings.
         data: the queries and corpus.
+        seed: seeds the random sampler and the recall sample of an approximate index.
         query_hashes: per-query id hashes (seed the random sampler).
         dense: ``(query embeddings, document embeddings)`` when :func:`needs_dense` says so.
+        recall_k: the depth at which an approximate index's recall is measured.
+        query_chunk_size: queries searched at once.
+        show_progress: show BM25's indexing progress.
         cache_dir: where an approximate index is cached (``None``: not cached).
         timer: a ``timer("index")`` context manager factory, or ``None``.
     """
-    c = config
+    c, sampler = options, SAMPLERS[options.sampler]
     timed = timer or (lambda name: nullcontext())
     bm25 = None
-    if c.sampler in ("bm25", "hybrid"):
+    if sampler.bm25:
         with timed("index"):
             bm25 = BM25Search(
                 data.corpus_texts,
@@ -98,13 +84,13 @@ def build_source(
                 k1=c.bm25_k1,
                 b=c.bm25_b,
                 stemmer=c.bm25_stemmer or None,
-                show_progress=c.show_progress,
+                show_progress=show_progress,
             )
     search = index_report = dense_scorer = None
     if dense is not None:
         queries, docs = dense
         dense_scorer = DenseScorer(queries, docs)
-    if dense is not None and c.sampler in ("dense", "hybrid"):
+    if dense is not None and sampler.dense:
         with timed("index"):
             # Exact search, or the configured approximate index with its recall measured.
             search, index_report = build_dense_search(
@@ -113,11 +99,11 @@ def build_source(
                 index=c.index,
                 nprobe=c.nprobe,
                 ef_search=c.ef_search,
-                query_chunk_size=c.query_chunk_size,
+                query_chunk_size=query_chunk_size,
                 cache_dir=cache_dir,
                 recall_sample=c.recall_sample,
-                recall_k=c.effective_range_max or 100,
-                seed=c.seed,
+                recall_k=recall_k,
+                seed=seed,
             )
     if c.sampler == "dense":
         return BuiltSource(search, dense_scorer, index_report)
@@ -126,5 +112,5 @@ def build_source(
     if c.sampler == "hybrid":
         return BuiltSource(HybridSearch(search, bm25, dense_scorer, rrf_k=c.rrf_k), dense_scorer, index_report)
     if c.sampler == "random":
-        return BuiltSource(RandomCandidates(len(data.corpus_ids), query_hashes, seed=c.seed), dense_scorer or NoScorer())
+        return BuiltSource(RandomCandidates(len(data.corpus_ids), query_hashes, seed=seed), dense_scorer or NoScorer())
     return BuiltSource(None, NoScorer())

@@ -16,13 +16,13 @@ import numpy as np
 
 from hardneg.candidates.base import Candidates
 from hardneg.candidates.dense import DenseSearch
+from hardneg.candidates.scoring import DenseScorer
 from hardneg.encoding.defaults import EncodingChoice, choose
 from hardneg.encoding.deferred import DeferredModel, device_type, open_model
 from hardneg.encoding.encode import Embeddings, Encoder
 from hardneg.encoding.model import Embedder, fingerprint_model, resolve_model_name
 from hardneg.errors import ConfigError
 from hardneg.options import EncodingOptions
-from hardneg.scoring import DenseScorer
 
 logger = logging.getLogger(__name__)
 

@@ -13,13 +13,13 @@ from typing import Any
 
 from hardneg.data.beir import load_beir, read_qrels
 from hardneg.data.corpus import Corpus
-from hardneg.data.dataset import DEMO_NAME, AbsentDocuments, OnError, Problems, RetrievalData, demo_path, document_text
+from hardneg.data.dataset import DEMO_NAME, AbsentDocuments, RetrievalData, demo_path, document_text
 from hardneg.data.extra_positives import add_extra_positives
 from hardneg.data.flagembedding import is_flagembedding, load_flagembedding
 from hardneg.data.memory import from_pairs, is_dataset_folder, is_in_memory, load_hf_dataset
 from hardneg.data.pairs import load_pairs
-from hardneg.data.tables import PAIR_SUFFIXES
 from hardneg.errors import ConfigError, DataError
+from hardneg.io.tables import PAIR_SUFFIXES, OnError, Problems
 
 __all__ = [
     "DEMO_NAME",

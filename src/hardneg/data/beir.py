@@ -8,9 +8,10 @@ from collections import Counter, defaultdict
 from pathlib import Path
 
 from hardneg.data.corpus import read_corpus_jsonl
-from hardneg.data.dataset import AbsentDocuments, OnError, Problems, RetrievalData
+from hardneg.data.dataset import AbsentDocuments, RetrievalData
 from hardneg.errors import ConfigError, DataError
 from hardneg.io import iter_jsonl, iter_text_lines, require_file
+from hardneg.io.tables import OnError, Problems
 
 logger = logging.getLogger(__name__)
 

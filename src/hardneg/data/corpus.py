@@ -5,10 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from hardneg.data.dataset import Problems, document_text
-from hardneg.data.tables import read_table
+from hardneg.data.dataset import document_text
 from hardneg.errors import DataError
 from hardneg.io import iter_jsonl, memory_input, require_file
+from hardneg.io.tables import Problems, read_table
 
 Corpus = str | Path | Sequence[str] | None
 """Extra negative candidates: a corpus file, or a list of texts."""

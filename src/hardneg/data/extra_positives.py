@@ -12,8 +12,9 @@ import dataclasses
 from pathlib import Path
 
 from hardneg.data.beir import read_qrels
-from hardneg.data.dataset import OnError, Problems, RetrievalData
+from hardneg.data.dataset import RetrievalData
 from hardneg.errors import DataError
+from hardneg.io.tables import OnError, Problems
 
 
 def add_extra_positives(

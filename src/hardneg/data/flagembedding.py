@@ -17,10 +17,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from hardneg.data.dataset import OnError, Problems, RetrievalData
+from hardneg.data.dataset import RetrievalData
 from hardneg.errors import DataError
 from hardneg.formats import FORMATS, Layout
 from hardneg.io import iter_jsonl, require_file
+from hardneg.io.tables import OnError, Problems
 
 TEXT_FIELDS = tuple(FORMATS["flagembedding"].names())
 """``query``, ``pos``, ``neg``: the format's own columns (:data:`hardneg.formats.FORMATS`)."""

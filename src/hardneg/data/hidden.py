@@ -1,6 +1,6 @@
 """Hiding one positive of each query: the labels the false-negative audit measures against.
 
-The audit (:mod:`hardneg.diagnostics.audit`) hides one positive of every query with two or more, mines, and
+The audit (:mod:`hardneg.drivers.audit`) hides one positive of every query with two or more, mines, and
 counts how often a hidden positive came back as a negative. Teacher training
 (:mod:`hardneg.training.teacher`) hides the same labels so that a teacher cannot learn the hidden positives
 from them. Both read the choice from here.

@@ -20,10 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from hardneg.data.corpus import Corpus
-from hardneg.data.dataset import OnError, Problems, RetrievalData
+from hardneg.data.dataset import RetrievalData
 from hardneg.data.pairs import pairs_from_records
 from hardneg.errors import DataError
 from hardneg.io import memory_input
+from hardneg.io.tables import OnError, Problems
 
 
 def is_in_memory(data: Any) -> bool:

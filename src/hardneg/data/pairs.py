@@ -6,10 +6,10 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from hardneg.data.corpus import Corpus, corpus_documents
-from hardneg.data.dataset import OnError, Problems, RetrievalData
-from hardneg.data.tables import read_table
+from hardneg.data.dataset import RetrievalData
 from hardneg.errors import DataError
 from hardneg.io import require_file
+from hardneg.io.tables import OnError, Problems, read_table
 
 
 def pick_column(columns: list[str], wanted: str | None, position: int, role: str, path: Path) -> str:
@@ -42,7 +42,7 @@ def load_pairs(
 
     Every row is accounted for: it becomes a pair, or it is counted in ``skipped`` (a bad row under
     ``on_error="skip"``, or ``duplicate_pair`` for a row that repeats an earlier (anchor, positive)).
-    TSV is read literally unless ``tsv_quotes`` (see :mod:`hardneg.data.tables`).
+    TSV is read literally unless ``tsv_quotes`` (see :mod:`hardneg.io.tables`).
     """
     path = require_file(path, "pair file")
     problems = Problems(on_error)

@@ -1,6 +1,6 @@
 """Near-duplicate documents by character-shingle MinHash, vectorised with numpy.
 
-Exact text matching (:func:`hardneg.text.normalize_text`) already keeps a positive copied under
+Exact text matching (:func:`hardneg.data.dataset.normalize_text`) already keeps a positive copied under
 another id out of the negatives. A copy with re-flowed whitespace, changed punctuation or a
 small edit is not caught by it, and is just as much a false negative. Here two documents are near
 duplicates when the Jaccard similarity of their sets of character ``shingle_size``-grams, after

@@ -1,7 +1,7 @@
 """What the false-negative defence is asked to do: its options, checked when they are built.
 
 :class:`DefenceOptions` is the defence's part of ``hardneg mine``'s configuration
-(:class:`~hardneg.mining.config.MineConfig` is built from it, as from the encoding and data options) and all
+(the mining configuration is built from it, as from the encoding and data options) and all
 the defence stage (:class:`~hardneg.defence.stage.Defence`) receives of it.
 """
 

@@ -11,7 +11,7 @@ the more of them it finds. The miner asks this stage three things for each batch
    (:mod:`hardneg.defence.denoise`). They run before the configuration's own filters, so the summary
    credits a candidate to the first of them that dropped it.
 
-How well it all works is measured by :mod:`hardneg.diagnostics.audit`.
+How well it all works is measured by :mod:`hardneg.drivers.audit`.
 """
 
 from __future__ import annotations
@@ -58,7 +58,6 @@ class Defence:
             self.filters.append(Promote(promote_threshold))
         if denoise_threshold is not None:
             self.filters.append(Denoise(denoise_threshold))
-        self.promoted = 0
 
     @classmethod
     def from_config(
@@ -139,11 +138,13 @@ class Defence:
         return scores[:, positives.shape[1] :], scores[:, : positives.shape[1]]
 
     def promoted_of(self, candidates: np.ndarray, scores: np.ndarray, dropped: dict[str, np.ndarray]):
-        """Per query, the promoted documents and their teacher scores (``None`` without promotion)."""
+        """Per query, the promoted documents and their teacher scores (``None`` without promotion).
+
+        Nothing is counted here: a batch may be mined on a copy of the defence (a Ray worker) or not at all (a resumed
+        batch); the run counts promotions with the batch's other drops (``dropped["promote"]``)."""
         mask = dropped.get("promote")
         if mask is None:
             return None, None
-        self.promoted += int(mask.sum())
         return [candidates[r][mask[r]] for r in range(len(mask))], [scores[r][mask[r]] for r in range(len(mask))]
 
     @property
@@ -155,13 +156,14 @@ class Defence:
     def teacher_info(self) -> dict[str, Any] | None:
         return self.teacher.info() if self.teacher is not None else None
 
-    def summary(self) -> dict[str, Any]:
+    def summary(self, promoted: int = 0) -> dict[str, Any]:
+        """What the run's summary says of the defence; ``promoted``: the run's count of promoted positives."""
         out: dict[str, Any] = {}
         if self.teacher is not None:
             info = self.teacher.info()
             out["teacher"] = {k: info[k] for k in ("type", "path", "activation", "pairs_scored", "seconds") if k in info}
         if self.promotes:
-            out["promoted_positives"] = self.promoted
+            out["promoted_positives"] = promoted
         if self.near_duplicates is not None:
             out["near_duplicate_threshold"] = self.near_duplicates.threshold
         if self.excluded is not None:

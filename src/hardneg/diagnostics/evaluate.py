@@ -33,9 +33,9 @@ from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import Problems, RetrievalData, load_data, read_qrels
 from hardneg.errors import ConfigError
 from hardneg.io import write_json_atomic
-from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.options import EncodingOptions
 from hardneg.options import option as _f
+from hardneg.outputs import build_manifest, manifest_path_for
 
 # our name -> (trec_eval measure, run truncation depth or None)
 METRICS: dict[str, tuple[str, int | None]] = {

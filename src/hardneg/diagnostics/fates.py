@@ -1,6 +1,6 @@
 """Where each hidden positive of the false-negative audit ended, and the interval of the rate.
 
-Shared by the audit (:mod:`hardneg.diagnostics.audit`) and the tuner (:mod:`hardneg.diagnostics.tune`), which
+Shared by the audit (:mod:`hardneg.drivers.audit`) and the tuner (:mod:`hardneg.drivers.tune`), which
 audits many settings at once.
 """
 
@@ -9,6 +9,9 @@ from __future__ import annotations
 import math
 
 import numpy as np
+
+from hardneg.filters import VERDICTS
+from hardneg.mined import MinedBatch
 
 Z95 = 1.959963984540054
 
@@ -27,36 +30,38 @@ def wilson_interval(successes: int, trials: int, z: float = Z95) -> tuple[float,
     return lo, hi
 
 
+FATE_OF_VERDICT = {
+    "chosen": "selected",
+    "kept": "not_selected",
+    "beyond_window": "outside_window",
+    "known_positive_id": "outside_window",
+    "query_itself": "outside_window",
+}
+"""A hidden positive's fate, from its verdict (:data:`~hardneg.filters.VERDICTS`) in the mined batch: a known positive
+by id, or the query itself, never entered the rank window; any other verdict (a filter's, ``near_duplicate``,
+``known_positive_text``) is its own fate."""
+
+
 class FateRecorder:
-    """Miner observer: where each hidden positive ended, and which negatives each query got."""
+    """Miner observer: where each hidden positive ended, and which negatives each query got, read from the verdicts
+    the miner gave every searched candidate (:attr:`~hardneg.mined.MinedBatch.verdicts`), so a fate is decided once."""
 
     def __init__(self, hidden: np.ndarray):
         self.hidden = hidden
         self.fates: dict[int, str] = {}
         self.negatives: dict[int, np.ndarray] = {}
 
-    def observe(self, queries: np.ndarray, cands, masks: dict, negatives: np.ndarray) -> None:
-        dropped = masks["dropped"]
-        for row, q in enumerate(queries.tolist()):
-            chosen = negatives[row][negatives[row] >= 0]
+    def observe(self, mined: MinedBatch) -> None:
+        searched = np.maximum(mined.candidates, mined.excluded)  # each searched candidate, in the window or not
+        for row, q in enumerate(mined.queries.tolist()):
+            chosen = mined.negatives[row][mined.negatives[row] >= 0]
             self.negatives[q] = chosen
-            self.fates[q] = self._fate(row, int(self.hidden[q]), cands.indices[row], masks, dropped, chosen)
-
-    @staticmethod
-    def _fate(row: int, doc: int, candidates: np.ndarray, masks: dict, dropped: dict, chosen: np.ndarray) -> str:
-        if doc in chosen:
-            return "selected"
-        where = np.nonzero(candidates == doc)[0]
-        if where.size == 0:
-            return "not_retrieved"
-        j = int(where[0])
-        if masks["is_pos_text"][row, j]:
-            return "known_positive_text"
-        if "near_duplicate" in dropped and dropped["near_duplicate"][row, j]:
-            return "near_duplicate"
-        if not masks["in_window"][row, j]:
-            return "outside_window"
-        for name, mask in dropped.items():
-            if name != "near_duplicate" and mask[row, j]:
-                return name
-        return "not_selected"
+            doc = int(self.hidden[q])
+            where = np.nonzero(searched[row] == doc)[0]
+            if doc in chosen:
+                self.fates[q] = "selected"
+            elif where.size == 0:
+                self.fates[q] = "not_retrieved"
+            else:
+                verdict = VERDICTS[mined.verdicts[row, where[0]]]
+                self.fates[q] = FATE_OF_VERDICT.get(verdict, verdict)

@@ -6,10 +6,10 @@ the results back in batch order, so the rows written do not depend on the engine
 
 from __future__ import annotations
 
-from hardneg.engines.base import BatchResult, Engine
+from hardneg.engines.base import Engine, QueryMiner
 from hardneg.engines.local import LocalEngine
 
-__all__ = ["BatchResult", "Engine", "LocalEngine", "make_engine"]
+__all__ = ["Engine", "LocalEngine", "QueryMiner", "make_engine"]
 
 
 def make_engine(name: str, **options) -> Engine:

@@ -1,18 +1,31 @@
-"""What an engine is given and what it returns."""
+"""What an engine is given and what it returns.
+
+An engine knows a batch miner only by the one method it calls (:class:`QueryMiner`), so engines import nothing of
+mining: the miner imports the engines, never the other way round."""
 
 from __future__ import annotations
 
 from collections.abc import Iterator, Sequence
-from typing import TYPE_CHECKING, Protocol
+from typing import TYPE_CHECKING, Any, Protocol, TypeVar
 
 import numpy as np
-
-from hardneg.mining.batch import BatchMiner, BatchResult
 
 if TYPE_CHECKING:
     from hardneg.encoding.encode import Embeddings, Encoder
 
-__all__ = ["BatchMiner", "BatchResult", "Engine"]
+__all__ = ["Engine", "QueryMiner"]
+
+Result = TypeVar("Result", covariant=True)
+
+
+class QueryMiner(Protocol[Result]):
+    """What an engine runs for each batch (:class:`hardneg.mining.batch.BatchMiner` is one)."""
+
+    observers: Sequence[Any]
+    """Callbacks of each mined batch; an engine that runs batches elsewhere cannot call them, and refuses."""
+
+    def mine_queries(self, queries: np.ndarray, n: int) -> Result:
+        """Mine the queries at ``queries`` with ``n`` negatives each."""
 
 
 class Engine(Protocol):
@@ -21,7 +34,7 @@ class Engine(Protocol):
     def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
         """``encoder.encode(texts, kind)``, with the shards missing from its cache encoded by this engine."""
 
-    def map(self, miner: BatchMiner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+    def map(self, miner: QueryMiner[Result], n: int, batches: Sequence[np.ndarray]) -> Iterator[Result]:
         """Mine each batch of query indices with ``n`` negatives; yield the results in order."""
 
     def close(self) -> None:

@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
-from hardneg.mining.batch import BatchMiner, BatchResult
+from hardneg.engines.base import QueryMiner, Result
 
 if TYPE_CHECKING:
     from hardneg.encoding.encode import Embeddings, Encoder
@@ -19,7 +19,7 @@ class LocalEngine:
     def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
         return encoder.encode(texts, kind)
 
-    def map(self, miner: BatchMiner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+    def map(self, miner: QueryMiner[Result], n: int, batches: Sequence[np.ndarray]) -> Iterator[Result]:
         for queries in batches:
             yield miner.mine_queries(queries, n)
 

@@ -36,8 +36,8 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from hardneg.engines.base import QueryMiner, Result
 from hardneg.errors import ConfigError
-from hardneg.mining.batch import BatchMiner, BatchResult
 
 if TYPE_CHECKING:
     from hardneg.encoding.encode import Embeddings, Encoder
@@ -65,7 +65,7 @@ class _Worker:
     def encode(self, texts: Sequence[str], kind: str) -> np.ndarray:
         return self.state.encode_texts(texts, kind)
 
-    def mine(self, queries: np.ndarray, n: int) -> BatchResult:
+    def mine(self, queries: np.ndarray, n: int) -> Any:
         return self.state.mine_queries(queries, n)
 
 
@@ -159,7 +159,7 @@ class RayEngine:
 
         return encoder.encode(texts, kind, encode_missing=encode_missing)
 
-    def map(self, miner: BatchMiner, n: int, batches: Sequence[np.ndarray]) -> Iterator[BatchResult]:
+    def map(self, miner: QueryMiner[Result], n: int, batches: Sequence[np.ndarray]) -> Iterator[Result]:
         if miner.observers:
             raise ConfigError("engine='ray' cannot call observers of mined batches (the audit uses them); use engine='local'")
         # The batch miner holds the prepared sources and nothing of the run (no model, no engine).

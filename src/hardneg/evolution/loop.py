@@ -18,18 +18,10 @@ Each round records:
 - ``hardness``: rank and score of the chosen negatives under the model that mined them;
 - ``staleness``: the same negatives under the model trained on them (the next round's miner):
   the share still in its top ``staleness_k`` says how fast negatives go stale;
-- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.diagnostics.audit``
+- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.drivers.audit``
   is installed.
 
-Layout of the run folder::
-
-    RUN/evolve.json          the configuration (a rerun with other values is refused)
-    RUN/data/                the run's BEIR view: links to corpus and queries, train/dev/test qrels
-    RUN/base.json            dev/test quality of the base model
-    RUN/round-000/candidates.parquet (+ manifest)   what the round's miner found
-    RUN/round-000/model/ (+ model.manifest.json)     the round's trained model
-    RUN/round-000/round.json, scores.npz, DONE      measures; DONE is written last
-    RUN/summary.json         every round so far, the best round, why the loop stopped
+The run folder's layout is :class:`~hardneg.evolution.run_folder.RunFolder`.
 
 Every file is written atomically; a rerun skips rounds with a ``DONE`` marker and, inside an
 unfinished round, reuses the candidates and model already written when their manifests are
@@ -57,13 +49,13 @@ from hardneg.diagnostics.evaluate import evaluate_retriever
 from hardneg.encoding.model import resolve_model_name
 from hardneg.errors import ConfigError
 from hardneg.evolution.round_measures import audit_rate, chosen_negatives, measure_negatives
+from hardneg.evolution.run_folder import RunFolder
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
-from hardneg.manifest import build_manifest, manifest_of, manifest_path_for
-from hardneg.mining.presets import make_config
+from hardneg.mining.config import make_config
 from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, json_options
 from hardneg.options import option as _f
-from hardneg.outputs import OutputGuard, is_complete
+from hardneg.outputs import OutputGuard, build_manifest, is_complete, manifest_of, manifest_path_for
 
 logger = logging.getLogger(__name__)
 
@@ -105,9 +97,7 @@ class EvolveConfig(EncodingOptions):
         None, "JSON object of hardneg train parameters for every round, e.g. '{\"max_steps\": 30}'", group="loop"
     )
     staleness_k: int = _f(100, "staleness: share of a round's negatives still in the next model's top k", group="loop")
-    audit: bool = _f(
-        True, "record the false-negative audit rate of each round's mining (hardneg.diagnostics.audit)", group="loop"
-    )
+    audit: bool = _f(True, "record the false-negative audit rate of each round's mining (hardneg.drivers.audit)", group="loop")
     seed: int = _f(42, "seed of the dev split, mining and training", group="loop")
 
     def __post_init__(self) -> None:
@@ -178,14 +168,15 @@ class Evolution:
 
     def __init__(self, config: EvolveConfig):
         self.config = config
-        self.run_dir = Path(config.out)
-        self.view = self.run_dir / "data"
+        self.folder = RunFolder(Path(config.out))
+        self.run_dir = self.folder.root
+        self.view = self.folder.data
         self.base_model = config.model
 
     # --- set-up -------------------------------------------------------------------------------
 
     def _check_config(self) -> None:
-        path = self.run_dir / "evolve.json"
+        path = self.folder.config
         current = self.config.comparable()
         if path.is_file():
             saved = read_json_object(path)["config"]
@@ -226,7 +217,7 @@ class Evolution:
             "evolve",
             inputs=[p for p in inputs if p and Path(p).exists()],
             folder=True,
-            marker=self.run_dir / "evolve.json",
+            marker=self.folder.config,
             claim=False,
         )
         with guard:
@@ -251,7 +242,7 @@ class Evolution:
             _check_extra_positives(c.extra_positives, self.train_data, self.dev)
         self.test = self._split("test") if c.test_split else None
 
-        base_path = self.run_dir / "base.json"
+        base_path = self.folder.base
         if not base_path.is_file():
             write_json_atomic(base_path, self._evaluate(self._retriever(self.base_model)))
         base = read_json_object(base_path)
@@ -274,37 +265,32 @@ class Evolution:
         logger.info("%s", format_rounds(summary))
         return EvolveResult(self.run_dir, summary)
 
-    def _round_dir(self, r: int) -> Path:
-        return self.run_dir / f"round-{r:03d}"
-
     def _load_round(self, r: int) -> dict[str, Any] | None:
-        folder = self._round_dir(r)
-        if (folder / "DONE").is_file():
-            return read_json_object(folder / "round.json")
-        return None
+        folder = self.folder.round(r)
+        return read_json_object(folder.record) if folder.done.is_file() else None
 
     def _miner(self, r: int) -> str | None:
-        return self.base_model if r == 0 else str(self._round_dir(r - 1) / "model")
+        return self.base_model if r == 0 else str(self.folder.round(r - 1).model)
 
     def _round(self, r: int) -> dict[str, Any]:
         c = self.config
-        folder = self._round_dir(r)
-        folder.mkdir(parents=True, exist_ok=True)
+        folder = self.folder.round(r)
+        folder.path.mkdir(parents=True, exist_ok=True)
         miner = self._miner(r)
         sampler = "bm25" if r == 0 and c.round0_sampler == "bm25" else None
         seconds: dict[str, float] = {}
 
         start = time.perf_counter()
-        candidates = folder / "candidates.parquet"
+        candidates = folder.candidates
         if not _reusable(candidates):
             self._mine(miner, sampler, candidates)
         seconds["mine"] = round(time.perf_counter() - start, 3)
 
         start = time.perf_counter()
-        model_dir = folder / "model"
+        model_dir = folder.model
         if not _reusable(model_dir):
             self._train(r, candidates, model_dir, miner if c.continue_training else self.base_model)
-        train_manifest = read_json_object(manifest_path_for(folder / "model"))
+        train_manifest = read_json_object(manifest_path_for(model_dir))
         seconds["train"] = round(time.perf_counter() - start, 3)
 
         start = time.perf_counter()
@@ -316,7 +302,7 @@ class Evolution:
         negatives = chosen_negatives(candidates, self.train_data)
         measures, scores = measure_negatives(negatives, self.train_data, self._retriever(miner), trained, top_k=c.staleness_k)
         seconds["measure"] = round(time.perf_counter() - start, 3)
-        # with --preset auto, the setting the round's tuner chose (hardneg.diagnostics.tune): the audit audits it
+        # with --preset auto, the setting the round's tuner chose (hardneg.drivers.tune): the audit audits it
         mined = (manifest_of(candidates) or {}).get("summary", {})
         tuning = mined.get("tuning")
         audit = None
@@ -354,17 +340,17 @@ class Evolution:
             },
             "seconds": seconds,
         }
-        with atomic_path(folder / "scores.npz") as tmp:
+        with atomic_path(folder.scores) as tmp:
             with open(tmp, "wb") as fh:
                 np.savez(fh, **scores)
-        write_json_atomic(folder / "round.json", record)
-        (folder / "DONE").write_text("done\n", encoding="utf-8")
+        write_json_atomic(folder.record, record)
+        folder.done.write_text("done\n", encoding="utf-8")
         return record
 
     # --- stages -------------------------------------------------------------------------------
 
     def _mine(self, miner: str | None, sampler: str | None, out: Path) -> None:
-        from hardneg.mining.api import mine
+        from hardneg.drivers.mine import mine
 
         c = self.config
         params = {
@@ -386,7 +372,7 @@ class Evolution:
         """The rows of ``extra_positives`` whose query is a training query (the dev ones stay out of mining)."""
         from hardneg.io import atomic_path
 
-        path = self.run_dir / "extra_positives.train.tsv"
+        path = self.folder.extra_positives
         train = set(self.train_data.query_ids)
         rows = [r for r in _qrels_rows(self.config.extra_positives) if r[0] in train]
         with atomic_path(path) as tmp:
@@ -421,7 +407,7 @@ class Evolution:
             "best_model": best_model,
             "stopped": stopped,
         }
-        write_json_atomic(self.run_dir / "summary.json", summary)
+        write_json_atomic(self.folder.summary, summary)
         if stopped is not None:
             manifest = build_manifest(
                 command="evolve",
@@ -431,7 +417,7 @@ class Evolution:
                 outputs={},
                 summary={k: summary[k] for k in ("best_round", "best_model", "stopped")},
             )
-            write_json_atomic(self.run_dir / "evolve.manifest.json", manifest)
+            write_json_atomic(self.folder.manifest, manifest)
         return summary
 
 

@@ -1,7 +1,7 @@
 """The report of a co-evolution run: one self-contained HTML page and the JSON behind it.
 
 ``hardneg report RUN_DIR`` reads what :mod:`hardneg.evolution.loop` wrote (``summary.json``, each round's
-``scores.npz``) and, when present, the fooling matrix of :mod:`hardneg.diagnostics.fooling`
+``scores.npz``) and, when present, the fooling matrix of :mod:`hardneg.evolution.fooling`
 (``fooling.json``), and writes ``RUN_DIR/report.html`` and ``RUN_DIR/report.json``:
 
 - quality per round (dev and test nDCG@10, Recall@100), the base model as the starting point;
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.errors import ConfigError, DataError
+from hardneg.evolution.run_folder import RunFolder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
 
 
@@ -41,23 +42,20 @@ class ReportResult:
 
 def load_run(run_dir: Path) -> dict[str, Any]:
     """The run's summary, per-round score arrays, and fooling matrix (``None`` when absent)."""
-    summary_path = run_dir / "summary.json"
-    if not summary_path.is_file():
-        raise DataError("not a run folder: summary.json is missing (run `hardneg evolve --out RUN_DIR` first)", path=str(run_dir))
-    summary = read_json_object(summary_path)
+    folder = RunFolder(run_dir)
+    summary = folder.read_summary()
     missing = [k for k in ("run", "base", "rounds", "best_round", "best_model", "stopped") if k not in summary]
     if missing or not isinstance(summary["rounds"], list):
-        raise DataError(f"not a summary of `hardneg evolve`: missing {missing or ['rounds (a list)']}", path=str(summary_path))
+        raise DataError(f"not a summary of `hardneg evolve`: missing {missing or ['rounds (a list)']}", path=str(folder.summary))
     scores = {}
     for record in summary["rounds"]:
-        path = run_dir / f"round-{record['round']:03d}" / "scores.npz"
+        path = folder.round(record["round"]).scores
         if path.is_file():
             with np.load(path, allow_pickle=False) as npz:
                 scores[record["round"]] = {k: npz[k] for k in npz.files}
-    fooling_path = run_dir / "fooling.json"
+    fooling_path = folder.fooling()[1]
     fooling = read_json_object(fooling_path) if fooling_path.is_file() else None
-    curve_path = run_dir / "curve.json"
-    curve = read_json_object(curve_path) if curve_path.is_file() else None
+    curve = read_json_object(folder.curve) if folder.curve.is_file() else None
     return {"summary": summary, "scores": scores, "fooling": fooling, "curve": curve}
 
 

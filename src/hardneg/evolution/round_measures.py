@@ -44,8 +44,8 @@ def measure_negatives(
 
 
 def audit_rate(data: str, *, preset: str, split: str, mine_params: dict[str, Any], **overrides: Any) -> dict[str, Any]:
-    """The false-negative rate of a mining configuration (:mod:`hardneg.diagnostics.audit`)."""
-    from hardneg.diagnostics.audit import audit
+    """The false-negative rate of a mining configuration (:mod:`hardneg.drivers.audit`)."""
+    from hardneg.drivers.audit import audit
 
     params = {k: v for k, v in mine_params.items() if k in MINE_FIELDS}
     params.update(overrides)

@@ -15,9 +15,8 @@ from hardneg.inspect import plots
 from hardneg.inspect.page import render_page
 from hardneg.inspect.records import SUSPECT_RATIO, QueryView, query_view, sample_queries
 from hardneg.io import atomic_path, write_json_atomic
-from hardneg.manifest import build_manifest, manifest_of, manifest_path_for
 from hardneg.options import check_number
-from hardneg.outputs import OutputGuard
+from hardneg.outputs import OutputGuard, build_manifest, manifest_of, manifest_path_for
 
 DEFAULT_SAMPLE = 500
 """Queries a written page holds at most; ``--serve`` has no such limit."""

@@ -22,9 +22,8 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.candidates_file import CandidateRecord
 from hardneg.filters import reference_of
-from hardneg.formats import SHOWN_CANDIDATE_COLUMNS
+from hardneg.formats import SHOWN_CANDIDATE_COLUMNS, CandidateRecord
 
 SUSPECT_RATIO = 0.85
 """A candidate scored at or above this share of the query's reference positive score is flagged suspect."""
@@ -77,18 +76,18 @@ def query_view(
     record: dict[str, Any], *, where: str, path: str, suspect_ratio: float = SUSPECT_RATIO, reference: str = "max"
 ) -> QueryView:
     """The :class:`QueryView` of one row of a candidates file (``where``: its row or line, for errors), read by
-    :class:`hardneg.candidates_file.CandidateRecord`.
+    :class:`hardneg.formats.CandidateRecord`.
 
     ``reference``: which positive score a candidate's ratio divides by (:func:`hardneg.filters.positive_reference`;
     the mining run's ``positive_reference``)."""
     row = CandidateRecord(record, where, path)
     row.require(SHOWN_CANDIDATE_COLUMNS)
-    cand_ids = row.values("candidate_ids")
-    scores = row.scores("candidate_scores", required=True)
-    teacher = row.scores("candidate_teacher_scores")
+    cand_ids = row.candidate_ids()
+    scores = row.candidate_scores(required=True)
+    teacher = row.teacher_scores()
     verdicts = row.verdicts()
-    chosen = set(row.values("negative_ids"))
-    pos_scores = [s for s in row.values("positive_scores") if s is not None]
+    chosen = set(row.negative_ids())
+    pos_scores = [s for s in row.positive_scores() if s is not None]
     ref = float(reference_of([np.asarray(pos_scores, dtype=np.float64)], reference)[0]) if pos_scores else None
 
     def ratio(score: float | None) -> float | None:
@@ -113,11 +112,11 @@ def query_view(
                 "suspect": bool(suspect),
             }
         )
-    positives = [{"id": d, "score": _round(s)} for d, s in zip(row.values("positive_ids"), row.values("positive_scores"))]
+    positives = [{"id": d, "score": _round(s)} for d, s in zip(row.positive_ids(), row.positive_scores())]
     positive_ids = {p["id"] for p in positives}
     excluded = []
-    ex_ids = row.values("excluded_ids")
-    ex_scores = row.scores("excluded_scores", of="excluded_ids") or [None] * len(ex_ids)
+    ex_ids = row.excluded_ids()
+    ex_scores = row.excluded_scores() or [None] * len(ex_ids)
     for doc, score, verdict in zip(ex_ids, ex_scores, row.excluded_verdicts()):
         if doc in positive_ids:
             continue  # the labelled positives are shown as such
@@ -133,7 +132,7 @@ def query_view(
     if any(c["verdict"] == ITSELF or c["id"] == row.query_id for c in candidates + excluded):
         flags.append("itself")
     suspicion = best + ("teacher" in flags) + ("twin" in flags)
-    return QueryView(row.query_id, str(record["query"]), positives, candidates, excluded, suspicion=suspicion, flags=flags)
+    return QueryView(row.query_id, str(row.query), positives, candidates, excluded, suspicion=suspicion, flags=flags)
 
 
 def sample_queries(views: list[QueryView], size: int | None, seed: int) -> list[int]:

@@ -19,15 +19,14 @@ import numpy as np
 
 from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
+from hardneg.candidates.scoring import NoScorer, Scorer
 from hardneg.data import RetrievalData
+from hardneg.data.dataset import normalize_text
 from hardneg.filters import CandidateFilter, FilterContext, member_mask, positive_reference, rank_window
 from hardneg.io import memory_input
 from hardneg.mined import VERDICT_CODE, MinedBatch
-from hardneg.mining.config import MineConfig
 from hardneg.mining.summary import quantiles
-from hardneg.scoring import NoScorer, Scorer
 from hardneg.selection import Selection, SelectionContext, id_hashes
-from hardneg.text import normalize_text
 
 logger = logging.getLogger(__name__)
 
@@ -172,11 +171,31 @@ class BatchResult:
     """Time spent per stage on this batch."""
 
 
+@dataclass(frozen=True)
+class RuleSettings:
+    """The few settings the mining rule reads, taken once from the options by :func:`hardneg.mining.rule.build_miner`."""
+
+    range_min: int
+    window_end: int | None
+    """Where the rank window ends (the options' ``effective_range_max``); ``None``: as deep as survivors need."""
+    max_depth: int | None
+    extend_window: bool
+    deeper_for_scores: bool
+    """Score filters are on: without a window, search ten times deeper than ``n`` for survivors."""
+    positive_reference: str
+    top: bool
+    """The selection takes the best survivors: a query is done once it has ``n``, its window need not be full."""
+    rescore: bool
+    """The sampler's candidates have no scores of their own: the scorer scores them (unless it is :class:`NoScorer`)."""
+    exclude_query_itself: bool
+    teacher_score_filters: bool
+
+
 class BatchMiner:
     """Mines batches of queries of ``data`` with a prepared candidate source, scorer, filters and selection.
 
     Args:
-        config: the run's configuration.
+        settings: what the rule reads of the options.
         data: the queries and corpus.
         source: the candidate source (``None``: pairs only).
         scorer: scores (query, document) pairs in the source's score space.
@@ -187,7 +206,7 @@ class BatchMiner:
 
     def __init__(
         self,
-        config: MineConfig,
+        settings: RuleSettings,
         data: RetrievalData,
         *,
         source: Any,
@@ -196,10 +215,10 @@ class BatchMiner:
         filters: list[CandidateFilter],
         selection: Selection,
     ):
-        self.config, self.data = config, data
+        self.settings, self.data = settings, data
         self.source, self.scorer, self.defence, self.filters, self.selection = source, scorer, defence, filters, selection
         self.observers: list[Any] = []
-        """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
+        """Objects with ``observe(mined)``, called with every :class:`MinedBatch` (the audit reads its verdicts)."""
         self.timer = Timer()
         self.query_hashes = id_hashes(data.query_ids)
         self.doc_hashes = id_hashes(data.corpus_ids)
@@ -224,12 +243,12 @@ class BatchMiner:
         scorer: Scorer | None = None,
         selection: Selection | None = None,
         extra_filters: list[CandidateFilter] = (),
-        config: MineConfig | None = None,
+        settings: RuleSettings | None = None,
         filters: list[CandidateFilter] | None = None,
     ) -> BatchMiner:
         """This rule with another candidate source, scorer or selection, or more filters (run after its own).
 
-        ``config`` and ``filters`` replace the rule's own (the tuner compares settings of one rule over the
+        ``settings`` and ``filters`` replace the rule's own (the tuner compares settings of one rule over the
         same data this way: :func:`hardneg.mining.rule.build_miner` with ``share``).
 
         The refreshers inside training mine with the weights being trained: they search a re-ranked pool or a
@@ -241,7 +260,7 @@ class BatchMiner:
         clone.source = self.source if source is None else source
         clone.scorer = self.scorer if scorer is None else scorer
         clone.selection = self.selection if selection is None else selection
-        clone.config = self.config if config is None else config
+        clone.settings = self.settings if settings is None else settings
         clone.filters = [*(self.filters if filters is None else filters), *extra_filters]
         clone.observers = []
         clone.timer = Timer()
@@ -275,12 +294,12 @@ class BatchMiner:
     def filter_names(self) -> list[str]:
         return [
             *(self.defence.mask_names if self.defence else []),
-            *(["query_itself"] if self.config.exclude_query_itself else []),
+            *(["query_itself"] if self.settings.exclude_query_itself else []),
             *(f.name for f in self.filters),
         ]
 
     def _mine_batch(self, queries: np.ndarray, n: int, stats: MiningStats) -> MinedBatch:
-        data, c = self.data, self.config
+        data, c = self.data, self.settings
         positives = np.full((len(queries), max(len(data.positives[q]) for q in queries)), -1, dtype=np.int64)
         for row, q in enumerate(queries):
             positives[row, : len(data.positives[q])] = data.positives[q]
@@ -300,13 +319,13 @@ class BatchMiner:
                 empty.astype(bool),
             )
 
-        window_end = c.effective_range_max
+        window_end = c.window_end
         limit = len(data.corpus_ids) if c.max_depth is None else min(c.max_depth, len(data.corpus_ids))
         extra = int(self.text_positive_count[queries].max())
         if window_end is not None:
             depth = window_end + extra
         else:
-            depth = c.range_min + extra + n * (10 if c.uses_score_filters else 1)
+            depth = c.range_min + extra + n * (10 if c.deeper_for_scores else 1)
         depth = min(depth, limit)
 
         cands = self._search(queries, depth)
@@ -351,14 +370,12 @@ class BatchMiner:
         stats.add(queries, data, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
         rows, cols = np.nonzero(ok)
         stats.query_itself_chosen += int(masks["query_itself"][rows, chosen[rows, cols]].sum())
-        for observer in self.observers:
-            observer.observe(queries, cands, masks, negatives)
         promoted, promoted_scores = (
             self.defence.promoted_of(cands.indices, masks["teacher_scores"], masks["dropped"]) if self.defence else (None, None)
         )
         in_window = masks["in_window"]
         teacher_scores = masks["teacher_scores"]
-        return MinedBatch(
+        mined = MinedBatch(
             queries,
             positive_scores,
             negatives,
@@ -372,11 +389,14 @@ class BatchMiner:
             excluded=np.where(masks["valid"] & ~in_window, cands.indices, -1),
             teacher_scores=None if teacher_scores is None else np.asarray(teacher_scores, dtype=np.float32),
         )
+        for observer in self.observers:
+            observer.observe(mined)
+        return mined
 
     def _search(self, queries: np.ndarray, depth: int) -> Candidates:
         with self.timer("search"):
             cands = self.source.search(queries, depth)
-        if self.config.sampler == "random" and not isinstance(self.scorer, NoScorer):
+        if self.settings.rescore and not isinstance(self.scorer, NoScorer):
             with self.timer("score"):
                 cands.scores = self.scorer.score(queries, cands.indices)
         return cands
@@ -405,18 +425,18 @@ class BatchMiner:
                 itself |= self.defence.near_duplicates.text_mask(
                     np.where(eligible & ~itself, idx, -1), [self.data.query_texts[q] for q in queries]
                 )
-            if self.config.exclude_query_itself:
+            if self.settings.exclude_query_itself:
                 dropped["query_itself"] = itself
-            nonpos = eligible & ~itself if self.config.exclude_query_itself else eligible
+            nonpos = eligible & ~itself if self.settings.exclude_query_itself else eligible
             ranks, in_window = rank_window(nonpos, window)
             # --- false-negative defence: the teacher rescores the window; filters use its scores ---
             scores, positive_scores, teacher_scores = cands.scores, None, None
             if self.defence is not None and self.defence.teacher is not None:
                 with self.timer("teacher"):
                     teacher_scores, teacher_positive_scores = self.defence.rescore(queries, idx, in_window)
-                if self.config.teacher_score_filters:
+                if self.settings.teacher_score_filters:
                     scores, positive_scores = teacher_scores, teacher_positive_scores
-                    reference = positive_reference(positive_scores, self.config.positive_reference)
+                    reference = positive_reference(positive_scores, self.settings.positive_reference)
             ctx = FilterContext(scores=scores, ranks=ranks, positive_score=reference, indices=idx, teacher_scores=teacher_scores)
             keep = in_window.copy()
             for f in self.filters:
@@ -453,8 +473,8 @@ class BatchMiner:
         if window is None:
             return ~(exhausted | enough), np.zeros(len(searched), bool), exhausted
         window_full = masks["nonpos"].sum(1) >= window
-        widen = window_full & ~enough & self.config.extend_window
-        if self.config.selection == "top":
+        widen = window_full & ~enough & self.settings.extend_window
+        if self.settings.top:
             done = enough | ((exhausted | window_full) & ~widen)
         else:
             done = (exhausted | window_full) & ~widen

@@ -10,6 +10,7 @@ timings to the run's.
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any, Protocol
 
 import numpy as np
@@ -17,14 +18,26 @@ import numpy as np
 from hardneg.engines import Engine, make_engine
 from hardneg.mined import MinedBatch
 from hardneg.mining.batch import BatchMiner, Timer
-from hardneg.mining.config import MineConfig
 from hardneg.mining.resume import PartStore, merge_into, run_key
+
+
+class RunOptions(Protocol):
+    """What the batches read of the run's options: the batch size, and where and whether to keep finished batches."""
+
+    query_chunk_size: int
+    out: str | None
+    resume: bool
+
+    @property
+    def cache_root(self) -> Path: ...
+
+    def to_dict(self) -> dict[str, Any]: ...
 
 
 class MiningRun(Protocol):
     """What the batches read of the run around them (:class:`~hardneg.mining.run.Miner` is one)."""
 
-    config: MineConfig
+    config: RunOptions
     batch_miner: BatchMiner
     model_info: dict[str, Any] | None
     timer: Timer

@@ -1,4 +1,5 @@
-"""The mining configuration: one dataclass, from which the CLI's flags are generated."""
+"""The mining configuration: one dataclass, from which the CLI's flags are generated, and the named methods
+(presets) that set several of its values at once; explicit arguments override a preset."""
 
 from __future__ import annotations
 
@@ -15,7 +16,18 @@ from hardneg.options import DataOptions, EncodingOptions, check_choices, check_p
 from hardneg.options import option as _f
 from hardneg.selection import SELECTIONS, SelectionOptions
 
-__all__ = ["ENGINES", "FIELDS", "OUTPUT_FORMATS", "SAMPLERS", "SELECTIONS", "MineConfig"]
+__all__ = [
+    "AUTO",
+    "ENGINES",
+    "FIELDS",
+    "OUTPUT_FORMATS",
+    "PRESETS",
+    "SAMPLERS",
+    "SELECTIONS",
+    "MineConfig",
+    "config_of",
+    "make_config",
+]
 ENGINES = ("local", "ray")
 OUTPUT_FORMATS = tuple(FORMATS)
 """The ``--output-format`` choices: one per entry of :data:`hardneg.formats.FORMATS`."""
@@ -76,7 +88,7 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions, CandidateOptions,
             raise ConfigError(f"max_false_negative_rate must be in (0, 1], got {self.max_false_negative_rate}")
         if self.num_negatives < 0:
             raise ConfigError(f"num_negatives must be >= 0, got {self.num_negatives}")
-        if self.sampler != "none" and self.num_negatives == 0:
+        if SAMPLERS[self.sampler].mines and self.num_negatives == 0:
             raise ConfigError("num_negatives must be >= 1 unless sampler='none' (pairs only)")
         if self.range_max is not None and self.num_negatives > self.range_max - self.range_min:
             raise ConfigError(
@@ -84,12 +96,12 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions, CandidateOptions,
             )
         if self.sampler == "bm25" and self.selection == "simans" and not self.simans_normalize:
             raise ConfigError("SimANS on BM25 scores needs simans_normalize=True: its a is set for another score scale")
-        if self.sampler == "none" and self.output_format not in ("n-tuple", "labeled-pair", "labeled-list"):
+        if not SAMPLERS[self.sampler].mines and self.output_format not in ("n-tuple", "labeled-pair", "labeled-list"):
             raise ConfigError(
                 f"sampler='none' writes (anchor, positive) pairs: use output_format 'n-tuple', 'labeled-pair' or "
                 f"'labeled-list', got {self.output_format!r}"
             )
-        if self.teacher and self.sampler == "none":
+        if self.teacher and not SAMPLERS[self.sampler].mines:
             raise ConfigError("teacher rescores candidates; sampler='none' mines none")
 
     def check_against(self, data: Any) -> None:
@@ -97,12 +109,12 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions, CandidateOptions,
         documents = len(data.corpus_ids)
         if not self.strict_checks:  # mined as given; short or empty output is warned about
             return
-        if self.sampler != "none" and self.num_negatives >= documents:
+        if SAMPLERS[self.sampler].mines and self.num_negatives >= documents:
             raise ConfigError(
                 f"num_negatives={self.num_negatives} cannot be found: the corpus has {documents} documents, "
                 "one of them a positive of each query; ask for fewer"
             )
-        if self.sampler != "none" and self.range_min >= documents:
+        if SAMPLERS[self.sampler].mines and self.range_min >= documents:
             raise ConfigError(
                 f"range_min={self.range_min} skips every candidate: the corpus has {documents} documents; nothing would be mined"
             )
@@ -122,3 +134,52 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions, CandidateOptions,
 
 
 FIELDS = {f.name: f for f in dataclasses.fields(MineConfig)}
+
+
+def config_of(parameters: dict[str, Any]) -> MineConfig:
+    """The configuration a manifest's ``parameters`` describe (names that are not fields are left out)."""
+    return MineConfig(**{k: v for k, v in parameters.items() if k in FIELDS})
+
+
+PRESETS: dict[str, dict[str, Any]] = {
+    # Dense candidates; drop any candidate scored within 5 % of the positive (the candidates most
+    # often unlabelled positives, judged relative to each query's own positive score so it holds on
+    # any score scale); then draw uniformly from the top 50 survivors instead of always taking the
+    # very top, which spreads negatives over hardness levels. Searches deeper until every query has
+    # its negatives.
+    "default": {"sampler": "dense", "relative_margin": 0.05, "range_max": 50, "selection": "random", "num_negatives": 3},
+    # (anchor, positive) pairs only: the loss uses the other in-batch positives as negatives.
+    "in-batch": {"sampler": "none", "num_negatives": 0},
+    # Uniformly random documents: easy negatives, the weakest baseline.
+    "random": {"sampler": "random", "selection": "random", "num_negatives": 3},
+    # DPR (Karpukhin et al. 2020): the top BM25 document that is not a positive.
+    "dpr": {"sampler": "bm25", "selection": "top", "num_negatives": 1},
+    # sentence-transformers mine_hard_negatives defaults: dense top-k, no filters.
+    "top": {"sampler": "dense", "selection": "top", "num_negatives": 3},
+    # ANCE (Xiong et al. 2020): uniform sample from the dense top 200 minus positives.
+    "ance": {"sampler": "dense", "selection": "random", "range_max": 200, "num_negatives": 3},
+    # NV-Retriever (Moreira et al. 2024) TopK-PercPos: top 4 below 95 % of the positive's score.
+    "nv-retriever": {"sampler": "dense", "selection": "top", "relative_margin": 0.05, "num_negatives": 4},
+    # SimANS (Zhou et al. 2022): sample the dense top 100 around the positive's score.
+    "simans": {"sampler": "dense", "selection": "simans", "range_max": 100, "simans_a": 0.5, "simans_b": 0.0, "num_negatives": 3},
+}
+AUTO = "auto"
+"""Not a set of values but a choice among them: ``hardneg mine --preset auto`` audits a grid of filter settings on
+the data at hand and mines with the hardest that stays clean (:mod:`hardneg.drivers.tune`)."""
+AUTO_FALLBACK = "default"
+"""The preset ``auto`` starts from, and falls back to where too few queries have two or more positives to measure."""
+PRESETS[AUTO] = {**PRESETS[AUTO_FALLBACK]}
+
+DEFAULT_PRESET = "default"
+
+
+def make_config(preset: str | None = None, **overrides: Any) -> MineConfig:
+    """A validated config: dataclass defaults, then the preset's values, then ``overrides``."""
+    name = preset or DEFAULT_PRESET
+    if name not in PRESETS:
+        raise ConfigError(f"preset must be one of {', '.join(map(repr, PRESETS))}, got {name!r}")
+    unknown = sorted(set(overrides) - set(FIELDS))
+    if unknown:
+        raise ConfigError(f"unknown parameter(s) {unknown}; see `hardneg mine --help`")
+    values = {**PRESETS[name], **overrides, "preset": name}
+    return MineConfig(**values)

@@ -15,14 +15,15 @@ from contextlib import nullcontext
 from pathlib import Path
 from typing import Any
 
+from hardneg.candidates.options import SAMPLERS
+from hardneg.candidates.scoring import Scorer
 from hardneg.data import RetrievalData
 from hardneg.defence.options import DefenceOptions
 from hardneg.defence.stage import Defence
 from hardneg.filters import FilterOptions, build_filters
-from hardneg.mining.batch import BatchMiner
+from hardneg.mining.batch import BatchMiner, RuleSettings
 from hardneg.mining.config import MineConfig
 from hardneg.options import values_of
-from hardneg.scoring import Scorer
 from hardneg.selection import SelectionOptions
 
 
@@ -38,7 +39,8 @@ def build_miner(
     defence: Defence | None | object = ...,
     share: BatchMiner | None = None,
 ) -> BatchMiner:
-    """The rule ``config`` asks for over ``data``: its defence, its filters and its selection around ``source``.
+    """The rule ``config`` asks for over ``data``: its settings, its defence, its filters and its selection around
+    ``source``. The options are read here, once; the rule itself sees only :class:`RuleSettings` and its parts.
 
     Args:
         config: the mining configuration (a candidates file's manifest holds it as ``parameters``).
@@ -49,7 +51,7 @@ def build_miner(
         cache_dir: where the teacher caches its scores (when ``config.use_cache``).
         timer: a ``timer("defence")`` context manager factory, or ``None``.
         defence: an already built defence (or ``None``: none) to use instead of building ``config``'s; the
-            tuner (:mod:`hardneg.diagnostics.tune`) shares one between the settings it compares.
+            tuner (:mod:`hardneg.drivers.tune`) shares one between the settings it compares.
         share: a miner over the same ``data`` whose tables (text groups, known positives, id hashes) to share
             instead of computing them again.
     """
@@ -58,9 +60,26 @@ def build_miner(
         defence = _build_defence(c, data, teacher=teacher, cache_dir=cache_dir, timer=timer)
     filters = (defence.filters if defence else []) + build_filters(FilterOptions(**values_of(c, FilterOptions)))
     selection = SelectionOptions(**values_of(c, SelectionOptions)).build(c.seed)
+    settings = rule_settings(c)
     if share is not None:
-        return share.with_parts(source=source, scorer=scorer, selection=selection, config=c, filters=filters)
-    return BatchMiner(c, data, source=source, scorer=scorer, defence=defence, filters=filters, selection=selection)
+        return share.with_parts(source=source, scorer=scorer, selection=selection, settings=settings, filters=filters)
+    return BatchMiner(settings, data, source=source, scorer=scorer, defence=defence, filters=filters, selection=selection)
+
+
+def rule_settings(c: MineConfig) -> RuleSettings:
+    """What the rule reads of the options, in one frozen record."""
+    return RuleSettings(
+        range_min=c.range_min,
+        window_end=c.effective_range_max,
+        max_depth=c.max_depth,
+        extend_window=c.extend_window,
+        deeper_for_scores=c.uses_score_filters,
+        positive_reference=c.positive_reference,
+        top=c.selection == "top",
+        rescore=not SAMPLERS[c.sampler].own_scores,
+        exclude_query_itself=c.exclude_query_itself,
+        teacher_score_filters=c.teacher_score_filters,
+    )
 
 
 def _build_defence(c: MineConfig, data: RetrievalData, *, teacher: Any, cache_dir: Path | None, timer: Any) -> Defence | None:

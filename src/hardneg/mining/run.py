@@ -20,20 +20,20 @@ import numpy as np
 import pyarrow as pa
 
 from hardneg.candidates.factory import build_source, needs_dense
+from hardneg.candidates.options import SAMPLERS
 from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import RetrievalData
 from hardneg.encoding.encode import Encoder
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.engines import make_engine
 from hardneg.io import write_json_atomic
-from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.mining.batch import BatchMiner, Timer
 from hardneg.mining.batches import MinedBatches
 from hardneg.mining.config import MineConfig
 from hardneg.mining.rule import build_miner
 from hardneg.mining.summary import format_summary
 from hardneg.options import EncodingOptions, values_of
-from hardneg.outputs import OutputGuard
+from hardneg.outputs import OutputGuard, build_manifest, manifest_path_for
 from hardneg.selection import id_hashes
 from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
 
@@ -151,19 +151,22 @@ class Miner:
     def prepare(self, data: RetrievalData) -> BatchMiner:
         """Encode, build the candidate source, the defence, the filters and the selection for ``data``."""
         c = self.config
-        dense = self.dense = self._encode(data) if needs_dense(c) else None
+        dense_needed = needs_dense(c.sampler, score_filters=c.uses_score_filters, selection=c.selection)
+        dense = self.dense = self._encode(data) if dense_needed else None
         built = build_source(
             c,
             data,
+            seed=c.seed,
             query_hashes=id_hashes(data.query_ids),
             dense=dense,
+            recall_k=c.effective_range_max or 100,
+            query_chunk_size=c.query_chunk_size,
+            show_progress=c.show_progress,
             cache_dir=c.cache_root if c.use_cache else None,
             timer=self.timer,
         )
         self.index_report = built.index_report
-        logger.debug(
-            "candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if needs_dense(c) else "-"
-        )
+        logger.debug("candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if dense_needed else "-")
         # --- false-negative defence (teacher, near duplicates, leakage guard, RocketQA filters), filters, selection ---
         miner = build_miner(
             c, data, source=built.source, scorer=built.scorer, teacher=self.teacher, cache_dir=c.cache_root, timer=self.timer
@@ -196,11 +199,8 @@ class Miner:
         )  # fmt: skip
         c.check_against(data)
         self.batch_miner = miner = self.prepare(data)
-        logger.debug(
-            "filters: %s; selection %s; %d negatives per query",
-            ", ".join(miner.filter_names) or "none", c.selection, c.num_negatives if c.sampler != "none" else 0,
-        )  # fmt: skip
-        n = c.num_negatives if c.sampler != "none" else 0
+        n = c.num_negatives if SAMPLERS[c.sampler].mines else 0
+        logger.debug("filters: %s; selection %s; %d negatives per query", ", ".join(miner.filter_names) or "none", c.selection, n)
         sources = miner.defence is not None and miner.defence.promotes
         scores = c.include_scores or (c.output_format == "flagembedding" and bool(c.teacher) and c.teacher_score_filters)
         builder = RowBuilder(data, c.output_format, n, scores, positive_sources=sources)
@@ -219,7 +219,7 @@ class Miner:
         defence = miner.defence
         summary["score_space"] = defence.score_space(miner.scorer.name, c.teacher_score_filters) if defence else miner.scorer.name
         if defence is not None:
-            summary.update(defence.summary())
+            summary.update(defence.summary(promoted=stats.dropped.get("promote", 0)))
             if defence.teacher is not None:
                 model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
         if c.extra_positives:

@@ -1,12 +1,13 @@
 """Teachers: scorers stronger than the model being trained, whose scores the filters can use instead.
 
 ``build_teacher`` turns the mining configuration's teacher settings into one scorer: a
-cross-encoder, a bi-encoder, or an ensemble of several.
+cross-encoder, a bi-encoder, or an ensemble of several; a cross-encoder may be given loaded instead of by path.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from hardneg.data import RetrievalData
 from hardneg.teachers.base import PairCache, Teacher, score_pairs
@@ -41,7 +42,7 @@ def split_list(value: str | Sequence[str] | None) -> list[str]:
 
 
 def build_teacher(
-    paths: Sequence[str],
+    paths: Sequence[Any],
     types: Sequence[str],
     data: RetrievalData,
     *,
@@ -53,7 +54,8 @@ def build_teacher(
     show_progress: bool = True,
     bf16: bool = False,
 ) -> Teacher:
-    """One teacher per path (``types`` has one entry per path, or one for all); several make an ensemble."""
+    """One teacher per path, or per loaded one-output ``CrossEncoder`` (``types`` has one entry per path, or one for
+    all); several make an ensemble."""
     if not paths:
         raise ValueError("build_teacher needs at least one path")
     types = list(types) * len(paths) if len(types) == 1 else list(types)

@@ -8,7 +8,7 @@ import numpy as np
 
 
 class Teacher(Protocol):
-    """A :class:`~hardneg.scoring.Scorer` that also says what it is.
+    """A :class:`~hardneg.candidates.scoring.Scorer` that also says what it is.
 
     ``is_probability`` is True when scores are probabilities in [0, 1] (a cross-encoder with a
     sigmoid): only then do RocketQA's thresholds have their meaning.

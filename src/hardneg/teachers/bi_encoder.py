@@ -12,9 +12,9 @@ from typing import Any
 
 import numpy as np
 
+from hardneg.candidates.scoring import DenseScorer
 from hardneg.data import RetrievalData
 from hardneg.encoding.encode import Encoder
-from hardneg.scoring import DenseScorer
 
 
 class BiEncoderTeacher:

@@ -20,7 +20,7 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.errors import ModelError
+from hardneg.errors import ConfigError, ModelError
 from hardneg.teachers.base import PairCache, score_pairs
 
 logger = logging.getLogger(__name__)
@@ -80,6 +80,8 @@ class CrossEncoderScorer:
     ):
         if activation not in ACTIVATIONS:
             raise ValueError(f"activation must be one of {ACTIVATIONS}, got {activation!r}")
+        if not isinstance(model, str) and getattr(model, "num_labels", 1) != 1:
+            raise ConfigError(f"teacher has {model.num_labels} outputs; a relevance teacher needs exactly one")
         self.path = model if isinstance(model, str) else getattr(model, "name_or_path", type(model).__name__)
         self.model = load_cross_encoder(model, device=device, max_length=max_length) if isinstance(model, str) else model
         self.query_texts, self.doc_texts = query_texts, doc_texts

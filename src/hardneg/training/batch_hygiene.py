@@ -13,7 +13,7 @@ Rows ``i`` and ``j`` conflict when they have the same anchor, when the positive 
 candidates mined for it from a ``hardneg mine --output-format candidates`` file, and the near
 duplicates of its positives, :mod:`hardneg.defence.near_duplicates`), or when a negative of one is a
 known positive of the other's anchor (the loss scores every row's negatives against every query of
-the batch). Texts are compared after :func:`hardneg.text.normalize_text`.
+the batch). Texts are compared after :func:`hardneg.data.dataset.normalize_text`.
 
 Usage with the sentence-transformers trainer::
 
@@ -34,8 +34,8 @@ from sentence_transformers.base.sampler import DefaultBatchSampler
 
 from hardneg.candidates_file import read_candidates
 from hardneg.data import RetrievalData, load_data
+from hardneg.data.dataset import normalize_text
 from hardneg.defence.near_duplicates import NearDuplicates
-from hardneg.text import normalize_text
 from hardneg.training.data import text_columns
 
 logger = logging.getLogger(__name__)

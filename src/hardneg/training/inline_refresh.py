@@ -55,7 +55,7 @@ class Refresher(Protocol):
 
 
 class FullRefresher:
-    """Re-mine with :func:`hardneg.mining.api.mine` and the current weights (the whole corpus is re-encoded).
+    """Re-mine with :func:`hardneg.drivers.mine.mine` and the current weights (the whole corpus is re-encoded).
 
     The re-mined candidates become each query's pool by the same rule as the mined file's
     (:func:`hardneg.candidates_file.order_pool` with the run's ``pool`` and sampling).
@@ -66,7 +66,7 @@ class FullRefresher:
         self.parameters = {k: v for k, v in mine_parameters.items() if k not in ("out", "model", "use_cache", "show_progress")}
 
     def candidates(self, model: Any) -> tuple[list[np.ndarray], int]:
-        from hardneg.mining.api import mine
+        from hardneg.drivers.mine import mine
 
         with tempfile.TemporaryDirectory(prefix="hardneg-refresh-") as tmp:
             model.save(str(Path(tmp) / "model"))

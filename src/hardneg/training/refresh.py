@@ -22,14 +22,14 @@ import numpy as np
 from hardneg.candidates import Candidates
 from hardneg.candidates.pool import PoolSearch
 from hardneg.candidates.retriever import DenseRetriever
+from hardneg.candidates.scoring import NoScorer, Scorer
 from hardneg.candidates_file import order_pool
 from hardneg.data import RetrievalData
 from hardneg.errors import DataError
 from hardneg.filters import CandidateFilter
 from hardneg.mined import MinedBatch
-from hardneg.mining.config import FIELDS, MineConfig
+from hardneg.mining.config import config_of
 from hardneg.mining.rule import build_miner
-from hardneg.scoring import NoScorer, Scorer
 from hardneg.selection import Selection
 from hardneg.training.negative_pool import NegativePool
 
@@ -72,7 +72,7 @@ class RefreshRule:
         self, pool: NegativePool, mine_parameters: dict[str, Any], data: RetrievalData | None = None, *, teacher: Any = None
     ):
         self.pool = pool
-        self.config = MineConfig(**{k: v for k, v in mine_parameters.items() if k in FIELDS})
+        self.config = config_of(mine_parameters)
         self.data = data if data is not None else self.config.load_data()
         index = {query_id: q for q, query_id in enumerate(self.data.query_ids)}
         missing = [query_id for query_id in pool.query_ids if query_id not in index]

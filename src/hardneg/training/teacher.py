@@ -105,7 +105,7 @@ def training_pairs(c: TeacherConfig):
             )
         return table, {"negatives": str(path)}, {"pairs": str(path)}
 
-    from hardneg.mining.presets import make_config
+    from hardneg.mining.config import make_config
     from hardneg.mining.run import Miner
 
     data = c.load_data()
@@ -150,7 +150,7 @@ def _train_teacher(c: TeacherConfig) -> dict[str, Any]:
 
     from hardneg.encoding.model import fingerprint_model, resolve_model_name
     from hardneg.io import atomic_path, write_json_atomic
-    from hardneg.manifest import build_manifest, manifest_path_for
+    from hardneg.outputs import build_manifest, manifest_path_for
 
     start = time.perf_counter()
     table, origin, inputs = training_pairs(c)

@@ -26,7 +26,6 @@ from typing import Any
 from hardneg.encoding.model import fingerprint_model, load_model, resolve_model_name
 from hardneg.errors import ConfigError
 from hardneg.io import atomic_path, write_json_atomic
-from hardneg.manifest import build_manifest, manifest_path_for
 from hardneg.options import (
     EXTRA_POSITIVES_HELP,
     PRECISION_ALIASES,
@@ -36,6 +35,7 @@ from hardneg.options import (
     check_choices,
 )
 from hardneg.options import option as _f
+from hardneg.outputs import build_manifest, manifest_path_for
 from hardneg.training.data import POOLS, SAMPLINGS, TrainingInput, load_training_input
 from hardneg.training.inline_refresh import REFRESH_MODES
 from hardneg.training.negative_cache import CACHE_DTYPES

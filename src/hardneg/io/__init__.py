@@ -1,4 +1,5 @@
-"""Small file helpers: atomic writes, checksums, hashing, and exact, line-numbered text reading."""
+"""Small file helpers: atomic writes, checksums, hashing, and exact, line-numbered text reading; the table
+reader that data loading and the output formats share is :mod:`hardneg.io.tables`."""
 
 from __future__ import annotations
 

@@ -31,7 +31,8 @@ import numpy as np
 from hardneg.candidates.retriever import DenseRetriever
 from hardneg.candidates_file import chosen_negatives
 from hardneg.data import RetrievalData, load_data
-from hardneg.errors import ConfigError, DataError
+from hardneg.errors import ConfigError
+from hardneg.evolution.run_folder import RunFolder
 from hardneg.io import read_json_object, write_json_atomic
 from hardneg.options import EncodingOptions, json_options
 from hardneg.options import option as _f
@@ -101,18 +102,14 @@ class Fooling:
 
     def __init__(self, config: FoolingConfig):
         self.config = config
-        self.run_dir = Path(config.run)
-        summary = self.run_dir / "summary.json"
-        if not summary.is_file():
-            raise DataError("not a run folder: summary.json is missing", path=str(self.run_dir))
-        self.summary = read_json_object(summary)
-        self.evolve_config = read_json_object(self.run_dir / "evolve.json")["config"]
-        self.view = self.run_dir / "data"
+        run = RunFolder(Path(config.run))
+        self.run_dir = run.root
+        self.summary = run.read_summary()
+        self.evolve_config = read_json_object(run.config)["config"]
+        self.view = run.data
         self.round = self._round()
         # A named round trains its sampler models to that round's budget: they live apart from the default's.
-        name = "fooling" if config.model_round is None else f"fooling-round-{self.round:03d}"
-        self.folder = self.run_dir / name
-        self.result_path = self.run_dir / f"{name}.json"
+        self.folder, self.result_path = run.fooling(None if config.model_round is None else self.round)
         self.base_model = self.evolve_config.get("model")
 
     def _round(self) -> int:
@@ -141,7 +138,7 @@ class Fooling:
         return int(sum(r["train"]["steps"] for r in rounds))
 
     def _mine(self, sampler: str, model: str | None, split: str, out: Path, num_negatives: int | None = None) -> Path:
-        from hardneg.mining.api import mine
+        from hardneg.drivers.mine import mine
 
         if not out.is_file():
             c = self.config

@@ -2,7 +2,7 @@
 
 Which filter trains the best model depends on the data: where labels are nearly complete, harder
 negatives win; where relevant documents go unlabelled, cleaner ones do. The audit
-(:mod:`hardneg.diagnostics.audit`) measures the cleanness of a setting on the data at hand: it hides
+(:mod:`hardneg.drivers.audit`) measures the cleanness of a setting on the data at hand: it hides
 one positive of every query with two or more, mines, and counts the hidden positives picked as
 negatives. The tuner runs that audit for a grid of settings at the cost of one search:
 
@@ -38,8 +38,7 @@ from hardneg.data import RetrievalData
 from hardneg.data.hidden import hidden_documents, without_hidden
 from hardneg.diagnostics.fates import FateRecorder, wilson_interval
 from hardneg.errors import ConfigError
-from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import AUTO, AUTO_FALLBACK, make_config
+from hardneg.mining.config import AUTO, AUTO_FALLBACK, MineConfig, make_config
 
 logger = logging.getLogger(__name__)
 

@@ -92,10 +92,10 @@ def mine_streamed(
     """
     from hardneg.data import load_data
     from hardneg.data.corpus import corpus_documents
-    from hardneg.data.dataset import Problems
     from hardneg.encoding.encode import Embeddings
     from hardneg.encoding.precomputed import PrecomputedEmbeddings
     from hardneg.errors import ConfigError
+    from hardneg.io.tables import Problems
 
     if not isinstance(chunk_pairs, int) or chunk_pairs < 1:
         raise ConfigError(f"chunk_pairs must be a positive integer, got {chunk_pairs!r}")

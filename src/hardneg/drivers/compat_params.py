@@ -38,7 +38,7 @@ PRESET_ARGUMENTS = {
     "num_negatives": "num_negatives",
     "sampling_strategy": "selection",
 }
-"""Peer arguments that are mining choices (a preset's concern), and the MineConfig field each sets."""
+"""Peer arguments that are mining choices (a preset's concern), and the :func:`hardneg.mine` parameter each sets."""
 
 FALSE_NEGATIVE_CONTROLS = (
     "absolute_margin",
@@ -75,7 +75,7 @@ def tracks_passed_arguments(func: F) -> F:
 
 
 def preset_choices(values: dict[str, Any], passed: frozenset[str]) -> dict[str, Any]:
-    """The MineConfig values of the mining choices the caller passed; the preset supplies the rest."""
+    """The :func:`hardneg.mine` parameters of the mining choices the caller passed; the preset supplies the rest."""
     return {field: values[arg] for arg, field in PRESET_ARGUMENTS.items() if arg in passed}
 
 

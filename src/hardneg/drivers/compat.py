@@ -11,10 +11,10 @@ same defaults, the same errors for invalid values and the same warnings for the 
 with the same columns: the dataset's own anchor and positive column names, then ``negative`` /
 ``negative_1 … negative_n``, ``label`` / ``labels``, or, with ``output_scores``, ``scores`` (the score
 replaces the label in ``labeled-pair`` (``score``) and ``labeled-list``). hardneg's own parameters
-(``seed``, ``preset``, any :class:`~hardneg.mining.config.MineConfig` field such as
+(``seed``, ``preset``, any parameter of :func:`hardneg.mine` such as
 ``near_duplicate_threshold`` or ``exclude_qrels``) follow as keyword arguments.
 
-**Presets.** ``preset="default"`` (or any name in :data:`~hardneg.mining.presets.PRESETS`) supplies
+**Presets.** ``preset="default"`` (or any name in :data:`~hardneg.mining.config.PRESETS`) supplies
 every mining choice the caller did not pass (``range_min``, ``range_max``, the score filters,
 ``num_negatives``, ``sampling_strategy``); an argument the caller passed overrides it, even when its
 value is the peer's default. Without a preset the call starts from ``top``, the peer's defaults, and
@@ -46,7 +46,7 @@ Where the rows differ on purpose (docs/migrating.md lists each case with what wa
   ``encode_document`` (or ``encode``), or a callable ``texts -> array``; one with no weights to fingerprint
   is cached under ``cache_key`` or not at all.
 - **Streamed pairs.** An ``IterableDataset`` or any iterator of pairs is mined ``chunk_pairs`` at a time
-  (:mod:`hardneg.mining.compat_stream`), its rows written to ``out`` as they are mined.
+  (:mod:`hardneg.drivers.compat_stream`), its rows written to ``out`` as they are mined.
 - **Types and summary.** Columns have the peer's types (labels int64, scores float64); the run's
   summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
 - ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
@@ -63,7 +63,7 @@ import logging
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hardneg.mining.compat_params import (
+from hardneg.drivers.compat_params import (
     PASSED,
     PEER_PRESET,
     encode_devices,
@@ -198,10 +198,10 @@ def mine_hard_negatives(
             vectors are cached under in ``cache_folder``; without it they are not cached.
         chunk_pairs: pairs mined at once when ``dataset`` is streamed (an ``IterableDataset``, a generator or any
             iterator of records or ``(anchor, positive)`` tuples): the corpus is encoded once and the pairs are
-            read, encoded and mined a chunk at a time (:mod:`hardneg.mining.compat_stream`). With ``out=`` (a
+            read, encoded and mined a chunk at a time (:mod:`hardneg.drivers.compat_stream`). With ``out=`` (a
             ``.parquet`` or ``.jsonl`` file) the rows are written chunk by chunk and an ``IterableDataset`` reading
             them is returned.
-        **params: any other :class:`~hardneg.mining.config.MineConfig` field (``teacher``,
+        **params: any other parameter of :func:`hardneg.mine` (``teacher``,
             ``near_duplicate_threshold``, ``exclude_qrels``, ``out``, ...).
 
     Returns:
@@ -213,11 +213,11 @@ def mine_hard_negatives(
         >>> mined.column_names
         ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
     """
+    from hardneg.drivers.compat_rows import rank_positives_in, to_peer_dataset
+    from hardneg.drivers.compat_stream import is_streamed
+    from hardneg.drivers.mine import mine
     from hardneg.encoding.model import is_sentence_transformer
-    from hardneg.mining.api import mine
-    from hardneg.mining.compat_rows import rank_positives_in, to_peer_dataset
-    from hardneg.mining.compat_stream import is_streamed
-    from hardneg.mining.presets import make_config
+    from hardneg.mining.config import make_config
 
     passed: frozenset[str] = params.pop(PASSED, frozenset())
     if faiss_batch_size <= 0:
@@ -309,12 +309,12 @@ def mine_hard_negatives(
 
 
 def _mine_stream(rows, model, corpus, teacher, cache_key, preset, settings, shape, verbose, chunk_pairs, columns) -> Any:
-    """A streamed ``dataset``: encoded and mined chunk by chunk (:mod:`hardneg.mining.compat_stream`)."""
+    """A streamed ``dataset``: encoded and mined chunk by chunk (:mod:`hardneg.drivers.compat_stream`)."""
     from hardneg.candidates.retriever import DenseRetriever
+    from hardneg.drivers.compat_stream import mine_streamed
+    from hardneg.drivers.mine import mine
     from hardneg.encoding.model import as_embedder, describe_model
-    from hardneg.mining.api import mine
-    from hardneg.mining.compat_stream import mine_streamed
-    from hardneg.mining.presets import make_config
+    from hardneg.mining.config import make_config
     from hardneg.options import EncodingOptions, values_of
 
     settings = dict(settings)

@@ -13,7 +13,7 @@ from hardneg.data.pairs import pick_column
 from hardneg.encoding.model import as_embedder, describe_model
 from hardneg.encoding.precomputed import PrecomputedEmbeddings
 from hardneg.errors import ConfigError
-from hardneg.mining.presets import AUTO, make_config
+from hardneg.mining.config import AUTO, make_config
 from hardneg.mining.run import Miner, MineResult
 
 logger = logging.getLogger(__name__)
@@ -40,7 +40,7 @@ def mine(
             columns, or a list of ``(anchor, positive)`` tuples.
         out: ``FILE.parquet``, ``FILE.jsonl`` or a folder (Hugging Face dataset). ``None`` returns
             the rows in :attr:`MineResult.table`.
-        preset: a named method from :data:`hardneg.mining.presets.PRESETS` (default ``"default"``).
+        preset: a named method from :data:`hardneg.mining.config.PRESETS` (default ``"default"``).
         embeddings: vectors made elsewhere (:class:`~hardneg.encoding.precomputed.PrecomputedEmbeddings`);
             no model is loaded.
         model: a model path or name, a loaded ``SentenceTransformer`` (encoded as it is: its
@@ -88,23 +88,21 @@ def mine(
             on_error=config.on_error,
         )
     built_teacher = None
-    if teacher_object is not None:
-        from hardneg.teachers.cross_encoder import CrossEncoderScorer
+    if teacher_object is not None:  # a loaded CrossEncoder, wrapped by the one teacher factory
+        from hardneg.teachers import build_teacher
 
-        if getattr(teacher_object, "num_labels", 1) != 1:
-            raise ConfigError(f"teacher has {teacher_object.num_labels} outputs; a relevance teacher needs exactly one")
-        built_teacher = CrossEncoderScorer(
-            teacher_object,
-            loaded.query_texts,
-            loaded.corpus_texts,
+        built_teacher = build_teacher(
+            [teacher_object],
+            ["cross-encoder"],
+            loaded,
             activation=config.teacher_activation,
             batch_size=config.teacher_batch_size,
             show_progress=config.show_progress,
             bf16=config.teacher_bf16,
         )
     tuning = None
-    if config.preset == AUTO:  # the filters are chosen on this data, by the audit (hardneg.diagnostics.tune)
-        from hardneg.diagnostics.tune import resolve
+    if config.preset == AUTO:  # the filters are chosen on this data, by the audit (hardneg.drivers.tune)
+        from hardneg.drivers.tune import resolve
 
         loaded = loaded if loaded is not None else config.load_data()
         config, tuning = resolve(config, loaded, given=params, teacher=built_teacher, embeddings=embeddings, model=model_object)
@@ -114,7 +112,7 @@ def mine(
     if tuning is not None:
         result.record("tuning", tuning.to_dict())
     if config.audit:
-        from hardneg.diagnostics.audit import audit_config
+        from hardneg.drivers.audit import audit_config
 
         result.record("audit", audit_config(config, miner.batch_miner.data).to_dict())
     return result

@@ -1,4 +1,5 @@
-"""Scorers put a number on (query, document) pairs: the score space filters work in."""
+"""Scorers put a number on (query, document) pairs: the score space filters work in. Each candidate source comes
+with the scorer of its own space (built beside it by :mod:`hardneg.candidates.factory`); a teacher is another scorer."""
 
 from __future__ import annotations
 

@@ -1,4 +1,8 @@
-"""Reading a table of records: JSONL, CSV, TSV or parquet, each record with its line (or row) number.
+"""Reading a table of records: JSONL, CSV, TSV or parquet, each record with its line (or row) number, and
+reporting a bad record (:class:`Problems`: raised, or counted and skipped).
+
+It sits below the data loaders and the output formats (which read their files back through it), so neither
+imports the other to read a table.
 
 Text tables are read exactly: every data row becomes one record or one reported problem, never
 part of another row.
@@ -16,16 +20,70 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import logging
 from collections.abc import Iterator, Sequence
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
-from hardneg.data.dataset import Problems
-from hardneg.errors import DataError
+from hardneg.errors import ConfigError, DataError
 from hardneg.io import iter_jsonl, iter_text_lines
 
+logger = logging.getLogger(__name__)
+
+OnError = Literal["raise", "skip"]
+
 PAIR_SUFFIXES = {".jsonl", ".json", ".csv", ".tsv", ".parquet"}
+
+
+class Problems:
+    """Raise on the first problem, or count and warn about each one when skipping."""
+
+    def __init__(self, on_error: OnError):
+        if on_error not in ("raise", "skip"):
+            raise ConfigError(f"on_error must be 'raise' or 'skip', got {on_error!r}")
+        self.on_error = on_error
+        self.counts: dict[str, int] = {}
+
+    def report(self, kind: str, message: str, *, path: str | None = None, line: int | None = None) -> None:
+        error = DataError(message, path=path, line=line)
+        if self.on_error == "raise":
+            raise error
+        self.counts[kind] = self.counts.get(kind, 0) + 1
+        logger.warning("skipped: %s", error)
+
+    def text(
+        self, value: object, what: str, *, as_id: bool = False, path: str | None = None, line: int | None = None
+    ) -> str | None:
+        """``value`` of a record read by :func:`field_text` (stripped; ``""`` when absent), or ``None`` after
+        reporting (``bad_field``) a value that is not text."""
+        try:
+            return field_text(value, what, as_id=as_id)
+        except ValueError as exc:
+            self.report("bad_field", str(exc), path=path, line=line)
+            return None
+
+    def count(self, kind: str, n: int = 1) -> None:
+        """Count ``n`` records dropped for a reason that is not an error (e.g. an exact duplicate row)."""
+        if n > 0:
+            self.counts[kind] = self.counts.get(kind, 0) + n
+
+
+def field_text(value: object, what: str, *, as_id: bool = False) -> str:
+    """A text or id field of a record as text, stripped; ``""`` when absent (``None``).
+
+    A text must be a string. An id may also be a whole number (JSON ``"_id": 42`` is the id ``"42"``,
+    as the same id in a qrels file reads). Anything else (a fraction, a boolean, a list) is a
+    ``ValueError`` naming ``what`` and the value, never an empty text.
+    """
+    if value is None:
+        return ""
+    if isinstance(value, str):
+        return value.strip()
+    if as_id and isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    allowed = "text or a whole number" if as_id else "text"
+    raise ValueError(f"{what} must hold {allowed}, got {type(value).__name__} {value!r}")
 
 
 def _literal_rows(path: Path) -> Iterator[tuple[int, list[str]]]:
@@ -113,15 +171,6 @@ def read_table(path: Path, problems: Problems, *, tsv_quotes: bool = False) -> t
         # Parquet has no lines: the reported number is the 1-based row.
         return table.column_names, list(enumerate(table.to_pylist(), start=1))
     raise DataError(f"unsupported file type {suffix!r}; use one of {sorted(PAIR_SUFFIXES)}", path=str(path))
-
-
-def read_rows(path: Path) -> tuple[list[str], list[tuple[str, dict]]]:
-    """Columns and ``(where, record)`` rows of a parquet, JSONL or Hugging Face dataset input.
-
-    ``where`` is ``"line N"`` for JSONL and ``"row N"`` (1-based) otherwise, for error messages.
-    """
-    records = Records(path, "training file")
-    return records.columns, [(records.where(i), r) for i, r in enumerate(records.rows())]
 
 
 class Records:

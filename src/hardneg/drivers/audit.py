@@ -43,8 +43,7 @@ from hardneg.data import RetrievalData
 from hardneg.data.hidden import HiddenPositives, hidden_position, hide_positives, without_hidden  # noqa: F401  (the audit's own terms)
 from hardneg.diagnostics.fates import Z95, FateRecorder, wilson_interval  # noqa: F401  (the audit's own terms)
 from hardneg.errors import DataError
-from hardneg.mining.config import MineConfig
-from hardneg.mining.presets import AUTO, make_config
+from hardneg.mining.config import AUTO, MineConfig, make_config
 from hardneg.options import EncodingOptions, values_of
 
 
@@ -124,7 +123,7 @@ def audit(
     config = make_config(preset, data=str(data), **params)
     loaded = None
     if config.preset == AUTO:  # the audit of the setting the tuner chooses on this data
-        from hardneg.diagnostics.tune import resolve
+        from hardneg.drivers.tune import resolve
 
         loaded = config.load_data(absent_documents="judge").in_corpus()
         config, _ = resolve(config, loaded, given=params, teacher=teacher_scorer)
