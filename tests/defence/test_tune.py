@@ -40,8 +40,8 @@ def _row(name, rate_per_negative, rank, eligible=True, high=None):
     return T.SettingAudit(
         values={"name": name}, name=name, hidden_positives=100, false_negatives=1, false_negative_rate=0.01,
         ci95=(0.0, 0.05), negatives=300, filled=1.0, mean_rank=rank, mean_score=0.5,
-        estimated_false_negatives_per_negative=rate_per_negative, eligible=eligible,
-        estimated_false_negatives_per_negative_high=rate_per_negative if high is None else high,
+        estimated_false_negatives_per_negative=rate_per_negative,
+        estimated_false_negatives_per_negative_high=rate_per_negative if high is None else high, eligible=eligible,
     )  # fmt: skip
 
 
@@ -92,6 +92,8 @@ def test_each_setting_is_what_hardneg_audit_reports_for_it(fast, few_queries_suf
         assert (result.hidden_positives, result.false_negatives) == (row.hidden_positives, row.false_negatives), row.name
     chosen = next(r for r in tuning.table if r.values == tuning.chosen)
     assert chosen.eligible and chosen.estimated_false_negatives_per_negative <= config.max_false_negative_rate
+    # the interval's upper end bounds the estimate from above, past 1 per negative too (dense labels)
+    assert all(r.estimated_false_negatives_per_negative_high >= r.estimated_false_negatives_per_negative for r in tuning.table)
 
 
 def test_mine_auto_mines_with_the_choice_and_records_it(fast, few_queries_suffice, tmp_path):

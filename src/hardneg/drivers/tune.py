@@ -109,9 +109,9 @@ class SettingAudit:
     mean_rank: float | None
     mean_score: float | None
     estimated_false_negatives_per_negative: float
-    eligible: bool
-    estimated_false_negatives_per_negative_high: float = 1.0
+    estimated_false_negatives_per_negative_high: float
     """The same estimate at the upper end of the pick rate's Wilson 95 % interval: how far the noise may reach."""
+    eligible: bool
 
     def row(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -321,7 +321,7 @@ def _audit_setting(rule, values, audited, hidden, saved, ranks, row_of, n, label
     rate = selected / len(audited)
     ci95 = wilson_interval(selected, len(audited))
     per_negative = selected / count * labelled if count else 1.0
-    per_negative_high = min(1.0, ci95[1] * len(audited) / count * labelled) if count else 1.0
+    per_negative_high = ci95[1] * len(audited) / count * labelled if count else 1.0  # never below per_negative
     filled = count / (n * len(audited))
     return SettingAudit(
         values=values,
@@ -335,8 +335,8 @@ def _audit_setting(rule, values, audited, hidden, saved, ranks, row_of, n, label
         mean_rank=round(float(np.mean(chosen_ranks)), 2) if chosen_ranks else None,
         mean_score=round(float(np.mean(chosen_scores)), 4) if chosen_scores else None,
         estimated_false_negatives_per_negative=round(per_negative, 5),
-        eligible=filled >= MIN_FILLED,
         estimated_false_negatives_per_negative_high=round(per_negative_high, 5),
+        eligible=filled >= MIN_FILLED,
     )
 
 
