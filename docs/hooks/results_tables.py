@@ -13,6 +13,7 @@ from __future__ import annotations
 import json
 import math
 import re
+import statistics
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -111,19 +112,15 @@ def auto_against_fixed() -> str:
 
 
 def paired_from_runs(results: dict, arm: str, baseline: str) -> str:
-    """``arm`` minus ``baseline`` over the seeds both ran, in nDCG@10 points: mean ± SE, then each seed's difference."""
+    """``arm`` minus ``baseline`` over the seeds both ran, as :func:`points` writes it."""
     by_seed = {name: {r["seed"]: r["ndcg@10"] for r in results["runs"] if r["arm"] == name} for name in (arm, baseline)}
     seeds = sorted(set(by_seed[arm]) & set(by_seed[baseline]))
     if not seeds:
         return "not run"
-    differences = [100 * (by_seed[arm][s] - by_seed[baseline][s]) for s in seeds]
-    mean = sum(differences) / len(differences)
-    se = (
-        f" ± {math.sqrt(sum((d - mean) ** 2 for d in differences) / (len(differences) - 1) / len(differences)):.2f}"
-        if len(differences) > 1
-        else ""
-    )
-    return f"{mean:+.2f}{se} ({', '.join(f'{d:+.2f}' for d in differences)})"
+    differences = [by_seed[arm][s] - by_seed[baseline][s] for s in seeds]
+    mean = statistics.mean(differences)
+    se = statistics.stdev(differences) / math.sqrt(len(differences)) if len(differences) > 1 else math.nan
+    return points({"differences": differences, "mean": mean, "se": se})
 
 
 AUTO_RULES = [
@@ -161,8 +158,12 @@ PAIRED = [
 def paired_cell(results: dict, arm: str) -> str:
     """``arm`` minus ``top-n3`` seed by seed, in nDCG@10 points: mean ± SE, then each seed's difference."""
     pair = results["paired"].get(arm, {}).get("vs top-n3")
-    if not pair:
-        return "not run"
+    return points(pair) if pair else "not run"
+
+
+def points(pair: dict) -> str:
+    """A paired difference (``differences``, ``mean``, ``se`` in nDCG@10, as benchmarks/quality.py stores them) in
+    points: mean ± SE, then each seed's difference."""
     se = "" if math.isnan(pair["se"]) else f" ± {100 * pair['se']:.2f}"
     seeds = ", ".join(f"{100 * d:+.2f}" for d in pair["differences"])
     return f"{100 * pair['mean']:+.2f}{se} ({seeds})"
