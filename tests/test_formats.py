@@ -18,7 +18,7 @@ from hardneg import formats
 from hardneg.data import RetrievalData
 from hardneg.formats import FORMATS, Layout
 from hardneg.mined import VERDICT_CODE, MinedBatch
-from hardneg.writers import RowBuilder, StreamingWriter, schema_for
+from hardneg.writers import RowBuilder, StreamingWriter
 
 CONTAINERS = {"parquet": "out.parquet", "jsonl": "out.jsonl", "hf": "out_dataset"}
 SRC = Path(hardneg.__file__).parent
@@ -64,9 +64,9 @@ def test_every_format_reads_back_with_its_registered_columns_and_types(
     fmt = FORMATS[name]
     if not teacher:  # a run without a teacher has no teacher scores
         batch.teacher_scores = None
-    builder = RowBuilder(data, name, 2, scores, positive_sources=sources)
+    builder = RowBuilder(data, name, 2, scores, positive_sources=sources, teacher_scores=teacher)
     rows = builder.rows(batch)
-    schema = schema_for(name, 2, scores, positive_sources=sources, teacher_scores=teacher, data=data)
+    schema = builder.schema
     path = tmp_path / CONTAINERS[container]
     with StreamingWriter(path, schema) as writer:
         writer.write(rows)
@@ -80,10 +80,12 @@ def test_every_format_reads_back_with_its_registered_columns_and_types(
 
 
 def test_the_writers_schema_is_the_registrys(data):
+    plain = dataclasses.replace(data, query_fields=None)  # no input fields carried through
     for name, fmt in FORMATS.items():
         for scores, sources, teacher in OPTIONS:
             layout = Layout(3, scores, sources, teacher)
-            assert schema_for(name, 3, scores, positive_sources=sources, teacher_scores=teacher) == fmt.schema(layout)
+            builder = RowBuilder(plain, name, 3, scores, positive_sources=sources, teacher_scores=teacher)
+            assert builder.schema == fmt.schema(layout)
 
 
 def test_jsonl_keeps_a_value_the_format_type_cannot_hold(tmp_path):

@@ -16,7 +16,7 @@ from hardneg.data import RetrievalData
 from hardneg.errors import ConfigError
 from hardneg.mining.batch import MinedBatch
 from hardneg.mining.run import manifest_path_for
-from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
+from hardneg.writers import RowBuilder, StreamingWriter, container_of
 
 FORMATS = ["n-tuple", "triplet", "labeled-pair", "labeled-list", "flagembedding", "tevatron", "candidates"]
 CONTAINERS = {"parquet": "out.parquet", "jsonl": "out.jsonl", "hf": "out_dataset"}
@@ -102,7 +102,7 @@ def assert_same(a, b, where="row"):
 def test_round_trip(tmp_path, data, batch, output_format, container, include_scores):
     builder = RowBuilder(data, output_format, 2, include_scores)
     rows = builder.rows(batch)
-    schema = schema_for(output_format, 2, include_scores)
+    schema = builder.schema
     path = tmp_path / CONTAINERS[container]
     with StreamingWriter(path, schema) as writer:
         writer.write(rows[:1])
@@ -159,15 +159,15 @@ def test_pairs_only_n_tuple_has_anchor_and_positive(data, batch):
     batch = MinedBatch(
         batch.queries, batch.positive_scores, empty.astype(int), empty, empty.astype(int), empty, empty.astype(bool)
     )
-    rows = RowBuilder(data, "n-tuple", 0, False).rows(batch)
-    assert [list(r) for r in rows] == [["anchor", "positive"]] * 3
-    assert schema_for("n-tuple", 0, False).names == ["anchor", "positive"]
+    builder = RowBuilder(data, "n-tuple", 0, False)
+    assert [list(r) for r in builder.rows(batch)] == [["anchor", "positive"]] * 3
+    assert builder.schema.names == ["anchor", "positive"]
 
 
 @pytest.mark.parametrize("container", list(CONTAINERS))
 def test_failed_write_leaves_previous_output_intact(tmp_path, data, batch, container):
-    schema = schema_for("n-tuple", 2, False)
-    rows = RowBuilder(data, "n-tuple", 2, False).rows(batch)
+    builder = RowBuilder(data, "n-tuple", 2, False)
+    schema, rows = builder.schema, builder.rows(batch)
     path = tmp_path / CONTAINERS[container]
     with StreamingWriter(path, schema) as writer:
         writer.write(rows)

@@ -27,17 +27,36 @@ from hardneg.mined import MinedBatch
 
 class RowBuilder:
     """Turns a :class:`~hardneg.mined.MinedBatch` into rows of one output format (its builder in
-    :data:`hardneg.formats.FORMATS`), counting the rows padded and the pairs left without a row."""
+    :data:`hardneg.formats.FORMATS`), counting the rows padded and the pairs left without a row.
+
+    ``positive_sources`` adds where each positive came from (``labelled`` or ``promoted``): a ``positive_source``
+    column, ``pos_sources`` for FlagEmbedding, ``positive_sources`` for Tevatron, and ``promoted_ids`` /
+    ``promoted_scores`` for candidates. ``teacher_scores`` adds the teacher's score of each candidate
+    (``candidate_teacher_scores``) to candidates. :attr:`schema` holds the columns
+    (:meth:`hardneg.formats.Format.schema`), with ``data``'s :attr:`~hardneg.data.RetrievalData.query_fields` as
+    FlagEmbedding columns (their types as pyarrow infers them).
+    """
 
     def __init__(
-        self, data: RetrievalData, output_format: str, num_negatives: int, include_scores: bool, *, positive_sources: bool = False
+        self,
+        data: RetrievalData,
+        output_format: str,
+        num_negatives: int,
+        include_scores: bool,
+        *,
+        positive_sources: bool = False,
+        teacher_scores: bool = False,
     ):
         self.data, self.format, self.n, self.scores = data, output_format, num_negatives, include_scores
         self.sources = positive_sources
-        """Add whether each positive is ``labelled`` or ``promoted`` (see :func:`schema_for`)."""
         self.padded_rows = 0
         self.dropped_pairs = 0
-        self._build = format_named(output_format).build
+        fmt = format_named(output_format)
+        self._build = fmt.build
+        fields = data.query_fields or []
+        names = list(dict.fromkeys(k for f in fields for k in f))
+        types = tuple((name, pa.array([f.get(name) for f in fields]).type) for name in names)
+        self.schema: pa.Schema = fmt.schema(Layout(num_negatives, include_scores, positive_sources, teacher_scores, types))
 
     def rows(self, batch: MinedBatch) -> list[dict[str, Any]]:
         out: list[dict[str, Any]] = []
@@ -47,33 +66,6 @@ class RowBuilder:
             neg_scores = batch.negative_scores[i][valid].tolist()
             out.extend(self._build(self, batch, i, int(q), negs, neg_scores))
         return out
-
-
-def schema_for(
-    output_format: str,
-    num_negatives: int,
-    include_scores: bool,
-    *,
-    positive_sources: bool = False,
-    teacher_scores: bool = False,
-    data: RetrievalData | None = None,
-) -> pa.Schema:
-    """Columns of a format (:meth:`hardneg.formats.Format.schema`). ``positive_sources`` adds where each
-    positive came from (``labelled`` or ``promoted``): a ``positive_source`` column, ``pos_sources`` for
-    FlagEmbedding, ``positive_sources`` for Tevatron, and ``promoted_ids`` / ``promoted_scores`` for
-    candidates. ``teacher_scores`` adds the teacher's score of each candidate (``candidate_teacher_scores``)
-    to candidates. ``data``'s :attr:`~hardneg.data.RetrievalData.query_fields` become FlagEmbedding columns."""
-    fmt = format_named(output_format)
-    layout = Layout(num_negatives, include_scores, positive_sources, teacher_scores, _query_field_types(data))
-    return fmt.schema(layout)
-
-
-def _query_field_types(data: RetrievalData | None) -> tuple[tuple[str, pa.DataType], ...]:
-    """Columns for the input fields carried through (their types as pyarrow infers them)."""
-    if data is None or data.query_fields is None:
-        return ()
-    names = list(dict.fromkeys(k for f in data.query_fields for k in f))
-    return tuple((name, pa.array([f.get(name) for f in data.query_fields]).type) for name in names)
 
 
 def container_of(path: str | os.PathLike) -> str:

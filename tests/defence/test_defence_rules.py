@@ -165,7 +165,7 @@ def test_every_format_says_which_positives_are_promoted(beir, fmt):
     import pyarrow as pa
 
     from hardneg.mining.batch import MinedBatch
-    from hardneg.writers import RowBuilder, schema_for
+    from hardneg.writers import RowBuilder
 
     data = load_beir(beir)
     q3 = data.query_ids.index("q3")
@@ -180,8 +180,9 @@ def test_every_format_says_which_positives_are_promoted(beir, fmt):
         promoted=[np.array([7])],
         promoted_scores=[np.array([0.95], dtype=np.float32)],
     )
-    rows = RowBuilder(data, fmt, 1, True, positive_sources=True).rows(batch)
-    pa.Table.from_pylist(rows, schema=schema_for(fmt, 1, True, positive_sources=True))  # rows fit the schema
+    builder = RowBuilder(data, fmt, 1, True, positive_sources=True)
+    rows = builder.rows(batch)
+    pa.Table.from_pylist(rows, schema=builder.schema)  # rows fit the schema
     text = json.dumps(rows)
     assert "promoted" in text or data.corpus_ids[7] in text
     if fmt in ("n-tuple", "triplet", "labeled-list"):

@@ -101,10 +101,11 @@ def mine(
             bf16=config.teacher_bf16,
         )
     tuning = None
+    if loaded is None and (config.preset == AUTO or config.audit):  # read again after mining: loaded once, here
+        loaded = config.load_data()
     if config.preset == AUTO:  # the filters are chosen on this data, by the audit (hardneg.drivers.tune)
         from hardneg.drivers.tune import resolve
 
-        loaded = loaded if loaded is not None else config.load_data()
         config, tuning = resolve(config, loaded, given=params, teacher=built_teacher, embeddings=embeddings, model=model_object)
     encoded_by = tuning.miner if tuning is not None else None
     miner = Miner(config, embeddings=embeddings, model=model_object, teacher=built_teacher, encoded_by=encoded_by)
@@ -114,7 +115,7 @@ def mine(
     if config.audit:
         from hardneg.drivers.audit import audit_config
 
-        result.record("audit", audit_config(config, miner.batch_miner.data).to_dict())
+        result.record("audit", audit_config(config, loaded).to_dict())
     return result
 
 

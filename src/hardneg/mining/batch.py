@@ -1,9 +1,9 @@
 """Mining one batch of queries: search, filter, search deeper where needed, select.
 
-:class:`BatchMiner` holds everything a batch needs (the data, the candidate source and scorer,
-the false-negative defence, the filters and the selection) and nothing of the run around it (no
-model, no engine, no writer), so an engine can ship it to a worker as it is and every batch's
-rows are the same wherever it was mined.
+:class:`BatchMiner` holds everything a batch needs (what the rule reads of the data, the candidate
+source and scorer, the false-negative defence, the filters and the selection) and nothing of the run
+around it (no model, no engine, no writer, not the data itself), so an engine can ship it to a worker
+as it is and every batch's rows are the same wherever it was mined.
 """
 
 from __future__ import annotations
@@ -160,6 +160,48 @@ def twin_positives(query_texts: list[str], positives: list[list[int]]) -> list[l
     return known
 
 
+@dataclass(frozen=True)
+class RuleTables:
+    """What the rule reads of the data, computed once by :meth:`of` and shared read-only by every copy of the rule
+    (:meth:`BatchMiner.with_parts`): per query its id, text, labelled positives and known positives (its own and
+    its textual twins'), the documents that are the query itself, and how many documents count as its positives by
+    text; per document its text group; the id hashes seeded choices are keyed by."""
+
+    query_ids: list[str]
+    query_texts: list[str]
+    positives: list[list[int]]
+    documents: int
+    known_positives: list[list[int]]
+    group: np.ndarray
+    """Per document, its :class:`TextGroups` group: a copy of a positive is a positive too."""
+    query_itself: list[np.ndarray]
+    text_positive_count: np.ndarray
+    """Per query, the documents that can be dropped as its positives or as itself (the search goes that much deeper)."""
+    query_hashes: np.ndarray
+    doc_hashes: np.ndarray
+
+    @classmethod
+    def of(cls, data: RetrievalData) -> RuleTables:
+        groups = text_groups(data.corpus_texts)
+        group = groups.of_document
+        group_sizes = np.bincount(group, minlength=max(1, int(group.max(initial=-1)) + 1))
+        known = twin_positives(data.query_texts, data.positives)
+        itself = query_itself_documents(data, groups)
+        count = [int(group_sizes[np.unique(group[p])].sum()) + len(s) for p, s in zip(known, itself)]
+        return cls(
+            query_ids=data.query_ids,
+            query_texts=data.query_texts,
+            positives=data.positives,
+            documents=len(data.corpus_ids),
+            known_positives=known,
+            group=group,
+            query_itself=itself,
+            text_positive_count=np.array(count, dtype=np.int64),
+            query_hashes=id_hashes(data.query_ids),
+            doc_hashes=id_hashes(data.corpus_ids),
+        )
+
+
 @dataclass
 class BatchResult:
     """What mining one batch of queries produced."""
@@ -192,11 +234,11 @@ class RuleSettings:
 
 
 class BatchMiner:
-    """Mines batches of queries of ``data`` with a prepared candidate source, scorer, filters and selection.
+    """Mines batches of queries with a prepared candidate source, scorer, filters and selection.
 
     Args:
         settings: what the rule reads of the options.
-        data: the queries and corpus.
+        tables: what the rule reads of the data.
         source: the candidate source (``None``: pairs only).
         scorer: scores (query, document) pairs in the source's score space.
         defence: the false-negative defence stage, or ``None``.
@@ -207,7 +249,7 @@ class BatchMiner:
     def __init__(
         self,
         settings: RuleSettings,
-        data: RetrievalData,
+        tables: RuleTables,
         *,
         source: Any,
         scorer: Scorer,
@@ -215,26 +257,11 @@ class BatchMiner:
         filters: list[CandidateFilter],
         selection: Selection,
     ):
-        self.settings, self.data = settings, data
+        self.settings, self.tables = settings, tables
         self.source, self.scorer, self.defence, self.filters, self.selection = source, scorer, defence, filters, selection
         self.observers: list[Any] = []
         """Objects with ``observe(mined)``, called with every :class:`MinedBatch` (the audit reads its verdicts)."""
         self.timer = Timer()
-        self.query_hashes = id_hashes(data.query_ids)
-        self.doc_hashes = id_hashes(data.corpus_ids)
-        self._known_positives(data)
-
-    def _known_positives(self, data: RetrievalData) -> None:
-        """A query's known positives by id, and the text groups that make a document a positive by text."""
-        groups = text_groups(data.corpus_texts)
-        self.group = groups.of_document
-        group_sizes = np.bincount(self.group, minlength=max(1, int(self.group.max(initial=-1)) + 1))
-        self.known_positives = twin_positives(data.query_texts, data.positives)
-        self.query_itself = query_itself_documents(data, groups)
-        self.text_positive_count = np.array(
-            [int(group_sizes[np.unique(self.group[p])].sum()) + len(s) for p, s in zip(self.known_positives, self.query_itself)],
-            dtype=np.int64,
-        )
 
     def with_parts(
         self,
@@ -254,7 +281,7 @@ class BatchMiner:
         The refreshers inside training mine with the weights being trained: they search a re-ranked pool or a
         live embedding table instead of the mining run's index, and keep everything else: known positives by
         id and text, near duplicates, the leakage guard, the teacher, the filters, widening and the selection.
-        The copy shares this miner's read-only tables (text groups, id hashes), so it costs nothing to make.
+        The copy shares this miner's read-only :class:`RuleTables`, so it costs nothing to make.
         """
         clone = copy.copy(self)
         clone.source = self.source if source is None else source
@@ -280,7 +307,7 @@ class BatchMiner:
             logger.debug(
                 "batch of %d queries (first %s): searched to depth %d, %d window(s) widened, negatives per query "
                 "min %d mean %.2f of %d; seconds %s",
-                len(queries), self.data.query_ids[queries[0]], mined.candidates.shape[1], len(stats.widened),
+                len(queries), self.tables.query_ids[queries[0]], mined.candidates.shape[1], len(stats.widened),
                 int(found.min()) if found.size else 0, float(found.mean()) if found.size else 0.0, n,
                 " ".join(f"{k} {v:.3f}" for k, v in self.timer.seconds.items()),
             )  # fmt: skip
@@ -299,14 +326,14 @@ class BatchMiner:
         ]
 
     def _mine_batch(self, queries: np.ndarray, n: int, stats: MiningStats) -> MinedBatch:
-        data, c = self.data, self.settings
-        positives = np.full((len(queries), max(len(data.positives[q]) for q in queries)), -1, dtype=np.int64)
+        t, c = self.tables, self.settings
+        positives = np.full((len(queries), max(len(t.positives[q]) for q in queries)), -1, dtype=np.int64)
         for row, q in enumerate(queries):
-            positives[row, : len(data.positives[q])] = data.positives[q]
+            positives[row, : len(t.positives[q])] = t.positives[q]
         with self.timer("score"):
             pos_scores = self.scorer.score(queries, positives)
         reference = positive_reference(np.where(positives >= 0, pos_scores, np.nan), c.positive_reference)
-        positive_scores = [pos_scores[row, : len(data.positives[q])] for row, q in enumerate(queries)]
+        positive_scores = [pos_scores[row, : len(t.positives[q])] for row, q in enumerate(queries)]
         if self.source is None:  # pairs only
             empty = np.zeros((len(queries), 0))
             return MinedBatch(
@@ -320,8 +347,8 @@ class BatchMiner:
             )
 
         window_end = c.window_end
-        limit = len(data.corpus_ids) if c.max_depth is None else min(c.max_depth, len(data.corpus_ids))
-        extra = int(self.text_positive_count[queries].max())
+        limit = t.documents if c.max_depth is None else min(c.max_depth, t.documents)
+        extra = int(t.text_positive_count[queries].max())
         if window_end is not None:
             depth = window_end + extra
         else:
@@ -353,21 +380,21 @@ class BatchMiner:
 
         scores = masks["scores"]  # the teacher's when there is one
         if masks["positive_scores"] is not None:
-            positive_scores = [masks["positive_scores"][row, : len(data.positives[q])] for row, q in enumerate(queries)]
+            positive_scores = [masks["positive_scores"][row, : len(t.positives[q])] for row, q in enumerate(queries)]
         with self.timer("select"):
             ctx = SelectionContext(
                 keep=masks["keep"],
                 scores=scores,
                 positive_score=masks["reference"],
-                query_hash=self.query_hashes[queries],
-                doc_hash=self.doc_hashes[np.maximum(cands.indices, 0)],
+                query_hash=t.query_hashes[queries],
+                doc_hash=t.doc_hashes[np.maximum(cands.indices, 0)],
             )
             chosen = self.selection.select(ctx, n)
             ok = chosen >= 0
             safe = np.where(ok, chosen, 0)
             negatives = np.where(ok, np.take_along_axis(cands.indices, safe, 1), -1)
             negative_scores = np.where(ok, np.take_along_axis(scores, safe, 1), np.nan).astype(np.float32)
-        stats.add(queries, data, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
+        stats.add(queries, t.query_ids, masks, positive_scores, negative_scores[ok], ok.sum(1), n)
         rows, cols = np.nonzero(ok)
         stats.query_itself_chosen += int(masks["query_itself"][rows, chosen[rows, cols]].sum())
         promoted, promoted_scores = (
@@ -404,13 +431,13 @@ class BatchMiner:
     def _evaluate(self, queries: np.ndarray, cands: Candidates, reference: np.ndarray, window: np.ndarray | None) -> dict:
         """Masks over the candidates: known positives, the rank window, and each filter's verdict."""
         with self.timer("filter"):
-            idx = cands.indices
+            t, idx = self.tables, cands.indices
             valid = idx >= 0
             safe = np.maximum(idx, 0)
-            known = [self.known_positives[q] for q in queries]
+            known = [t.known_positives[q] for q in queries]
             is_pos_id = valid & member_mask(idx, known)
-            groups = np.where(valid, self.group[safe], -1)
-            is_pos_text = valid & ~is_pos_id & member_mask(groups, [self.group[p] for p in known])
+            groups = np.where(valid, t.group[safe], -1)
+            is_pos_text = valid & ~is_pos_id & member_mask(groups, [t.group[p] for p in known])
             # --- false-negative defence: near duplicates of a positive count as positives ---
             dropped = {}
             near_dup = np.zeros_like(valid)
@@ -420,10 +447,10 @@ class BatchMiner:
                 )
             # --- a query is never its own negative: its id, its text, a near duplicate of it ---
             eligible = valid & ~is_pos_id & ~is_pos_text & ~near_dup
-            itself = eligible & member_mask(idx, [self.query_itself[q] for q in queries])
+            itself = eligible & member_mask(idx, [t.query_itself[q] for q in queries])
             if self.defence is not None and self.defence.near_duplicates is not None:
                 itself |= self.defence.near_duplicates.text_mask(
-                    np.where(eligible & ~itself, idx, -1), [self.data.query_texts[q] for q in queries]
+                    np.where(eligible & ~itself, idx, -1), [t.query_texts[q] for q in queries]
                 )
             if self.settings.exclude_query_itself:
                 dropped["query_itself"] = itself
@@ -494,7 +521,7 @@ class MiningStats:
         self.query_itself_chosen = 0
         """Chosen negatives that are their query itself (none unless ``exclude_query_itself`` is off)."""
 
-    def add(self, queries, data, masks, positive_scores, negative_scores, found, n) -> None:
+    def add(self, queries, query_ids, masks, positive_scores, negative_scores, found, n) -> None:
         self.dropped["known_positive_id"] += int(masks["is_pos_id"].sum())
         self.dropped["known_positive_text"] += int(masks["is_pos_text"].sum())
         for name, mask in masks["dropped"].items():
@@ -502,7 +529,7 @@ class MiningStats:
         self.pos_scores.extend(positive_scores)
         self.neg_scores.append(negative_scores)
         self.negatives_found += int(found.sum())
-        self.short_ids.extend(data.query_ids[q] for q, f in zip(queries, found) if f < n)
+        self.short_ids.extend(query_ids[q] for q, f in zip(queries, found) if f < n)
 
     def summary(
         self, data: RetrievalData, n: int, rows: int, builder: RowBuilder, encoder: Encoder | None, seconds: dict[str, float]

@@ -51,11 +51,13 @@ class MinedBatches:
         n: negatives per query.
         stats: the run's statistics; each batch's are merged into it in order.
         engine: runs the batches that are not already done (default: the local engine).
+        inputs: the data's inputs (:attr:`~hardneg.data.RetrievalData.inputs`), part of the key a resumed run is
+            found by.
     """
 
-    def __init__(self, miner: MiningRun, n: int, stats: Any, engine: Engine | None = None):
+    def __init__(self, miner: MiningRun, n: int, stats: Any, engine: Engine | None = None, *, inputs: dict[str, Any]):
         c = miner.config
-        n_queries = len(miner.batch_miner.data.query_ids)
+        n_queries = len(miner.batch_miner.tables.query_ids)
         self.miner, self.n, self.stats = miner, n, stats
         self.batches = [np.arange(b, min(b + c.query_chunk_size, n_queries)) for b in range(0, n_queries, c.query_chunk_size)]
         self._engine = engine
@@ -65,7 +67,7 @@ class MinedBatches:
         if c.out and c.resume:
             from hardneg._version import __version__
 
-            key = run_key(c.to_dict(), inputs=miner.batch_miner.data.inputs, model=miner.model_info, code=__version__)
+            key = run_key(c.to_dict(), inputs=inputs, model=miner.model_info, code=__version__)
             self.store = PartStore(c.cache_root / "runs", c.out, key)
             # Before the writer opens its temporary file: a killed run's leftovers are removed here.
             self.done = self.store.open()

@@ -21,7 +21,7 @@ from hardneg.data import RetrievalData
 from hardneg.defence.options import DefenceOptions
 from hardneg.defence.stage import Defence
 from hardneg.filters import FilterOptions, build_filters
-from hardneg.mining.batch import BatchMiner, RuleSettings
+from hardneg.mining.batch import BatchMiner, RuleSettings, RuleTables
 from hardneg.mining.config import MineConfig
 from hardneg.options import values_of
 from hardneg.selection import SelectionOptions
@@ -57,13 +57,24 @@ def build_miner(
     """
     c = config
     if defence is ...:
-        defence = _build_defence(c, data, teacher=teacher, cache_dir=cache_dir, timer=timer)
+        with (timer or (lambda name: nullcontext()))("defence"):
+            defence = Defence.from_config(
+                DefenceOptions(**values_of(c, DefenceOptions)),
+                data,
+                seed=c.seed,
+                device=c.device,
+                cache_dir=cache_dir if c.use_cache else None,
+                show_progress=c.show_progress,
+                teacher=teacher,
+            )
     filters = (defence.filters if defence else []) + build_filters(FilterOptions(**values_of(c, FilterOptions)))
     selection = SelectionOptions(**values_of(c, SelectionOptions)).build(c.seed)
     settings = rule_settings(c)
     if share is not None:
         return share.with_parts(source=source, scorer=scorer, selection=selection, settings=settings, filters=filters)
-    return BatchMiner(settings, data, source=source, scorer=scorer, defence=defence, filters=filters, selection=selection)
+    return BatchMiner(
+        settings, RuleTables.of(data), source=source, scorer=scorer, defence=defence, filters=filters, selection=selection
+    )
 
 
 def rule_settings(c: MineConfig) -> RuleSettings:
@@ -80,16 +91,3 @@ def rule_settings(c: MineConfig) -> RuleSettings:
         exclude_query_itself=c.exclude_query_itself,
         teacher_score_filters=c.teacher_score_filters,
     )
-
-
-def _build_defence(c: MineConfig, data: RetrievalData, *, teacher: Any, cache_dir: Path | None, timer: Any) -> Defence | None:
-    with (timer or (lambda name: nullcontext()))("defence"):
-        return Defence.from_config(
-            DefenceOptions(**values_of(c, DefenceOptions)),
-            data,
-            seed=c.seed,
-            device=c.device,
-            cache_dir=cache_dir if c.use_cache else None,
-            show_progress=c.show_progress,
-            teacher=teacher,
-        )

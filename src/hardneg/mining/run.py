@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from contextlib import nullcontext
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -35,7 +36,7 @@ from hardneg.mining.summary import format_summary
 from hardneg.options import EncodingOptions, values_of
 from hardneg.outputs import OutputGuard, build_manifest, manifest_path_for
 from hardneg.selection import id_hashes
-from hardneg.writers import RowBuilder, StreamingWriter, container_of, schema_for
+from hardneg.writers import RowBuilder, StreamingWriter, container_of
 
 logger = logging.getLogger(__name__)
 
@@ -182,70 +183,68 @@ class Miner:
         With an ``out``, the target is checked, locked and claimed (:class:`~hardneg.outputs.OutputGuard`)
         before anything is loaded.
         """
-        if not self.config.out:
-            return self._run(data)
-        with output_guard(self.config):
-            return self._run(data)
-
-    def _run(self, data: RetrievalData | None) -> MineResult:
         c = self.config
-        start = time.perf_counter()
-        with self.timer("load_data"):
-            if data is None:
-                data = c.load_data()
-        logger.debug(
-            "data %s: %d queries, %d documents, %d pairs, loaded in %.2f s",
-            c.data, len(data.query_ids), len(data.corpus_ids), data.num_pairs, self.timer.seconds["load_data"],
-        )  # fmt: skip
-        c.check_against(data)
-        self.batch_miner = miner = self.prepare(data)
-        n = c.num_negatives if SAMPLERS[c.sampler].mines else 0
-        logger.debug("filters: %s; selection %s; %d negatives per query", ", ".join(miner.filter_names) or "none", c.selection, n)
-        sources = miner.defence is not None and miner.defence.promotes
-        scores = c.include_scores or (c.output_format == "flagembedding" and bool(c.teacher) and c.teacher_score_filters)
-        builder = RowBuilder(data, c.output_format, n, scores, positive_sources=sources)
-        teacher_scores = miner.defence is not None and miner.defence.teacher is not None
-        schema = schema_for(c.output_format, n, scores, positive_sources=sources, teacher_scores=teacher_scores, data=data)
-        stats = miner.new_stats()
+        with output_guard(c) if c.out else nullcontext():
+            start = time.perf_counter()
+            with self.timer("load_data"):
+                if data is None:
+                    data = c.load_data()
+            logger.debug(
+                "data %s: %d queries, %d documents, %d pairs, loaded in %.2f s",
+                c.data, len(data.query_ids), len(data.corpus_ids), data.num_pairs, self.timer.seconds["load_data"],
+            )  # fmt: skip
+            c.check_against(data)
+            self.batch_miner = miner = self.prepare(data)
+            n = c.num_negatives if SAMPLERS[c.sampler].mines else 0
+            logger.debug(
+                "filters: %s; selection %s; %d negatives per query", ", ".join(miner.filter_names) or "none", c.selection, n
+            )
+            sources = miner.defence is not None and miner.defence.promotes
+            scores = c.include_scores or (c.output_format == "flagembedding" and bool(c.teacher) and c.teacher_score_filters)
+            teacher_scores = miner.defence is not None and miner.defence.teacher is not None
+            builder = RowBuilder(data, c.output_format, n, scores, positive_sources=sources, teacher_scores=teacher_scores)
+            stats = miner.new_stats()
 
-        batches = MinedBatches(self, n, stats, self.engine)  # resumes a killed run
-        rows_written, table = self._write(batches, builder, schema)
+            batches = MinedBatches(self, n, stats, self.engine, inputs=data.inputs)  # resumes a killed run
+            rows_written, table = self._write(batches, builder)
 
-        seconds = {k: round(v, 3) for k, v in self.timer.seconds.items()}
-        seconds["total"] = round(time.perf_counter() - start, 3)
-        summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
-        model_info = self.model_info
-        # --- false-negative defence: what it did, the teacher in the manifest ---
-        defence = miner.defence
-        summary["score_space"] = defence.score_space(miner.scorer.name, c.teacher_score_filters) if defence else miner.scorer.name
-        if defence is not None:
-            summary.update(defence.summary(promoted=stats.dropped.get("promote", 0)))
-            if defence.teacher is not None:
-                model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
-        if c.extra_positives:
-            summary["extra_positives"] = data.extra_positives
-        summary["batches_resumed"] = batches.reused
-        if self.index_report:
-            summary["index"] = self.index_report
-        manifest = build_manifest(
-            command="mine",
-            parameters=c.to_dict(),
-            inputs=data.inputs,
-            model=model_info,
-            outputs={"out": c.out} if c.out else {},
-            summary=summary,
-        )
-        result = MineResult(config=c, summary=summary, manifest=manifest, table=table)
-        if c.out:
-            result.out = Path(c.out)
-            result.manifest_path = manifest_path_for(c.out)
-            write_json_atomic(result.manifest_path, manifest)
-        logger.log(logging.INFO if self.log_summary else logging.DEBUG, "%s", format_summary(summary))
-        return result
+            seconds = {k: round(v, 3) for k, v in self.timer.seconds.items()}
+            seconds["total"] = round(time.perf_counter() - start, 3)
+            summary = stats.summary(data, n, rows_written, builder, self.encoder, seconds)
+            model_info = self.model_info
+            # --- false-negative defence: what it did, the teacher in the manifest ---
+            defence = miner.defence
+            summary["score_space"] = (
+                defence.score_space(miner.scorer.name, c.teacher_score_filters) if defence else miner.scorer.name
+            )
+            if defence is not None:
+                summary.update(defence.summary(promoted=stats.dropped.get("promote", 0)))
+                if defence.teacher is not None:
+                    model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
+            if c.extra_positives:
+                summary["extra_positives"] = data.extra_positives
+            summary["batches_resumed"] = batches.reused
+            if self.index_report:
+                summary["index"] = self.index_report
+            manifest = build_manifest(
+                command="mine",
+                parameters=c.to_dict(),
+                inputs=data.inputs,
+                model=model_info,
+                outputs={"out": c.out} if c.out else {},
+                summary=summary,
+            )
+            result = MineResult(config=c, summary=summary, manifest=manifest, table=table)
+            if c.out:
+                result.out = Path(c.out)
+                result.manifest_path = manifest_path_for(c.out)
+                write_json_atomic(result.manifest_path, manifest)
+            logger.log(logging.INFO if self.log_summary else logging.DEBUG, "%s", format_summary(summary))
+            return result
 
-    def _write(self, batches: MinedBatches, builder: RowBuilder, schema: pa.Schema) -> tuple[int, pa.Table | None]:
+    def _write(self, batches: MinedBatches, builder: RowBuilder) -> tuple[int, pa.Table | None]:
         """Stream every batch's rows to ``config.out`` (or collect them in a table); the number of rows."""
-        c = self.config
+        c, schema = self.config, builder.schema
         progress = _progress(batches, c.show_progress and len(batches) > 1, "mining")
         if not c.out:
             tables = []

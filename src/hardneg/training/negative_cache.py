@@ -242,8 +242,8 @@ class LiveNegativeCache:
         self.config = self.rule.config
         # Known positives as mining counts them: the query's, its textual twins', and every copy of their text.
         miner = self.rule.miner
-        self.known = [miner.known_positives[q] for q in self.rule.queries]
-        self.group = miner.group
+        self.known = [miner.tables.known_positives[q] for q in self.rule.queries]
+        self.group = miner.tables.group
         order = np.argsort(self.group, kind="stable")
         starts = np.searchsorted(self.group[order], np.arange(int(self.group.max(initial=-1)) + 2))
         self._group_docs = (order, starts)
