@@ -64,32 +64,7 @@ def load_data(
     naming a document absent from its corpus is, bad input (``"refuse"``) or a judgement evaluation scores
     (``"judge"``; see :func:`load_beir`).
     """
-    loaded = _load(
-        data,
-        split=split,
-        anchor_column=anchor_column,
-        positive_column=positive_column,
-        corpus=corpus,
-        on_error=on_error,
-        tsv_quotes=tsv_quotes,
-        absent_documents=absent_documents,
-    )
-    if extra_positives:
-        loaded = add_extra_positives(loaded, extra_positives, on_error=on_error)
-    return loaded
 
-
-def _load(
-    data: Any,
-    *,
-    split: str,
-    anchor_column: str | None,
-    positive_column: str | None,
-    corpus: Corpus,
-    on_error: OnError,
-    tsv_quotes: bool,
-    absent_documents: AbsentDocuments,
-) -> RetrievalData:
     def hf_pairs(name: str | Path) -> RetrievalData:
         """A Hugging Face dataset (a folder or a Hub name) read as pairs; errors name it."""
         return from_pairs(
@@ -102,40 +77,45 @@ def _load(
         )
 
     if isinstance(data, RetrievalData):  # loaded already (the drop-in's streamed chunks)
-        return data
-    if is_in_memory(data):
-        return from_pairs(
+        loaded = data
+    elif is_in_memory(data):
+        loaded = from_pairs(
             data, split=split, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, on_error=on_error
         )
-    if str(data) == DEMO_NAME:
-        data = demo_path()
-    path = Path(data)
-    if path.is_dir() and not _is_beir(path) and (is_dataset_folder(path) or _has_data_files(path)):
-        return hf_pairs(path)
-    if path.is_dir():
-        if corpus is not None:
-            raise ConfigError("corpus is for pair files; a BEIR folder brings its own corpus.jsonl")
-        return load_beir(path, split=split, on_error=on_error, absent_documents=absent_documents)
-    if path.is_file():
-        if is_flagembedding(path) and anchor_column is None and positive_column is None:
+    else:
+        if str(data) == DEMO_NAME:
+            data = demo_path()
+        path = Path(data)
+        if path.is_dir() and not _is_beir(path) and (is_dataset_folder(path) or _has_data_files(path)):
+            loaded = hf_pairs(path)
+        elif path.is_dir():
+            if corpus is not None:
+                raise ConfigError("corpus is for pair files; a BEIR folder brings its own corpus.jsonl")
+            loaded = load_beir(path, split=split, on_error=on_error, absent_documents=absent_documents)
+        elif path.is_file() and is_flagembedding(path) and anchor_column is None and positive_column is None:
             if corpus is not None:
                 raise ConfigError("corpus is for pair files; a FlagEmbedding file's pos and neg texts are its corpus")
-            return load_flagembedding(path, on_error=on_error)
-        return load_pairs(
-            path,
-            anchor_column=anchor_column,
-            positive_column=positive_column,
-            corpus=corpus,
-            on_error=on_error,
-            tsv_quotes=tsv_quotes,
-        )
-    if _looks_like_hub_name(str(data)):
-        return hf_pairs(str(data))
-    raise DataError(
-        "no such file or folder: data must be 'demo', a BEIR folder (corpus.jsonl, queries.jsonl, "
-        "qrels/<split>.tsv), a pair file (.jsonl, .csv, .tsv, .parquet) or a Hugging Face dataset",
-        path=str(path),
-    )
+            loaded = load_flagembedding(path, on_error=on_error)
+        elif path.is_file():
+            loaded = load_pairs(
+                path,
+                anchor_column=anchor_column,
+                positive_column=positive_column,
+                corpus=corpus,
+                on_error=on_error,
+                tsv_quotes=tsv_quotes,
+            )
+        elif _looks_like_hub_name(str(data)):
+            loaded = hf_pairs(str(data))
+        else:
+            raise DataError(
+                "no such file or folder: data must be 'demo', a BEIR folder (corpus.jsonl, queries.jsonl, "
+                "qrels/<split>.tsv), a pair file (.jsonl, .csv, .tsv, .parquet) or a Hugging Face dataset",
+                path=str(path),
+            )
+    if extra_positives:
+        loaded = add_extra_positives(loaded, extra_positives, on_error=on_error)
+    return loaded
 
 
 def _is_beir(path: Path) -> bool:
