@@ -80,32 +80,17 @@ def common_options() -> argparse.ArgumentParser:
     """
     common = Parser(add_help=False)
     group = common.add_argument_group("output and logging (every command)")
-    group.add_argument(
-        "--json",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="print the result as exactly one JSON document on stdout; everything else goes to stderr",
-    )
-    group.add_argument(
-        "-q",
-        "--quiet",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="only warnings and errors on stderr, no progress bars",
-    )
-    group.add_argument(
-        "-v",
-        "--verbose",
-        action="store_true",
-        default=argparse.SUPPRESS,
-        help="DEBUG logging: per stage sizes, depths and timings",
-    )
-    group.add_argument(
-        "--progress",
-        action=argparse.BooleanOptionalAction,
-        default=argparse.SUPPRESS,
-        help="progress bars, the datasets library's too (default: only when stderr is a terminal)",
-    )
+    for flags, action, help_text in (
+        (["--json"], "store_true", "print the result as exactly one JSON document on stdout; everything else goes to stderr"),
+        (["-q", "--quiet"], "store_true", "only warnings and errors on stderr, no progress bars"),
+        (["-v", "--verbose"], "store_true", "DEBUG logging: per stage sizes, depths and timings"),
+        (
+            ["--progress"],
+            argparse.BooleanOptionalAction,
+            "progress bars, the datasets library's too (default: only when stderr is a terminal)",
+        ),
+    ):
+        group.add_argument(*flags, action=action, default=argparse.SUPPRESS, help=help_text)
     return common
 
 
@@ -160,7 +145,7 @@ def build_parser() -> argparse.ArgumentParser:
         "mine",
         help="mine hard negatives for (query, positive) data",
         description="Mine hard negatives. Flags mirror hardneg.mine(); a preset sets several at once.",
-        define=_define_mine,
+        define=_mine_flags(),
     )
     add("presets", help="list the presets and their values")
     _add_defence_commands(add)
@@ -176,10 +161,16 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def _define_mine(mine: argparse.ArgumentParser) -> None:
-    from hardneg.mining.config import DEFAULT_PRESET, PRESETS
+def _mine_flags(skip: Sequence[str] = (), *, auto: bool = False) -> Callable[[argparse.ArgumentParser], None]:
+    """Adds the flags of :class:`MineConfig` (less ``skip``), their help naming what the default preset (or auto) sets."""
 
-    add_dataclass_arguments(mine, MineConfig, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
+    def define(parser: argparse.ArgumentParser) -> None:
+        from hardneg.mining.config import AUTO, DEFAULT_PRESET, PRESETS
+
+        name = AUTO if auto else DEFAULT_PRESET
+        add_dataclass_arguments(parser, MineConfig, skip=skip, preset=(name, PRESETS[name]))
+
+    return define
 
 
 def _define_inspect(ins: argparse.ArgumentParser) -> None:
@@ -208,18 +199,10 @@ def _define_inspect(ins: argparse.ArgumentParser) -> None:
 
 
 def _define_audit(audit: argparse.ArgumentParser) -> None:
-    from hardneg.mining.config import DEFAULT_PRESET, PRESETS
-
-    add_dataclass_arguments(audit, MineConfig, skip=AUDIT_SKIP, preset=(DEFAULT_PRESET, PRESETS[DEFAULT_PRESET]))
+    _mine_flags(AUDIT_SKIP)(audit)
     audit.add_argument(
         "--no-hardness", dest="hardness", action="store_false", help="skip the rank and score of the chosen negatives"
     )
-
-
-def _define_tune(tune: argparse.ArgumentParser) -> None:
-    from hardneg.mining.config import AUTO, PRESETS
-
-    add_dataclass_arguments(tune, MineConfig, skip=AUDIT_SKIP, preset=(AUTO, PRESETS[AUTO]))
 
 
 def _config_flags(module: str, name: str) -> Callable[[argparse.ArgumentParser], None]:
@@ -247,7 +230,7 @@ def _add_defence_commands(add) -> None:
         description="Hide one positive of every query with two or more, search once, and audit a grid of filter "
         "settings (positive reference, relative margin, selection, rank floor) on the saved scores; print the "
         "table and the setting `--preset auto` mines with (the hardest within --max-false-negative-rate).",
-        define=_define_tune,
+        define=_mine_flags(AUDIT_SKIP, auto=True),
     )
     add(
         "teacher",
@@ -304,16 +287,18 @@ class Output:
 def _cmd_mine(ns: argparse.Namespace) -> Output:
     from hardneg.drivers.mine import mine
 
-    params = {k: v for k, v in vars(ns).items() if k in FIELDS}
-    data = params.pop("data", "demo")
-    out = params.pop("out", None)
-    preset = params.pop("preset", None)
-    result = mine(data, out, preset=preset, **params)
+    params = _mine_params(ns)
+    result = mine(params.pop("data", "demo"), params.pop("out", None), preset=params.pop("preset", None), **params)
     if result.out:
         text = f"wrote {result.summary['rows']:,} rows to {result.out} (manifest: {result.manifest_path})"
     else:
         text = result.table.to_pandas().head(20).to_string() if result.table.num_rows else "no rows"
     return Output(result.summary, text)
+
+
+def _mine_params(ns: argparse.Namespace) -> dict[str, Any]:
+    """The flags given that are :class:`MineConfig` fields."""
+    return {k: v for k, v in vars(ns).items() if k in FIELDS}
 
 
 def _cmd_presets(ns: argparse.Namespace) -> Output:
@@ -384,10 +369,8 @@ def _cmd_report(ns: argparse.Namespace) -> Output:
 def _cmd_audit(ns: argparse.Namespace) -> Output:
     from hardneg.drivers.audit import audit
 
-    params = {k: v for k, v in vars(ns).items() if k in FIELDS}
-    data = params.pop("data", "demo")
-    preset = params.pop("preset", None)
-    result = audit(data, preset=preset, hardness=ns.hardness, **params)
+    params = _mine_params(ns)
+    result = audit(params.pop("data", "demo"), preset=params.pop("preset", None), hardness=ns.hardness, **params)
     return Output(result.to_dict(), result.format_table())
 
 
@@ -395,7 +378,7 @@ def _cmd_tune(ns: argparse.Namespace) -> Output:
     from hardneg.drivers.tune import tune
     from hardneg.mining.config import AUTO, make_config
 
-    params = {k: v for k, v in vars(ns).items() if k in FIELDS}
+    params = _mine_params(ns)
     params.pop("preset", None)
     config = make_config(AUTO, **params)
     # an audit of every setting: a judged document absent from the corpus is warned about and left out, as in audit
@@ -525,16 +508,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         # so stdout holds exactly the one JSON document.
         with contextlib.redirect_stdout(sys.stderr) if as_json else contextlib.nullcontext():
             output = COMMANDS[ns.command](ns)
-    except HardnegError as exc:
-        print(f"hardneg: error: {exc}", file=sys.stderr)
+    except (HardnegError, OSError) as exc:
+        message = str(exc)
+        if isinstance(exc, OSError):  # a file that cannot be read or written: one line naming it, no traceback
+            message = (f"{exc.filename}: " if exc.filename else "") + str(exc.strerror or exc)
+        print(f"hardneg: error: {message}", file=sys.stderr)
         if as_json:
-            print(json.dumps({"error": str(exc)}), file=stdout)
-        return 2
-    except OSError as exc:  # a file that cannot be read or written: one line naming it, no traceback
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"hardneg: error: {where}{exc.strerror or exc}", file=sys.stderr)
-        if as_json:
-            print(json.dumps({"error": f"{where}{exc.strerror or exc}"}), file=stdout)
+            print(json.dumps({"error": message}), file=stdout)
         return 2
     except KeyboardInterrupt:
         from hardneg.errors import say_interrupted

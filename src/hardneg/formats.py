@@ -217,8 +217,17 @@ class FormatFile:
         (which has no types) with the format's types wherever its values fit them."""
         import pyarrow as pa
 
-        if self.path.is_dir() or self.path.suffix.lower() == ".parquet":
-            return self._stored_table()
+        if self.path.is_dir() or self.path.suffix.lower() == ".parquet":  # read as stored
+            try:
+                if self.path.is_dir():
+                    import datasets
+
+                    return datasets.load_from_disk(str(self.path)).data.table
+                import pyarrow.parquet as pq
+
+                return pq.read_table(self.path)
+            except Exception as exc:  # pyarrow and datasets raise several types for a damaged file
+                raise DataError(f"not a readable {self.what} ({exc})", path=str(self.path)) from exc
         rows = list(self.records.rows())
         try:
             table = pa.table({name: pa.array([r.get(name) for r in rows]) for name in self.columns})
@@ -234,19 +243,6 @@ class FormatFile:
                     pass  # a value the format's type cannot hold exactly (a soft label): kept as written
             columns.append(column)
         return pa.table(columns, names=table.column_names)
-
-    def _stored_table(self) -> pa.Table:
-        """A parquet file's or a dataset folder's table, as stored."""
-        try:
-            if self.path.is_dir():
-                import datasets
-
-                return datasets.load_from_disk(str(self.path)).data.table
-            import pyarrow.parquet as pq
-
-            return pq.read_table(self.path)
-        except Exception as exc:  # pyarrow and datasets raise several types for a damaged file
-            raise DataError(f"not a readable {self.what} ({exc})", path=str(self.path)) from exc
 
 
 def read(path: str | Path, what: str = "file", *, fmt: Format | None = None) -> FormatFile:
@@ -286,11 +282,6 @@ def format_named(name: str) -> Format:
 def _f(x: float) -> float | None:
     x = float(x)
     return x if np.isfinite(x) else None
-
-
-def _pad_negatives(negs: list[int], n: int) -> list[int]:
-    """A short list repeated cyclically up to ``n`` (a fixed-width row needs every column)."""
-    return [negs[i % len(negs)] for i in range(n)] if negs else []
 
 
 def positives_of(data: RowData, batch: MinedBatch, i: int, q: int) -> tuple[list[int], list[float], list[str]]:
@@ -333,7 +324,7 @@ def _n_tuple_rows(b: RowState, batch, i, q, negs, neg_scores):
         return []
     if b.n and len(negs) < b.n:
         b.padded_rows += len(positives)
-        order = _pad_negatives(list(range(len(negs))), b.n)
+        order = [j % len(negs) for j in range(b.n)]  # repeated cyclically: a fixed-width row needs every column
         negs, neg_scores = [negs[j] for j in order], [neg_scores[j] for j in order]
     rows = []
     for p, pos in enumerate(positives):
@@ -488,8 +479,8 @@ def _verdict_columns(batch: MinedBatch, i: int, ids: list[str], valid: np.ndarra
     teacher's score of each when a teacher rescored them, and the searched candidates that never entered
     the rank window (known positives, near duplicates, beyond the window) with their scores and reasons."""
     if batch.verdicts is None:  # a batch mined without verdicts: only kept / dropped is known
-        kept = batch.candidate_kept[i][valid].tolist()
-        return {"candidate_verdicts": ["kept" if k else "dropped" for k in kept], **_no_excluded()}
+        verdicts = ["kept" if k else "dropped" for k in batch.candidate_kept[i][valid].tolist()]
+        return {"candidate_verdicts": verdicts, "excluded_ids": [], "excluded_scores": [], "excluded_verdicts": []}
     codes = batch.verdicts[i]
     out: dict[str, list] = {"candidate_verdicts": [VERDICTS[c] for c in codes[valid]]}
     if batch.teacher_scores is not None:
@@ -499,10 +490,6 @@ def _verdict_columns(batch: MinedBatch, i: int, ids: list[str], valid: np.ndarra
     out["excluded_scores"] = [_f(s) for s in batch.candidate_scores[i][excluded]]
     out["excluded_verdicts"] = [VERDICTS[c] for c in codes[excluded]]
     return out
-
-
-def _no_excluded() -> dict[str, list]:
-    return {"excluded_ids": [], "excluded_scores": [], "excluded_verdicts": []}
 
 
 class CandidateRecord:

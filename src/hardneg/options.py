@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from hardneg.data.options import EXTRA_POSITIVES_HELP, DataOptions  # noqa: F401  (declared beside the data they load)
 from hardneg.errors import ConfigError
@@ -30,9 +30,6 @@ from hardneg.fields import (  # noqa: F401  (declared there, below every stage; 
     check_positive,
     option,
 )
-
-if TYPE_CHECKING:
-    pass
 
 PRECISIONS = ("float32", "bf16", "int8")
 """Encoding arithmetic (:mod:`hardneg.encoding.precision`); the name is part of the embedding cache key."""

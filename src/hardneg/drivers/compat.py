@@ -21,40 +21,10 @@ value is the peer's default. Without a preset the call starts from ``top``, the 
 when nothing then keeps false negatives out (no margin, no ``max_score``, ``top`` from rank 0, none
 of hardneg's defences) one warning names ``preset="default"``.
 
-Where the rows differ on purpose (docs/migrating.md lists each case with what was measured):
-
-- **No dropped pairs.** When a query has fewer than ``num_negatives`` candidates that pass the
-  filters inside ``range_max``, sentence-transformers drops the row (n-tuple) or writes fewer rows;
-  hardneg searches deeper (doubling the rank window) until it finds enough or has searched the whole
-  corpus. Without an explicit ``range_max`` there is no fixed window at all for ``top``; ``random``
-  draws from the top 100 (sentence-transformers: from ``range_min + num_negatives + max_positives``).
-- **Text-normalised positives.** A candidate whose text equals a positive's after Unicode NFKC, case
-  folding and whitespace collapsing is never a negative (sentence-transformers only drops byte-equal
-  texts). Anchors, positives and corpus texts are stripped of surrounding whitespace.
-- **Seeded.** ``sampling_strategy="random"`` draws with ``seed`` (default 42), so two calls give the
-  same rows; sentence-transformers draws from Python's global ``random``.
-- ``include_positives=True`` (a reranking *evaluation* set: n-tuple rows whose candidates are the
-  anchor's top texts, positives among them) ranks the positives among the top non-positives by
-  score, as the peer ranks them; the filters apply to the non-positives only, and only ``top``
-  sampling is accepted.
-- **Bounded rescoring.** A ``cross_encoder`` rescores the rank window (default 100), widened at most to
-  ``max_depth``, by default twice the window; a query still short is counted and named in a warning.
-- **Never an error where the peer returns.** A run with no rows returns the peer's empty ``Dataset``, with a
-  warning naming what each filter dropped; negative margins and a corpus smaller than ``num_negatives``
-  are mined as given (``strict_checks=False``; ``hardneg mine`` keeps those checks).
-- **Any embedder.** ``model`` may be a ``SentenceTransformer``, any object with ``encode_query`` /
-  ``encode_document`` (or ``encode``), or a callable ``texts -> array``; one with no weights to fingerprint
-  is cached under ``cache_key`` or not at all.
-- **Streamed pairs.** An ``IterableDataset`` or any iterator of pairs is mined ``chunk_pairs`` at a time
-  (:mod:`hardneg.drivers.compat_stream`), its rows written to ``out`` as they are mined.
-- **Types and summary.** Columns have the peer's types (labels int64, scores float64); the run's
-  summary is printed with ``verbose`` and kept with the rows (:func:`hardneg.mining_summary`).
-- ``use_faiss`` and ``faiss_batch_size``: hardneg always searches with an exact FAISS index, one
-  chunk of ``faiss_batch_size`` queries at a time. ``use_multi_process`` encodes in several processes
-  (hardneg's ``encode_devices``: process ``i`` on the ``i``-th listed device; ``True``: one per GPU, else
-  4 on the CPU); a cross-encoder rescores in this process.
-  ``cache_folder`` is hardneg's embedding cache (keyed by the weights' fingerprint, not the model's
-  name).
+Where the rows differ on purpose (no dropped pairs: a short query is searched deeper; positives matched
+after text normalisation; seeded random sampling; bounded cross-encoder rescoring; any embedder; streamed
+pairs; an empty ``Dataset`` where the peer returns one), docs/migrating.md lists each case with what was
+measured.
 """
 
 from __future__ import annotations

@@ -36,7 +36,9 @@ def to_peer_dataset(result: MineResult, renames: dict[str, str], *, verbose: boo
     from datasets import Dataset, DatasetInfo
     from datasets.fingerprint import generate_random_fingerprint
 
-    table = result.table if result.table is not None else _load_written(result).data.table
+    table = result.table
+    if table is None:  # a run given ``out`` (a hardneg extra): its rows read back by their format's reader
+        table = format_named(result.config.output_format).read(result.out, "mined rows").table()
     table = with_peer_types(table.rename_columns([renames.get(name, name) for name in table.column_names]))
     # A fingerprint given, as datasets gives one where it cannot hash: hashing the table and the summary would
     # cost a warm call a fifth of its time, and an in-memory dataset caches nothing under it.
@@ -139,11 +141,3 @@ def empty_run_message(summary: dict[str, Any], config: Any) -> str:
         f"{plainly}No rows mined: none of the {summary['queries']} queries has a negative that passes the filters within "
         f"the depth searched (candidates dropped: {drops}); the result is empty. {_consider(config)}"
     )
-
-
-def _load_written(result: MineResult) -> Dataset:
-    """The rows of a run that was given ``out`` (a hardneg extra), read back by their format's reader."""
-    from datasets import Dataset
-
-    fmt = format_named(result.config.output_format)
-    return Dataset(fmt.read(result.out, "mined rows").table())

@@ -14,6 +14,7 @@ so a stream that keeps an anchor's pairs together mines as the whole dataset wou
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 from collections.abc import Callable, Iterable, Iterator, Mapping
@@ -109,7 +110,7 @@ def mine_streamed(
     summaries: list[dict[str, Any]] = []
     tables = []
     writer = None
-    try:
+    with contextlib.ExitStack() as stack:  # an error closes the writer, which removes the partial file
         for number, ((anchors, positives), names) in enumerate(pair_chunks(rows, *columns, chunk_pairs), start=1):
             data = load_data({"anchor": anchors, "positive": positives}, corpus=corpus)
             added = data.corpus_texts[len(base) :]  # this chunk's positives that are not in the corpus
@@ -132,24 +133,13 @@ def mine_streamed(
             if writer is None:
                 from hardneg.writers import StreamingWriter
 
-                writer = StreamingWriter(out, table.schema).__enter__()
+                writer = stack.enter_context(StreamingWriter(out, table.schema))
             writer.write_table(table)
-    except BaseException as exc:
-        if writer is not None:
-            writer.__exit__(type(exc), exc, exc.__traceback__)  # the partial file is removed
-        raise
-    if writer is not None:
-        writer.__exit__(None, None, None)
-    return _result(tables, out, summaries)
-
-
-def _result(tables: list[Any], out: str | None, summaries: list[dict[str, Any]]) -> Any:
-    """The rows (in memory, or the file written read as an ``IterableDataset``), with the chunks' summary."""
+    # the rows (in memory, or the file written read as an ``IterableDataset``), with the chunks' summary
     import datasets
     import pyarrow as pa
 
-    summary = merged_summary(summaries)
-    info = datasets.DatasetInfo(description=json.dumps(summary, default=str))
+    info = datasets.DatasetInfo(description=json.dumps(merged_summary(summaries), default=str))
     if out is None:
         return datasets.Dataset(pa.concat_tables(tables), info=info)
     builder = "parquet" if Path(out).suffix.lower() == ".parquet" else "json"

@@ -236,18 +236,13 @@ def _runner(folder: Path, backend: str, precision: str) -> Runner:
     import openvino as ov
 
     config: dict[str, Any] = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_NUM_THREADS": torch.get_num_threads()}
-    if precision == "bf16":
-        config["INFERENCE_PRECISION_HINT"] = "bf16"
-    else:
-        config["INFERENCE_PRECISION_HINT"] = "f32"  # never a silent bf16 on a CPU that has it
+    config["INFERENCE_PRECISION_HINT"] = "bf16" if precision == "bf16" else "f32"  # f32: never a silent bf16 on a CPU that has it
     compiled = ov.Core().compile_model(str(folder / "model.xml"), "CPU", config)
     requests = [
         compiled.create_infer_request() for _ in range(max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))))
     ]
 
     def run_concurrently(jobs: Jobs) -> Iterator[tuple[int, np.ndarray]]:
-        # Requests take jobs in turn and results come back in the order the jobs went in. No callback: OpenVINO's
-        # threads never wait for the GIL, which the one waiting below (``wait``) releases.
         running: list[int | None] = [None] * len(requests)  # the tag each request is working on
 
         def collect(slot: int) -> tuple[int, np.ndarray]:
@@ -322,8 +317,7 @@ class ExportedEncoder:
         from tqdm.auto import tqdm
 
         dim = getattr(self.model, "get_embedding_dimension", None) or self.model.get_sentence_embedding_dimension
-        dim = dim()
-        out = np.zeros((len(texts), dim), dtype=np.float32)
+        out = np.zeros((len(texts), dim()), dtype=np.float32)
         order = np.argsort([-len(t) for t in texts])  # sentence-transformers' length sort: batches pad little
         extra = {"task": task} if task is not None else {}
         starts = range(0, len(texts), batch_size)

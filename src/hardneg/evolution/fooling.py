@@ -34,7 +34,7 @@ from hardneg.data import RetrievalData, load_data
 from hardneg.errors import ConfigError
 from hardneg.evolution.run_folder import RunFolder
 from hardneg.io import read_json_object, write_json_atomic
-from hardneg.options import EncodingOptions, json_options
+from hardneg.options import EncodingOptions, check_positive, json_options
 from hardneg.options import option as _f
 
 # sampler name -> mining preset; "dense" and "evolve" differ only in the model that mines
@@ -66,8 +66,7 @@ class FoolingConfig(EncodingOptions):
         super().__post_init__()
         if not self.run:
             raise ConfigError("run is required: the folder of a hardneg evolve run")
-        if self.num_negatives < 1:
-            raise ConfigError(f"num_negatives must be >= 1, got {self.num_negatives}")
+        check_positive(self, "num_negatives")
         if self.model_round is not None and self.model_round < 0:
             raise ConfigError(f"model_round must be >= 0, got {self.model_round}")
         given = json_options("models", self.models)
@@ -125,17 +124,10 @@ class Fooling:
             raise ConfigError(f"model_round {chosen} is not a round of this run: it has {len(rounds)}")
         return chosen
 
-    def _encoding(self, model: str | None) -> EncodingOptions:
-        return EncodingOptions(**{**self.config.encoding_dict(), "model": model})
-
     def budget(self) -> int:
         """Optimiser steps the evolved model received: its round's, plus earlier rounds' when training continued."""
-        rounds = (
-            self.summary["rounds"][: self.round + 1]
-            if self.evolve_config.get("continue_training", True)
-            else [self.summary["rounds"][self.round]]
-        )
-        return int(sum(r["train"]["steps"] for r in rounds))
+        first = 0 if self.evolve_config.get("continue_training", True) else self.round
+        return int(sum(r["train"]["steps"] for r in self.summary["rounds"][first : self.round + 1]))
 
     def _mine(self, sampler: str, model: str | None, split: str, out: Path, num_negatives: int | None = None) -> Path:
         from hardneg.drivers.mine import mine
@@ -185,7 +177,7 @@ class Fooling:
             negative_sets[sampler] = chosen_negatives(mined, data, self.config.num_negatives)
         matrix = []
         for path in models.values():
-            retriever = DenseRetriever.load(self._encoding(path))
+            retriever = DenseRetriever.load(EncodingOptions(**{**self.config.encoding_dict(), "model": path}))
             matrix.append([round(triplet_accuracy(retriever, data, negative_sets[s]), 4) for s in SAMPLERS])
         result = {
             "description": (

@@ -53,7 +53,7 @@ from hardneg.evolution.run_folder import RunFolder
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
 from hardneg.mining.config import make_config
-from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, json_options
+from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, check_positive, json_options
 from hardneg.options import option as _f
 from hardneg.outputs import OutputGuard, build_manifest, is_complete, manifest_of, manifest_path_for
 
@@ -106,9 +106,7 @@ class EvolveConfig(EncodingOptions):
             raise ConfigError("out is required: the run folder")
         if self.round0_sampler not in ROUND0_SAMPLERS:
             raise ConfigError(f"round0_sampler must be one of {ROUND0_SAMPLERS}, got {self.round0_sampler!r}")
-        for name in ("rounds", "patience", "staleness_k"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_positive(self, "rounds", "patience", "staleness_k")
         self.mine_params = json_options("mine_options", self.mine_options, LOOP_MINE_KEYS)
         self.train_params = json_options("train_options", self.train_options, LOOP_TRAIN_KEYS)
         make_config(self.preset, **self.mine_params)  # validates names and values now, not in round 2
@@ -187,11 +185,8 @@ class Evolution:
         else:
             write_json_atomic(path, {"config": current})
 
-    def _options(self, model: str | None) -> EncodingOptions:
-        return EncodingOptions(**{**self.config.encoding_dict(), "model": model})
-
     def _retriever(self, model: str | None) -> DenseRetriever:
-        return DenseRetriever.load(self._options(model))
+        return DenseRetriever.load(EncodingOptions(**{**self.config.encoding_dict(), "model": model}))
 
     def _split(self, split: str) -> RetrievalData:
         # the test split is only scored, as `hardneg eval` scores it (documents absent from the corpus included)
@@ -250,7 +245,8 @@ class Evolution:
         records: list[dict[str, Any]] = []
         best, best_round, since_best, stopped = base["dev"]["ndcg@10"], -1, 0, f"reached {c.rounds} rounds"
         for r in range(c.rounds):
-            record = self._load_round(r) or self._round(r)
+            done = self.folder.round(r)
+            record = read_json_object(done.record) if done.done.is_file() else self._round(r)
             records.append(record)
             score = record["dev"]["ndcg@10"]
             if score > best + c.min_delta:
@@ -265,25 +261,22 @@ class Evolution:
         logger.info("%s", format_rounds(summary))
         return EvolveResult(self.run_dir, summary)
 
-    def _load_round(self, r: int) -> dict[str, Any] | None:
-        folder = self.folder.round(r)
-        return read_json_object(folder.record) if folder.done.is_file() else None
-
-    def _miner(self, r: int) -> str | None:
-        return self.base_model if r == 0 else str(self.folder.round(r - 1).model)
-
     def _round(self, r: int) -> dict[str, Any]:
         c = self.config
         folder = self.folder.round(r)
         folder.path.mkdir(parents=True, exist_ok=True)
-        miner = self._miner(r)
+        miner = self.base_model if r == 0 else str(self.folder.round(r - 1).model)
         sampler = "bm25" if r == 0 and c.round0_sampler == "bm25" else None
         seconds: dict[str, float] = {}
 
         start = time.perf_counter()
         candidates = folder.candidates
         if not _reusable(candidates):
-            self._mine(miner, sampler, candidates)
+            from hardneg.drivers.mine import mine
+
+            # the miner encodes as the rounds' evaluations do, so it reuses their cached vectors
+            params = {**c.mine_params, **c.encoding_dict(), **self._mining(miner, sampler)}
+            mine(str(self.view), candidates, preset=c.preset, split="train", output_format="candidates", **params)
         seconds["mine"] = round(time.perf_counter() - start, 3)
 
         start = time.perf_counter()
@@ -307,16 +300,7 @@ class Evolution:
         tuning = mined.get("tuning")
         audit = None
         if c.audit:
-            overrides = {
-                "model": miner,
-                "seed": c.mine_params.get("seed", c.seed),
-                "cache_dir": c.cache_dir,
-                "show_progress": False,
-            }
-            if sampler:
-                overrides["sampler"] = sampler
-            if c.extra_positives:
-                overrides["extra_positives"] = self._train_extra_positives()
+            overrides = {**self._mining(miner, sampler), "cache_dir": c.cache_dir, "show_progress": False}
             mine_params = {**c.mine_params, **(tuning["chosen"] if tuning else {})}
             audit = audit_rate(str(self.view), preset=c.preset, split="train", mine_params=mine_params, **overrides)
 
@@ -349,29 +333,18 @@ class Evolution:
 
     # --- stages -------------------------------------------------------------------------------
 
-    def _mine(self, miner: str | None, sampler: str | None, out: Path) -> None:
-        from hardneg.drivers.mine import mine
-
+    def _mining(self, miner: str | None, sampler: str | None) -> dict[str, Any]:
+        """What a round's mining and its audit share: the miner, the seed, the sampler, the extra positives."""
         c = self.config
-        params = {
-            **c.mine_params,
-            # the miner encodes as the rounds' evaluations do, so it reuses their cached vectors
-            **c.encoding_dict(),
-            "split": "train",
-            "output_format": "candidates",
-            "model": miner,
-            "seed": c.mine_params.get("seed", c.seed),
-        }
+        params: dict[str, Any] = {"model": miner, "seed": c.mine_params.get("seed", c.seed)}
         if sampler:
             params["sampler"] = sampler
         if c.extra_positives:
             params["extra_positives"] = self._train_extra_positives()
-        mine(str(self.view), out, preset=c.preset, **params)
+        return params
 
     def _train_extra_positives(self) -> str:
         """The rows of ``extra_positives`` whose query is a training query (the dev ones stay out of mining)."""
-        from hardneg.io import atomic_path
-
         path = self.folder.extra_positives
         train = set(self.train_data.query_ids)
         rows = [r for r in _qrels_rows(self.config.extra_positives) if r[0] in train]
@@ -412,7 +385,7 @@ class Evolution:
             manifest = build_manifest(
                 command="evolve",
                 parameters=dataclasses.asdict(self.config),
-                inputs={k: v for k, v in self.train_data.inputs.items()},
+                inputs=dict(self.train_data.inputs),
                 model={"base": resolve_model_name(self.base_model), "best": best_model},
                 outputs={},
                 summary={k: summary[k] for k in ("best_round", "best_model", "stopped")},

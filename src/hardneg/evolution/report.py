@@ -95,9 +95,7 @@ def quality_figure(summary: dict[str, Any]) -> str:
             y = [summary["base"][split][metric]] + [r[split][metric] for r in rounds]
             ax.plot(x, y, style, color=color, label=f"{split} {metric}")
     ax.set_xticks(x, ["base"] + [str(r) for r in x[1:]])
-    ax.set_xlabel("round (model trained in that round)")
-    ax.set_ylabel("score")
-    ax.set_title("Retrieval quality per round")
+    ax.set(xlabel="round (model trained in that round)", ylabel="score", title="Retrieval quality per round")
     ax.grid(alpha=0.3)
     ax.legend(fontsize=8)
     return _png(fig)
@@ -129,8 +127,7 @@ def hardness_figure(summary: dict[str, Any]) -> str:
     left.plot(x, [r["hardness"].get("mean_rank", np.nan) for r in rounds], "o-", label="under its miner (hardness)")
     left.plot(x, [r["staleness"].get("mean_rank", np.nan) for r in rounds], "s--", label="under the model trained on it")
     left.set_title("Mean rank of the chosen negatives", fontsize=10)
-    left.set_xlabel("round")
-    left.set_ylabel("rank among non-positives (0 = top)")
+    left.set(xlabel="round", ylabel="rank among non-positives (0 = top)")
     left.legend(fontsize=7)
     right.plot(x, [r["hardness"].get(key, np.nan) for r in rounds], "o-", label="under its miner")
     right.plot(x, [r["staleness"].get(key, np.nan) for r in rounds], "s--", label="under the model trained on it (staleness)")
@@ -199,12 +196,10 @@ def curve_figure(curve: dict[str, Any]) -> str:
         left.axhline(base, color="grey", linestyle="--", linewidth=1, label="base model")
         low, high = left.get_ylim()
         left.set_ylim(low, high + 0.6 * (high - low))  # room for the legend above the lines
-    left.set_xlabel("optimiser step")
-    left.set_ylabel("test nDCG@10 (mean, band ± std over seeds)")
-    left.set_title("Quality along one run")
-    right.set_xlabel("optimiser step")
-    right.set_ylabel("mean rank of the negatives trained on")
-    right.set_title("Staleness: rank under the current weights")
+    left.set(xlabel="optimiser step", ylabel="test nDCG@10 (mean, band ± std over seeds)", title="Quality along one run")
+    right.set(
+        xlabel="optimiser step", ylabel="mean rank of the negatives trained on", title="Staleness: rank under the current weights"
+    )
     for ax in (left, right):
         ax.grid(alpha=0.3)
         ax.legend(fontsize=8)
@@ -222,9 +217,7 @@ def audit_figure(summary: dict[str, Any]) -> str | None:
     hi = np.array([r["audit"]["ci95"][1] for r in rounds])
     fig, ax = plt.subplots(figsize=(5, 3))
     ax.errorbar(x, rate, yerr=[np.clip(rate - lo, 0, None), np.clip(hi - rate, 0, None)], fmt="o-", capsize=3)
-    ax.set_xticks(x)
-    ax.set_xlabel("round")
-    ax.set_ylabel("false-negative rate (95% CI)")
+    ax.set(xticks=x, xlabel="round", ylabel="false-negative rate (95% CI)")
     ax.set_title("Audit: hidden positives chosen as negatives", fontsize=10)
     ax.grid(alpha=0.3)
     return _png(fig)
@@ -251,8 +244,7 @@ def tuning_figure(summary: dict[str, Any]) -> str | None:
                        edgecolors="black", zorder=3, label=f"round {r['round']} chose: {chosen['name']}")  # fmt: skip
     ax.axhline(rounds[0]["tuning"]["max_false_negative_rate"], color="grey", linestyle="--", linewidth=1, label="target")
     ax.set_xscale("symlog")
-    ax.set_xlabel("mean rank of the chosen negatives (left: harder)")
-    ax.set_ylabel("estimated false negatives per negative")
+    ax.set(xlabel="mean rank of the chosen negatives (left: harder)", ylabel="estimated false negatives per negative")
     ax.set_title("--preset auto: cleanness against hardness per setting", fontsize=10)
     ax.grid(alpha=0.3)
     ax.legend(fontsize=7)
@@ -270,15 +262,8 @@ def fooling_figure(fooling: dict[str, Any]) -> str:
     ax.set_xlabel("negatives mined by")
     for i in range(len(models)):
         for j in range(len(samplers)):
-            ax.text(
-                j,
-                i,
-                f"{matrix[i, j]:.3f}",
-                ha="center",
-                va="center",
-                color="white" if matrix[i, j] < 0.8 else "black",
-                fontsize=8,
-            )
+            color = "white" if matrix[i, j] < 0.8 else "black"
+            ax.text(j, i, f"{matrix[i, j]:.3f}", ha="center", va="center", color=color, fontsize=8)
     fig.colorbar(image, ax=ax, label="triplet accuracy")
     ax.set_title("Fooling matrix: who fools whom", fontsize=10)
     return _png(fig)
@@ -462,12 +447,10 @@ def write_report(run_dir: str | Path, *, out: str | Path | None = None) -> Repor
     figures = {"quality": quality_figure(run["summary"]), "hardness": hardness_figure(run["summary"])}
     if run["scores"]:
         figures["distributions"] = distributions_figure(run["summary"], run["scores"])
-    audit = audit_figure(run["summary"])
-    if audit:
-        figures["audit"] = audit
-    tuning = tuning_figure(run["summary"])
-    if tuning:
-        figures["tuning"] = tuning
+    for name, figure in (("audit", audit_figure), ("tuning", tuning_figure)):
+        png = figure(run["summary"])  # None when no round measured it
+        if png:
+            figures[name] = png
     if run["fooling"]:
         figures["fooling"] = fooling_figure(run["fooling"])
     if run.get("curve"):

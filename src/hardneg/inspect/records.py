@@ -89,17 +89,12 @@ def query_view(
     chosen = set(row.negative_ids())
     pos_scores = [s for s in row.positive_scores() if s is not None]
     ref = float(reference_of([np.asarray(pos_scores, dtype=np.float64)], reference)[0]) if pos_scores else None
-
-    def ratio(score: float | None) -> float | None:
-        if score is None or ref is None or not math.isfinite(ref) or ref <= 0:
-            return None
-        return score / ref
-
+    usable = ref is not None and math.isfinite(ref) and ref > 0  # a candidate's ratio divides by it
     candidates = []
     for rank, (doc, score, verdict) in enumerate(zip(cand_ids, scores, verdicts), start=1):
         if doc in chosen and verdict in ("kept", "dropped"):
             verdict = "chosen"
-        r = ratio(score)
+        r = score / ref if usable and score is not None else None
         suspect = (r is not None and r >= suspect_ratio) or verdict in TEACHER_FLAGS or verdict in TWIN_FLAGS
         candidates.append(
             {

@@ -84,14 +84,7 @@ class ConflictFreeBatchSampler(DefaultBatchSampler):
         related: dict[str, set[str]] | None = None,
         near_duplicate_threshold: float | None = None,
     ):
-        super().__init__(
-            dataset,
-            batch_size=batch_size,
-            drop_last=drop_last,
-            valid_label_columns=valid_label_columns,
-            generator=generator,
-            seed=seed,
-        )
+        super().__init__(dataset, batch_size, drop_last, valid_label_columns, generator, seed)
         anchors, positives, negatives = text_columns(dataset, valid_label_columns)
         self._build(anchors, positives, negatives, related or {}, near_duplicate_threshold)
 
@@ -189,16 +182,8 @@ class _SamplerFactory:
         self.cls, self.related, self.near_duplicate_threshold = cls, related, near_duplicate_threshold
 
     def __call__(self, dataset, batch_size, drop_last, valid_label_columns=None, generator=None, seed=0):
-        return self.cls(
-            dataset,
-            batch_size,
-            drop_last,
-            valid_label_columns,
-            generator,
-            seed,
-            related=self.related,
-            near_duplicate_threshold=self.near_duplicate_threshold,
-        )
+        args = (dataset, batch_size, drop_last, valid_label_columns, generator, seed)
+        return self.cls(*args, related=self.related, near_duplicate_threshold=self.near_duplicate_threshold)
 
     def __getstate__(self) -> dict:
         return {"cls": self.cls, "related": None, "near_duplicate_threshold": self.near_duplicate_threshold}

@@ -29,14 +29,6 @@ CHECKPOINT_COMPLETE = "hardneg-complete.json"
 """Written into ``checkpoint-N`` once the trainer has saved all of it: the size of each of its files."""
 
 
-def _checkpoint_files(folder: Path) -> dict[str, int]:
-    return {
-        p.relative_to(folder).as_posix(): p.stat().st_size
-        for p in sorted(folder.rglob("*"))
-        if p.is_file() and p.name != CHECKPOINT_COMPLETE
-    }
-
-
 def checkpoint_is_complete(folder: str | os.PathLike) -> bool:
     """Whether ``folder`` (a ``checkpoint-N``) was saved to the end and is unchanged since: its record is
     there and every file it lists has its recorded size (a SIGKILL mid-save leaves no record; one
@@ -56,5 +48,8 @@ class MarkCheckpointComplete(TrainerCallback):
     def on_save(self, args, state, control, **kwargs):
         folder = Path(args.output_dir) / f"checkpoint-{state.global_step}"
         if state.is_world_process_zero and folder.is_dir():
-            write_json_atomic(folder / CHECKPOINT_COMPLETE, {"files": _checkpoint_files(folder)})
+            files = [p for p in sorted(folder.rglob("*")) if p.is_file() and p.name != CHECKPOINT_COMPLETE]
+            write_json_atomic(
+                folder / CHECKPOINT_COMPLETE, {"files": {p.relative_to(folder).as_posix(): p.stat().st_size for p in files}}
+            )
         return control

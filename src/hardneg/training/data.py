@@ -51,10 +51,6 @@ class TrainingInput:
     """For a candidates file: the pool negatives are drawn from (see :func:`hardneg.candidates_file.order_pool`)."""
 
 
-def _is_beir(path: Path) -> bool:
-    return path.is_dir() and (path / "corpus.jsonl").is_file()
-
-
 def load_training_input(
     data: str,
     *,
@@ -73,7 +69,7 @@ def load_training_input(
     triplet) carry no ids to match it against, so it needs a candidates file, ``demo`` or a BEIR folder.
     """
     path = Path(data)
-    if data == DEMO_NAME or _is_beir(path):
+    if data == DEMO_NAME or (path.is_dir() and (path / "corpus.jsonl").is_file()):  # a BEIR folder
         return _from_pairs(load_data(data, split=split, extra_positives=extra_positives))
     if not path.exists():
         raise DataError(
@@ -181,7 +177,7 @@ def _from_candidates(
         "rows_without_candidates": dropped,
         "pool": pool,
         "sampling": sampling,
-        "mean_pool_size": _mean_len(candidates),
+        "mean_pool_size": round(sum(map(len, candidates)) / max(1, len(candidates)), 2),
     }
     return TrainingInput(
         ds,
@@ -203,10 +199,6 @@ def resolve_sampling(sampling: str, mined_with: dict[str, Any]) -> str:
     if sampling != "auto":
         return sampling
     return "top" if mined_with.get("selection") == "top" else "random"
-
-
-def _mean_len(lists: list[list[int]]) -> float:
-    return round(sum(map(len, lists)) / max(1, len(lists)), 2)
 
 
 def text_columns(dataset, label_columns: list[str] | None) -> tuple[list[str], list[str], list[list[str]]]:

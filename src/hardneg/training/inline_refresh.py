@@ -70,18 +70,9 @@ class FullRefresher:
 
         with tempfile.TemporaryDirectory(prefix="hardneg-refresh-") as tmp:
             model.save(str(Path(tmp) / "model"))
-            params = {**self.parameters, "output_format": "candidates"}
-            preset = params.pop("preset", None)
-            data = params.pop("data")
-            result = mine(
-                data,
-                Path(tmp) / "c.parquet",
-                preset=preset,
-                model=str(Path(tmp) / "model"),
-                use_cache=False,
-                show_progress=False,
-                **params,
-            )
+            params = {**self.parameters, "output_format": "candidates", "model": str(Path(tmp) / "model")}
+            preset, data = params.pop("preset", None), params.pop("data")
+            result = mine(data, Path(tmp) / "c.parquet", preset=preset, use_cache=False, show_progress=False, **params)
             rows = read_candidates(Path(tmp) / "c.parquet", data=self.data).rows
         by_query = {
             r.query_id: order_pool(r.candidates, r.kept, r.negatives, pool=self.pool_mode, sampling=self.pool.sampling)

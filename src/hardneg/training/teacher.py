@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import Any
 
 from hardneg.errors import ConfigError, DataError
-from hardneg.options import DataOptions
+from hardneg.options import DataOptions, check_positive
 from hardneg.options import option as _f
 
 logger = logging.getLogger(__name__)
@@ -72,11 +72,7 @@ class TeacherConfig(DataOptions):
         super().__post_init__()
         if not self.out:
             raise ConfigError("out is required: the folder to write the trained teacher to")
-        for name in ("batch_size", "max_length", "num_negatives"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if self.max_steps is not None and self.max_steps < 1:
-            raise ConfigError(f"max_steps must be >= 1, got {self.max_steps}")
+        check_positive(self, "batch_size", "max_length", "num_negatives", "max_steps")
         if self.epochs <= 0:
             raise ConfigError(f"epochs must be > 0, got {self.epochs}")
         if not 0 < self.learning_rate < 1:

@@ -33,6 +33,7 @@ from hardneg.options import (
     ModelOptions,
     canonical_precision,
     check_choices,
+    check_positive,
 )
 from hardneg.options import option as _f
 from hardneg.outputs import build_manifest, manifest_path_for
@@ -145,9 +146,7 @@ class TrainConfig(ModelOptions):
         super().__post_init__()
         self.precision = canonical_precision(self.precision, TRAIN_PRECISIONS)
         check_choices(self, "loss", "batch_sampler", "pool", "sampling", "refresh_mode", "cache_dtype")
-        for name in ("batch_size", "mini_batch_size", "save_total_limit", "logging_steps"):
-            if getattr(self, name) < 1:
-                raise ConfigError(f"{name} must be >= 1, got {getattr(self, name)}")
+        check_positive(self, "batch_size", "mini_batch_size", "save_total_limit", "logging_steps")
         for name in ("refresh_bm25_k", "refresh_budget", "cache_memmap_mb"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"{name} must be >= 0, got {getattr(self, name)}")
