@@ -76,7 +76,7 @@ def run_audit(name: str, preset: str, params: dict, data: str, seed: int, teache
 
 
 def train(data: str, out: Path, seed: int, steps: int, max_length: int, lr: float, num_negatives: int) -> dict:
-    from hardneg.training.teacher import TeacherConfig, train_teacher
+    from hardneg.drivers.teacher import TeacherConfig, train_teacher
 
     config = TeacherConfig(
         data=data,

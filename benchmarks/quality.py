@@ -76,7 +76,7 @@ import torch
 
 from hardneg.data import load_data
 from hardneg.data.beir import read_qrels
-from hardneg.diagnostics.evaluate import evaluate
+from hardneg.drivers.evaluate import evaluate
 from hardneg.drivers.mine import mine
 from hardneg.evolution.loop import evolve
 from hardneg.evolution.splits import _write_qrels, make_run_view

@@ -278,7 +278,7 @@ def test_the_manifest_records_the_path_and_why(tmp_path):
 
 
 def test_evaluation_scores_in_float32_unless_asked():
-    from hardneg.diagnostics.evaluate import EvalConfig
+    from hardneg.drivers.evaluate import EvalConfig
 
     assert EvalConfig().precision == "float32" and EvalConfig(precision="int8").precision == "int8"
 

@@ -16,13 +16,13 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from hardneg.cli import _config_from, build_parser, main
-from hardneg.diagnostics.evaluate import EvalConfig
+from hardneg.drivers.evaluate import EvalConfig
+from hardneg.drivers.teacher import TeacherConfig
 from hardneg.errors import HardnegError
 from hardneg.evolution.fooling import FoolingConfig
 from hardneg.evolution.loop import EvolveConfig
 from hardneg.mining.config import FIELDS, MineConfig, make_config
 from hardneg.options import MAX_INTEGER, SEED_RANGE, check_number
-from hardneg.training.teacher import TeacherConfig
 from hardneg.training.train import TrainConfig
 
 COMMANDS: dict[str, tuple[type, list[str]]] = {

@@ -303,7 +303,7 @@ def test_contradictory_or_impossible_settings_are_refused_before_work(tmp_path, 
 
 
 def test_eval_never_overwrites_a_file_it_did_not_write(tmp_path, tiny_beir):
-    from hardneg.diagnostics.evaluate import evaluate
+    from hardneg.drivers.evaluate import evaluate
 
     victim = tmp_path / "notes.json"
     victim.write_text('{"mine": "precious"}')

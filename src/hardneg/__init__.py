@@ -18,7 +18,7 @@ _WHERE = {
     "load_data": "hardneg.data",
     "load_pairs": "hardneg.data",
     "EvalResult": "hardneg.diagnostics.evaluate",
-    "evaluate": "hardneg.diagnostics.evaluate",
+    "evaluate": "hardneg.drivers.evaluate",
     "EvolveResult": "hardneg.evolution.loop",
     "evolve": "hardneg.evolution.loop",
     "mine": "hardneg.drivers.mine",
@@ -33,9 +33,10 @@ _WHERE = {
 
 if TYPE_CHECKING:
     from hardneg.data import RetrievalData, load_beir, load_data, load_pairs
-    from hardneg.diagnostics.evaluate import EvalResult, evaluate
+    from hardneg.diagnostics.evaluate import EvalResult
     from hardneg.drivers.compat import mine_hard_negatives
     from hardneg.drivers.compat_rows import mining_summary
+    from hardneg.drivers.evaluate import evaluate
     from hardneg.drivers.mine import mine
     from hardneg.evolution.loop import EvolveResult, evolve
     from hardneg.mining.config import PRESETS, MineConfig

@@ -237,7 +237,7 @@ def _add_defence_commands(add) -> None:
         help="train a cross-encoder teacher from labelled pairs and mined negatives",
         description="Fine-tune a cross-encoder (binary cross-entropy) on the labelled pairs and negatives mined "
         "with a preset, starting from a local model. Writes the model folder and a manifest beside it.",
-        define=_config_flags("hardneg.training.teacher", "TeacherConfig"),
+        define=_config_flags("hardneg.drivers.teacher", "TeacherConfig"),
     )
 
 
@@ -247,7 +247,7 @@ def _add_loop_commands(add) -> None:
         "eval",
         help="retrieval quality of a model on a BEIR split (nDCG@10, Recall@100, MRR@10, MAP@100)",
         description="Exact-search evaluation with trec_eval measures. Flags mirror hardneg.evaluate().",
-        define=_config_flags("hardneg.diagnostics.evaluate", "EvalConfig"),
+        define=_config_flags("hardneg.drivers.evaluate", "EvalConfig"),
     )
     add(
         "train",
@@ -322,7 +322,7 @@ def _config_from(ns: argparse.Namespace, cls):
 
 
 def _cmd_eval(ns: argparse.Namespace) -> Output:
-    from hardneg.diagnostics.evaluate import EvalConfig, Evaluator
+    from hardneg.drivers.evaluate import EvalConfig, Evaluator
 
     result = Evaluator(_config_from(ns, EvalConfig)).run()
     lines = [f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s"]
@@ -387,7 +387,7 @@ def _cmd_tune(ns: argparse.Namespace) -> Output:
 
 
 def _cmd_teacher(ns: argparse.Namespace) -> Output:
-    from hardneg.training.teacher import TeacherConfig, train_teacher
+    from hardneg.drivers.teacher import TeacherConfig, train_teacher
 
     manifest = train_teacher(_config_from(ns, TeacherConfig))
     s = manifest["summary"]

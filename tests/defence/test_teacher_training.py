@@ -6,9 +6,9 @@ import pytest
 from hardneg.cli import main
 from hardneg.data import load_beir
 from hardneg.drivers.mine import mine
+from hardneg.drivers.teacher import TeacherConfig, train_teacher
 from hardneg.errors import ConfigError
 from hardneg.teachers import CrossEncoderScorer
-from hardneg.training.teacher import TeacherConfig, train_teacher
 
 TINY = {"negatives_preset": "dpr", "max_steps": 2, "batch_size": 4, "max_length": 32, "show_progress": False, "device": "cpu"}
 

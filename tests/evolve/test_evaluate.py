@@ -9,7 +9,8 @@ import pytest
 
 from hardneg.cli import main
 from hardneg.data import load_data
-from hardneg.diagnostics.evaluate import EvalConfig, evaluate, qrels_of, run_of, score_run
+from hardneg.diagnostics.evaluate import qrels_of, run_of, score_run
+from hardneg.drivers.evaluate import EvalConfig, evaluate
 from hardneg.errors import ConfigError
 
 

@@ -18,7 +18,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-from hardneg.diagnostics.evaluate import evaluate
+from hardneg.drivers.evaluate import evaluate
 
 SUBSET = Path(__file__).with_name("scifact_test_subset.json")
 FULL = os.environ.get("HARDNEG_SCIFACT_FULL") == "1"
@@ -68,7 +68,8 @@ def test_default_model_scifact_slice_ndcg(scifact_slice, cache_dir):
 def test_default_model_scifact_test_ndcg(scifact, cache_dir):
     from hardneg.candidates.retriever import DenseRetriever
     from hardneg.data import load_data
-    from hardneg.diagnostics.evaluate import EvalConfig, evaluate_retriever
+    from hardneg.diagnostics.evaluate import evaluate_retriever
+    from hardneg.drivers.evaluate import EvalConfig
 
     config = EvalConfig(data=str(scifact), split="test", cache_dir=str(cache_dir), show_progress=False)
     data = load_data(config.data, split=config.split)

@@ -160,7 +160,7 @@ def test_inline_refresh_needs_candidates(tiny_model, tmp_path):
 
 
 def test_bfloat16_training_and_encoding(tiny_model, tmp_path, cache_dir):
-    from hardneg.diagnostics.evaluate import evaluate
+    from hardneg.drivers.evaluate import evaluate
 
     out = tmp_path / "model"
     assert train("demo", out, model=str(tiny_model), max_steps=1, precision="bfloat16", **FAST).summary["steps"] == 1

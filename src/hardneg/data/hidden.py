@@ -2,7 +2,7 @@
 
 The audit (:mod:`hardneg.drivers.audit`) hides one positive of every query with two or more, mines, and
 counts how often a hidden positive came back as a negative. Teacher training
-(:mod:`hardneg.training.teacher`) hides the same labels so that a teacher cannot learn the hidden positives
+(:mod:`hardneg.drivers.teacher`) hides the same labels so that a teacher cannot learn the hidden positives
 from them. Both read the choice from here.
 """
 
