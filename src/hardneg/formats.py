@@ -10,9 +10,8 @@ Adding a format is one entry in :data:`FORMATS`: its columns, its row builder, t
 cannot do without.
 
 The sentence-transformers formats are laid out as ``sentence_transformers.util.mine_hard_negatives``
-lays them out: scores go in a ``scores`` column (n-tuple, triplet), and in ``labeled-pair`` /
-``labeled-list`` the score *replaces* the label (``score`` / ``scores``), since the trainer passes
-that one column to the loss as its label.
+lays them out (every format's columns: ``docs/mining.md``, Output); in the labeled formats the score
+*replaces* the label, since the trainer passes that one column to the loss as its label.
 
 This module sits below the data loaders (the FlagEmbedding reader takes its columns from here), the writers,
 training, the candidates file and the inspect page: it imports the mined record (:mod:`hardneg.mined`) and, when a
