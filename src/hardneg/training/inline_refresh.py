@@ -71,8 +71,7 @@ class FullRefresher:
 
 class PoolRefresher:
     """Re-rank each query's pool (file candidates ∪ BM25 top k ∪ its positives) with the current weights, and mine
-    it with the file's own rule (:class:`~hardneg.training.refresh.RefreshRule`): known positives by id and text,
-    near duplicates, the leakage guard, the teacher, the filters, widening within the pool and the selection.
+    it with the file's own rule (:class:`~hardneg.training.refresh.RefreshRule`), widening within the pool.
 
     The mined window and its verdicts become each query's pool by the same rule as the mined file's
     (:func:`hardneg.candidates_file.order_pool`).

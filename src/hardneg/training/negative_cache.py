@@ -187,9 +187,8 @@ class TableSearch:
 class LiveNegativeCache:
     """Mines negatives for a batch of queries from an :class:`EmbeddingTable`, with a candidates file's own rule.
 
-    The rule is the one ``hardneg mine`` applied (:class:`~hardneg.training.refresh.RefreshRule`): known positives
-    by id and text, near duplicates, the leakage guard, the teacher, the filters, widening and the selection; the
-    table only replaces the index. The batch's other positives are dropped too (``batch_positive``).
+    The rule is the one ``hardneg mine`` applied (:class:`~hardneg.training.refresh.RefreshRule`); the table only
+    replaces the index. The batch's other positives are dropped too (``batch_positive``).
 
     Args:
         pool: the training pool (queries, positives, current negatives); mined negatives and
