@@ -1,12 +1,8 @@
 """The candidates file (``hardneg mine --output-format candidates``): its one reader, and the one rule
 that turns a query's candidates into the pool training draws negatives from.
 
-A candidates file has one row per query: ``query_id``, ``query``, ``positive_ids``, the ranked
-non-positive ``candidate_ids`` of the rank window with their ``candidate_scores`` and
-``candidate_kept`` (whether every filter kept them), and the ``negative_ids`` mining chose (its
-columns are :data:`hardneg.formats.CANDIDATES`'). Rows hold ids only; texts come from the corpus the
-file was mined from, named in its manifest.
-
+A candidates file has one row per query, ids only (its columns are :data:`hardneg.formats.CANDIDATES`',
+told in ``docs/mining.md``, Output); texts come from the corpus the file was mined from, named in its manifest.
 The file is opened by :func:`open_candidates` and each row read by :class:`hardneg.formats.CandidateRecord`, which
 lives beside the candidates format's writer.
 Training (:mod:`hardneg.training.data`), its in-run refreshers (:mod:`hardneg.training.inline_refresh`),

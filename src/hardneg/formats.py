@@ -3,16 +3,13 @@ file of it is read back.
 
 :data:`FORMATS` holds one :class:`Format` per ``--output-format``. Everything that writes or reads a
 format asks it: the writers (:mod:`hardneg.writers`) build rows with :attr:`Format.build` and stream
-them under :meth:`Format.schema`; training reads n-tuple and triplet files, the teacher labeled-pair
-files, and :mod:`hardneg.candidates_file` (the one reader of candidates files, which training, the
-co-evolution loop and the inspect page share) candidates files, all through :meth:`Format.read`.
-Adding a format is one entry in :data:`FORMATS`: its columns, its row builder, the columns a reader
-cannot do without.
+them under :meth:`Format.schema`; training, the teacher and :mod:`hardneg.candidates_file` (the one
+reader of candidates files) read files through :meth:`Format.read`. Adding a format is one entry in
+:data:`FORMATS` (``docs/architecture.md``, Records).
 
 The sentence-transformers formats are laid out as ``sentence_transformers.util.mine_hard_negatives``
-lays them out: scores go in a ``scores`` column (n-tuple, triplet), and in ``labeled-pair`` /
-``labeled-list`` the score *replaces* the label (``score`` / ``scores``), since the trainer passes
-that one column to the loss as its label.
+lays them out (every format's columns: ``docs/mining.md``, Output); in the labeled formats the score
+*replaces* the label, since the trainer passes that one column to the loss as its label.
 
 This module sits below the data loaders (the FlagEmbedding reader takes its columns from here), the writers,
 training, the candidates file and the inspect page: it imports the mined record (:mod:`hardneg.mined`) and, when a

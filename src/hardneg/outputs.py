@@ -2,28 +2,13 @@
 written next to every output (enough to know exactly how it was made).
 
 Every command that writes an output goes through :class:`OutputGuard` before it loads a model or
-encodes a text. The guard refuses, with a one-line :class:`~hardneg.errors.ConfigError`:
-
-- a target that is ``/``, the home folder or the current folder, or that is (or holds) an input:
-  the data, a corpus, a model, a teacher, a qrels file or the cache; an existing target inside an
-  input folder that hardneg did not write, or a link (symbolic or hard) to an input file, is
-  refused even with ``overwrite``;
-- a target whose parent is a file, or where nothing can be written;
-- an existing target that is not an earlier output of the same command. hardneg recognises its
-  own output by the manifest beside it (``OUT.manifest.json`` with the same ``command``; for
-  ``evolve``, ``RUN/evolve.json``). ``overwrite`` lets a *file* be replaced; a folder that holds
-  files hardneg did not write is never replaced, whatever the flags.
-
-It then takes a lock (``.OUT.lock`` beside the target, holding the process id and its start time):
-a second run on the same target stops with "another hardneg run is writing OUT (pid N, lock
-.OUT.lock)" instead of removing the first one's temporary files. A lock left by a dead process is
-taken over, also when its pid now belongs to another process (its start time differs), and the
-temporaries a dead run left beside the target are removed.
-
-Finally it *claims* the target: before any work, a manifest stub ``{"command": ..., "state":
-"incomplete"}`` is written where the manifest goes, unless one is there. A run killed at any point
-therefore leaves an output that its rerun recognises as its own, and a reader (``evolve``) can tell
-a finished output (complete manifest) from one whose manifest was never written.
+encodes a text. The guard refuses an unsafe target with a one-line :class:`~hardneg.errors.ConfigError`
+(a link to an input, or a folder of files hardneg did not write, even with ``overwrite``); takes a lock
+(``.OUT.lock``, holding the process id and its start time, so a lock whose pid now names another process
+is taken over as dead); and claims the target with a manifest stub ``{"command": ..., "state":
+"incomplete"}``, so a run killed at any point leaves an output its rerun recognises as its own, and a
+reader (``evolve``) can tell a finished output from one whose manifest was never written.
+The rules and their reasons: ``docs/reliability.md`` (Your files; Interrupted runs).
 """
 
 from __future__ import annotations

@@ -1,23 +1,15 @@
 """Approximate inner-product search with any FAISS index, built once and kept beside the cache.
 
 The index is chosen by a FAISS index factory string (Johnson, Douze & Jégou 2019, "Billion-scale
-similarity search with GPUs"; https://github.com/facebookresearch/faiss/wiki/The-index-factory):
-
-- ``"IVF4096,Flat"``: the corpus is split into 4,096 k-means cells; a query visits ``nprobe`` of
-  them (Jégou et al. 2011, "Product quantization for nearest neighbor search").
-- ``"HNSW32"``: a navigable small-world graph with 32 links per node, searched ``efSearch`` deep
-  (Malkov & Yashunin 2018).
-- ``"IVF1024,PQ64"`` / ``"IVF1024,SQ8"``: cells with compressed vectors (product or scalar
-  quantisation), for corpora whose vectors do not fit in memory.
-
-The metric is always inner product, i.e. cosine on the normalised embeddings. An index is built
-from the embedding shards (trained on a seeded sample when the type needs training), saved as
-``<cache>/indexes/<key>.faiss`` (with its SHA-256 beside it, checked on every read: a damaged index is
-built again) where the key hashes the factory string and the shards' own
-cache keys, and reused by every later run on the same embeddings. Candidates found by the index
+similarity search with GPUs"): IVF (Jégou et al. 2011, "Product quantization for nearest neighbor
+search"), HNSW (Malkov & Yashunin 2018), or cells with compressed vectors (PQ, SQ). The metric is always
+inner product, i.e. cosine on the normalised embeddings. The index is saved as
+``<cache>/indexes/<key>.faiss`` (its SHA-256 beside it, checked on every read: a damaged index is built
+again), keyed by the factory string and the shards' own cache keys. Candidates found by the index
 are re-scored exactly from the embeddings, so the score filters see true cosine similarities
 whatever compression the index uses; only *which* documents are found is approximate, and
-:func:`recall_at_k` measures that against exact search.
+:func:`recall_at_k` measures that against exact search. Which index to take, and what each cost and
+found at a million documents: ``docs/scale.md`` (Approximate indexes).
 """
 
 from __future__ import annotations

@@ -1,16 +1,11 @@
 """FlagEmbedding training files as input: one JSON object per line with ``query``, ``pos`` and ``neg``.
 
-FlagEmbedding (BGE) fine-tunes from lines like::
-
-    {"query": "...", "pos": ["..."], "neg": ["...", "..."], "pos_scores": [...], "neg_scores": [...],
-     "prompt": "Represent this sentence for searching relevant passages: ", "type": "normal"}
-
 Each line becomes one query (lines are never merged, so a line's ``prompt`` and ``type`` stay with
 it). Its ``pos`` texts are its positives; every ``pos`` and ``neg`` text of the file is a document,
 so the negatives the file already had remain candidates. Any field other than ``query``, ``pos``,
 ``neg``, ``pos_scores`` and ``neg_scores`` is carried to a ``flagembedding`` output unchanged
-(:attr:`RetrievalData.query_fields`). The input's scores belong to its old negatives and are not
-carried; the output has scores only when asked for (``include_scores``) or when a teacher made them.
+(:attr:`RetrievalData.query_fields`); the input's scores belong to its old negatives and are not
+carried. The format as the user sees it: ``docs/flagembedding-tevatron.md``.
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """RocketQA denoising (Qu et al. 2021): a cross-encoder decides which hard negatives to trust.
 
-RocketQA retrieves the dual encoder's top candidates, scores them with a cross-encoder, keeps a
-candidate as a negative only when the cross-encoder's probability is below ``t_neg`` (0.1 in the
-paper), and turns unlabelled candidates above ``t_pos`` (0.9) into pseudo-positives. Undenoised hard
-negatives lowered MS MARCO MRR@10 from about 32 to 26 in the paper; denoised they raised it to
-about 36. Promoting instead of dropping is also what RLHN (Thakur et al. 2025) does with an LLM
-judge. Both rules are candidate filters over the teacher's scores; the candidates ``Promote``
-drops are the promoted positives.
+A candidate stays a negative only when the cross-encoder's probability is below ``t_neg`` (0.1 in the
+paper), and an unlabelled candidate above ``t_pos`` (0.9) becomes a pseudo-positive, as RLHN (Thakur et
+al. 2025) also does with an LLM judge. Both rules are candidate filters over the teacher's scores; the
+candidates ``Promote`` drops are the promoted positives. What denoising did in the paper, and on SciFact:
+``docs/false_negatives.md``.
 """
 
 from __future__ import annotations

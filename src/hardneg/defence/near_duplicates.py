@@ -1,13 +1,12 @@
 """Near-duplicate documents by character-shingle MinHash, vectorised with numpy.
 
-Exact text matching (:func:`hardneg.data.dataset.normalize_text`) already keeps a positive copied under
-another id out of the negatives. A copy with re-flowed whitespace, changed punctuation or a
-small edit is not caught by it, and is just as much a false negative. Here two documents are near
-duplicates when the Jaccard similarity of their sets of character ``shingle_size``-grams, after
-case folding and with every run of punctuation or whitespace reduced to one space, is at least
-``threshold``. The Jaccard similarity is estimated with MinHash (Broder 1997): the share of
-``num_perm`` random hash functions whose minimum over the two shingle sets agrees. The standard
-error of the estimate is ``sqrt(J(1-J)/num_perm)``, about 0.035 at J = 0.8 with 128 functions.
+A positive copied with re-flowed whitespace, changed punctuation or a small edit escapes exact text
+matching (:func:`hardneg.data.dataset.normalize_text`); the defence as the user sees it:
+``docs/false_negatives.md`` (The defences). Two documents are near duplicates when the Jaccard
+similarity of their sets of character ``shingle_size``-grams, after case folding and with every run
+of punctuation or whitespace reduced to one space, is at least ``threshold``. The Jaccard similarity
+is estimated with MinHash (Broder 1997) over ``num_perm`` hash functions; the standard error of the
+estimate is ``sqrt(J(1-J)/num_perm)``, about 0.035 at J = 0.8 with 128 functions.
 
 Signatures are computed lazily, only for the documents asked about, and kept: mining touches the
 candidates of each query and its positives, never the whole corpus.

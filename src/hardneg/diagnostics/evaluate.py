@@ -1,23 +1,12 @@
 """Retrieval quality of a bi-encoder: nDCG@10, Recall@100, MRR@10 and MAP@100 with ``trec_eval``.
 
-The numbers come from ``pytrec_eval`` (the Python binding of NIST's ``trec_eval``, the
-implementation BEIR and MTEB use), never from hand-written formulas:
-
-- ``ndcg@10`` = trec_eval ``ndcg_cut_10``, graded gains from the qrels;
-- ``recall@100`` = ``recall_100``; ``map@100`` = ``map_cut_100``;
-- ``mrr@10`` = ``recip_rank`` on the run truncated to its first 10 documents per query (trec_eval
-  has no cut for it; truncating the run is how ir-measures computes ``RR@10``).
-
-Search is exact (cosine over normalised vectors, :class:`~hardneg.candidates.retriever.DenseRetriever`), to a
-depth of 100. As BEIR does (``EvaluateRetrieval.evaluate(ignore_identical_ids=True)``), a document
-whose id equals the query's id is removed from that query's results before scoring. A relevant
-document the qrels judge but the corpus lacks (some official BEIR releases have them) is scored as BEIR
-and MTEB score it: relevant and never retrieved, so it counts in the ideal DCG and in recall's
-denominator (the loader warns, naming the lines).
-
-Reference: all-MiniLM-L6-v2 on BEIR SciFact test scores nDCG@10 = 0.6451 (MTEB); this module
-reproduces it (``tests/evolve/test_evaluate_scifact.py``). ``hardneg eval`` is the driver around these
-measures (:mod:`hardneg.drivers.evaluate`).
+The numbers come from ``pytrec_eval`` (NIST's ``trec_eval``, as BEIR and MTEB use), never from
+hand-written formulas; ``mrr@10`` is ``recip_rank`` on the run truncated to 10 documents per query
+(trec_eval has no cut for it; ir-measures computes ``RR@10`` the same way). Search is exact, to a depth of
+100; a document whose id equals the query's is dropped before scoring, as in BEIR. A judged document the
+corpus lacks is scored as BEIR and MTEB score it: relevant and never retrieved. The measures, the reference
+scores this reproduces and their tests: ``docs/evolve.md`` (Evaluate). ``hardneg eval`` is the driver around
+these measures (:mod:`hardneg.drivers.evaluate`).
 """
 
 from __future__ import annotations

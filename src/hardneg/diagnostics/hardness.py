@@ -1,12 +1,8 @@
 """How hard chosen negatives are for a model: their rank and score among the corpus.
 
-Two measures of the co-evolution loop use it (:mod:`hardneg.evolution.loop`):
-
-- **hardness**: negatives mined by a model, measured under that same model;
-- **staleness**: negatives mined in round r, measured under the model trained on them (the
-  miner of round r + 1). ANCE's motivation (Xiong et al. 2020) is that static negatives stop
-  being informative as the model learns; the fraction still in the new model's top k says how
-  fast that happens.
+The co-evolution loop (:mod:`hardneg.evolution.loop`) measures with it the *hardness* of a round's
+negatives (under the model that mined them) and their *staleness* (under the model trained on them):
+``docs/evolve.md`` (The co-evolution loop).
 
 A negative's rank is the number of documents that are not positives of the query and score
 strictly higher than it: rank 0 is the most similar non-positive document (the convention of the

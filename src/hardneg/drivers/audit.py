@@ -1,32 +1,10 @@
 """The false-negative audit: how often does a mining configuration pick a relevant document as a negative?
 
-Unlabelled relevant documents cannot be counted directly: nobody knows where they are. But a
-labelled one can be turned into an unlabelled one. For every query with two or more positives,
-one positive (chosen by the seed) is *hidden*: it stays in the corpus, unlabelled, exactly like a
-real false negative, while the query keeps its other positives. The miner then runs with the
-configuration under test, and each hidden positive ends in one of these fates:
-
-- ``selected``: chosen as a negative: a false negative;
-- stopped by a defence or a filter: ``known_positive_text`` (an exact copy of a remaining positive),
-  ``near_duplicate``, ``exclude_qrels``, ``promote``, ``denoise``, ``rank_window``, ``max_score``,
-  ``min_score``, ``absolute_margin``, ``relative_margin``; each is credited to the first that
-  dropped it, in the order the miner applies them;
-- ``not_retrieved`` / ``outside_window``: the search never offered it inside the rank window;
-- ``not_selected``: it survived every filter but the selection took other candidates.
-
-The false-negative rate is ``selected / hidden positives``, with a Wilson score 95 % interval
-(Wilson 1927), which stays inside [0, 1] and behaves at small counts. Hidden positives are real
-relevant documents, so they are a sample of the false negatives a miner can meet; paraphrases
-and near-copies unknown to the labels may be easier or harder to catch than they are.
-
-A defence that removes false negatives by making every negative easy is no win, so the audit also
-reports how hard the chosen negatives are for the model being trained (``config.model``): their
-mean cosine score and their mean rank among all documents that are not positives of the query
-(rank 0 is the most similar non-positive document).
-
-Example:
-    >>> result = audit("demo", preset="nv-retriever", seed=1)
-    >>> result.false_negative_rate, result.hidden_positives
+For every query with two or more positives one positive (chosen by the seed) is hidden: it stays in the
+corpus, unlabelled, like a real false negative. The miner runs with the configuration under test and each
+hidden positive's fate is recorded; the rate has a Wilson score 95 % interval (Wilson 1927), and the
+hardness of the chosen negatives is measured under the model being trained. The fates, the columns and
+what the measure can and cannot say: ``docs/false_negatives.md`` (Measuring).
 """
 
 from __future__ import annotations
@@ -118,6 +96,10 @@ def audit(
     ``teacher_scorer``: an already built teacher for the audited queries (``hide_positives(data, seed).data``),
     to share its scores between audits; ``params["teacher"]`` must then name it. ``hardness=False``
     skips measuring the chosen negatives (it encodes the whole corpus with ``config.model``).
+
+    Example:
+        >>> result = audit("demo", preset="nv-retriever", seed=1)
+        >>> result.false_negative_rate, result.hidden_positives
     """
     params.pop("out", None)
     config = make_config(preset, data=str(data), **params)

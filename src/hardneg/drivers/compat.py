@@ -1,30 +1,9 @@
 """``hardneg.mine_hard_negatives``: the call of ``sentence_transformers.util.mine_hard_negatives``, mined by hardneg.
 
-A user of sentence-transformers switches by changing one import::
-
-    from sentence_transformers.util import mine_hard_negatives   # before
-    from hardneg import mine_hard_negatives                       # after
-
-The function takes the same 29 parameters (sentence-transformers v6.2), in the same order, with the
-same defaults, the same errors for invalid values and the same warnings for the deprecated ones
-(``as_triplets``, ``margin``, ``output_format="n-tuple-scores"``), and returns a ``datasets.Dataset``
-with the same columns: the dataset's own anchor and positive column names, then ``negative`` /
-``negative_1 … negative_n``, ``label`` / ``labels``, or, with ``output_scores``, ``scores`` (the score
-replaces the label in ``labeled-pair`` (``score``) and ``labeled-list``). hardneg's own parameters
-(``seed``, ``preset``, any parameter of :func:`hardneg.mine` such as
-``near_duplicate_threshold`` or ``exclude_qrels``) follow as keyword arguments.
-
-**Presets.** ``preset="default"`` (or any name in :data:`~hardneg.mining.config.PRESETS`) supplies
-every mining choice the caller did not pass (``range_min``, ``range_max``, the score filters,
-``num_negatives``, ``sampling_strategy``); an argument the caller passed overrides it, even when its
-value is the peer's default. Without a preset the call starts from ``top``, the peer's defaults, and
-when nothing then keeps false negatives out (no margin, no ``max_score``, ``top`` from rank 0, none
-of hardneg's defences) one warning names ``preset="default"``.
-
-Where the rows differ on purpose (no dropped pairs: a short query is searched deeper; positives matched
-after text normalisation; seeded random sampling; bounded cross-encoder rescoring; any embedder; streamed
-pairs; an empty ``Dataset`` where the peer returns one), docs/migrating.md lists each case with what was
-measured.
+The same 29 parameters (sentence-transformers v6.2) in the same order, with the same defaults, errors,
+deprecation warnings and returned columns; hardneg's own parameters follow as keyword arguments. An argument the
+caller passed overrides the ``preset`` even when its value is the peer's default (``PASSED`` records which were).
+What a preset supplies, and every case where the rows differ on purpose: ``docs/migrating.md``.
 """
 
 from __future__ import annotations
@@ -119,7 +98,7 @@ def mine_hard_negatives(
     **params: Any,
 ) -> Dataset:
     """Add hard negatives to a ``datasets.Dataset`` of (anchor, positive) pairs, as
-    ``sentence_transformers.util.mine_hard_negatives`` does (see the module docstring for the
+    ``sentence_transformers.util.mine_hard_negatives`` does (``docs/migrating.md`` lists the
     differences), mined by :func:`hardneg.mine`.
 
     Args:

@@ -1,12 +1,9 @@
 """The drop-in on streamed pairs: a ``datasets.IterableDataset`` or any iterator of pairs, mined in chunks.
 
-sentence-transformers' ``mine_hard_negatives`` needs the whole ``Dataset`` in memory, and returns its rows
-in memory (its open requests #3317 and #3164 ask for streamed input and for output written to disk).
-Here the pairs are read ``chunk_pairs`` at a time. The corpus is encoded once; each chunk's queries,
-and its positives that are not in the corpus, are encoded as the chunk comes; each chunk is then mined
-by :func:`hardneg.mine` with those vectors (the same run, rule and filters as any other call), and
-its rows, shaped as the peer shapes them, are appended to ``out`` (``.parquet`` or ``.jsonl``) or kept.
-Memory is the corpus and its vectors, plus one chunk: never the whole stream.
+The corpus is encoded once; each ``chunk_pairs`` chunk's queries (and positives not in the corpus) are
+encoded as it comes and the chunk is mined by :func:`hardneg.mine` with those vectors (the same rule as any
+other call); its rows are appended to ``out`` or kept. Memory is the corpus and its vectors, plus one chunk.
+How to call it, and the memory measured on a million pairs: ``docs/migrating.md`` (Streamed pairs).
 
 An anchor's positives are known within its chunk: a chunk never ends inside a run of equal anchors,
 so a stream that keeps an anchor's pairs together mines as the whole dataset would.

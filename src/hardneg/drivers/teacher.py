@@ -1,19 +1,9 @@
 """Training a cross-encoder teacher when there is none: ``hardneg teacher``.
 
 RocketQA (Qu et al. 2021) trains its denoising cross-encoder on the labelled pairs and negatives
-mined by the dual encoder. This does the same with sentence-transformers' cross-encoder training:
-each labelled (query, positive) pair is an example with label 1, each mined negative one with label
-0, and the loss is binary cross-entropy on the single logit (``BinaryCrossEntropyLoss``). Training
-starts from any local model: a cross-encoder, or a plain encoder such as the offline
-all-MiniLM-L6-v2 weights, which gets a new one-output head. Nothing is downloaded.
-
-The negatives are mined with a preset (``default``: dense ranks below 95 % of the positive's
-score, sampled from the top 50, so the teacher learns from hard but mostly clean negatives), or read
-from a ``hardneg mine --output-format labeled-pair`` file. The model folder is written
-atomically, with a manifest beside it.
-
-Example:
-    >>> train_teacher(TeacherConfig(data="demo", out="runs/teacher", max_steps=200, seed=1))
+mined by the dual encoder; this does the same with sentence-transformers' cross-encoder training
+(label 1 for a labelled pair, 0 for a mined negative, ``BinaryCrossEntropyLoss`` on the single logit),
+from any local model. What it trains on and where it starts: ``docs/false_negatives.md`` (The defences).
 """
 
 from __future__ import annotations
@@ -129,6 +119,9 @@ def train_teacher(c: TeacherConfig) -> dict[str, Any]:
     """Fine-tune a cross-encoder on labelled pairs and mined negatives; returns the manifest.
 
     ``out`` is checked, locked and claimed first (:class:`~hardneg.outputs.OutputGuard`).
+
+    Example:
+        >>> train_teacher(TeacherConfig(data="demo", out="runs/teacher", max_steps=200, seed=1))
     """
     from hardneg.outputs import OutputGuard
 

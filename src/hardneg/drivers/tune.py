@@ -1,26 +1,13 @@
 """``--preset auto``: choose the false-negative filters on the user's own data, by the audit.
 
-Which filter trains the best model depends on the data: where labels are nearly complete, harder
-negatives win; where relevant documents go unlabelled, cleaner ones do. The audit
-(:mod:`hardneg.drivers.audit`) measures the cleanness of a setting on the data at hand: it hides
-one positive of every query with two or more, mines, and counts the hidden positives picked as
-negatives. The tuner runs that audit for a grid of settings at the cost of one search:
-
-1. Hide the positives (:func:`~hardneg.data.hidden.without_hidden`: every query, minus the hidden labels),
-   encode once and search the audited queries once, :data:`TUNE_DEPTH` deep.
-2. Mine the audited queries with every setting of the grid, each through the one mining rule
-   (:func:`~hardneg.mining.rule.build_miner`) over that saved search: the defence, the filters, widening and
-   the selection are the ones ``hardneg mine`` runs, so a setting's audit is the audit ``hardneg audit``
-   would report for it (up to the search depth).
-3. Measure each setting: its false-negative rate with a Wilson 95 % interval, and the hardness of its
-   negatives (mean rank among the documents that are not positives, hidden ones included; rank 0 is the
-   most similar).
-4. Choose (:func:`choose`): the hardest setting whose estimated false negatives per mined negative stay at
-   or below ``max_false_negative_rate`` (the table also shows the upper end of each estimate's 95 % interval;
-   choosing by it instead trained worse models on SciFact, see :func:`choose`).
-
-The final mine then runs the chosen setting on every query with every label; with the embedding cache on
-(the default) it encodes nothing again.
+The tuner runs the audit (:mod:`hardneg.drivers.audit`) for a grid of settings at the cost of one search:
+it hides the positives (:func:`~hardneg.data.hidden.without_hidden`), encodes once, searches the audited
+queries once, :data:`TUNE_DEPTH` deep, and mines them with every setting through the one mining rule
+(:func:`~hardneg.mining.rule.build_miner`) over that saved search, so a setting's audit is the one
+``hardneg audit`` would report for it (up to the search depth; hardness is the mean rank among the
+documents that are not positives, hidden ones included); :func:`choose` then picks. The final mine runs
+the chosen setting on every query with every label; with the embedding cache on it encodes nothing again.
+The steps, the grid and what it chose on SciFact and NFCorpus: ``docs/mining.md`` (``--preset auto``).
 """
 
 from __future__ import annotations
@@ -352,16 +339,11 @@ def choose(table: list[SettingAudit], target: float, audited: int, labelled_per_
     """The hardest eligible setting (lowest mean rank) whose false negatives per negative are at or below ``target``.
 
     A setting's false negatives per negative are estimated as (hidden positives picked / negatives mined) × the
-    data's labelled positives per query. A hidden positive stands for a relevant document the labels miss, and
-    each query is assumed to miss as many relevant documents as it has labelled: few where queries have one
-    positive (SciFact: 1.1), many where relevance is dense (NFCorpus: 43). The same pick rate thus costs more
-    where relevant documents abound, and the rule asks for cleaner settings there. The assumption is stated, not
-    measured (nobody can count the unlabelled documents); it only scales, so the settings' order within a dataset
-    is the audit's own.
-
-    The point estimate decides, not the upper end of its interval (``estimated_false_negatives_per_negative_high``):
-    choosing by the upper end was measured against it (docs/results.md, rule A) and chose `top` from rank 10 on
-    SciFact, whose models trained below `default`'s in every one of 5 seeds (-0.35 ± 0.11 points).
+    data's labelled positives per query: each query is assumed to miss as many relevant documents as it has
+    labelled. The assumption is stated, not measured; it only scales, so the settings' order within a dataset
+    is the audit's own. The point estimate decides, not the upper end of its interval
+    (``estimated_false_negatives_per_negative_high``): choosing by the upper end was measured against it
+    (docs/results.md, rule A) and trained worse models on SciFact. The reasons: ``docs/mining.md`` (``--preset auto``).
     """
     passing = [a for a in table if a.eligible and a.mean_rank is not None and a.estimated_false_negatives_per_negative <= target]
     common = {"max_false_negative_rate": target, "audited_queries": audited, "labelled_per_query": labelled_per_query}

@@ -2,22 +2,13 @@
 
 Only the transformer (the model's first module) is exported; tokenising, pooling and
 normalising stay the model's own sentence-transformers modules, so prompts, truncation and
-pooling mean exactly what they mean under ``torch``. The export:
-
-- ``onnx`` ``float32``: ``torch.onnx.export`` of the transformer (dynamic batch and length),
-  run by ONNX Runtime's CPU provider.
-- ``onnx`` ``int8``: that graph with every MatMul dynamically quantised to int8
-  (``onnxruntime.quantization.quantize_dynamic``, per-channel int8 weights, activations
-  quantised per batch): what sentence-transformers' ``export_dynamic_quantized_onnx_model`` does.
-- ``openvino`` ``float32``: the ONNX graph read by OpenVINO.
-- ``openvino`` ``int8``: its weights compressed to int8 per channel (``nncf.compress_weights``),
-  data-free. sentence-transformers' ``export_static_quantized_openvino_model`` calibrates on a
-  dataset downloaded from the model hub, which a machine without network cannot do.
-- ``openvino`` ``bf16``: the float32 model run with ``INFERENCE_PRECISION_HINT=bf16``, only on a
-  CPU that OpenVINO says has BF16 (AVX512-BF16 or AMX); elsewhere it would silently run float32.
-
-sentence-transformers' own ``backend="onnx"`` goes through ``optimum``, whose releases pin
-transformers below the version hardneg runs, hence the direct export.
+pooling mean exactly what they mean under ``torch``. sentence-transformers' own ``backend="onnx"``
+goes through ``optimum``, whose releases pin transformers below the version hardneg runs, hence
+the direct export (``torch.onnx.export``; int8: ``onnxruntime.quantization.quantize_dynamic``, or
+``nncf.compress_weights`` for OpenVINO, data-free, where sentence-transformers' static quantisation
+calibrates on a dataset downloaded from the model hub). OpenVINO ``bf16`` runs only on a CPU that
+OpenVINO says has BF16: elsewhere it would silently run float32. Which backend and precision run
+what: ``docs/mining.md`` (Encoding and the cache).
 
 Exports are cached under ``CACHE/exported/WEIGHTS/BACKEND-PRECISION/`` where ``WEIGHTS`` is the
 source model's weight fingerprint (:func:`hardneg.encoding.model.fingerprint_model`): never in

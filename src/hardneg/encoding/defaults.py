@@ -1,18 +1,11 @@
 """The encoding path used when neither ``--backend`` nor ``--precision`` is given: chosen per device, from measurements.
 
-A faster path (another backend, a lower precision) becomes the default only on the kind of
-device where ``benchmarks/encode.py`` measured it faster than torch float32 and within 0.003
-nDCG@10 of it on the test splits of SciFact and NFCorpus, and ``benchmarks/quality.py`` measured
-models trained on what it mined within the seed spread of float32's on both (docs/benchmarks.md).
-Everywhere else, and whenever the path's packages are not installed, the default is torch float32.
-An exported backend (OpenVINO) is a default only for a model a run loads from its files and can
-export (:func:`choose`'s ``exportable``). Giving either option turns the
-choice off: ``--precision int8`` alone means torch int8, ``--backend onnx`` alone ONNX float32.
-
-The choice and its reason are recorded in the manifest (``model.encoding_choice``); vectors of
-each path are cached apart, as with an explicit choice. ``HARDNEG_MEASURED_DEFAULTS=off`` in the
-environment switches the table off (torch float32 everywhere, the same rows on every machine), as
-``--precision float32`` does for one run.
+A faster path becomes the default only on the kind of device where it was measured to keep quality
+(docs/benchmarks.md); everywhere else, and whenever the path's packages are not installed, the default is
+torch float32. An exported backend (OpenVINO) is a default only for a model a run loads from its files and
+can export (:func:`choose`'s ``exportable``). Giving either option turns the choice off: ``--precision int8``
+alone means torch int8, ``--backend onnx`` alone ONNX float32. The tests a path passes, the table today,
+the manifest record and ``HARDNEG_MEASURED_DEFAULTS=off``: ``docs/mining.md`` (Defaults).
 """
 
 from __future__ import annotations

@@ -1,14 +1,10 @@
 """Encoding texts into normalised embeddings, in shards, with an on-disk cache.
 
-Texts are encoded shard by shard (``shard_size`` texts each). With a cache folder every shard is
-saved as a ``.npy`` file whose name is a hash of the model's weight fingerprint, the prompt, the
-maximum sequence length and the shard's texts, then memory-mapped. A re-run with the same model
-encodes nothing, a fine-tuned checkpoint never reuses its base model's vectors, and a run killed
-half-way resumes from the shards it finished.
-
-Each shard's SHA-256 is kept beside it (``KEY.npy.sha256``) and checked before the shard is used:
-a shard damaged on disk (truncated, overwritten) is dropped with a warning and encoded again,
-never used silently. docs/reliability.md gives the cost of the check.
+Every shard (``shard_size`` texts) is saved as a ``.npy`` file named by a hash of the model's weight
+fingerprint, the prompt, the maximum sequence length and the shard's texts, then memory-mapped; its SHA-256
+is kept beside it (``KEY.npy.sha256``) and checked before use, and a damaged shard is encoded again, never
+used silently. What the cache gives the user: ``docs/mining.md`` (Encoding and the cache); the cost of the
+check: ``docs/reliability.md``.
 
 Queries are encoded with ``task="query"`` and documents with ``task="document"``, as sentence-transformers'
 ``encode_query`` / ``encode_document`` encode them: a model with a ``Router`` module (a query path and a

@@ -1,22 +1,13 @@
 """Encoding precision for mining, where only the ranking of documents matters.
 
-- ``"float32"``: the model as it is.
-- ``"bf16"``: a copy of the model with bfloat16 weights and activations (``model.to(torch.bfloat16)``).
-  Fast on GPUs and on CPUs with AVX512-BF16 or AMX; embeddings are normalised in float32 after.
-  Casting the weights measured faster than ``torch.autocast`` on CPU (docs/scale.md), which keeps
-  converting float32 weights at every call.
-- ``"int8"``: a copy with every ``nn.Linear`` dynamically quantised to int8 with per-channel weight
-  scales (``torch.ao.quantization.quantize_dynamic``; Jacob et al. 2018, "Quantization and
-  Training of Neural Networks for Efficient Integer-Arithmetic-Only Inference"). CPU only.
-
-Each precision gives other vectors, so the embedding cache key includes it
-(:class:`~hardneg.encoding.encode.Encoder`): a bf16 run never reuses float32 shards, nor the reverse.
-How many mined negatives each precision keeps compared with float32 is measured by
-``benchmarks/encode.py``.
-
-Length bucketing needs nothing here: sentence-transformers' ``encode`` already sorts the texts by
-length before batching (``length_sorted_idx`` in ``SentenceTransformer.encode``), so a batch pads
-to similar lengths, and restores the input order afterwards.
+``"float32"`` is the model as it is; ``"bf16"`` a copy cast to bfloat16 (measured faster than
+``torch.autocast`` on CPU, which keeps converting float32 weights at every call), embeddings
+normalised in float32 after; ``"int8"`` a copy with every ``nn.Linear`` dynamically quantised
+(``torch.ao.quantization.quantize_dynamic``; Jacob et al. 2018, "Quantization and Training of Neural
+Networks for Efficient Integer-Arithmetic-Only Inference"), CPU only. Each precision gives other vectors,
+so the embedding cache key includes it (:class:`~hardneg.encoding.encode.Encoder`). Length bucketing needs
+nothing here: sentence-transformers' ``encode`` already sorts the texts by length before batching. What each
+costs and keeps: ``docs/scale.md`` (Faster encoding).
 """
 
 from __future__ import annotations

@@ -7,15 +7,11 @@ back in the input order: the same
 rows as a single-process run (equal up to float rounding from the number of threads; the
 mined negatives are the same, ``tests/test_backends.py`` checks it on the demo).
 
-Processes are started with ``spawn`` (safe with threads and CUDA) and each receives the
-encoder, model included, once. With a device list (``encode_devices``, the drop-in's
-``use_multi_process=["cuda:0", "cuda:1"]``) process ``i`` encodes on ``devices[i]``. Without one,
-on CPU each process takes ``threads // N`` torch threads, so the cores are split, not
-oversubscribed, and with the model on CUDA process ``i`` encodes on GPU ``i mod count``. A model
-that leaves for another device is shipped as a CPU copy and moved by its worker (the caller's
-model stays where it is); processes on the CPU share its threads as above. Starting a process
-costs seconds (import torch, unpickle the model), so this pays off for shards of thousands of
-texts, on machines with cores or GPUs to spare.
+Processes are started with ``spawn`` (safe with threads and CUDA) and each receives the encoder, model
+included, once; without a device list each takes ``threads // N`` torch threads on CPU, or GPU ``i mod
+count`` with the model on CUDA. A model that leaves for another device is shipped as a CPU copy and moved
+by its worker (the caller's model stays where it is). Devices, and when the processes pay off:
+``docs/scale.md`` (Faster encoding).
 """
 
 from __future__ import annotations

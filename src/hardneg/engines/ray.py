@@ -2,26 +2,11 @@
 
 Nothing is reimplemented: to encode a shard an actor calls :meth:`hardneg.encoding.encode.Encoder.encode_texts`
 on its texts, to mine a batch it calls :meth:`hardneg.mining.batch.BatchMiner.mine_queries` on its query
-indices, exactly what the local engine calls. The actors (one per CPU) are started once per run
-and serve every stage. The driver (the process that runs
-``hardneg mine``) keeps everything that must be in order or on disk: it stores returned shards
-in its embedding cache, takes batch results back in query order (``ActorPool.map`` is ordered),
-saves them as resume parts and writes the rows. The output is therefore identical to the local
-engine's for the same inputs and seed.
-
-Losing a node loses its actors, not the run: a shard or batch whose actor died (or whose result
-was lost with its node) is run again on a surviving actor, and results are still taken in order, so
-nothing is lost or written twice. Only when every actor is gone does the run stop; a rerun of
-the same command continues from the batches already saved (resume parts).
-
-What travels: the model (once per encoding stage) and the prepared miner (once per mining
-stage: data, embeddings or BM25 index, filters, selection) go through Ray's object store, where
-actors on one node share a single copy; shards and batch results come back the same way. Workers
-therefore need only hardneg installed in the same Python environment: no model files, no shared
-cache folder.
-
-    hardneg mine --data beir/ --out train.parquet --engine ray                      # local Ray, all CPUs
-    hardneg mine --data beir/ --out train.parquet --engine ray --ray-address auto  # a running cluster
+indices, exactly what the local engine calls. The driver keeps everything that must be in order or on
+disk (the cache, the resume parts, the rows) and takes batch results back in query order (``ActorPool.map``
+is ordered), so the output is identical to the local engine's, also when a lost node's work runs again on a
+surviving actor. What travels, what a worker needs and what a lost node costs: ``docs/scale.md`` (Ray) and
+``docs/reliability.md`` (Interrupted runs).
 """
 
 from __future__ import annotations

@@ -1,18 +1,12 @@
 """Quality and staleness along one training run: where static negatives go stale.
 
-A one-epoch comparison cannot show a sampler that keeps the model learning after static negatives
-stop teaching it: the model has barely moved. :class:`CurveProbe` measures, at chosen optimiser
-steps of a single run (e.g. after 1, 2, 4 and 8 epochs),
-
-- test nDCG@10 (and the other :mod:`hardneg.diagnostics.evaluate` measures) of the weights so far;
-- the staleness of the negatives the run is training on at that step: their rank among the
-  non-positive documents under those same weights (:func:`hardneg.diagnostics.hardness.negative_ranks`,
-  summarised by :func:`~hardneg.diagnostics.hardness.summarize`). Negatives mined once by the base
-  model drift down the ranking as the model learns; negatives that follow the model stay near the top.
-
-The points go to :attr:`CurveProbe.points`; ``benchmarks/quality.py --curve-steps`` writes them per
-arm and seed, and ``hardneg report`` draws them (:func:`hardneg.evolution.report.curve_figure`) when
-a run folder holds a ``curve.json``.
+A one-epoch comparison cannot show a sampler that keeps the model learning after static negatives stop
+teaching it. :class:`CurveProbe` measures, at chosen optimiser steps of a single run, the
+:mod:`hardneg.diagnostics.evaluate` measures of the weights so far and the staleness of the negatives
+being trained on at that step (:func:`hardneg.diagnostics.hardness.negative_ranks`, summarised by
+:func:`~hardneg.diagnostics.hardness.summarize`) into :attr:`CurveProbe.points`; ``hardneg report`` draws
+them (:func:`hardneg.evolution.report.curve_figure`) when a run folder holds a ``curve.json``. How the
+benchmark runs it, and what it found: ``docs/research-notes.md`` (Where static negatives go stale).
 """
 
 from __future__ import annotations

@@ -1,20 +1,13 @@
 """The fooling matrix: does a model trained with one sampler resist the negatives of another?
 
-The arms-race argument for co-evolution (ANCE, Xiong et al. 2020; the "seed's evolution pattern")
-is that a model trained on easy negatives is fooled by BM25 negatives, one trained on BM25
-negatives by semantic ones, and only a sampler that follows the model keeps teaching it. This
-module measures it. Rows are models trained with each sampler — ``random``, ``bm25`` (DPR's top
-BM25 document), ``dense`` (the base model's top documents, static) and ``evolve`` (the best model
-of a co-evolution run) — and columns are negatives mined by each sampler on held-out dev queries:
-the same three plus ``evolve`` (negatives mined with the evolved model itself).
-
-A cell is the *triplet accuracy*: the share of (query, positive, negative) triplets the model
-scores the right way round, ``s(q, positive) > s(q, negative)``. Low = fooled.
-
-Every sampler model is trained from the base model with the same training options and the same
-number of optimiser steps as the evolved model received over its rounds (identical budget).
-Everything is written under ``RUN_DIR/fooling/`` and reused on a rerun; the matrix goes to
-``RUN_DIR/fooling.json``, which ``hardneg report`` draws.
+It measures the arms-race argument for co-evolution (ANCE, Xiong et al. 2020): rows are models trained
+with each sampler (``random``, ``bm25``, ``dense``, and ``evolve``, the run's best model), columns the
+negatives each sampler mines on held-out queries, and a cell the triplet accuracy, the share of
+(query, positive, negative) triplets with ``s(q, positive) > s(q, negative)``. Every sampler model is
+trained from the base model with the same training options and the same number of optimiser steps as the
+evolved model received (identical budget). Everything is written under ``RUN_DIR/fooling/`` and reused on
+a rerun; the matrix goes to ``RUN_DIR/fooling.json``, which ``hardneg report`` draws. The samplers, and a
+measured matrix: ``docs/evolve.md`` (The fooling matrix and the report).
 """
 
 from __future__ import annotations

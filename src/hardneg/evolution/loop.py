@@ -1,27 +1,10 @@
 """The co-evolution loop: the retriever's newest checkpoint becomes the sampler of its next round.
 
-A model trained on easy negatives is fooled by BM25 negatives; trained on BM25 negatives it is
-fooled by semantic ones; so the sampler must keep up with the model. ANCE (Xiong et al. 2020) does
-it asynchronously inside one training run; here it is a sequence of rounds with files between the
-stages (as Tevatron's drivers do), each of which can be rerun, inspected or resumed:
-
-    round r:  mine(train queries, model M_r)  ->  train(M_r or the base, those negatives) = M_r+1
-              ->  evaluate M_r+1 on dev (and test)  ->  measure hardness and staleness
-
-``M_0`` is the base model; with ``round0_sampler="bm25"`` round 0 mines with BM25 instead (the DPR
-warm-up ANCE also starts from). Rounds stop after ``rounds`` or when dev nDCG@10 has not improved
-by more than ``min_delta`` for ``patience`` rounds. Test quality is recorded, never used to decide.
-
-Each round records:
-
-- ``dev`` / ``test``: :mod:`hardneg.diagnostics.evaluate` metrics of the trained model;
-- ``hardness``: rank and score of the chosen negatives under the model that mined them;
-- ``staleness``: the same negatives under the model trained on them (the next round's miner):
-  the share still in its top ``staleness_k`` says how fast negatives go stale;
-- ``audit``: the false-negative rate of the round's mining configuration, when ``hardneg.drivers.audit``
-  is installed.
-
-The run folder's layout is :class:`~hardneg.evolution.run_folder.RunFolder`.
+ANCE (Xiong et al. 2020) refreshes the negatives inside one training run; here a round is mine, train,
+evaluate and measure, with files between the stages (as Tevatron's drivers do), so each stage can be
+rerun, inspected or resumed. What a round does, when the loop stops and what each round records:
+``docs/evolve.md`` (The co-evolution loop). The run folder's layout is
+:class:`~hardneg.evolution.run_folder.RunFolder`.
 
 Every file is written atomically; a rerun skips rounds with a ``DONE`` marker and, inside an
 unfinished round, reuses the candidates and model already written when their manifests are

@@ -2,15 +2,8 @@
 
 ``hardneg report RUN_DIR`` reads what :mod:`hardneg.evolution.loop` wrote (``summary.json``, each round's
 ``scores.npz``) and, when present, the fooling matrix of :mod:`hardneg.evolution.fooling`
-(``fooling.json``), and writes ``RUN_DIR/report.html`` and ``RUN_DIR/report.json``:
-
-- quality per round (dev and test nDCG@10, Recall@100), the base model as the starting point;
-- score distributions of positives and chosen negatives under each round's miner;
-- hardness (mean rank of the chosen negatives under their miner) and staleness (share of a
-  round's negatives still in the top k of the model trained on them) per round;
-- the false-negative audit rate per round, when it was measured;
-- the fooling matrix: models trained with each sampler against negatives mined by each sampler,
-  as triplet accuracy.
+(``fooling.json``), and writes ``RUN_DIR/report.html`` and ``RUN_DIR/report.json``. What the page shows:
+``docs/evolve.md`` (The fooling matrix and the report).
 
 Figures are matplotlib PNGs embedded as base64 ``data:`` URIs: the page needs no other file and
 no network. It carries one small script that marks ``<body data-images-ok>`` once every image has

@@ -1,13 +1,8 @@
 """The inspect page: one self-contained HTML file (inline CSS, JS, SVG and data; nothing fetched).
 
-The header shows the run's summary and plots; below, a browser over the queries: search by text
-or id, sort by most suspicious, and per query its positives and ranked candidates with score,
-teacher score, score ratio to the positive and verdict. A reader ticks "relevant" on candidates
-that are unlabelled positives and downloads the marks as a qrels-style TSV
-(``query-id``, ``corpus-id``, ``score``) for ``hardneg mine --extra-positives``.
-
-Served (``hardneg inspect --serve``), the same page holds only the query list and fetches each
-query's candidates from ``query/<n>`` when it is opened.
+What a reader sees and does on it (the marks it downloads feed ``hardneg mine --extra-positives``):
+``docs/false_negatives.md`` (Seeing and fixing them). Served (``hardneg inspect --serve``), the same page
+holds only the query list and fetches each query's candidates from ``query/<n>`` when it is opened.
 """
 
 from __future__ import annotations

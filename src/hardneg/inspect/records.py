@@ -1,17 +1,11 @@
 """What the inspect page shows about one query, read from a candidates file.
 
-A candidates file (``hardneg mine --output-format candidates``) names documents by id; the texts
-come from the data it was mined from (its manifest's ``data``, or ``corpus=``). Each row becomes a
-:class:`QueryView`: the query, its positives, and its ranked candidates with score, teacher score,
-verdict (``chosen``, ``kept``, or what dropped it: :data:`hardneg.filters.VERDICTS`) and whether the
-candidate looks like an unlabelled positive (*suspect*).
-
-How suspicious a query is (:attr:`QueryView.suspicion`) orders the page's "most suspicious" sort:
-the highest score of a non-positive candidate divided by the query's reference positive score (the
-one its margin filters were mined against: ``positive_reference``, the best-matching positive unless
-the run chose ``mean`` or ``min``), plus 1
-when a teacher flagged a candidate (denoised or promoted) and plus 1 when a candidate is a near
-duplicate of a positive or has a positive's text under another id.
+Each row becomes a :class:`QueryView`: the query, its positives (texts from the data the file was mined
+from), and its ranked candidates with score, teacher score, verdict (:data:`hardneg.filters.VERDICTS`)
+and whether the candidate looks like an unlabelled positive (*suspect*). :attr:`QueryView.suspicion`
+orders the "most suspicious" sort; its ratio is taken to the positive the run's margins were mined
+against (``positive_reference``). What the page shows and how it flags: ``docs/false_negatives.md``
+(Seeing and fixing them).
 """
 
 from __future__ import annotations

@@ -4,10 +4,8 @@ The page is sent with the query list only (id, text, how suspicious); a query's 
 texts are read from the candidates file when the reader opens it (``GET query/<n>``), a parquet
 file one row group at a time.
 
-The page shows the corpus's text, so the server answers only its user: it binds ``127.0.0.1``, refuses
-(421) a request whose ``Host`` is not its own address and port (a page elsewhere that points a name
-at 127.0.0.1, DNS rebinding, cannot read it), and sends a ``Content-Security-Policy`` that runs only
-the page's own script.
+The page shows the corpus's text, so the server answers only its user (``127.0.0.1``, its own ``Host``
+only, a strict ``Content-Security-Policy``): the rules and their test are in ``docs/reliability.md``.
 """
 
 from __future__ import annotations

@@ -4,16 +4,10 @@ reporting a bad record (:class:`Problems`: raised, or counted and skipped).
 It sits below the data loaders and the output formats (which read their files back through it), so neither
 imports the other to read a table.
 
-Text tables are read exactly: every data row becomes one record or one reported problem, never
-part of another row.
-
-- TSV is read literally, as most tools write it: fields are split on tabs, and quotes are text
-  (``"Hamlet" is by whom?`` keeps its quotes). ``tsv_quotes=True`` reads it with CSV quoting rules.
-- CSV follows RFC 4180 strictly: a quoted field must close and be followed by a comma or the end
-  of the line; anything else is an error at that line, never a merge of several lines.
-- A row with more or fewer fields than the header is an error at that line.
-
-A UTF-8 byte order mark is dropped; invalid UTF-8 is an error naming the line and byte.
+Text tables are read exactly: every data row becomes one record or one reported problem, never part of
+another row (TSV literally, quotes being text unless ``tsv_quotes=True``; CSV strictly, RFC 4180). A row
+with more or fewer fields than the header is an error at that line. The promises and their tests:
+``docs/reliability.md`` (Input).
 """
 
 from __future__ import annotations

@@ -1,23 +1,12 @@
 """Resuming a killed mining run: each query batch's result is kept as a part file until the output is done.
 
-A run with an ``out`` file and ``resume=True`` saves what it mined for query batch ``i`` as
-``<cache>/runs/<key>/part-<i>.npz`` (written to a temporary name, then renamed) before turning
-it into rows. The key is a hash of every parameter that changes the rows, of the input files'
-contents, of the model's weights and of the code version. A rerun with the same key reuses every
-part it finds and mines only the rest; a run with another key for the same output discards the
-old parts. Rows are always built from the batches in order, from a part or freshly mined alike,
-so a resumed run writes a file byte-identical to an uninterrupted one. The parts are removed once
-the output is complete.
-
-Each part's SHA-256 is kept beside it (``part-N.npz.sha256``). A part that is truncated, damaged or
-lacks its checksum is dropped with a warning when the run opens the folder and mined again: a bad
-part never stops a rerun.
-
-Encoding resumes on its own: the :class:`~hardneg.encoding.encode.Encoder` cache keeps every finished
-embedding shard. Parts hold indices and scores, never texts, and are stored without pickle.
-
-This is the checkpointing Tevatron gets from files between stages (encode → search → write),
-applied within the search stage.
+A batch's part (``<cache>/runs/<key>/part-<i>.npz``: indices and scores, never texts, no pickle) is written
+to a temporary name and renamed before it becomes rows; the key hashes everything that changes the rows.
+Rows are always built from the batches in order, from a part or freshly mined alike, so a resumed run
+writes a file byte-identical to an uninterrupted one. Each part's SHA-256 is kept beside it: a bad part is
+dropped with a warning and mined again, never stopping a rerun. Encoding resumes on its own (the
+:class:`~hardneg.encoding.encode.Encoder` cache). This is the checkpointing Tevatron gets from files between
+stages, applied within the search stage. What survives a kill: ``docs/scale.md`` (Resume a killed run).
 """
 
 from __future__ import annotations

@@ -1,12 +1,10 @@
 """Batch hygiene for in-batch negatives: no two related queries in one batch.
 
-With ``MultipleNegativesRankingLoss`` (InfoNCE) every other row's positive and negatives in a
-batch are negatives for a query. When two queries of one batch share a positive, or one's positive
-is a candidate the miner found for the other (a document close to it, often an unlabelled positive)
-or a near copy of the other's positive, the loss pushes a relevant document away: a false negative
-that no mining filter can see, because the batch is put together after mining. GISTEmbed
-(Solatorio 2024) masks such in-batch negatives with a guide model; TAS-Balanced (Hofstätter et al.
-2021) builds batches on purpose. This sampler keeps such rows out of each other's batches.
+A relevant document that another row of the batch brings is a false negative no mining filter can see,
+because the batch is put together after mining. GISTEmbed (Solatorio 2024) masks such in-batch negatives
+with a guide model; TAS-Balanced (Hofstätter et al. 2021) builds batches on purpose; this sampler keeps
+such rows out of each other's batches. Why, what it costs, and its use with a sentence-transformers
+trainer: ``docs/evolve.md`` (In-batch false negatives) and ``docs/migrating.md``.
 
 Rows ``i`` and ``j`` conflict when they have the same anchor, when the positive of one is in the
 *related set* of the other's anchor (that anchor's positives, the negatives of its rows, the
@@ -14,12 +12,6 @@ candidates mined for it from a ``hardneg mine --output-format candidates`` file,
 duplicates of its positives, :mod:`hardneg.defence.near_duplicates`), or when a negative of one is a
 known positive of the other's anchor (the loss scores every row's negatives against every query of
 the batch). Texts are compared after :func:`hardneg.data.dataset.normalize_text`.
-
-Usage with the sentence-transformers trainer::
-
-    args = SentenceTransformerTrainingArguments(
-        ..., batch_sampler=ConflictFreeBatchSampler.factory(candidates="cands.parquet", data="scifact")
-    )
 """
 
 from __future__ import annotations

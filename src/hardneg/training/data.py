@@ -1,14 +1,9 @@
 """Reading what ``hardneg train`` learns from: mined rows, an id-based candidates file, or plain pairs.
 
-Three inputs, one result (:class:`TrainingInput`):
-
-- a mined file or folder (``.parquet``, ``.jsonl``, a Hugging Face dataset folder) in the n-tuple
-  (``anchor, positive, negative_1 … negative_n``) or triplet (``anchor, positive, negative``)
-  layout: the rows are used as they are;
-- a ``hardneg mine --output-format candidates`` file: rows of ids. Texts come from the corpus the
-  file was mined from (named in its manifest, or given as ``corpus``), and negatives are drawn
-  afresh every epoch from each query's kept candidates (:class:`~hardneg.training.negative_pool.NegativePool`);
-- ``"demo"`` or a BEIR folder: (query, positive) pairs only, for in-batch negatives.
+Three inputs, one result (:class:`TrainingInput`): a mined file in the n-tuple or triplet layout is used as
+it is; a candidates file's ids get their texts from the corpus it was mined from, and its negatives are
+drawn afresh every epoch (:class:`~hardneg.training.negative_pool.NegativePool`); ``"demo"`` or a BEIR folder
+gives pairs for in-batch negatives. The inputs as the user sees them: ``docs/evolve.md`` (Train).
 
 Bad input raises :class:`~hardneg.errors.DataError` naming the file, the line or row, and the column.
 """

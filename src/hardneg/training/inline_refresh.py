@@ -1,25 +1,12 @@
 """Refreshing negatives inside a training run, every N steps (ANCE-style).
 
-ANCE (Xiong et al. 2020) keeps negatives fresh by having an inferencer re-encode the corpus with
-the newest checkpoint, rebuild the index and hand the trainer new negatives, asynchronously. Here
-the refresh is synchronous: training pauses, the current weights re-mine, the negative pool is
-swapped, training goes on. Two ways to re-mine:
-
-- ``"full"`` (ANCE): save the weights and run :func:`hardneg.mining.run` again with the parameters the
-  candidates file was mined with. Cost per refresh: encoding the whole corpus plus the training
-  queries, plus an exact search. On two CPU cores that is about 3 minutes for SciFact's 5,183
-  documents with all-MiniLM-L6-v2 (about 25 training steps' worth at batch 32); it grows linearly
-  with the corpus, which is why ANCE needed a separate GPU inferencer on MS MARCO.
-- ``"pool"`` (:mod:`hardneg.training.refresh`): re-rank only each query's candidate pool (the candidates of
-  the file plus BM25's top k). Cost: encoding the distinct pool documents, independent of the
-  corpus size beyond them.
-
-Both choose with the rule the file was mined with, defence included: ``full`` runs ``hardneg mine`` itself,
-``pool`` runs the same rule over the re-ranked pool (:class:`~hardneg.training.refresh.RefreshRule`).
-
-Every refresh is logged in :attr:`InlineRefresh.history` (step, seconds, documents encoded, and
-how many of the previous negatives are still in the new pools), which ``hardneg train`` writes to
-its manifest.
+ANCE (Xiong et al. 2020) re-encodes the corpus with the newest checkpoint asynchronously; here the
+refresh is synchronous: training pauses, the current weights re-mine, the negative pool is swapped,
+training goes on. ``"full"`` runs :func:`hardneg.mining.run` again with the candidates file's parameters;
+``"pool"`` (:mod:`hardneg.training.refresh`) re-ranks only each query's candidate pool. Both choose with the
+rule the file was mined with, defence included (:class:`~hardneg.training.refresh.RefreshRule`). What each
+costs, and what :attr:`InlineRefresh.history` (written to the manifest) records: ``docs/evolve.md``
+(Refreshing inside a run).
 """
 
 from __future__ import annotations
@@ -84,8 +71,7 @@ class FullRefresher:
 
 class PoolRefresher:
     """Re-rank each query's pool (file candidates ∪ BM25 top k ∪ its positives) with the current weights, and mine
-    it with the file's own rule (:class:`~hardneg.training.refresh.RefreshRule`): known positives by id and text,
-    near duplicates, the leakage guard, the teacher, the filters, widening within the pool and the selection.
+    it with the file's own rule (:class:`~hardneg.training.refresh.RefreshRule`), widening within the pool.
 
     The mined window and its verdicts become each query's pool by the same rule as the mined file's
     (:func:`hardneg.candidates_file.order_pool`).

@@ -1,17 +1,10 @@
 """Leave a query's known positives out of its in-batch negatives, at the loss.
 
-MultipleNegativesRankingLoss scores every row's positive and negatives against every query of the
-batch. When another row brings a document that is a judged positive of this query (queries that
-share relevant documents, or two rows of one query), the softmax pushes a relevant document away:
-a false negative that no mining filter can see, because the batch is put together after mining.
-On NFCorpus, whose queries share many judged positives, about two in three queries of a shuffled
-batch meet one (``benchmarks/in_batch_false_negatives.py``).
-
-:class:`KnownPositivesMNRL` masks those entries out of the softmax (their logit becomes -inf), as
-GISTEmbed (Solatorio 2024) masks the in-batch negatives a guide model finds too close; here the
-guide is the labels. Unlike keeping such rows out of each other's batches
-(:mod:`hardneg.training.batch_hygiene`), it changes neither which rows are trained nor the batch
-size, however densely the queries share positives.
+:class:`KnownPositivesMNRL` masks the in-batch entries that are a judged positive of the query out of the
+softmax (their logit becomes -inf), as GISTEmbed (Solatorio 2024) masks the in-batch negatives a guide
+model finds too close; here the guide is the labels. Unlike keeping such rows out of each other's batches
+(:mod:`hardneg.training.batch_hygiene`), it changes neither which rows are trained nor the batch size.
+Why in-batch false negatives matter, and how often they occur: ``docs/evolve.md`` (In-batch false negatives).
 
 Texts are recognised by their token ids as the model's tokenizer cuts them, so the loss needs no
 extra column: :func:`known_positive_keys` tokenizes every (anchor, positive) pair of the training

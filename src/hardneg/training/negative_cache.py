@@ -1,25 +1,10 @@
 """The live negative cache: negatives re-mined every step from a table of corpus embeddings that training keeps fresh.
 
-A full refresh (:mod:`hardneg.training.inline_refresh`, ANCE) re-encodes the whole corpus, so it
-can only run every few hundred steps and the trainer learns from negatives that an older model
-chose. Lindgren et al. ("Efficient Training of Retrieval Models using Negative Cache", NeurIPS
-2021) keep instead a *cache* of document embeddings that is refreshed a little at every step.
-``hardneg train --refresh-mode cache`` does that with four parts:
-
-- :class:`EmbeddingTable`: every corpus document's unit vector in float16 or bfloat16 (a
-  memory-mapped file when the table is large), and the step at which each row was last encoded.
-  It starts as the mining model's embeddings, read from the embedding cache the mining run filled.
-- :func:`cached_negatives_loss`: MultipleNegativesRankingLoss that, before computing the loss,
-  mines each row's negatives from the table with the query embedding the step computes anyway
-  (current weights), and after encoding the positives and negatives with the current weights
-  writes those vectors back into the table: the documents that matter are refreshed for free.
-- :class:`LiveNegativeCache`: the mining itself, with the rule the candidates file was mined with
-  (:class:`~hardneg.training.refresh.RefreshRule`: the defence, filters, widening and selection of
-  ``hardneg mine``, over the table instead of the index; :func:`hardneg.candidates_file.order_pool` orders the pool).
-- :class:`CacheRefresh`: a callback that re-encodes the ``budget`` stalest rows after each step
-  (so the table's age stays bounded), logs the age distribution, and every ``check_steps``
-  re-encodes the whole corpus to measure which share of the cache's negatives a full refresh
-  would have chosen for the same queries at the same step.
+Lindgren et al., "Efficient Training of Retrieval Models using Negative Cache", NeurIPS 2021. The parts:
+:class:`EmbeddingTable` (the vectors and the step each was encoded at), :class:`LiveNegativeCache` (the
+mining, with the candidates file's own rule), :func:`cached_negatives_loss` (re-mines, and writes the step's
+vectors back) and :class:`CacheRefresh` (re-encodes the stalest rows after each step). What each does and
+what the manifest records: ``docs/evolve.md`` (The live negative cache).
 
 Rows reach the loss with their row index in the ``label`` column (MultipleNegativesRankingLoss
 ignores labels); :class:`~hardneg.training.negative_pool.NegativePool` knows each row's query and
@@ -202,9 +187,8 @@ class TableSearch:
 class LiveNegativeCache:
     """Mines negatives for a batch of queries from an :class:`EmbeddingTable`, with a candidates file's own rule.
 
-    The rule is the one ``hardneg mine`` applied (:class:`~hardneg.training.refresh.RefreshRule`): known positives
-    by id and text, near duplicates, the leakage guard, the teacher, the filters, widening and the selection; the
-    table only replaces the index. The batch's other positives are dropped too (``batch_positive``).
+    The rule is the one ``hardneg mine`` applied (:class:`~hardneg.training.refresh.RefreshRule`); the table only
+    replaces the index. The batch's other positives are dropped too (``batch_positive``).
 
     Args:
         pool: the training pool (queries, positives, current negatives); mined negatives and

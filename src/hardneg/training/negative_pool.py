@@ -1,10 +1,8 @@
 """Per-query pools of negative candidates, re-sampled every epoch (dynamic sampling).
 
-Mining with ``output_format="candidates"`` keeps, for each query, every candidate it ranked and
-which of them survived the filters. Training from such a file need not fix one set of negatives:
-each epoch draws fresh negatives from the pool, so the model sees more distinct hard negatives for
-the price of one mining run (Tevatron rotates through a stored pool the same way; ANCE and
-Conan-embedding replace the pool itself, see :mod:`hardneg.training.inline_refresh`).
+Training from a candidates file draws fresh negatives from each query's pool every epoch (Tevatron
+rotates through a stored pool the same way; ANCE and Conan-embedding replace the pool itself, see
+:mod:`hardneg.training.inline_refresh`); what ``--sampling`` draws: ``docs/evolve.md`` (Train).
 
 The draw for a query depends only on ``(seed, epoch, query id)``: it does not change with batch
 order, sharding or a resumed run.

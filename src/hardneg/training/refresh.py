@@ -1,15 +1,10 @@
 """Cheaper refresh: re-rank a candidate pool with a new checkpoint instead of the whole corpus.
 
-ANCE (Xiong et al. 2020) refreshes negatives by re-encoding the entire corpus with the newest
-checkpoint and searching it again; on MS MARCO that re-encoding took about 10 hours per refresh
-and dominated the cost. But a model that moved a little since the last refresh ranks mostly the
-same documents near the top. So re-encode only a *pool* per query — the union of the candidates
-earlier rounds retrieved and BM25's top k — and rank that pool with the new model. The cost is
-the number of distinct pool documents, not the corpus size.
-
-The price is recall: a document that no earlier model and not BM25 put in the pool cannot come
-back. ``benchmarks/refresh.py`` measures, on SciFact and on a corpus ten times larger, which share
-of the full-search top-k the pool recovers and how much time it saves.
+ANCE (Xiong et al. 2020) refreshes negatives by re-encoding the entire corpus; a model that moved a little
+since the last refresh ranks mostly the same documents near the top, so here only a *pool* per query (the
+candidates earlier rounds retrieved and BM25's top k) is re-encoded and ranked. The cost is the number of
+distinct pool documents; the price is recall (a document outside the pool cannot come back), measured by
+``benchmarks/refresh.py``: ``docs/research-notes.md`` (Cheaper refresh).
 """
 
 from __future__ import annotations

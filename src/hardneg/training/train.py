@@ -4,12 +4,8 @@ The loss is MultipleNegativesRankingLoss (InfoNCE, van den Oord et al. 2018; as 
 retrieval by Henderson et al. 2017 and DPR, Karpukhin et al. 2020): for each anchor, a softmax over
 scaled cosine similarities to its positive, every other positive in the batch, and every mined
 negative in the batch. ``loss="cached-mnrl"`` is the GradCache variant (Gao et al. 2021): the same
-loss with large batches in small memory, computed in mini-batches of ``mini_batch_size``.
-
-The model folder is written atomically: it appears complete, with ``<out>.manifest.json`` beside
-it, or not at all. Checkpoints (``checkpoint_steps``) go to ``<out>.checkpoints/`` and a rerun of
-the same command resumes from the newest complete one (a checkpoint the run was killed while
-saving is removed with a warning).
+loss with large batches in small memory, computed in mini-batches of ``mini_batch_size``. The model
+folder is written atomically; how a rerun resumes from checkpoints: ``docs/reliability.md``.
 """
 
 from __future__ import annotations
