@@ -130,9 +130,7 @@ def test_onnx_int8_stays_close_and_the_model_folder_is_untouched(model, tmp_path
 
 
 @needs_openvino
-@pytest.mark.parametrize(
-    "precision, floor", [("float32", 0.99999), pytest.param("int8", 0.99, marks=needs_nncf), ("bf16", 0.99)]
-)
+@pytest.mark.parametrize("precision, floor", [("float32", 0.99999), pytest.param("int8", 0.99, marks=needs_nncf), ("bf16", 0.99)])
 def test_openvino_stays_close_to_torch(model, tmp_path, reference, precision, floor):
     from hardneg.encoding.backends import cpu_has_native_bf16
 
