@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hardneg.encoding.precision import unit_rows
 from hardneg.errors import ModelError
 
 if TYPE_CHECKING:
@@ -311,9 +312,7 @@ class Embedder:
             )
         if not np.isfinite(emb).all():
             raise ModelError(f"model: {_name(self.embed)} returned NaN or infinite values")
-        if normalize_embeddings:
-            emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        return np.ascontiguousarray(emb, dtype=np.float32)
+        return unit_rows(emb) if normalize_embeddings else np.ascontiguousarray(emb)
 
     def encode_query(self, texts: Sequence[str], **kwargs: Any) -> Any:
         return self.encode(texts, **{**kwargs, "task": "query"})
