@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.errors import ConfigError
-
-PRECISIONS = ("float32", "bf16", "int8")
+from hardneg.options import PRECISIONS
 
 
 def model_for_precision(model: Any, precision: str) -> Any:
