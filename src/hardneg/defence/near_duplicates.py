@@ -66,7 +66,6 @@ class NearDuplicates:
         texts: every document text (indices refer to this list).
         threshold: estimated Jaccard similarity at or above which two documents are near duplicates.
         num_perm: hash functions per signature; more is more precise and slower.
-        seed: seed of the hash functions.
     """
 
     def __init__(self, texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 128, seed: int = 0):
@@ -132,7 +131,6 @@ class NearDuplicates:
 
         Args:
             candidates: (rows, depth) document indices, ``-1`` padded.
-            texts: one text per row.
         """
         if not len(texts):
             return np.zeros(np.shape(candidates), dtype=bool)
