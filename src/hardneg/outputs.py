@@ -205,7 +205,6 @@ class OutputGuard:
     """Check, lock and claim one output target; use as a context manager around the whole run.
 
     Args:
-        out: the target file or folder.
         command: the command writing it (``"mine"``, ``"train"``, ...), as in its manifest.
         inputs: paths the run reads (files or folders); the target may be none of them, nor hold one.
         overwrite: allow replacing an existing *file* that is not an earlier output of ``command``;

@@ -124,7 +124,6 @@ class ApproximateSearch:
         factory: FAISS index factory string, e.g. ``"IVF4096,Flat"`` or ``"HNSW32"``.
         cache_dir: where ``indexes/<key>.faiss`` is kept; ``None`` builds in memory every time.
         nprobe / ef_search: search-time parameters of IVF / HNSW indexes (FAISS defaults otherwise).
-        query_chunk_size: queries searched at once.
         seed: seed of the training sample.
     """
 

@@ -63,13 +63,10 @@ def build_source(
 
     Args:
         options: the sampler and its BM25, fusion and index settings.
-        data: the queries and corpus.
         seed: seeds the random sampler and the recall sample of an approximate index.
         query_hashes: per-query id hashes (seed the random sampler).
         dense: ``(query embeddings, document embeddings)`` when :func:`needs_dense` says so.
         recall_k: the depth at which an approximate index's recall is measured.
-        query_chunk_size: queries searched at once.
-        show_progress: show BM25's indexing progress.
         cache_dir: where an approximate index is cached (``None``: not cached).
         timer: a ``timer("index")`` context manager factory, or ``None``.
     """

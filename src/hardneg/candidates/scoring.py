@@ -22,14 +22,13 @@ class DenseScorer:
 
     name = "dense"
 
-    def __init__(self, query_embeddings: np.ndarray, doc_embeddings: Embeddings, *, chunk_rows: int = 1 << 16):
+    def __init__(self, query_embeddings: np.ndarray, doc_embeddings: Embeddings):
         self.queries, self.docs = query_embeddings, doc_embeddings
-        self.chunk_rows = chunk_rows  # gathered document rows held at once
 
     def score(self, query_indices: np.ndarray, doc_indices: np.ndarray) -> np.ndarray:
         query_indices = np.asarray(query_indices)
         out = np.empty(doc_indices.shape, dtype=np.float32)
-        step = max(1, self.chunk_rows // max(1, doc_indices.shape[1]))
+        step = max(1, (1 << 16) // max(1, doc_indices.shape[1]))  # at most 65,536 gathered document rows at once
         for start in range(0, len(query_indices), step):
             sl = slice(start, start + step)
             docs = self.docs.rows(doc_indices[sl])

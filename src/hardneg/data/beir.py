@@ -73,13 +73,9 @@ def _is_number(text: str) -> bool:
 def read_qrels(path: Path, problems: Problems) -> list[tuple[str, str, float, int]]:
     """Rows ``(query_id, doc_id, score, line)`` of a qrels file, BEIR (3 fields) or TREC (4), header optional.
 
-    Lines are split on tabs literally (an id may hold quotes). The format is decided once per file:
-    every line has 3 fields (``query-id corpus-id score``) or every line has 4 (TREC's
-    ``query-id iteration corpus-id score``, whose iteration is a number or ``Q0``); a file that
-    mixes them is refused, since a 4-field line could as well be an id holding a tab. The first line
-    is a header only when its score is not a number and it is recognisably one (known column names,
-    or a score column with no digit in it while every other line parses); ``1x`` on line 1 is an
-    error at line 1, not a header. Ids are stripped of surrounding whitespace, as in every file.
+    Lines are split on tabs literally (an id may hold quotes). A file that mixes 3 and 4 fields is refused, since
+    a 4-field line could as well be an id holding a tab. The format, header and id rules: ``docs/reliability.md``
+    (Input: parsed exactly, or refused).
     """
     lines: list[tuple[int, list[str]]] = []
     for number, text in enumerate(iter_text_lines(path), start=1):

@@ -3,7 +3,7 @@
 A positive copied with re-flowed whitespace, changed punctuation or a small edit escapes exact text
 matching (:func:`hardneg.data.dataset.normalize_text`); the defence as the user sees it:
 ``docs/false_negatives.md`` (The defences). Two documents are near duplicates when the Jaccard
-similarity of their sets of character ``shingle_size``-grams, after case folding and with every run
+similarity of their sets of character 5-grams, after case folding and with every run
 of punctuation or whitespace reduced to one space, is at least ``threshold``. The Jaccard similarity
 is estimated with MinHash (Broder 1997) over ``num_perm`` hash functions; the standard error of the
 estimate is ``sqrt(J(1-J)/num_perm)``, about 0.035 at J = 0.8 with 128 functions.
@@ -66,18 +66,14 @@ class NearDuplicates:
         texts: every document text (indices refer to this list).
         threshold: estimated Jaccard similarity at or above which two documents are near duplicates.
         num_perm: hash functions per signature; more is more precise and slower.
-        shingle_size: characters per shingle.
-        seed: seed of the hash functions.
     """
 
-    def __init__(
-        self, texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 128, shingle_size: int = 5, seed: int = 0
-    ):
+    def __init__(self, texts: Sequence[str], *, threshold: float = 0.8, num_perm: int = 128, seed: int = 0):
         if not 0 < threshold <= 1:
             raise ValueError(f"threshold must be in (0, 1], got {threshold}")
-        if num_perm < 1 or shingle_size < 1:
-            raise ValueError(f"num_perm and shingle_size must be >= 1, got {num_perm} and {shingle_size}")
-        self.texts, self.threshold, self.shingle_size = texts, threshold, shingle_size
+        if num_perm < 1:
+            raise ValueError(f"num_perm must be >= 1, got {num_perm}")
+        self.texts, self.threshold = texts, threshold
         rng = np.random.default_rng(seed)
         # Multiply-shift hashing (Dietzfelbinger et al. 1997): odd multipliers, keep the top 32 bits.
         self._a = rng.integers(1, 2**63, size=num_perm, dtype=np.uint64) | np.uint64(1)
@@ -90,7 +86,7 @@ class NearDuplicates:
 
     def signature_of(self, text: str) -> np.ndarray:
         """The MinHash signature (``num_perm`` uint32) of one text."""
-        h = shingle_hashes(text, self.shingle_size)[:, None]
+        h = shingle_hashes(text)[:, None]
         with np.errstate(over="ignore"):
             values = ((h * self._a + self._b) & _MASK64) >> np.uint64(32)
         return values.min(axis=0).astype(np.uint32)
@@ -135,7 +131,6 @@ class NearDuplicates:
 
         Args:
             candidates: (rows, depth) document indices, ``-1`` padded.
-            texts: one text per row.
         """
         if not len(texts):
             return np.zeros(np.shape(candidates), dtype=bool)
@@ -143,17 +138,17 @@ class NearDuplicates:
         agree = (self.signatures(candidates) == text_sig[:, None, :]).mean(axis=-1)
         return (agree >= self.threshold) & (np.asarray(candidates) >= 0)
 
-    def groups(self, indices: Sequence[int], *, bands: int | None = None) -> list[list[int]]:
+    def groups(self, indices: Sequence[int]) -> list[list[int]]:
         """Clusters of near-duplicate documents among ``indices`` (connected components).
 
-        Candidate pairs come from locality-sensitive hashing of the signatures in ``bands`` bands
+        Candidate pairs come from locality-sensitive hashing of the signatures in :func:`_default_bands` bands
         (pairs sharing a whole band), then are confirmed by the signature agreement.
         """
         indices = [int(i) for i in indices]
         if not indices:
             return []
         sig = self.signatures(np.array(indices, dtype=np.int64))
-        bands = bands or _default_bands(self.num_perm, self.threshold)
+        bands = _default_bands(self.num_perm, self.threshold)
         rows = self.num_perm // bands
         parent = list(range(len(indices)))
 

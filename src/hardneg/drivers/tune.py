@@ -338,12 +338,8 @@ def _nonpositive_ranks(saved: Candidates, positives: list[list[int]]) -> np.ndar
 def choose(table: list[SettingAudit], target: float, audited: int, labelled_per_query: float) -> Tuning:
     """The hardest eligible setting (lowest mean rank) whose false negatives per negative are at or below ``target``.
 
-    A setting's false negatives per negative are estimated as (hidden positives picked / negatives mined) × the
-    data's labelled positives per query: each query is assumed to miss as many relevant documents as it has
-    labelled. The assumption is stated, not measured; it only scales, so the settings' order within a dataset
-    is the audit's own. The point estimate decides, not the upper end of its interval
-    (``estimated_false_negatives_per_negative_high``): choosing by the upper end was measured against it
-    (docs/results.md, rule A) and trained worse models on SciFact. The reasons: ``docs/mining.md`` (``--preset auto``).
+    The point estimate decides, not the upper end of its interval (``estimated_false_negatives_per_negative_high``),
+    which trained worse models on SciFact; the estimate and the measurement: ``docs/mining.md`` (``--preset auto``).
     """
     passing = [a for a in table if a.eligible and a.mean_rank is not None and a.estimated_false_negatives_per_negative <= target]
     common = {"max_false_negative_rate": target, "audited_queries": audited, "labelled_per_query": labelled_per_query}

@@ -29,6 +29,7 @@ from typing import Any
 
 import numpy as np
 
+from hardneg.encoding.precision import unit_rows
 from hardneg.errors import ConfigError, ModelError
 from hardneg.io import atomic_path, sha256_file
 from hardneg.options import check_backend_precision
@@ -327,5 +328,4 @@ class ExportedEncoder:
                 for module in list(self.model)[1:]:
                     features = module(features, **{k: v for k, v in extra.items() if k in getattr(module, "forward_kwargs", ())})
                 out[order[start : start + batch_size]] = features["sentence_embedding"].float().numpy()
-        norms = np.linalg.norm(out, axis=1, keepdims=True)
-        return np.ascontiguousarray(out / np.maximum(norms, 1e-12), dtype=np.float32)
+        return unit_rows(out)

@@ -94,11 +94,9 @@ class Encoder:
         model: a loaded ``SentenceTransformer``, or a :class:`~hardneg.encoding.deferred.DeferredModel`
             (loaded only when a text is missing from the cache).
         fingerprint: the model's weight fingerprint (:func:`hardneg.encoding.model.fingerprint_model`).
-        batch_size: texts per forward pass.
         query_prompt / document_prompt: strings prepended to queries / documents (e.g. ``"query: "``).
         cache_dir: where embedding shards are kept; ``None`` keeps them in memory only.
         shard_size: texts per shard: the unit of caching and of resuming.
-        show_progress: progress bars while encoding.
         precision: ``"float32"``, ``"bf16"`` or ``"int8"`` (:mod:`hardneg.encoding.precision`); part of the cache key.
         backend: ``"torch"``, ``"onnx"`` or ``"openvino"`` (:mod:`hardneg.encoding.backends`); part of the cache
             key (``torch`` adds nothing, so vectors cached before backends existed stay valid).

@@ -13,6 +13,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from hardneg.encoding.precision import unit_rows
 from hardneg.errors import ModelError
 
 if TYPE_CHECKING:
@@ -234,16 +235,8 @@ def is_sentence_transformer(model: object) -> bool:
 class Embedder:
     """Any embedder that is not a ``SentenceTransformer``, encoded as hardneg encodes one.
 
-    ``embed`` is an object with ``encode_query`` / ``encode_document`` (each kind through its own method, as
-    sentence-transformers calls them), or with ``encode``, or a plain callable ``texts -> array`` (one row per
-    text: a numpy array, a torch tensor or a list of lists). Each method is called with the arguments of
-    sentence-transformers' ``encode_query`` that its signature takes (``batch_size``, ``prompt``,
-    ``show_progress_bar``, ...); a prompt it cannot take is prepended to the texts. Rows are made unit length, so
-    scores are cosines (what a ``SentenceTransformer`` gives with its default similarity).
-
-    No weights can be read, so no fingerprint either: the embedding cache is keyed by ``cache_key`` (a name the
-    caller changes whenever the embedder's vectors change: a model version, a checkpoint hash), and without one
-    nothing is cached.
+    What ``embed`` may be, which arguments each of its methods gets, and why the embedding cache is keyed by
+    ``cache_key`` (without one nothing is cached): ``docs/migrating.md`` (Any embedder).
     """
 
     max_seq_length = None
@@ -311,9 +304,7 @@ class Embedder:
             )
         if not np.isfinite(emb).all():
             raise ModelError(f"model: {_name(self.embed)} returned NaN or infinite values")
-        if normalize_embeddings:
-            emb = emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12)
-        return np.ascontiguousarray(emb, dtype=np.float32)
+        return unit_rows(emb) if normalize_embeddings else np.ascontiguousarray(emb)
 
     def encode_query(self, texts: Sequence[str], **kwargs: Any) -> Any:
         return self.encode(texts, **{**kwargs, "task": "query"})

@@ -20,8 +20,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.errors import ConfigError
-
-PRECISIONS = ("float32", "bf16", "int8")
+from hardneg.options import PRECISIONS
 
 
 def model_for_precision(model: Any, precision: str) -> Any:
@@ -60,6 +59,9 @@ def encode_normalised(model: Any, texts: Sequence[str], precision: str, **kwargs
     if not len(texts):
         return np.zeros((0, model.get_sentence_embedding_dimension()), dtype=np.float32)
     emb = model.encode(list(texts), normalize_embeddings=False, convert_to_tensor=True, **kwargs)
-    emb = emb.float().cpu().numpy().reshape(len(texts), -1)
-    norms = np.linalg.norm(emb, axis=1, keepdims=True)
-    return np.ascontiguousarray(emb / np.maximum(norms, 1e-12), dtype=np.float32)
+    return unit_rows(emb.float().cpu().numpy().reshape(len(texts), -1))
+
+
+def unit_rows(emb: np.ndarray) -> np.ndarray:
+    """``emb`` with each row scaled to unit length (a zero row stays zero), as contiguous float32."""
+    return np.ascontiguousarray(emb / np.maximum(np.linalg.norm(emb, axis=1, keepdims=True), 1e-12), dtype=np.float32)

@@ -42,10 +42,7 @@ def _as_embeddings(value: np.ndarray | Embeddings) -> Embeddings:
 class PrecomputedEmbeddings:
     """Normalised float32 query and document embeddings, as arrays or :class:`~hardneg.encoding.encode.Embeddings` shards.
 
-    Args:
-        queries: one row per query.
-        documents: one row per corpus document.
-        name: what made them, recorded in the manifest in place of a model name.
+    ``name`` says what made them; the manifest records it in place of a model name.
     """
 
     queries: np.ndarray | Embeddings

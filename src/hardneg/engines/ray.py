@@ -61,13 +61,12 @@ class RayEngine:
         address: a running cluster (``"auto"``, ``"ray://head:10001"``); ``None`` starts a local
             Ray for the run (and stops it after) unless this process is already connected.
         num_cpus: CPUs of that local Ray (default: all of this machine's).
-        workers: actors per stage (default: the cluster's CPUs).
     """
 
     name = "ray"
 
-    def __init__(self, address: str | None = None, num_cpus: int | None = None, workers: int | None = None):
-        self.address, self.num_cpus, self.workers = address, num_cpus, workers
+    def __init__(self, address: str | None = None, num_cpus: int | None = None):
+        self.address, self.num_cpus = address, num_cpus
         self._started = False
         self._actors: list | None = None
 
@@ -85,7 +84,7 @@ class RayEngine:
         """The engine's actors (started once, one CPU each), all holding ``state``; actors that are gone are dropped."""
         ray = self._connect()
         if self._actors is None:
-            n = self.workers or max(1, int(ray.cluster_resources().get("CPU", 1)))
+            n = max(1, int(ray.cluster_resources().get("CPU", 1)))  # one actor per CPU of the cluster
             self._actors = [ray.remote(num_cpus=1)(_Worker).remote() for _ in range(n)]
         shared = ray.put(state)  # one copy in the object store, read by every actor
         held = {actor: actor.hold.remote(shared) for actor in self._actors}

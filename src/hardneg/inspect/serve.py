@@ -31,20 +31,14 @@ SECURITY_HEADERS = {
 }
 
 
-def own_hosts(host: str, port: int) -> set[str]:
-    """The ``Host`` headers a request to this server may carry: ``127.0.0.1``, ``localhost`` and the bound host, with the port."""
-    return {f"{name}:{port}".lower() for name in (LOOPBACK, "localhost", host)}
-
-
 def make_server(
     candidates: str | Path,
     *,
     corpus: str | None = None,
     port: int = 8000,
     suspect_ratio: float = SUSPECT_RATIO,
-    host: str = LOOPBACK,
 ) -> ThreadingHTTPServer:
-    """A server (not yet started: call ``serve_forever``) of the page of ``candidates`` on ``host:port``
+    """A server (not yet started: call ``serve_forever``) of the page of ``candidates`` on ``127.0.0.1:port``
     (``port=0``: any free port, see ``server.server_address``)."""
     check_options(suspect_ratio=suspect_ratio)
     if not 0 <= port <= MAX_PORT:
@@ -68,7 +62,8 @@ def make_server(
 
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:  # noqa: N802 - the http.server name
-            if (self.headers.get("Host") or "").lower() not in own_hosts(host, self.server.server_address[1]):
+            own = {f"{name}:{self.server.server_address[1]}" for name in (LOOPBACK, "localhost")}  # not a name rebound to it
+            if (self.headers.get("Host") or "").lower() not in own:
                 return self._send(421, "text/plain", b"this server answers only requests to its own address")
             if self.path in ("/", "/index.html"):
                 return self._send(200, "text/html; charset=utf-8", page)
@@ -99,4 +94,4 @@ def make_server(
         def log_message(self, format: str, *args) -> None:  # noqa: A002 - the http.server signature
             logger.debug(format, *args)
 
-    return ThreadingHTTPServer((host, port), Handler)
+    return ThreadingHTTPServer((LOOPBACK, port), Handler)

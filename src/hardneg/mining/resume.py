@@ -48,7 +48,6 @@ def run_key(parameters: dict[str, Any], *, inputs: dict[str, str], model: dict[s
     """A hash of everything a run's rows depend on.
 
     Args:
-        parameters: the run's configuration as a dict.
         inputs: role -> path of every input file; their contents are hashed.
         model: the model's description (weight fingerprint, prompts, precision) or ``None``.
         code: the package version: a new version may mine differently.

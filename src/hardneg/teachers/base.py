@@ -26,12 +26,11 @@ class Teacher(Protocol):
 class PairCache:
     """Scores of (query, document) pairs already computed, so deeper searches rescore nothing twice.
 
-    Holds at most ``max_entries`` pairs; when full it is emptied (mining visits queries in
+    Holds at most 2,000,000 pairs; when full it is emptied (mining visits queries in
     batches and never returns to an old batch, so the recent pairs are the ones worth keeping).
     """
 
-    def __init__(self, max_entries: int = 2_000_000):
-        self.max_entries = max_entries
+    def __init__(self):
         self._scores: dict[tuple[int, int], float] = {}
 
     def lookup(self, queries: np.ndarray, docs: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -45,7 +44,7 @@ class PairCache:
         return scores, missing
 
     def store(self, queries: np.ndarray, docs: np.ndarray, scores: np.ndarray) -> None:
-        if len(self._scores) + len(queries) > self.max_entries:
+        if len(self._scores) + len(queries) > 2_000_000:
             self._scores.clear()
         self._scores.update(zip(zip(queries.tolist(), docs.tolist()), scores.tolist()))
 

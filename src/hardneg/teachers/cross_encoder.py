@@ -55,9 +55,7 @@ class CrossEncoderScorer:
         query_texts / doc_texts: the texts that query and document indices refer to.
         activation: ``"sigmoid"`` for probabilities (RocketQA's thresholds need them) or ``"raw"``
             for logits.
-        batch_size: pairs per forward pass.
         max_length: truncate each pair to this many tokens (default: the model's).
-        show_progress: a progress bar over the batches of each call.
         bf16: run the forward passes under ``torch.autocast`` in bfloat16: more pairs per second on
             CPUs with AVX-512 BF16 and on recent GPUs, at a small cost in precision (see
             docs/false_negatives.md for a measurement).

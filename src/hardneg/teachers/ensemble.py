@@ -30,7 +30,6 @@ class EnsembleScorer:
     """Mean of several teachers' normalised scores.
 
     Args:
-        members: the teachers.
         normalize: min-max normalise each member's rows first; default: unless all give probabilities.
     """
 

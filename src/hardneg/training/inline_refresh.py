@@ -77,7 +77,6 @@ class PoolRefresher:
     (:func:`hardneg.candidates_file.order_pool`).
 
     Args:
-        pool: the training pool.
         file_candidates: per pool query, the candidates the file holds (corpus indices).
         mine_parameters: the parameters the file was mined with.
         bm25_k: BM25 documents per query added to each pool (0: none).

@@ -193,7 +193,6 @@ class LiveNegativeCache:
     Args:
         pool: the training pool (queries, positives, current negatives); mined negatives and
             pools are written back into it.
-        table: the corpus embeddings.
         document_ids: corpus ids, one per table row.
         mine_parameters: the parameters the candidates file was mined with (filters, window, selection).
         pool_mode: ``kept`` or ``all`` (see :func:`hardneg.candidates_file.order_pool`).
@@ -363,7 +362,6 @@ class CacheRefresh(TrainerCallback):
     """Keeps the step counter, re-encodes the ``budget`` stalest rows after every step, and logs the cache.
 
     Args:
-        cache: the live cache.
         budget: documents re-encoded per step by the refresher (0: only the write-back refreshes).
         check_steps: every this many steps, re-encode the whole corpus with the current weights
             and record the share of the cache's latest negatives a full refresh would have chosen

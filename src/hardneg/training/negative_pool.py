@@ -34,11 +34,8 @@ class NegativePool:
 
     Args:
         corpus_texts: texts of the whole corpus (candidates are indices into it).
-        query_ids / query_texts: the queries.
         positives: per query, corpus indices of its positives (they define the rows).
         candidates: per query, corpus indices to draw negatives from, best first.
-        num_negatives: negatives per row.
-        seed: seed of every draw.
         sampling: ``"random"`` draws uniformly from the pool each epoch; ``"top"`` always takes
             the first ``num_negatives`` (a static set, useful as a control).
     """

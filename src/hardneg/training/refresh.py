@@ -97,14 +97,7 @@ class RefreshRule:
 def rank_pool(
     query_embeddings: np.ndarray, doc_embeddings: np.ndarray, doc_index: np.ndarray, pool: Sequence[np.ndarray]
 ) -> Candidates:
-    """Each query's pool ranked by cosine, best first.
-
-    Args:
-        query_embeddings: (queries, dim) normalised.
-        doc_embeddings: (len(doc_index), dim) normalised vectors of the documents ``doc_index``.
-        doc_index: sorted corpus indices whose vectors ``doc_embeddings`` holds.
-        pool: per query, corpus indices (all of them in ``doc_index``).
-    """
+    """Each query's pool ranked by cosine, best first (arguments as in :class:`~hardneg.candidates.pool.PoolSearch`)."""
     return PoolSearch(range(len(pool)), query_embeddings, pool, doc_index, doc_embeddings).ranked
 
 
