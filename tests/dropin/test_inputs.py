@@ -37,6 +37,23 @@ def test_an_in_memory_corpus_adds_candidates(tmp_path, demo, demo_pairs, tiny_bi
     assert result.manifest["inputs"]["corpus"]["path"].startswith("memory:")
 
 
+def test_extra_positives_apply_to_a_dataset_as_to_its_file(tmp_path, demo_pairs, tiny_folder):
+    """A qrels-style file of more positives is added to data in memory too, not only to data read from a file."""
+    from hardneg.data import load_data
+
+    pairs_file = tmp_path / "pairs.jsonl"
+    demo_pairs.to_json(str(pairs_file))
+    loaded = load_data(pairs_file)
+    other = next(d for d in range(len(loaded.corpus_ids)) if d not in loaded.positives[0])
+    extra = tmp_path / "extra.tsv"
+    extra.write_text(f"{loaded.query_ids[0]}\t{loaded.corpus_ids[other]}\t1\n", encoding="utf-8")
+    common = {"model": str(tiny_folder), "cache_dir": str(tmp_path / "cache"), "extra_positives": str(extra), **FAST}
+    from_file = hardneg.mine(pairs_file, **common)
+    from_memory = hardneg.mine(demo_pairs, **common)
+    assert from_file.summary["extra_positives"] == from_memory.summary["extra_positives"] == 1
+    assert _rows(from_memory) == _rows(from_file)
+
+
 def test_a_dataset_dict_folder_and_its_split(tmp_path, demo_pairs, tiny_folder):
     folder = tmp_path / "hf"
     datasets.DatasetDict({"train": demo_pairs, "dev": demo_pairs.select(range(3))}).save_to_disk(str(folder))

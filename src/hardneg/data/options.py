@@ -4,7 +4,7 @@ share, declared beside the loaders they drive."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from hardneg.fields import Options, option
 
@@ -39,16 +39,17 @@ class DataOptions(Options):
         False, "read a .tsv pair file with CSV quoting rules (default: literally, quotes are text)", group="data"
     )
 
-    def load_data(self, absent_documents: AbsentDocuments = "refuse") -> RetrievalData:
-        """The data these options name; ``absent_documents`` as in :func:`hardneg.data.load_data`."""
+    def load_data(self, absent_documents: AbsentDocuments = "refuse", *, data: Any = None, corpus: Any = None) -> RetrievalData:
+        """The data these options name; ``absent_documents`` as in :func:`hardneg.data.load_data`. ``data`` and
+        ``corpus``: objects in memory to load instead of the ones named (which then only label them)."""
         from hardneg.data import load_data
 
         return load_data(
-            self.data,
+            self.data if data is None else data,
             split=self.split,
             anchor_column=self.anchor_column,
             positive_column=self.positive_column,
-            corpus=self.corpus,
+            corpus=self.corpus if corpus is None else corpus,
             on_error=self.on_error,
             extra_positives=self.extra_positives,
             tsv_quotes=self.tsv_quotes,

@@ -7,7 +7,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from hardneg.data import load_data
 from hardneg.data.memory import is_in_memory
 from hardneg.data.pairs import pick_column
 from hardneg.encoding.model import as_embedder, describe_model
@@ -79,14 +78,7 @@ def mine(
     if is_in_memory(data):
         _say_renamed(data, config.split, config.anchor_column, config.positive_column)
     if is_in_memory(data) or memory_corpus or teacher_object is not None:
-        loaded = load_data(
-            data,
-            split=config.split,
-            anchor_column=config.anchor_column,
-            positive_column=config.positive_column,
-            corpus=corpus,
-            on_error=config.on_error,
-        )
+        loaded = config.load_data(data=data, corpus=corpus)
     built_teacher = None
     if teacher_object is not None:  # a loaded CrossEncoder, wrapped by the one teacher factory
         from hardneg.teachers import build_teacher
