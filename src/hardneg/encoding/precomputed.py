@@ -42,7 +42,10 @@ def _as_embeddings(value: np.ndarray | Embeddings) -> Embeddings:
 class PrecomputedEmbeddings:
     """Normalised float32 query and document embeddings, as arrays or :class:`~hardneg.encoding.encode.Embeddings` shards.
 
-    ``name`` says what made them; the manifest records it in place of a model name.
+    Args:
+        queries: one row per query, in the data's query order.
+        documents: one row per corpus document, in the corpus order.
+        name: what made them, recorded in the manifest in place of a model name.
     """
 
     queries: np.ndarray | Embeddings

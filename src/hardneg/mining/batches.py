@@ -48,6 +48,7 @@ class MinedBatches:
 
     Args:
         miner: the run (a :class:`~hardneg.mining.run.Miner`) whose batch miner is built.
+        n: negatives per query.
         stats: the run's statistics; each batch's are merged into it in order.
         engine: runs the batches that are not already done (default: the local engine).
         inputs: the data's inputs (:attr:`~hardneg.data.RetrievalData.inputs`), part of the key a resumed run is
