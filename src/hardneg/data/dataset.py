@@ -10,6 +10,8 @@ from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+
 logger = logging.getLogger(__name__)
 
 AbsentDocuments = Literal["refuse", "judge"]
@@ -81,6 +83,14 @@ class RetrievalData:
         kept = self.subset([i for i, pos in enumerate(self.positives) if pos])
         kept.absent_positives = {}
         return kept
+
+
+def positives_matrix(positives: list[list[int]], queries: np.ndarray) -> np.ndarray:
+    """(queries, most positives among them) corpus indices of each query's labelled positives, ``-1`` padded."""
+    out = np.full((len(queries), max(len(positives[q]) for q in queries)), -1, dtype=np.int64)
+    for row, q in enumerate(queries):
+        out[row, : len(positives[q])] = positives[q]
+    return out
 
 
 def demo_path() -> Path:

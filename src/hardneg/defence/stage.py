@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from hardneg.data import RetrievalData
+from hardneg.data.dataset import positives_matrix
 from hardneg.defence.denoise import Denoise, Promote
 from hardneg.defence.leakage import ExcludedDocuments, excluded_documents
 from hardneg.defence.near_duplicates import NearDuplicates
@@ -112,19 +113,11 @@ class Defence:
         """Names of the masks counted before the filters (candidates treated as positives)."""
         return ["near_duplicate"] if self.near_duplicates is not None else []
 
-    def positives_matrix(self, queries: np.ndarray) -> np.ndarray:
-        """(queries, max positives) labelled positives, ``-1`` padded."""
-        width = max(len(self.data.positives[q]) for q in queries)
-        out = np.full((len(queries), width), -1, dtype=np.int64)
-        for row, q in enumerate(queries):
-            out[row, : len(self.data.positives[q])] = self.data.positives[q]
-        return out
-
     def near_duplicate_mask(self, queries: np.ndarray, candidates: np.ndarray, eligible: np.ndarray) -> np.ndarray:
         """(queries, depth) eligible candidates that are near duplicates of one of their query's positives."""
         if self.near_duplicates is None:
             return np.zeros(candidates.shape, dtype=bool)
-        return self.near_duplicates.mask(np.where(eligible, candidates, -1), self.positives_matrix(queries))
+        return self.near_duplicates.mask(np.where(eligible, candidates, -1), positives_matrix(self.data.positives, queries))
 
     def rescore(self, queries: np.ndarray, candidates: np.ndarray, in_window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Teacher scores ``(candidate_scores, positive_scores)``; candidates outside the window score ``-inf``.
@@ -132,7 +125,7 @@ class Defence:
         Positives and window candidates are scored in one call per query row, so an ensemble
         normalises each query over that set.
         """
-        positives = self.positives_matrix(queries)
+        positives = positives_matrix(self.data.positives, queries)
         row = np.concatenate([positives, np.where(in_window, candidates, -1)], axis=1)
         scores = self.teacher.score(queries, row)
         return scores[:, positives.shape[1] :], scores[:, : positives.shape[1]]

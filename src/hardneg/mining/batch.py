@@ -21,7 +21,7 @@ from hardneg.candidates import Candidates
 from hardneg.candidates.base import pad_to
 from hardneg.candidates.scoring import NoScorer, Scorer
 from hardneg.data import RetrievalData
-from hardneg.data.dataset import normalize_text
+from hardneg.data.dataset import normalize_text, positives_matrix
 from hardneg.filters import CandidateFilter, FilterContext, member_mask, positive_reference, rank_window
 from hardneg.io import memory_input
 from hardneg.mined import VERDICT_CODE, MinedBatch
@@ -327,9 +327,7 @@ class BatchMiner:
 
     def _mine_batch(self, queries: np.ndarray, n: int, stats: MiningStats) -> MinedBatch:
         t, c = self.tables, self.settings
-        positives = np.full((len(queries), max(len(t.positives[q]) for q in queries)), -1, dtype=np.int64)
-        for row, q in enumerate(queries):
-            positives[row, : len(t.positives[q])] = t.positives[q]
+        positives = positives_matrix(t.positives, queries)
         with self.timer("score"):
             pos_scores = self.scorer.score(queries, positives)
         reference = positive_reference(np.where(positives >= 0, pos_scores, np.nan), c.positive_reference)
