@@ -7,10 +7,10 @@ import math
 from collections import Counter, defaultdict
 from pathlib import Path
 
-from hardneg.data.corpus import read_corpus_jsonl
+from hardneg.data.corpus import read_corpus
 from hardneg.data.dataset import AbsentDocuments, RetrievalData
 from hardneg.errors import ConfigError, DataError
-from hardneg.io import iter_jsonl, iter_text_lines, require_file
+from hardneg.io import iter_text_lines, require_file
 from hardneg.io.tables import OnError, Problems
 
 logger = logging.getLogger(__name__)
@@ -18,10 +18,7 @@ logger = logging.getLogger(__name__)
 
 def _read_queries_jsonl(path: Path, problems: Problems) -> dict[str, str]:
     queries: dict[str, str] = {}
-    for line, record, error in iter_jsonl(path):
-        if error:
-            problems.report("malformed_line", error, path=str(path), line=line)
-            continue
+    for line, record in problems.jsonl(path):
         qid = problems.text(record.get("_id"), "'_id'", as_id=True, path=str(path), line=line)  # stripped, as in qrels
         if qid == "":
             problems.report("missing_id", "query has no '_id' field", path=str(path), line=line)
@@ -183,10 +180,7 @@ def load_beir(
         available = sorted(p.stem for p in (root / "qrels").glob("*.tsv")) if (root / "qrels").is_dir() else []
         raise DataError(f"no qrels for split {split!r}; available splits: {available or 'none'}", path=str(qrels_path))
 
-    corpus_ids: list[str] = []
-    corpus_texts: list[str] = []
-    corpus_index: dict[str, int] = {}
-    read_corpus_jsonl(corpus_path, problems, corpus_ids, corpus_texts, corpus_index)
+    corpus_ids, corpus_texts, corpus_index = read_corpus(corpus_path, problems, require_id=True)
     queries = _read_queries_jsonl(queries_path, problems)
 
     positives: dict[str, list[int]] = {}

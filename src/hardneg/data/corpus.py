@@ -7,45 +7,28 @@ from pathlib import Path
 
 from hardneg.data.dataset import document_text
 from hardneg.errors import DataError
-from hardneg.io import iter_jsonl, memory_input, require_file
+from hardneg.io import memory_input, require_file
 from hardneg.io.tables import Problems, read_table
 
 Corpus = str | Path | Sequence[str] | None
 """Extra negative candidates: a corpus file, or a list of texts."""
 
 
-def read_corpus_jsonl(
-    path: Path,
-    problems: Problems,
-    ids: list[str],
-    texts: list[str],
-    index: dict[str, int],
-    *,
-    require_id: bool = True,
-) -> None:
-    """Read a BEIR corpus.jsonl; without ``require_id`` documents lacking ``_id`` are numbered ``c<n>``."""
-    for line, record, error in iter_jsonl(path):
-        if error:
-            problems.report("malformed_line", error, path=str(path), line=line)
-            continue
-        _add_document(record, line, path, problems, ids, texts, index, require_id=require_id)
-
-
-def read_corpus(path: Path, problems: Problems) -> tuple[list[str], list[str]]:
-    """Ids and texts of a corpus file: a BEIR ``corpus.jsonl``, or a table with a ``text`` (and optional
-    ``title`` and ``_id``) column. Documents without an id are numbered ``c<n>``."""
+def read_corpus(path: Path, problems: Problems, *, require_id: bool = False) -> tuple[list[str], list[str], dict[str, int]]:
+    """Ids, texts and each id's position of a corpus file: a BEIR ``corpus.jsonl``, or a table with a ``text`` (and
+    optional ``title`` and ``_id``) column. Without ``require_id`` documents without an id are numbered ``c<n>``."""
     ids: list[str] = []
     texts: list[str] = []
     index: dict[str, int] = {}
     if path.suffix.lower() in (".jsonl", ".json"):
-        read_corpus_jsonl(path, problems, ids, texts, index, require_id=False)
-        return ids, texts
-    columns, rows = read_table(path, problems)
-    if "text" not in columns:
-        raise DataError(f"a corpus table needs a 'text' column; columns are {columns}", path=str(path))
+        rows = problems.jsonl(path)
+    else:
+        columns, rows = read_table(path, problems)
+        if "text" not in columns:
+            raise DataError(f"a corpus table needs a 'text' column; columns are {columns}", path=str(path))
     for line, record in rows:
-        _add_document(record, line, path, problems, ids, texts, index, require_id=False)
-    return ids, texts
+        _add_document(record, line, path, problems, ids, texts, index, require_id=require_id)
+    return ids, texts, index
 
 
 def _add_document(
@@ -95,7 +78,7 @@ def corpus_documents(corpus: Corpus, problems: Problems) -> tuple[tuple[list[str
         return None, {}
     if isinstance(corpus, str | Path):
         path = require_file(corpus, "corpus file")
-        return read_corpus(path, problems), {"corpus": str(path)}
+        return read_corpus(path, problems)[:2], {"corpus": str(path)}
     texts: list[str] = []
     for i, text in enumerate(corpus, start=1):
         if not isinstance(text, str):

@@ -61,10 +61,7 @@ def load_flagembedding(path: str | Path, *, on_error: OnError = "raise") -> Retr
             corpus_texts.append(text)
         return doc_by_text[text]
 
-    for line, record, error in iter_jsonl(path):
-        if error:
-            problems.report("malformed_line", error, path=str(path), line=line)
-            continue
+    for line, record in problems.jsonl(path):
         query = problems.text(record.get("query"), "field 'query'", path=str(path), line=line)
         if query == "":
             problems.report("empty_text", "field 'query' must be a non-empty text", path=str(path), line=line)

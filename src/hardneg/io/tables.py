@@ -57,6 +57,14 @@ class Problems:
             self.report("bad_field", str(exc), path=path, line=line)
             return None
 
+    def jsonl(self, path: Path) -> Iterator[tuple[int, dict]]:
+        """``(line, record)`` of each valid line of a JSONL file; a malformed line is reported (``malformed_line``)."""
+        for line, record, error in iter_jsonl(path):
+            if error:
+                self.report("malformed_line", error, path=str(path), line=line)
+            else:
+                yield line, record
+
     def count(self, kind: str, n: int = 1) -> None:
         """Count ``n`` records dropped for a reason that is not an error (e.g. an exact duplicate row)."""
         if n > 0:
@@ -128,16 +136,8 @@ def read_table(path: Path, problems: Problems, *, tsv_quotes: bool = False) -> t
     """Column names and ``(line_or_row, record)`` of a JSONL, CSV/TSV or parquet file."""
     suffix = path.suffix.lower()
     if suffix in (".jsonl", ".json"):
-        rows, columns = [], []
-        for line, record, error in iter_jsonl(path):
-            if error:
-                problems.report("malformed_line", error, path=str(path), line=line)
-                continue
-            for key in record:
-                if key not in columns:
-                    columns.append(key)
-            rows.append((line, record))
-        return columns, rows
+        rows = list(problems.jsonl(path))
+        return list(dict.fromkeys(key for _, record in rows for key in record)), rows
     if suffix in (".csv", ".tsv"):
         delimiter = "\t" if suffix == ".tsv" else ","
         lines = _literal_rows(path) if suffix == ".tsv" and not tsv_quotes else _quoted_rows(path, delimiter, problems)
@@ -242,12 +242,7 @@ class Records:
                 raise DataError(f"a dataset folder with splits {list(ds)}; pass the folder of one split", path=str(self.path))
             return ds.data.table.to_pylist()
         if self.path.suffix.lower() in (".jsonl", ".json"):
-            rows = []
-            for line, record, error in iter_jsonl(self.path):
-                if error:
-                    raise DataError(error, path=str(self.path), line=line)
-                rows.append(record)
-            return rows
+            return [record for _, record in Problems("raise").jsonl(self.path)]
         raise DataError(
             f"unsupported file type {self.path.suffix!r}: use .parquet, .jsonl or a dataset folder", path=str(self.path)
         )
