@@ -9,8 +9,6 @@ for dense, hybrid and random candidates (random ones have no scores of their own
 
 from __future__ import annotations
 
-from contextlib import nullcontext
-from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,15 +35,6 @@ def needs_dense(sampler: str, *, score_filters: bool, selection: str) -> bool:
     return about.mines and not about.own_scores and (score_filters or selection == "simans")
 
 
-@dataclass
-class BuiltSource:
-    """A candidate source (``None`` for pairs only), its scorer, and what building an index measured."""
-
-    source: CandidateSource | None
-    scorer: Scorer
-    index_report: dict[str, Any] | None = None
-
-
 def build_source(
     options: CandidateOptions,
     data: RetrievalData,
@@ -57,9 +46,10 @@ def build_source(
     query_chunk_size: int = 4096,
     show_progress: bool = False,
     cache_dir: Path | None = None,
-    timer: Any = None,
-) -> BuiltSource:
-    """The candidate source and scorer ``options.sampler`` names.
+    timer: Any,
+) -> tuple[CandidateSource | None, Scorer, dict[str, Any] | None]:
+    """The candidate source ``options.sampler`` names (``None`` for pairs only), its scorer, and what building an index
+    measured (``None`` without an approximate index).
 
     Args:
         options: the sampler and its BM25, fusion and index settings.
@@ -68,13 +58,12 @@ def build_source(
         dense: ``(query embeddings, document embeddings)`` when :func:`needs_dense` says so.
         recall_k: the depth at which an approximate index's recall is measured.
         cache_dir: where an approximate index is cached (``None``: not cached).
-        timer: a ``timer("index")`` context manager factory, or ``None``.
+        timer: a ``timer("index")`` context manager factory.
     """
     c, sampler = options, SAMPLERS[options.sampler]
-    timed = timer or (lambda name: nullcontext())
     bm25 = None
     if sampler.bm25:
-        with timed("index"):
+        with timer("index"):
             bm25 = BM25Search(
                 data.corpus_texts,
                 data.query_texts,
@@ -88,7 +77,7 @@ def build_source(
         queries, docs = dense
         dense_scorer = DenseScorer(queries, docs)
     if dense is not None and sampler.dense:
-        with timed("index"):
+        with timer("index"):
             # Exact search, or the configured approximate index with its recall measured.
             search, index_report = build_dense_search(
                 queries,
@@ -103,11 +92,11 @@ def build_source(
                 seed=seed,
             )
     if c.sampler == "dense":
-        return BuiltSource(search, dense_scorer, index_report)
+        return search, dense_scorer, index_report
     if c.sampler == "bm25":
-        return BuiltSource(bm25, BM25Scorer(bm25))
+        return bm25, BM25Scorer(bm25), None
     if c.sampler == "hybrid":
-        return BuiltSource(HybridSearch(search, bm25, dense_scorer, rrf_k=c.rrf_k), dense_scorer, index_report)
+        return HybridSearch(search, bm25, dense_scorer, rrf_k=c.rrf_k), dense_scorer, index_report
     if c.sampler == "random":
-        return BuiltSource(RandomCandidates(len(data.corpus_ids), query_hashes, seed=seed), dense_scorer or NoScorer())
-    return BuiltSource(None, NoScorer())
+        return RandomCandidates(len(data.corpus_ids), query_hashes, seed=seed), dense_scorer or NoScorer(), None
+    return None, NoScorer(), None

@@ -154,7 +154,7 @@ class Miner:
         c = self.config
         dense_needed = needs_dense(c.sampler, score_filters=c.uses_score_filters, selection=c.selection)
         dense = self.dense = self._encode(data) if dense_needed else None
-        built = build_source(
+        source, scorer, self.index_report = build_source(
             c,
             data,
             seed=c.seed,
@@ -166,12 +166,9 @@ class Miner:
             cache_dir=c.cache_root if c.use_cache else None,
             timer=self.timer,
         )
-        self.index_report = built.index_report
-        logger.debug("candidate source %s (scores: %s), index %s", c.sampler, built.scorer.name, c.index if dense_needed else "-")
+        logger.debug("candidate source %s (scores: %s), index %s", c.sampler, scorer.name, c.index if dense_needed else "-")
         # --- false-negative defence (teacher, near duplicates, leakage guard, RocketQA filters), filters, selection ---
-        miner = build_miner(
-            c, data, source=built.source, scorer=built.scorer, teacher=self.teacher, cache_dir=c.cache_root, timer=self.timer
-        )
+        miner = build_miner(c, data, source=source, scorer=scorer, teacher=self.teacher, cache_dir=c.cache_root, timer=self.timer)
         miner.observers = self.observers
         return miner
 
