@@ -64,13 +64,6 @@ SWITCH = "HARDNEG_MEASURED_DEFAULTS"
 """The environment variable that switches :data:`MEASURED` off (``off``, ``0``, ``false`` or ``no``)."""
 
 
-def measured_table() -> tuple[MeasuredDefault, ...]:
-    """:data:`MEASURED`, unless the environment switches it off (:data:`SWITCH`)."""
-    if os.environ.get(SWITCH, "").strip().lower() in ("off", "0", "false", "no"):
-        return ()
-    return MEASURED
-
-
 @dataclass(frozen=True)
 class EncodingChoice:
     backend: str
@@ -120,7 +113,7 @@ def choose(
     """
     if backend is not None or precision is not None:
         return EncodingChoice(backend or "torch", precision or "float32", "given")
-    table = measured_table()
+    table = () if os.environ.get(SWITCH, "").strip().lower() in ("off", "0", "false", "no") else MEASURED
     if not table:
         why = f"{SWITCH} switches the measured paths off" if MEASURED else "no faster path measured to keep quality on any device"
         return EncodingChoice("torch", "float32", f"default: {why}")

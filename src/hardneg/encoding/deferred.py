@@ -26,7 +26,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from hardneg.encoding.model import check_model_source, fingerprint_model, load_model, resolve_model_name
+from hardneg.encoding.model import check_model_source, fingerprint_model, hub_folder, load_model, resolve_model_name
 from hardneg.io import write_json_atomic
 
 if TYPE_CHECKING:
@@ -85,15 +85,7 @@ def _as_is(model: Any) -> Any:
 def model_folder(source: str) -> Path | None:
     """The folder a model is loaded from: ``source`` itself, or a hub id's snapshot in the local cache."""
     path = Path(source).expanduser()
-    if path.is_dir():
-        return path
-    try:
-        from huggingface_hub import try_to_load_from_cache
-
-        config = try_to_load_from_cache(source, "config.json")
-    except Exception:  # noqa: BLE001 - not a hub id: nothing to defer
-        return None
-    return Path(config).parent if isinstance(config, str) else None
+    return path if path.is_dir() else hub_folder(source)
 
 
 def _model_files(folder: Path) -> list[Path]:

@@ -172,20 +172,11 @@ class Encoder:
                 weakref.finalize(self, self._pool.close)
             return self._pool.encode(texts, kind, self.batch_size)
         prepared = self.prepare()
-        task = task_argument(self.model, kind)
+        kwargs = {"batch_size": self.batch_size, "prompt": self._prompt(kind), "show_progress_bar": self.show_progress}
+        kwargs.update(task_argument(self.model, kind))
         if self.backend != "torch":
-            return prepared.encode(
-                texts, batch_size=self.batch_size, prompt=self._prompt(kind), show_progress_bar=self.show_progress, **task
-            )
-        return encode_normalised(
-            prepared,
-            texts,
-            self.precision,
-            batch_size=self.batch_size,
-            prompt=self._prompt(kind),
-            show_progress_bar=self.show_progress,
-            **task,
-        )
+            return prepared.encode(texts, **kwargs)
+        return encode_normalised(prepared, texts, self.precision, **kwargs)
 
     def _cached(self, key: str, n: int) -> np.ndarray | None:
         if self.cache_dir is None:

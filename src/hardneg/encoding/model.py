@@ -38,14 +38,15 @@ def _looks_like_path(name: str) -> bool:
     return name.startswith((".", "/", "~")) or os.sep + os.sep in name or name.count("/") > 1 or "\\" in name
 
 
-def in_hub_cache(name: str) -> bool:
-    """Whether ``name`` is a model id already in the local Hugging Face cache (no network is used)."""
+def hub_folder(name: str) -> Path | None:
+    """The snapshot folder of model id ``name`` in the local Hugging Face cache (no network is used), else ``None``."""
     try:
         from huggingface_hub import try_to_load_from_cache
 
-        return isinstance(try_to_load_from_cache(name, "config.json"), str)
+        config = try_to_load_from_cache(name, "config.json")
     except Exception:  # noqa: BLE001 - an invalid id is simply not cached
-        return False
+        return None
+    return Path(config).parent if isinstance(config, str) else None
 
 
 def check_model_source(name: str, what: str = "model") -> str:
@@ -59,7 +60,7 @@ def check_model_source(name: str, what: str = "model") -> str:
         if not path.is_dir():
             raise ModelError(f"{what} path {name!r} is a file; pass the folder that holds the model")
         return str(path)
-    if _looks_like_path(name) or not in_hub_cache(name):
+    if _looks_like_path(name) or hub_folder(name) is None:
         raise ModelError(
             f"{what} {name!r}: no such folder ({path.absolute()}), and no model of that name in the local Hugging Face cache"
         )
