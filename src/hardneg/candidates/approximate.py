@@ -143,7 +143,6 @@ class ApproximateSearch:
     ):
         self.query_embeddings, self.docs, self.factory = query_embeddings, doc_embeddings, factory
         self.query_chunk_size = query_chunk_size
-        self.nprobe, self.ef_search = nprobe, ef_search
         start = time.perf_counter()
         self.index, self.reused = load_or_build_index(factory, doc_embeddings, cache_dir, seed=seed)
         self.build_seconds = time.perf_counter() - start

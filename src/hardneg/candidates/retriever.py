@@ -16,7 +16,6 @@ import numpy as np
 
 from hardneg.candidates.base import Candidates
 from hardneg.candidates.dense import DenseSearch
-from hardneg.candidates.scoring import DenseScorer
 from hardneg.encoding.defaults import EncodingChoice, choose
 from hardneg.encoding.deferred import DeferredModel, device_type, open_model
 from hardneg.encoding.encode import Embeddings, Encoder
@@ -121,9 +120,6 @@ class DenseRetriever:
     def search(self, query_embeddings: np.ndarray, documents: Embeddings, k: int) -> Candidates:
         """Exact top-``k`` by cosine for every query row."""
         return DenseSearch(query_embeddings, documents).search(np.arange(len(query_embeddings)), k)
-
-    def scorer(self, query_embeddings: np.ndarray, documents: Embeddings) -> DenseScorer:
-        return DenseScorer(query_embeddings, documents)
 
 
 def _embedder_choice(options: EncodingOptions) -> EncodingChoice:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import logging
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from importlib import resources
 from pathlib import Path
 from typing import Any, Literal
@@ -60,15 +60,13 @@ class RetrievalData:
 
     def subset(self, query_indices: list[int]) -> RetrievalData:
         """The same corpus with only the given queries (tests and benchmarks use it)."""
-        return RetrievalData(
-            corpus_ids=self.corpus_ids,
-            corpus_texts=self.corpus_texts,
+        return replace(
+            self,
             query_ids=[self.query_ids[i] for i in query_indices],
             query_texts=[self.query_texts[i] for i in query_indices],
             positives=[self.positives[i] for i in query_indices],
             inputs=dict(self.inputs),
             skipped=dict(self.skipped),
-            extra_positives=self.extra_positives,
             query_fields=None if self.query_fields is None else [self.query_fields[i] for i in query_indices],
             absent_positives={
                 q: self.absent_positives[q] for q in (self.query_ids[i] for i in query_indices) if q in self.absent_positives

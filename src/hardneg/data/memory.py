@@ -32,14 +32,6 @@ def is_in_memory(data: Any) -> bool:
     return not isinstance(data, str | Path)
 
 
-def _dataset_types() -> tuple[type, ...]:
-    try:
-        import datasets
-    except ImportError:  # pragma: no cover - datasets is a dependency
-        return ()
-    return datasets.Dataset, datasets.DatasetDict
-
-
 def _one_split(data: Any, split: str, source: str) -> Any:
     """The ``split`` of a ``DatasetDict`` (or the only split there is), else ``data`` itself."""
     import datasets
@@ -55,8 +47,9 @@ def _one_split(data: Any, split: str, source: str) -> Any:
 
 def _records(data: Any, source: str) -> tuple[list[str], list[tuple[int, dict]]]:
     """Columns and ``(row, record)`` of a Dataset, a dict of columns, or a list of pairs/records."""
-    datasets_types = _dataset_types()
-    if datasets_types and isinstance(data, datasets_types[0]):
+    import datasets
+
+    if isinstance(data, datasets.Dataset):
         columns = list(data.column_names)
         return columns, list(enumerate(data.to_list(), start=1))
     if isinstance(data, Mapping):
@@ -103,7 +96,7 @@ def from_pairs(
     resumed run can tell two in-memory datasets apart.
     """
     problems = Problems(on_error)
-    data = _one_split(data, split, source) if _dataset_types() else data
+    data = _one_split(data, split, source)
     columns, rows = _records(data, source)
     return pairs_from_records(
         columns, rows, anchor_column=anchor_column, positive_column=positive_column, corpus=corpus, problems=problems,

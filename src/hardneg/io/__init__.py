@@ -50,15 +50,6 @@ def _umask() -> int:
     return mask
 
 
-def _as_if_created(path: Path, directory: bool) -> None:
-    """Give a temporary file or folder the mode a plain ``open``/``mkdir`` would have given it.
-
-    ``mkstemp`` and ``mkdtemp`` create 0600 files and 0700 folders whatever the umask; an output
-    must keep the user's umask like any file they write themselves.
-    """
-    os.chmod(path, (0o777 if directory else 0o666) & ~_umask())
-
-
 def _tree_as_if_created(folder: Path) -> None:
     """Every file and folder under ``folder`` gets the mode ``open``/``mkdir`` would have given it
     (safetensors, for one, writes its weights 0600 whatever the umask); execute bits are kept."""
@@ -91,7 +82,9 @@ def atomic_path(target: str | os.PathLike, *, directory: bool = False, checksum:
         fd, name = tempfile.mkstemp(prefix=prefix, dir=target.parent)
         os.close(fd)
         tmp = Path(name)
-    _as_if_created(tmp, directory)
+    # the mode a plain open/mkdir would have given it: mkstemp and mkdtemp create 0600 files and 0700 folders whatever
+    # the umask, and an output must keep the user's umask like any file they write themselves
+    os.chmod(tmp, (0o777 if directory else 0o666) & ~_umask())
     try:
         yield tmp
         if checksum and not directory:

@@ -10,14 +10,12 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from hardneg.candidates.scoring import DenseScorer
 from hardneg.data import RetrievalData
 from hardneg.encoding.encode import Encoder
 
 
-class BiEncoderTeacher:
+class BiEncoderTeacher(DenseScorer):
     """Cosine similarity under a sentence-transformers model other than the miner's.
 
     Args:
@@ -48,11 +46,8 @@ class BiEncoderTeacher:
         encoder = Encoder(st, self.fingerprint, batch_size=batch_size, cache_dir=cache_dir, show_progress=show_progress)
         queries = encoder.encode(data.query_texts, "query").to_array()
         docs = encoder.encode(data.corpus_texts, "document")
-        self._dense = DenseScorer(queries, docs)
+        super().__init__(queries, docs)
         self.texts_encoded = encoder.stats.encoded
-
-    def score(self, query_indices: np.ndarray, doc_indices: np.ndarray) -> np.ndarray:
-        return self._dense.score(query_indices, doc_indices)
 
     def info(self) -> dict[str, Any]:
         return {"type": "bi-encoder", "path": self.path, "fingerprint": self.fingerprint, "texts_encoded": self.texts_encoded}

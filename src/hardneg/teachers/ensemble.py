@@ -27,21 +27,17 @@ def minmax_rows(scores: np.ndarray) -> np.ndarray:
 
 
 class EnsembleScorer:
-    """Mean of several teachers' normalised scores.
-
-    Args:
-        normalize: min-max normalise each member's rows first; default: unless all give probabilities.
-    """
+    """Mean of several teachers' scores, each member's rows min-max normalised first unless all give probabilities."""
 
     name = "ensemble"
 
-    def __init__(self, members: Sequence, *, normalize: bool | None = None):
+    def __init__(self, members: Sequence):
         if len(members) < 2:
             raise ValueError(f"an ensemble needs at least two teachers, got {len(members)}")
         self.members = list(members)
         all_probabilities = all(getattr(m, "is_probability", False) for m in self.members)
-        self.normalize = (not all_probabilities) if normalize is None else normalize
-        self.is_probability = all_probabilities and not self.normalize
+        self.normalize = not all_probabilities
+        self.is_probability = all_probabilities
 
     def score(self, query_indices: np.ndarray, doc_indices: np.ndarray) -> np.ndarray:
         parts = [m.score(query_indices, doc_indices) for m in self.members]
