@@ -40,7 +40,6 @@ def add_dataclass_arguments(
         group = groups.setdefault(group_name, parser.add_argument_group(group_name))
         hint = hints[f.name]
         args = typing.get_args(hint)
-        optional = type(None) in args
         base = next((a for a in args if a is not type(None)), hint) if args else hint
         flag = "--" + f.name.replace("_", "-")
         help_text = f.metadata.get("help", "")
@@ -58,11 +57,7 @@ def add_dataclass_arguments(
             continue
         if f.metadata.get("choices"):
             kwargs["choices"] = (*f.metadata["choices"], *f.metadata.get("aliases", {}))
-        if optional and base is str:
-            kwargs["type"] = str
-        else:
-            kwargs["type"] = base
-        group.add_argument(flag, **kwargs)
+        group.add_argument(flag, type=base, **kwargs)
 
 
 class Parser(argparse.ArgumentParser):
@@ -287,8 +282,7 @@ class Output:
 def _cmd_mine(ns: argparse.Namespace) -> Output:
     from hardneg.drivers.mine import mine
 
-    params = _mine_params(ns)
-    result = mine(params.pop("data", "demo"), params.pop("out", None), preset=params.pop("preset", None), **params)
+    result = mine(**_mine_params(ns))
     if result.out:
         text = f"wrote {result.summary['rows']:,} rows to {result.out} (manifest: {result.manifest_path})"
     else:
@@ -322,9 +316,9 @@ def _config_from(ns: argparse.Namespace, cls):
 
 
 def _cmd_eval(ns: argparse.Namespace) -> Output:
-    from hardneg.drivers.evaluate import EvalConfig, Evaluator
+    from hardneg.drivers.evaluate import EvalConfig, evaluate_config
 
-    result = Evaluator(_config_from(ns, EvalConfig)).run()
+    result = evaluate_config(_config_from(ns, EvalConfig))
     lines = [f"{result.info['queries']} queries, {result.info['documents']:,} documents, {result.info['seconds']:.1f} s"]
     if result.info.get("absent_judgements"):
         lines[0] += f"; {result.info['absent_judgements']} relevant documents absent from the corpus, scored as never retrieved"
@@ -369,8 +363,7 @@ def _cmd_report(ns: argparse.Namespace) -> Output:
 def _cmd_audit(ns: argparse.Namespace) -> Output:
     from hardneg.drivers.audit import audit
 
-    params = _mine_params(ns)
-    result = audit(params.pop("data", "demo"), preset=params.pop("preset", None), hardness=ns.hardness, **params)
+    result = audit(hardness=ns.hardness, **_mine_params(ns))
     return Output(result.to_dict(), result.format_table())
 
 

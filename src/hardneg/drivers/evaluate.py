@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
@@ -15,7 +16,7 @@ from hardneg.errors import ConfigError
 from hardneg.io import write_json_atomic
 from hardneg.options import EncodingOptions
 from hardneg.options import option as _f
-from hardneg.outputs import build_manifest, manifest_path_for
+from hardneg.outputs import OutputGuard, build_manifest, manifest_path_for
 
 
 @dataclass
@@ -45,29 +46,14 @@ def evaluate(data: str | Path = "demo", *, split: str = "test", **params: Any) -
         >>> hardneg.evaluate("../shared/data/scifact", split="test").metrics["ndcg@10"]
         0.645...
     """
-    config = EvalConfig(data=str(data), split=split, **params)
-    return Evaluator(config).run()
+    return evaluate_config(EvalConfig(data=str(data), split=split, **params))
 
 
-class Evaluator:
-    """Runs one :class:`EvalConfig`: load data and model, score, and write the optional JSON."""
-
-    def __init__(self, config: EvalConfig):
-        self.config = config
-
-    def run(self) -> EvalResult:
-        """Evaluate; an ``out`` is checked, locked and claimed first (:class:`~hardneg.outputs.OutputGuard`)."""
-        c = self.config
-        if not c.out:
-            return self._run()
-        from hardneg.outputs import OutputGuard
-
-        inputs = [p for p in (c.data, c.model) if p and p != "demo" and Path(p).exists()]
-        with OutputGuard(c.out, "eval", inputs=inputs):
-            return self._run()
-
-    def _run(self) -> EvalResult:
-        c = self.config
+def evaluate_config(c: EvalConfig) -> EvalResult:
+    """Run one :class:`EvalConfig`: load data and model, score, and write the optional JSON; an ``out`` is checked,
+    locked and claimed first (:class:`~hardneg.outputs.OutputGuard`)."""
+    inputs = [p for p in (c.data, c.model) if p and p != "demo" and Path(p).exists()] if c.out else []
+    with OutputGuard(c.out, "eval", inputs=inputs) if c.out else contextlib.nullcontext():
         data = load_data(c.data, split=c.split, absent_documents="judge")
         retriever = DenseRetriever.load(c)
         result = evaluate_retriever(retriever, data, ignore_identical_ids=c.ignore_identical_ids)
@@ -83,4 +69,4 @@ class Evaluator:
             )
             write_json_atomic(c.out, {"metrics": result.metrics, "info": result.info, "per_query": result.per_query})
             write_json_atomic(manifest_path_for(c.out), manifest)
-        return result
+    return result
