@@ -192,7 +192,3 @@ class EncodingOptions(ModelOptions):
     def embedding_cache(self) -> Path | None:
         """The folder embeddings are cached in, ``None`` when ``use_cache`` is off."""
         return self.cache_root if self.use_cache else None
-
-    def encoding_dict(self) -> dict[str, Any]:
-        """Only the encoding fields (to build another options object from a larger config)."""
-        return values_of(self, EncodingOptions)

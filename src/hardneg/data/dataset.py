@@ -84,7 +84,8 @@ class RetrievalData:
 
 
 def positives_matrix(positives: list[list[int]], queries: np.ndarray) -> np.ndarray:
-    """(queries, most positives among them) corpus indices of each query's labelled positives, ``-1`` padded."""
+    """(queries, most positives among them) corpus indices of each query's labelled positives, ``-1`` padded
+    (``positives``: any lists of corpus indices by query, such as the audit's chosen negatives)."""
     out = np.full((len(queries), max(len(positives[q]) for q in queries)), -1, dtype=np.int64)
     for row, q in enumerate(queries):
         out[row, : len(positives[q])] = positives[q]

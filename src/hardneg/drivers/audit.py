@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from hardneg.data import RetrievalData
+from hardneg.data.dataset import RetrievalData, positives_matrix
 from hardneg.data.hidden import HiddenPositives, hidden_position, hide_positives, without_hidden  # noqa: F401  (the audit's own terms)
 from hardneg.diagnostics.fates import Z95, FateRecorder, wilson_interval  # noqa: F401  (the audit's own terms)
 from hardneg.errors import DataError
@@ -185,10 +185,7 @@ def negative_hardness(config: MineConfig, hidden: HiddenPositives, negatives: di
     data = hidden.data
     q_emb = retriever.encode_queries([data.query_texts[q] for q in queries])
     docs = retriever.encode_documents(data.corpus_texts)
-    width = max(len(negatives[q]) for q in queries)
-    padded = np.full((len(queries), width), -1, dtype=np.int64)
-    for i, q in enumerate(queries):
-        padded[i, : len(negatives[q])] = negatives[q]
+    padded = positives_matrix(negatives, queries)  # the same padding as the positives'
     # the hidden positive counts as a positive here: it is one, only unlabelled for the miner
     ranks, scores = negative_ranks(q_emb, docs, padded, [hidden.all_positives[q] for q in queries])
     found = np.isfinite(ranks)

@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from hardneg.drivers.compat_params import (
     PASSED,
     PEER_PRESET,
+    PRESET_ARGUMENTS,
     encode_devices,
     encode_processes,
     preset_choices,
@@ -370,16 +371,7 @@ def _warn_positives_may_be_filtered(
     """With ``include_positives``, a filter or window applies to the other candidates: said, and said plainly for
     the margins (which in the peer drop every positive: a positive's score is the margins' reference) and
     ``min_score`` (which in the peer can leave no row)."""
-    if passed & {
-        "range_min",
-        "range_max",
-        "max_score",
-        "min_score",
-        "absolute_margin",
-        "relative_margin",
-        "margin",
-        "sampling_strategy",
-    }:
+    if passed & (PRESET_ARGUMENTS.keys() - {"num_negatives"} | {"margin"}):  # a window, filter or selection was given
         logger.warning(
             "When using `include_positives=True`, `range_min`, `range_max`, `max_score`, `min_score`, `absolute_margin` "
             "and `relative_margin` apply to the other candidates; the positives are always ranked among them."

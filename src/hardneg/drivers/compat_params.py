@@ -3,7 +3,7 @@
 sentence-transformers' ``mine_hard_negatives`` writes its defaults into its signature
 (``sampling_strategy="top"``, ``relative_margin=None``, ...), so a default cannot be told from a
 choice by its value. The drop-in records which arguments its caller passed
-(:func:`tracks_passed_arguments`); :func:`mine_parameters` sends only those of the preset's
+(:func:`tracks_passed_arguments`); :func:`preset_choices` sends only those of the preset's
 concern, so a ``preset`` supplies every value the caller left out and the caller's own values
 override it, as flags override ``--preset`` on the command line. Without a preset the drop-in
 starts from ``top``, whose values are the peer's defaults.

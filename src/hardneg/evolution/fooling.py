@@ -27,7 +27,7 @@ from hardneg.data import RetrievalData, load_data
 from hardneg.errors import ConfigError
 from hardneg.evolution.run_folder import RunFolder
 from hardneg.io import read_json_object, write_json_atomic
-from hardneg.options import EncodingOptions, check_positive, json_options
+from hardneg.options import EncodingOptions, check_positive, json_options, values_of
 from hardneg.options import option as _f
 
 # sampler name -> mining preset; "dense" and "evolve" differ only in the model that mines
@@ -170,7 +170,7 @@ class Fooling:
             negative_sets[sampler] = chosen_negatives(mined, data, self.config.num_negatives)
         matrix = []
         for path in models.values():
-            retriever = DenseRetriever.load(EncodingOptions(**{**self.config.encoding_dict(), "model": path}))
+            retriever = DenseRetriever.load(EncodingOptions(**{**values_of(self.config, EncodingOptions), "model": path}))
             matrix.append([round(triplet_accuracy(retriever, data, negative_sets[s]), 4) for s in SAMPLERS])
         result = {
             "description": (

@@ -36,7 +36,7 @@ from hardneg.evolution.run_folder import RunFolder
 from hardneg.evolution.splits import make_run_view, source_folder
 from hardneg.io import atomic_path, read_json_object, write_json_atomic
 from hardneg.mining.config import make_config
-from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, check_positive, json_options
+from hardneg.options import EXTRA_POSITIVES_HELP, EncodingOptions, check_positive, json_options, values_of
 from hardneg.options import option as _f
 from hardneg.outputs import OutputGuard, build_manifest, is_complete, manifest_of, manifest_path_for
 
@@ -169,7 +169,7 @@ class Evolution:
             write_json_atomic(path, {"config": current})
 
     def _retriever(self, model: str | None) -> DenseRetriever:
-        return DenseRetriever.load(EncodingOptions(**{**self.config.encoding_dict(), "model": model}))
+        return DenseRetriever.load(EncodingOptions(**{**values_of(self.config, EncodingOptions), "model": model}))
 
     def _split(self, split: str) -> RetrievalData:
         # the test split is only scored, as `hardneg eval` scores it (documents absent from the corpus included)
@@ -258,7 +258,7 @@ class Evolution:
             from hardneg.drivers.mine import mine
 
             # the miner encodes as the rounds' evaluations do, so it reuses their cached vectors
-            params = {**c.mine_params, **c.encoding_dict(), **self._mining(miner, sampler)}
+            params = {**c.mine_params, **values_of(c, EncodingOptions), **self._mining(miner, sampler)}
             mine(str(self.view), candidates, preset=c.preset, split="train", output_format="candidates", **params)
         seconds["mine"] = round(time.perf_counter() - start, 3)
 
