@@ -164,7 +164,7 @@ def mine_hard_negatives(
         ['query', 'answer', 'negative_1', 'negative_2', 'negative_3']
     """
     from hardneg.drivers.compat_rows import rank_positives_in, to_peer_dataset
-    from hardneg.drivers.compat_stream import is_streamed
+    from hardneg.drivers.compat_stream import is_streamed, mine_streamed
     from hardneg.drivers.mine import mine
     from hardneg.encoding.model import is_sentence_transformer
     from hardneg.mining.config import make_config
@@ -248,38 +248,16 @@ def mine_hard_negatives(
         return mined
 
     if streamed:
-        return _mine_stream(dataset, model, corpus, teacher, cache_key, preset, settings, shape, verbose, chunk_pairs,
-                            (anchor_column_name, positive_column_name))  # fmt: skip
+        return mine_streamed(
+            dataset, columns=(anchor_column_name, positive_column_name), corpus=corpus, chunk_pairs=chunk_pairs, model=model,
+            cache_key=cache_key, preset=preset or PEER_PRESET, teacher=teacher, settings=settings, shape=shape, verbose=verbose,
+        )  # fmt: skip
     columns = dataset.select_columns([anchor_column_name, positive_column_name]).to_dict()
     pairs = {"anchor": columns[anchor_column_name], "positive": columns[positive_column_name]}  # renamed back by shape
     result = mine(
         pairs, preset=preset or PEER_PRESET, model=model, teacher=teacher, corpus=corpus, cache_key=cache_key, **settings
     )
     return shape(result, {"anchor": anchor_column_name, "positive": positive_column_name})
-
-
-def _mine_stream(rows, model, corpus, teacher, cache_key, preset, settings, shape, verbose, chunk_pairs, columns) -> Any:
-    """A streamed ``dataset``: encoded and mined chunk by chunk (:mod:`hardneg.drivers.compat_stream`)."""
-    from hardneg.candidates.retriever import DenseRetriever
-    from hardneg.drivers.compat_stream import mine_streamed
-    from hardneg.drivers.mine import mine
-    from hardneg.encoding.model import as_embedder, describe_model
-    from hardneg.mining.config import make_config
-    from hardneg.options import EncodingOptions, values_of
-
-    settings = dict(settings)
-    out, overwrite = settings.pop("out", None), settings.pop("overwrite", False)
-    embedder = as_embedder(model, cache_key)
-    config = make_config(preset or PEER_PRESET, model=describe_model(embedder), **settings)
-    encoder = DenseRetriever(embedder, EncodingOptions(**values_of(config, EncodingOptions)), shard_size=config.shard_size)
-
-    def mine_chunk(data: Any, vectors: Any) -> Any:
-        return mine(data, preset=preset or PEER_PRESET, embeddings=vectors, teacher=teacher, **settings)
-
-    return mine_streamed(
-        rows, columns=columns, corpus=corpus, chunk_pairs=chunk_pairs, out=out, overwrite=overwrite, encoder=encoder,
-        mine_chunk=mine_chunk, shape=shape, verbose=verbose,
-    )  # fmt: skip
 
 
 def _check_window(range_min: int, range_max: int | None, num_negatives: int, note: str = "") -> None:

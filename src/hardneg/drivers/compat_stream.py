@@ -74,27 +74,37 @@ def mine_streamed(
     columns: tuple[str | None, str | None],
     corpus: list[str] | None,
     chunk_pairs: int,
-    out: str | None,
-    overwrite: bool,
-    encoder: Any,
-    mine_chunk: Callable[[Any, Any], Any],
+    model: Any,
+    cache_key: str | None,
+    preset: str,
+    teacher: Any,
+    settings: dict[str, Any],
     shape: Callable[[Any, dict[str, str]], Any],
     verbose: bool,
 ) -> Any:
-    """Mine ``rows`` chunk by chunk (see the module docstring).
-
-    ``encoder``: the :class:`~hardneg.candidates.retriever.DenseRetriever` every vector comes from.
-    ``mine_chunk(data, embeddings)``: one chunk's :class:`~hardneg.mining.run.MineResult`. ``shape(result, renames)``:
-    its rows as the peer's ``Dataset``. Returns a ``Dataset`` of every row, or with ``out`` an ``IterableDataset``
-    reading the file written.
+    """Mine ``rows`` chunk by chunk (see the module docstring) with :func:`hardneg.mine` (``preset``, ``teacher``,
+    ``settings``: its parameters; ``out`` and ``overwrite`` among them name the file written), every vector from one
+    :class:`~hardneg.candidates.retriever.DenseRetriever` of ``model``. ``shape(result, renames)``: a chunk's
+    :class:`~hardneg.mining.run.MineResult` as the peer's ``Dataset``. Returns a ``Dataset`` of every row, or with
+    ``out`` an ``IterableDataset`` reading the file written.
     """
+    from hardneg.candidates.retriever import DenseRetriever
     from hardneg.data import load_data
     from hardneg.data.corpus import corpus_documents
+    from hardneg.drivers.mine import mine
     from hardneg.encoding.encode import Embeddings
+    from hardneg.encoding.model import as_embedder, describe_model
     from hardneg.encoding.precomputed import PrecomputedEmbeddings
     from hardneg.errors import ConfigError
     from hardneg.io.tables import Problems
+    from hardneg.mining.config import make_config
+    from hardneg.options import EncodingOptions, values_of
 
+    settings = dict(settings)
+    out, overwrite = settings.pop("out", None), settings.pop("overwrite", False)
+    embedder = as_embedder(model, cache_key)
+    config = make_config(preset, model=describe_model(embedder), **settings)
+    encoder = DenseRetriever(embedder, EncodingOptions(**values_of(config, EncodingOptions)), shard_size=config.shard_size)
     if not isinstance(chunk_pairs, int) or chunk_pairs < 1:
         raise ConfigError(f"chunk_pairs must be a positive integer, got {chunk_pairs!r}")
     if out is not None and Path(out).suffix.lower() not in (".parquet", ".jsonl"):
@@ -119,7 +129,8 @@ def mine_streamed(
             vectors = PrecomputedEmbeddings(
                 encoder.encode_queries(data.query_texts), Embeddings(shards, keys), name=encoder.options.model or "model"
             )
-            mined = shape(mine_chunk(data, vectors), {"anchor": names[0], "positive": names[1]})
+            result = mine(data, preset=preset, embeddings=vectors, teacher=teacher, **settings)
+            mined = shape(result, {"anchor": names[0], "positive": names[1]})
             summaries.append(json.loads(mined.info.description))
             if verbose:
                 print(f"chunk {number}: {len(anchors):,} pairs, {len(mined):,} rows")
