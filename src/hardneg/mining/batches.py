@@ -15,7 +15,7 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from hardneg.engines import Engine, make_engine
+from hardneg.engines import Engine
 from hardneg.mined import MinedBatch
 from hardneg.mining.batch import BatchMiner, Timer
 from hardneg.mining.resume import PartStore, merge_into, run_key
@@ -50,17 +50,17 @@ class MinedBatches:
         miner: the run (a :class:`~hardneg.mining.run.Miner`) whose batch miner is built.
         n: negatives per query.
         stats: the run's statistics; each batch's are merged into it in order.
-        engine: runs the batches that are not already done (default: the local engine).
+        engine: runs the batches that are not already done.
         inputs: the data's inputs (:attr:`~hardneg.data.RetrievalData.inputs`), part of the key a resumed run is
             found by.
     """
 
-    def __init__(self, miner: MiningRun, n: int, stats: Any, engine: Engine | None = None, *, inputs: dict[str, Any]):
+    def __init__(self, miner: MiningRun, n: int, stats: Any, engine: Engine, *, inputs: dict[str, Any]):
         c = miner.config
         n_queries = len(miner.batch_miner.tables.query_ids)
         self.miner, self.n, self.stats = miner, n, stats
         self.batches = [np.arange(b, min(b + c.query_chunk_size, n_queries)) for b in range(0, n_queries, c.query_chunk_size)]
-        self._engine = engine
+        self.engine = engine
         self.store: PartStore | None = None
         self.done: set[int] = set()
         self.reused = 0
@@ -75,15 +75,10 @@ class MinedBatches:
     def __len__(self) -> int:
         return len(self.batches)
 
-    def _make_engine(self) -> Engine:
-        if self._engine is None:
-            self._engine = make_engine("local")
-        return self._engine
-
     def __iter__(self) -> Iterator[MinedBatch]:
         done = self.done
         todo = [self.batches[i] for i in range(len(self.batches)) if i not in done]
-        computed = self._make_engine().map(self.miner.batch_miner, self.n, todo) if todo else iter(())
+        computed = self.engine.map(self.miner.batch_miner, self.n, todo) if todo else iter(())
         stats_type = type(self.stats)
         try:
             for i in range(len(self.batches)):
@@ -101,8 +96,7 @@ class MinedBatches:
                 merge_into(self.stats, stats)
                 yield mined
         finally:
-            if self._engine is not None:
-                self._engine.close()
+            self.engine.close()
 
     def finish(self) -> None:
         """The output is complete: the parts are no longer needed."""
