@@ -106,12 +106,14 @@ def score_run(qrels: Qrels, run: Run) -> tuple[dict[str, float], dict[str, dict[
 
 
 def evaluate_retriever(
-    retriever: DenseRetriever, data: RetrievalData, *, depth: int = DEPTH, ignore_identical_ids: bool = True
+    retriever: DenseRetriever, data: RetrievalData, *, depth: int = DEPTH, ignore_identical_ids: bool = True, documents=None
 ) -> EvalResult:
-    """Score ``retriever`` on ``data``'s queries (the function training and evolve call in-process)."""
+    """Score ``retriever`` on ``data``'s queries (the function training and evolve call in-process).
+
+    ``documents``: ``data``'s corpus already encoded by ``retriever`` (a caller that needs it too encodes it once)."""
     start = time.perf_counter()
     queries = retriever.encode_queries(data.query_texts)
-    documents = retriever.encode_documents(data.corpus_texts)
+    documents = retriever.encode_documents(data.corpus_texts) if documents is None else documents
     cands = retriever.search(queries, documents, depth + (1 if ignore_identical_ids else 0))
     run = run_of(data.query_ids, data.corpus_ids, cands.indices, cands.scores, ignore_identical_ids=ignore_identical_ids)
     metrics, per_query = score_run(qrels_of(data), _truncate(run, depth))

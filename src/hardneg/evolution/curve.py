@@ -70,35 +70,14 @@ class CurveProbe(TrainerCallback):
 
     def probe(self, model: Any, step: int, epoch: float) -> dict[str, Any]:
         """One point: test metrics and the staleness of the pool's current negatives under ``model``."""
-        retriever = _DocumentsOnce(DenseRetriever(model, self.options, fingerprint=f"curve-step-{step}"))
-        point: dict[str, Any] = {"step": step, "epoch": round(epoch, 3), **evaluate_retriever(retriever, self.test).metrics}
+        retriever = DenseRetriever(model, self.options, fingerprint=f"curve-step-{step}")
+        documents = retriever.encode_documents(self.test.corpus_texts)  # once: test quality and staleness share it
+        metrics = evaluate_retriever(retriever, self.test, documents=documents).metrics
+        point: dict[str, Any] = {"step": step, "epoch": round(epoch, 3), **metrics}
         if self.pool is not None:
             queries = retriever.encode_queries(self.pool.query_texts)
-            documents = retriever.encode_documents(list(self.pool.corpus_texts))
+            if list(self.pool.corpus_texts) != list(self.test.corpus_texts):
+                documents = retriever.encode_documents(list(self.pool.corpus_texts))
             ranks, scores = negative_ranks(queries, documents, self.pool.negatives, self.pool.positives)
             point["staleness"] = summarize(ranks, scores, top_k=self.top_k)
         return point
-
-
-class _DocumentsOnce:
-    """A retriever that encodes the corpus once per probe (test quality and staleness share it)."""
-
-    def __init__(self, retriever: DenseRetriever):
-        self.retriever = retriever
-        self._documents: dict[int, Any] = {}
-
-    def encode_queries(self, texts: list[str]):
-        return self.retriever.encode_queries(texts)
-
-    def encode_documents(self, texts: list[str]):
-        key = hash(tuple(texts))
-        if key not in self._documents:
-            self._documents[key] = self.retriever.encode_documents(texts)
-        return self._documents[key]
-
-    def search(self, query_embeddings, documents, k: int):
-        return self.retriever.search(query_embeddings, documents, k)
-
-    @property
-    def info(self) -> dict[str, Any]:
-        return self.retriever.info
