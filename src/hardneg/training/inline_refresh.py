@@ -80,7 +80,6 @@ class PoolRefresher:
         file_candidates: per pool query, the candidates the file holds (corpus indices).
         mine_parameters: the parameters the file was mined with.
         bm25_k: BM25 documents per query added to each pool (0: none).
-        options: how to encode (default: as the file was mined, without the embedding cache).
         pool_mode: ``kept`` or ``all`` (:func:`~hardneg.candidates_file.order_pool`).
         data: the data the file was mined from (default: loaded from ``mine_parameters``).
     """
@@ -92,7 +91,6 @@ class PoolRefresher:
         mine_parameters: dict[str, Any],
         *,
         bm25_k: int = 100,
-        options: EncodingOptions | None = None,
         pool_mode: str = "kept",
         data: RetrievalData | None = None,
     ):
@@ -106,7 +104,7 @@ class PoolRefresher:
             sources.append(bm25.search(np.arange(len(pool.query_texts)), bm25_k))
         self.docs = build_pool(*sources)
         # encoded as the file was mined: same precision and backend (the weights change, so nothing is cached)
-        self.options = options or EncodingOptions(
+        self.options = EncodingOptions(
             use_cache=False, show_progress=False, precision=self.config.precision, backend=self.config.backend
         )
 

@@ -54,7 +54,6 @@ class EmbeddingTable:
     Args:
         vectors: (documents, dim) float32 unit vectors to start from.
         dtype: ``"float16"``, ``"bfloat16"`` (stored as its 16-bit pattern) or ``"float32"``.
-        step: the step the starting vectors belong to (0: the model before training).
         memmap_dir: where to put the table when it exceeds ``memmap_bytes`` (a file this class
             creates and deletes in :meth:`close`); ``None`` keeps it in memory whatever its size.
         memmap_bytes: size above which the table is memory-mapped.
@@ -65,7 +64,6 @@ class EmbeddingTable:
         vectors: np.ndarray,
         *,
         dtype: str = "float16",
-        step: int = 0,
         memmap_dir: str | Path | None = None,
         memmap_bytes: int = 512 << 20,
     ):
@@ -86,7 +84,7 @@ class EmbeddingTable:
             self.data = np.empty(vectors.shape, dtype=storage)
         for start in range(0, len(vectors), 65536):
             self.data[start : start + 65536] = self._pack(vectors[start : start + 65536])
-        self.encoded_at = np.full(len(vectors), step, dtype=np.int64)
+        self.encoded_at = np.zeros(len(vectors), dtype=np.int64)  # step 0: the model before training
 
     def __len__(self) -> int:
         return int(self.data.shape[0])
@@ -237,10 +235,6 @@ class LiveNegativeCache:
         self.mined_queries = 0
         self.written_back = 0
 
-    @property
-    def num_negatives(self) -> int:
-        return self.pool.num_negatives
-
     def positive_documents(self, query: int) -> np.ndarray:
         """Every document that counts as a positive of ``query`` (never a negative, not ranked)."""
         if query not in self._positive_docs:
@@ -280,7 +274,7 @@ class LiveNegativeCache:
             batch_positives = self.pool.rows.positive[rows]
             exclude = [batch_positives[batch_positives >= 0] for _ in queries]
             chosen, pools = self.choose(self.table, queries, query_vectors, exclude)
-            n = self.num_negatives
+            n = self.pool.num_negatives
             for q, picked, pool in zip(queries, chosen, pools):
                 picked = picked[picked >= 0]
                 if len(picked) == 0:
@@ -366,15 +360,12 @@ class CacheRefresh(TrainerCallback):
         check_steps: every this many steps, re-encode the whole corpus with the current weights
             and record the share of the cache's latest negatives a full refresh would have chosen
             (expensive: a full corpus encode; ``None`` never).
-        encode: ``encode(model, texts) -> (len(texts), dim)`` unit vectors; default
-            :func:`hardneg.encoding.precision.encode_normalised` in float32.
     """
 
-    def __init__(self, cache: LiveNegativeCache, *, budget: int = 0, check_steps: int | None = None, encode=None):
+    def __init__(self, cache: LiveNegativeCache, *, budget: int = 0, check_steps: int | None = None):
         if budget < 0:
             raise ValueError(f"budget must be >= 0, got {budget}")
         self.cache, self.budget, self.check_steps = cache, budget, check_steps
-        self._encode = encode or _encode_float32
         self.history: list[dict[str, Any]] = []
         self.agreement: list[dict[str, Any]] = []
         self._step_start = 0.0
@@ -398,7 +389,7 @@ class CacheRefresh(TrainerCallback):
         try:
             with torch.no_grad():
                 if len(stale):
-                    self.cache.table.write(stale, self._encode(model, [texts[d] for d in stale]), self.cache.step)
+                    self.cache.table.write(stale, _encode_float32(model, [texts[d] for d in stale]), self.cache.step)
                 if self.check_steps and state.global_step % self.check_steps == 0 and self.cache.last is not None:
                     self.agreement.append(self._agreement(model))
         finally:
@@ -419,7 +410,7 @@ class CacheRefresh(TrainerCallback):
         """Mine the latest batch's queries again from a table of freshly encoded vectors; compare."""
         last = self.cache.last
         start = time.perf_counter()
-        full = EmbeddingTable(self._encode(model, list(self.cache.pool.corpus_texts)), dtype=self.cache.table.dtype)
+        full = EmbeddingTable(_encode_float32(model, list(self.cache.pool.corpus_texts)), dtype=self.cache.table.dtype)
         chosen, _ = self.cache.choose(full, last["queries"], last["vectors"])
         shares = []
         for mine, ref in zip(last["chosen"], chosen):

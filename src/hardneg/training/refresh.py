@@ -17,7 +17,7 @@ import numpy as np
 from hardneg.candidates import Candidates
 from hardneg.candidates.pool import PoolSearch
 from hardneg.candidates.retriever import DenseRetriever
-from hardneg.candidates.scoring import NoScorer, Scorer
+from hardneg.candidates.scoring import NoScorer
 from hardneg.candidates_file import order_pool
 from hardneg.data import RetrievalData
 from hardneg.errors import DataError
@@ -60,12 +60,9 @@ class RefreshRule:
         pool: the training pool (its queries are a candidates file's rows).
         mine_parameters: the parameters the file was mined with (its manifest's ``parameters``).
         data: the queries and corpus the file was mined from (default: loaded from ``mine_parameters``).
-        teacher: an already built teacher to use instead of loading the one the parameters name.
     """
 
-    def __init__(
-        self, pool: NegativePool, mine_parameters: dict[str, Any], data: RetrievalData | None = None, *, teacher: Any = None
-    ):
+    def __init__(self, pool: NegativePool, mine_parameters: dict[str, Any], data: RetrievalData | None = None):
         self.pool = pool
         self.config = config_of(mine_parameters)
         self.data = data if data is not None else self.config.load_data()
@@ -76,21 +73,18 @@ class RefreshRule:
         self.queries = np.array([index[query_id] for query_id in pool.query_ids], dtype=np.int64)
         """Per pool query, its index in :attr:`data`."""
         c = self.config
-        self.miner = build_miner(c, self.data, source=None, scorer=NoScorer(), teacher=teacher, cache_dir=c.cache_root)
+        self.miner = build_miner(c, self.data, source=None, scorer=NoScorer(), cache_dir=c.cache_root)
 
     def mine(
         self,
         pool_queries: np.ndarray,
         search: Any,
         *,
-        scorer: Scorer | None = None,
         selection: Selection | None = None,
         extra_filters: Sequence[CandidateFilter] = (),
     ) -> MinedBatch:
-        """Mine ``pool_queries`` (indices into the pool) from ``search``, scored by ``scorer`` (default: ``search``)."""
-        miner = self.miner.with_parts(
-            source=search, scorer=search if scorer is None else scorer, selection=selection, extra_filters=list(extra_filters)
-        )
+        """Mine ``pool_queries`` (indices into the pool) from ``search``, which also scores them."""
+        miner = self.miner.with_parts(source=search, scorer=search, selection=selection, extra_filters=list(extra_filters))
         return miner.mine_queries(self.queries[np.asarray(pool_queries, dtype=np.int64)], self.pool.num_negatives).mined
 
 
