@@ -6,8 +6,7 @@ the results back in batch order, so the rows written do not depend on the engine
 
 from __future__ import annotations
 
-from hardneg.engines.base import Engine, QueryMiner
-from hardneg.engines.local import LocalEngine
+from hardneg.engines.base import Engine, LocalEngine, QueryMiner
 
 __all__ = ["Engine", "LocalEngine", "QueryMiner", "make_engine"]
 

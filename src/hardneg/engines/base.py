@@ -1,4 +1,4 @@
-"""What an engine is given and what it returns.
+"""What an engine is given and what it returns, and the local engine.
 
 An engine knows a batch miner only by the one method it calls (:class:`QueryMiner`), so engines import nothing of
 mining: the miner imports the engines, never the other way round."""
@@ -13,7 +13,7 @@ import numpy as np
 if TYPE_CHECKING:
     from hardneg.encoding.encode import Embeddings, Encoder
 
-__all__ = ["Engine", "QueryMiner"]
+__all__ = ["Engine", "LocalEngine", "QueryMiner"]
 
 Result = TypeVar("Result", covariant=True)
 
@@ -39,3 +39,19 @@ class Engine(Protocol):
 
     def close(self) -> None:
         """Release what the engine holds (workers, connections)."""
+
+
+class LocalEngine:
+    """The local engine: shards are encoded and batches mined one after the other, in this process."""
+
+    name = "local"
+
+    def encode(self, encoder: Encoder, texts: Sequence[str], kind: str) -> Embeddings:
+        return encoder.encode(texts, kind)
+
+    def map(self, miner: QueryMiner[Result], n: int, batches: Sequence[np.ndarray]) -> Iterator[Result]:
+        for queries in batches:
+            yield miner.mine_queries(queries, n)
+
+    def close(self) -> None:
+        pass
