@@ -108,15 +108,9 @@ class Defence:
 
     # --- what the miner calls ------------------------------------------------------------------
 
-    @property
-    def mask_names(self) -> list[str]:
-        """Names of the masks counted before the filters (candidates treated as positives)."""
-        return ["near_duplicate"] if self.near_duplicates is not None else []
-
     def near_duplicate_mask(self, queries: np.ndarray, candidates: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-        """(queries, depth) eligible candidates that are near duplicates of one of their query's positives."""
-        if self.near_duplicates is None:
-            return np.zeros(candidates.shape, dtype=bool)
+        """(queries, depth) eligible candidates that are near duplicates of one of their query's positives
+        (called only when there is a near-duplicate finder)."""
         return self.near_duplicates.mask(np.where(eligible, candidates, -1), positives_matrix(self.data.positives, queries))
 
     def rescore(self, queries: np.ndarray, candidates: np.ndarray, in_window: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
@@ -145,9 +139,6 @@ class Defence:
         return any(f.name == "promote" for f in self.filters)
 
     # --- reporting -------------------------------------------------------------------------------
-
-    def teacher_info(self) -> dict[str, Any] | None:
-        return self.teacher.info() if self.teacher is not None else None
 
     def summary(self, promoted: int = 0) -> dict[str, Any]:
         """What the run's summary says of the defence; ``promoted``: the run's count of promoted positives."""

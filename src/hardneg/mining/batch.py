@@ -320,7 +320,8 @@ class BatchMiner:
     @property
     def filter_names(self) -> list[str]:
         return [
-            *(self.defence.mask_names if self.defence else []),
+            # near duplicates: a mask counted before the filters (candidates treated as positives)
+            *(["near_duplicate"] if self.defence is not None and self.defence.near_duplicates is not None else []),
             *(["query_itself"] if self.settings.exclude_query_itself else []),
             *(f.name for f in self.filters),
         ]

@@ -217,7 +217,7 @@ class Miner:
             if defence is not None:
                 summary.update(defence.summary(promoted=stats.dropped.get("promote", 0)))
                 if defence.teacher is not None:
-                    model_info = {**(model_info or {}), "teacher": defence.teacher_info()}
+                    model_info = {**(model_info or {}), "teacher": defence.teacher.info()}
             if c.extra_positives:
                 summary["extra_positives"] = data.extra_positives
             summary["batches_resumed"] = batches.reused
