@@ -87,17 +87,15 @@ def check_text(name: str, value: Any) -> None:
             ) from None
 
 
-def check_numbers(config: Any) -> None:
-    """:func:`check_number` on every field of the dataclass ``config``, and :func:`check_text` on its texts."""
-    for f in dataclasses.fields(config):
-        check_number(f.name, getattr(config, f.name))
-        check_text(f.name, getattr(config, f.name))
-
-
 @dataclass
 class Options:
-    """The base of every configuration dataclass: on construction, every number it holds is checked
-    (:func:`check_numbers`) before the fields' own checks, so ``nan`` or a negative seed is refused in one place."""
+    """The base of every configuration dataclass: on construction, each number and text it holds is checked (:func:`check_number`,
+    :func:`check_text`) before the fields' own checks, so ``nan`` or a negative seed is refused in one place."""
 
     def __post_init__(self) -> None:
-        check_numbers(self)
+        for f in dataclasses.fields(self):
+            check_number(f.name, getattr(self, f.name))
+            check_text(f.name, getattr(self, f.name))
+
+    def to_dict(self) -> dict[str, Any]:
+        return dataclasses.asdict(self)

@@ -26,7 +26,6 @@ from hardneg.fields import (  # noqa: F401  (declared there, below every stage; 
     Options,
     check_choices,
     check_number,
-    check_numbers,
     check_positive,
     option,
 )

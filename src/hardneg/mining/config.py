@@ -129,9 +129,6 @@ class MineConfig(EncodingOptions, DataOptions, DefenceOptions, CandidateOptions,
             return self.range_min + 100
         return self.range_max
 
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
-
 
 FIELDS = {f.name: f for f in dataclasses.fields(MineConfig)}
 

@@ -10,7 +10,6 @@ folder is written atomically; how a rerun resumes from checkpoints: ``docs/relia
 
 from __future__ import annotations
 
-import dataclasses
 import logging
 import shutil
 import time
@@ -159,9 +158,6 @@ class TrainConfig(ModelOptions):
             raise ConfigError(f"warmup must be >= 0, got {self.warmup}")
         if self.batch_size < 2 and self.num_negatives is None:
             logger.warning("batch_size=1 leaves MultipleNegativesRankingLoss with no in-batch negatives")
-
-    def to_dict(self) -> dict[str, Any]:
-        return dataclasses.asdict(self)
 
 
 @dataclass
