@@ -33,12 +33,12 @@ def check_choices(config: Any, *names: str) -> None:
             raise ConfigError(f"{name} must be one of {', '.join(map(repr, choices))}, got {getattr(config, name)!r}")
 
 
-def check_positive(config: Any, *names: str) -> None:
-    """Raise a ConfigError for any of ``names`` that is below 1 (``None`` means 'not set' and passes)."""
+def check_positive(config: Any, *names: str, least: int = 1) -> None:
+    """Raise a ConfigError for any of ``names`` that is below ``least`` (``None`` means 'not set' and passes)."""
     for name in names:
         value = getattr(config, name)
-        if value is not None and value < 1:
-            raise ConfigError(f"{name} must be >= 1, got {value}")
+        if value is not None and value < least:
+            raise ConfigError(f"{name} must be >= {least}, got {value}")
 
 
 SEED_RANGE = (0, 2**32 - 1)

@@ -60,8 +60,7 @@ class FoolingConfig(EncodingOptions):
         if not self.run:
             raise ConfigError("run is required: the folder of a hardneg evolve run")
         check_positive(self, "num_negatives")
-        if self.model_round is not None and self.model_round < 0:
-            raise ConfigError(f"model_round must be >= 0, got {self.model_round}")
+        check_positive(self, "model_round", least=0)
         given = json_options("models", self.models)
         if set(given) - set(TRAINED_SAMPLERS):
             raise ConfigError(f"models must be a JSON object with keys among {TRAINED_SAMPLERS}, got {self.models!r}")
