@@ -18,7 +18,6 @@ from typing import Any
 import numpy as np
 
 from hardneg.encoding.encode import Embeddings
-from hardneg.filters import reference_of
 
 
 def negative_ranks(
@@ -57,13 +56,6 @@ def negative_ranks(
             higher[row] -= (pos_scores[:, None] > scores[row][None, :]).sum(axis=0)
     ranks = np.where(valid, higher, np.nan).astype(np.float64)
     return ranks, np.where(valid, scores, np.nan)
-
-
-def positive_scores(
-    query_embeddings: np.ndarray, documents: Embeddings, positives: Sequence[Sequence[int]], how: str = "max"
-) -> np.ndarray:
-    """Each query's reference positive score, as the positive-aware filters take it (:func:`hardneg.filters.positive_reference`)."""
-    return reference_of([documents.rows(np.asarray(p)) @ query_embeddings[q] for q, p in enumerate(positives)], how)
 
 
 def summarize(ranks: np.ndarray, scores: np.ndarray, reference: np.ndarray | None = None, *, top_k: int = 100) -> dict[str, Any]:

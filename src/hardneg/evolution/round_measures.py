@@ -16,7 +16,8 @@ import numpy as np
 from hardneg.candidates.retriever import DenseRetriever
 from hardneg.candidates_file import chosen_negatives  # noqa: F401  (read here by the loop)
 from hardneg.data import RetrievalData
-from hardneg.diagnostics.hardness import negative_ranks, positive_scores, summarize
+from hardneg.diagnostics.hardness import negative_ranks, summarize
+from hardneg.filters import reference_of
 from hardneg.mining.config import FIELDS as MINE_FIELDS
 
 
@@ -34,10 +35,10 @@ def measure_negatives(
         queries = retriever.encode_queries(data.query_texts)
         docs = retriever.encode_documents(data.corpus_texts)
         ranks, neg_scores = negative_ranks(queries, docs, negatives, data.positives)
-        out[name] = summarize(ranks, neg_scores, positive_scores(queries, docs, data.positives), top_k=top_k)
-        scores[f"positive_{tag}"] = np.concatenate(
-            [docs.rows(np.asarray(p)) @ queries[q] for q, p in enumerate(data.positives)]
-        ).astype(np.float32)
+        positives = [docs.rows(np.asarray(p)) @ queries[q] for q, p in enumerate(data.positives)]
+        # each query's reference positive score, as the positive-aware filters take it (hardneg.filters.positive_reference)
+        out[name] = summarize(ranks, neg_scores, reference_of(positives), top_k=top_k)
+        scores[f"positive_{tag}"] = np.concatenate(positives).astype(np.float32)
         scores[f"negative_{tag}"] = neg_scores[np.isfinite(neg_scores)].astype(np.float32)
         scores[f"negative_rank_{tag}"] = ranks[np.isfinite(ranks)].astype(np.float32)
     return out, scores
