@@ -116,7 +116,7 @@ class Miner:
         self.encoder: Encoder | None = None
         self.model_info: dict[str, Any] | None = None
         self.observers: list[Any] = []
-        """Objects with ``observe(queries, cands, masks, chosen)``, called for every mined batch (the audit uses it)."""
+        """Objects with ``observe(mined)``, called with every :class:`~hardneg.mined.MinedBatch` (the audit uses it)."""
         self.batch_miner: BatchMiner | None = None
 
     # --- set-up -----------------------------------------------------------------------------
