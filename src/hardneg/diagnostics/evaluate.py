@@ -20,6 +20,7 @@ import numpy as np
 
 from hardneg.candidates.retriever import DenseRetriever
 from hardneg.data import Problems, RetrievalData, read_qrels
+from hardneg.encoding.encode import Embeddings
 
 # our name -> (trec_eval measure, run truncation depth or None)
 METRICS: dict[str, tuple[str, int | None]] = {
@@ -106,7 +107,12 @@ def score_run(qrels: Qrels, run: Run) -> tuple[dict[str, float], dict[str, dict[
 
 
 def evaluate_retriever(
-    retriever: DenseRetriever, data: RetrievalData, *, depth: int = DEPTH, ignore_identical_ids: bool = True, documents=None
+    retriever: DenseRetriever,
+    data: RetrievalData,
+    *,
+    depth: int = DEPTH,
+    ignore_identical_ids: bool = True,
+    documents: Embeddings | None = None,
 ) -> EvalResult:
     """Score ``retriever`` on ``data``'s queries (the function training and evolve call in-process).
 
