@@ -135,3 +135,28 @@ def test_check_number_names_the_value_and_the_range(name, value, message):
     with pytest.raises(ConfigError, match=message):
         check_number(name, value)
     check_number(name, 1)  # a usable value passes
+
+
+@pytest.mark.parametrize(
+    ("cls", "required", "name"),
+    [
+        (EvolveConfig, {"out": "run"}, "rounds"),
+        (EvolveConfig, {"out": "run"}, "staleness_k"),
+        (FoolingConfig, {"run": "r"}, "num_negatives"),
+        (TrainConfig, {"out": "m"}, "batch_size"),
+        (TeacherConfig, {"out": "t"}, "max_length"),
+        (MineConfig, {}, "query_chunk_size"),
+    ],
+)
+def test_none_for_a_count_that_is_not_optional_is_refused_by_name(cls, required, name):
+    # from Python or a JSON options object: None is not "not set" where the field has no None in its type
+    with pytest.raises(HardnegError, match=rf"^{name} must be >= 1, got None$"):
+        cls(**required, **{name: None})
+
+
+@pytest.mark.parametrize(
+    ("cls", "required", "name"),
+    [(FoolingConfig, {"run": "r"}, "model_round"), (TeacherConfig, {"out": "t"}, "max_steps"), (MineConfig, {}, "num_cpus")],
+)
+def test_none_for_an_optional_count_means_not_set(cls, required, name):
+    assert getattr(cls(**required, **{name: None}), name) is None

@@ -34,10 +34,14 @@ def check_choices(config: Any, *names: str) -> None:
 
 
 def check_positive(config: Any, *names: str, least: int = 1) -> None:
-    """Raise a ConfigError for any of ``names`` that is below ``least`` (``None`` means 'not set' and passes)."""
+    """Raise a ConfigError for any of ``names`` that is below ``least``. ``None`` means 'not set' and passes where
+    the field is declared optional (``int | None``); where it is not, ``None`` is refused like any other bad value."""
+    optional = {f.name: "None" in str(f.type) for f in dataclasses.fields(config)}
     for name in names:
         value = getattr(config, name)
-        if value is not None and value < least:
+        if value is None and optional[name]:
+            continue
+        if value is None or value < least:
             raise ConfigError(f"{name} must be >= {least}, got {value}")
 
 
